@@ -1,0 +1,164 @@
+"""The one HTTP client that talks to ExoFOP.
+
+One :class:`httpx.AsyncClient` per process (one connection pool), separate
+connect and read timeouts, a ``User-Agent`` naming exofop-mcp and its version,
+and retries with backoff and jitter for transient failures.  Every failure
+comes out as one of the project's errors with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from exofop_mcp import __version__
+from exofop_mcp.errors import ExofopHTTPError, ExofopResponseError, ExofopUnavailableError
+from exofop_mcp.retry_policy import RetryPolicy, is_retryable_status, parse_retry_after
+from exofop_mcp.settings import Settings
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"exofop-mcp/{__version__} (+https://pypi.org/project/exofop-mcp/)"
+
+
+class ExofopClient:
+    """Async access to ExoFOP-TESS pages (``{base_url}/tess/<page>``)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.retry = retry or RetryPolicy(max_retries=settings.max_retries)
+        limits = httpx.Limits(
+            max_connections=settings.concurrency + 4, max_keepalive_connections=settings.concurrency + 4
+        )
+        self.http = httpx.AsyncClient(
+            base_url=settings.tess_url + "/",
+            headers={"User-Agent": USER_AGENT},
+            timeout=httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=settings.read_timeout,
+                write=settings.read_timeout,
+                pool=None,
+            ),
+            limits=limits,
+            follow_redirects=True,
+            transport=transport,
+        )
+        #: Count of HTTP requests sent (including retries), for diagnostics and benchmarks.
+        self.requests_sent = 0
+
+    async def __aenter__(self) -> ExofopClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    def url(self, page: str, params: Mapping[str, Any] | None = None) -> str:
+        """The absolute URL of a page, for messages and manifests."""
+        return str(self.http.build_request("GET", page, params=_clean(params)).url)
+
+    async def get(
+        self,
+        page: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        cookies: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """GET a page with retries; return the final successful (2xx) response, body read."""
+        query = _clean(params)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self.requests_sent += 1
+                response = await self.http.get(page, params=query, cookies=cookies)
+            except httpx.TransportError as exc:
+                if attempt > self.retry.max_retries:
+                    raise _unavailable(self.settings.base_url, page, exc, attempt) from None
+                delay = self.retry.delay(attempt)
+                log.info("ExoFOP %s: %s; retrying in %.1f s", page, type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                continue
+            if response.is_success:
+                return response
+            if is_retryable_status(response.status_code) and attempt <= self.retry.max_retries:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                if retry_after is not None and retry_after > self.retry.max_retry_after:
+                    raise _http_error(page, response, attempt, retry_after)
+                delay = self.retry.delay(attempt, retry_after)
+                log.info("ExoFOP %s: HTTP %s; retrying in %.1f s", page, response.status_code, delay)
+                await asyncio.sleep(delay)
+                continue
+            raise _http_error(page, response, attempt, None)
+
+    async def get_text(self, page: str, params: Mapping[str, Any] | None = None) -> str:
+        response = await self.get(page, params)
+        return response.text
+
+    async def get_json(self, page: str, params: Mapping[str, Any] | None = None) -> Any:
+        response = await self.get(page, params)
+        try:
+            return json.loads(response.text)
+        except ValueError:
+            snippet = " ".join(response.text[:80].split())
+            raise ExofopResponseError(
+                f"ExoFOP's {page} did not answer JSON (it began {snippet!r}).",
+                hint="The site may be down or its interface changed; run `exofop-mcp doctor`.",
+            ) from None
+
+
+def _clean(params: Mapping[str, Any] | None) -> dict[str, str]:
+    if not params:
+        return {}
+    return {k: ("" if v is True else str(v)) for k, v in params.items() if v is not None and v is not False}
+
+
+def _unavailable(base_url: str, page: str, exc: httpx.TransportError, attempts: int) -> ExofopUnavailableError:
+    if isinstance(exc, httpx.TimeoutException):
+        what = "timed out"
+    elif isinstance(exc, httpx.ConnectError):
+        what = "could not connect"
+    else:
+        what = f"lost the connection ({type(exc).__name__})"
+    return ExofopUnavailableError(
+        f"ExoFOP at {base_url} is unreachable: {page} {what} after {attempts} attempt(s).",
+        hint="Check your network connection and EXOFOP_BASE_URL, or try again later.",
+    )
+
+
+def _http_error(
+    page: str, response: httpx.Response, attempts: int, retry_after: float | None
+) -> ExofopHTTPError:
+    status = response.status_code
+    if status == 429:
+        wait = f" It asks to wait {retry_after:.0f} s." if retry_after else ""
+        return ExofopHTTPError(
+            f"ExoFOP is rate-limiting requests (HTTP 429 on {page}).{wait}",
+            status,
+            hint="Wait a minute and try again, or lower EXOFOP_MCP_CONCURRENCY.",
+        )
+    if status >= 500:
+        return ExofopHTTPError(
+            f"ExoFOP had a server error (HTTP {status}) on {page}, {attempts} attempt(s).",
+            status,
+            hint="The site may be under maintenance; try again later.",
+        )
+    return ExofopHTTPError(
+        f"ExoFOP refused {page} with HTTP {status}.",
+        status,
+        hint="Check EXOFOP_BASE_URL; if it is right, the site's interface may have changed "
+        "(run `exofop-mcp doctor`).",
+    )

@@ -1,0 +1,309 @@
+"""Typed rows of ExoFOP's tables.
+
+Each model maps one pipe table's columns (``validation_alias``) onto short
+snake_case fields, which is what tools and the Python API return.  Numeric
+fields are lenient: a cell that is not a number becomes ``None`` rather than
+failing the whole table, because ExoFOP's tables are hand-curated.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _lenient_number(value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return None if isinstance(value, float) and not math.isfinite(value) else value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def _lenient_int(value: Any) -> Any:
+    number = _lenient_number(value)
+    if isinstance(number, float):
+        return int(number) if number.is_integer() else None
+    return number
+
+
+def _text(value: Any) -> Any:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+Num = Annotated[float | None, BeforeValidator(_lenient_number)]
+Int = Annotated[int | None, BeforeValidator(_lenient_int)]
+Text = Annotated[str | None, BeforeValidator(_text)]
+
+
+def col(column: str, description: str | None = None) -> Any:
+    """A field read from the table column ``column``."""
+    return Field(default=None, validation_alias=column, description=description or column)
+
+
+class TableRecord(BaseModel):
+    """Base of every table row: built from a dict keyed by column names."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    #: The page that serves this table, relative to ``/tess/``.
+    page: ClassVar[str] = ""
+    #: Columns whose absence means the page did not return this table.
+    required_columns: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def text_columns(cls) -> set[str]:
+        """Columns to keep verbatim as text (every ``str`` field's column)."""
+        names = set()
+        for field in cls.model_fields.values():
+            if isinstance(field.validation_alias, str) and _is_text(field.annotation):
+                names.add(field.validation_alias)
+        return names
+
+
+def _is_text(annotation: Any) -> bool:
+    if annotation is str:
+        return True
+    if get_origin(annotation) in (Union, types.UnionType):
+        return str in get_args(annotation)
+    return False
+
+
+class TimeSeriesObservation(TableRecord):
+    """One row of ``download_tseries.php``: a ground-based light curve summary."""
+
+    page: ClassVar[str] = "download_tseries.php"
+    required_columns: ClassVar[tuple[str, ...]] = ("TIC ID", "Telescope", "Obs Date", "Tag")
+    kind: Literal["time_series"] = "time_series"
+    tic_id: Int = col("TIC ID", "TIC id of the target star")
+    toi: Text = col("TOI", "planet candidate observed, e.g. 'TOI 1130.02'")
+    telescope: Text = col("Telescope")
+    camera: Text = col("Camera")
+    filter: Text = col("Filter")
+    pixel_scale: Num = col("Pixel Scale", "arcsec/pixel")
+    psf: Num = col("PSF", "PSF FWHM, arcsec")
+    aperture_radius: Num = col("Phot Aperture Rad", "photometric aperture radius, arcsec")
+    obs_date: Text = col("Obs Date", "observation date, YYYY-MM-DD")
+    obs_duration: Num = col("Obs Duration", "minutes")
+    num_obs: Int = col("Num Obs", "number of exposures")
+    obs_type: Text = col("Obs Type")
+    transit_coverage: Text = col("Transit Coverage")
+    delta_mag: Num = col("Delta Mag")
+    user: Text = col("User", "ExoFOP user who uploaded it")
+    group: Text = col("Group")
+    tag: Int = col("Tag", "upload tag: pass to download_tags")
+    notes: Text = col("Notes")
+
+
+class SpectroscopyObservation(TableRecord):
+    """One row of ``download_spect.php``: a reconnaissance or precise-RV spectrum summary."""
+
+    page: ClassVar[str] = "download_spect.php"
+    required_columns: ClassVar[tuple[str, ...]] = ("TIC ID", "Telescope", "Obs Date", "Tag")
+    kind: Literal["spectroscopy"] = "spectroscopy"
+    tic_id: Int = col("TIC ID", "TIC id of the target star")
+    toi: Text = col("TOI")
+    telescope: Text = col("Telescope")
+    instrument: Text = col("Instrument")
+    spectral_resolution: Num = col("Spectral resolution")
+    wavelength_coverage: Text = col("Wavelength coverage")
+    snr_per_resolution: Num = col("SNR/resolution")
+    snr_wavelength: Text = col("SNR wavelength")
+    appropriate_to_prv: Text = col("Appropriate to PRV")
+    obs_date: Text = col("Obs Date", "observation date, YYYY-MM-DD")
+    user: Text = col("User")
+    group: Text = col("Group")
+    tag: Int = col("Tag", "upload tag: pass to download_tags")
+    notes: Text = col("Notes")
+
+
+class ImagingObservation(TableRecord):
+    """One row of ``download_imaging.php``: high-resolution or seeing-limited imaging."""
+
+    page: ClassVar[str] = "download_imaging.php"
+    required_columns: ClassVar[tuple[str, ...]] = ("TIC ID", "Telescope", "Obs Date", "Tag")
+    kind: Literal["imaging"] = "imaging"
+    tic_id: Int = col("TIC ID", "TIC id of the target star")
+    toi: Text = col("TOI")
+    telescope: Text = col("Telescope")
+    instrument: Text = col("Instrument")
+    filter: Text = col("Filter")
+    image_type: Text = col("Image Type")
+    pixel_scale: Num = col("Pixel Scale")
+    psf: Num = col("PSF")
+    contrast: Text = col("Contrast")
+    obs_date: Text = col("Obs Date", "observation date, YYYY-MM-DD")
+    user: Text = col("User")
+    group: Text = col("Group")
+    tag: Int = col("Tag", "upload tag: pass to download_tags")
+    notes: Text = col("Notes")
+
+
+class StellarCompanion(TableRecord):
+    """One row of ``download_stellarcomp.php``: a companion star reported near the target."""
+
+    page: ClassVar[str] = "download_stellarcomp.php"
+    required_columns: ClassVar[tuple[str, ...]] = ("TIC ID", "Separation (arcsec)")
+    kind: Literal["stellar_companions"] = "stellar_companions"
+    tic_id: Int = col("TIC ID")
+    toi: Text = col("TOI")
+    separation_arcsec: Num = col("Separation (arcsec)")
+    separation_err: Num = col("Separation (arcsec) Error")
+    position_angle_deg: Num = col("Pos Angle E of N (deg)")
+    position_angle_err: Num = col("Pos Angle E of N (deg) Error")
+    filter: Text = col("Filter")
+    delta_mag: Num = col("Delta Mag")
+    delta_mag_err: Num = col("Delta Mag Error")
+    obs_date: Text = col("Observation Date (UT)")
+    date: Text = col("Date", "date reported")
+    user: Text = col("User")
+    group: Text = col("Group")
+    tag: Int = col("Tag")
+    notes: Text = col("Notes")
+
+
+class NearbyTarget(TableRecord):
+    """One row of ``download_nearbytarget.php``: a TIC star near the target."""
+
+    page: ClassVar[str] = "download_nearbytarget.php"
+    required_columns: ClassVar[tuple[str, ...]] = ("TIC ID", "Separation (arcsec)")
+    kind: Literal["nearby_targets"] = "nearby_targets"
+    tic_id: Int = col("TIC ID", "TIC id of the nearby star")
+    toi: Text = col("TOI")
+    ra: Text = col("RA")
+    dec: Text = col("Dec")
+    tess_mag: Num = col("TESS Mag")
+    gaia_dr2: Text = col("GAIA DR2")
+    gaia_mag: Num = col("GAIA Mag")
+    distance_pc: Num = col("Distance (pc)")
+    distance_err_pc: Num = col("Distance Err (pc)")
+    pm_ra: Num = col("PM RA (mas/yr)")
+    pm_ra_err: Num = col("PM RA Err (mas/yr)")
+    pm_dec: Num = col("PM Dec (mas/yr)")
+    pm_dec_err: Num = col("PM Dec Err (mas/yr)")
+    separation_arcsec: Num = col("Separation (arcsec)")
+    position_angle_deg: Num = col("Position Angle (deg E. of N.)")
+
+
+class StellarParameters(TableRecord):
+    """One row of ``download_stellar.php``: stellar parameters from one source.
+
+    ExoFOP's column set for this page varies by source, so besides the few
+    columns every row has, the remaining cells come as ``parameters``
+    (column name → value, empty cells left out).
+    """
+
+    page: ClassVar[str] = "download_stellar.php"
+    required_columns: ClassVar[tuple[str, ...]] = ("Table",)
+    kind: Literal["stellar_parameters"] = "stellar_parameters"
+    source: Text = col("Table", "where the values come from: TIC, TOI, Kepler, K2 or Stellar (user-submitted)")
+    user: Text = col("User")
+    date: Text = col("Date")
+    tag: Int = col("Tag")
+    notes: Text = col("Notes")
+    parameters: dict[str, float | int | str] = Field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> StellarParameters:
+        known = {f.validation_alias for f in cls.model_fields.values() if isinstance(f.validation_alias, str)}
+        params = {k: v for k, v in row.items() if k not in known and v not in (None, "")}
+        return cls.model_validate({**row, "parameters": params})
+
+
+class FileEntry(TableRecord):
+    """One row of ``download_filelist.php``: a file uploaded to ExoFOP."""
+
+    page: ClassVar[str] = "download_filelist.php"
+    required_columns: ClassVar[tuple[str, ...]] = ("File Name", "Tag")
+    kind: Literal["files"] = "files"
+    type: Text = col("Type", "file type, e.g. 'Light_Curve', 'Spectrum', 'Image'")
+    file_name: Text = col("File Name")
+    file_id: Int = col("File ID")
+    tic_id: Int = col("TIC")
+    toi: Text = col("TOI")
+    date: Text = col("Date")
+    user: Text = col("User")
+    group: Text = col("Group")
+    tag: Int = col("Tag")
+    description: Text = col("Description")
+
+
+class TOIRecord(TableRecord):
+    """One row of the TOI table (``download_toi.php``): a planet candidate and its host star."""
+
+    page: ClassVar[str] = "download_toi.php"
+    required_columns: ClassVar[tuple[str, ...]] = ("TIC ID", "TOI", "TESS Disposition", "TFOPWG Disposition")
+    tic_id: Int = col("TIC ID")
+    toi: Text = col("TOI", "planet candidate, e.g. '1130.01'")
+    tess_disposition: Text = col("TESS Disposition")
+    tfopwg_disposition: Text = col("TFOPWG Disposition")
+    tess_mag: Num = col("TESS Mag")
+    planet_name: Text = col("Planet Name")
+    ra: Text = col("RA")
+    dec: Text = col("Dec")
+    epoch_bjd: Num = col("Epoch (BJD)")
+    period_days: Num = col("Period (days)")
+    period_err_days: Num = col("Period (days) err")
+    duration_hours: Num = col("Duration (hours)")
+    depth_ppm: Num = col("Depth (ppm)")
+    planet_radius_earth: Num = col("Planet Radius (R_Earth)")
+    planet_equilibrium_temp_k: Num = col("Planet Equil Temp (K)")
+    planet_snr: Num = col("Planet SNR")
+    stellar_distance_pc: Num = col("Stellar Distance (pc)")
+    stellar_teff_k: Num = col("Stellar Eff Temp (K)")
+    stellar_radius_rsun: Num = col("Stellar Radius (R_Sun)")
+    stellar_mass_msun: Num = col("Stellar Mass (M_Sun)")
+    time_series_count: Int = col("Time Series Observations")
+    spectroscopy_count: Int = col("Spectroscopy Observations")
+    imaging_count: Int = col("Imaging Observations")
+    sectors: Text = col("Sectors")
+    date_alerted: Text = col("Date TOI Alerted (UTC)")
+    date_updated: Text = col("Date TOI Updated (UTC)")
+    comments: Text = col("Comments")
+
+
+ObservationKind = Literal[
+    "time_series",
+    "spectroscopy",
+    "imaging",
+    "stellar_companions",
+    "nearby_targets",
+    "stellar_parameters",
+    "files",
+]
+
+RECORD_TYPES: dict[str, type[TableRecord]] = {
+    "time_series": TimeSeriesObservation,
+    "spectroscopy": SpectroscopyObservation,
+    "imaging": ImagingObservation,
+    "stellar_companions": StellarCompanion,
+    "nearby_targets": NearbyTarget,
+    "stellar_parameters": StellarParameters,
+    "files": FileEntry,
+}
+
+ObservationRecord = Annotated[
+    TimeSeriesObservation
+    | SpectroscopyObservation
+    | ImagingObservation
+    | StellarCompanion
+    | NearbyTarget
+    | StellarParameters
+    | FileEntry,
+    Field(discriminator="kind"),
+]

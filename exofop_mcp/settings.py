@@ -1,0 +1,138 @@
+"""Settings, read from the environment (and overridden by command-line flags).
+
+Defaults come from platformdirs (per-user data, cache and config directories),
+never from the package's install directory.  Invalid values raise
+:class:`~exofop_mcp.errors.ConfigurationError` naming the variable, so a
+misconfigured server fails at start-up with a message instead of at the first
+tool call.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import platformdirs
+
+from exofop_mcp.errors import ConfigurationError
+
+APP_NAME = "exofop-mcp"
+DEFAULT_BASE_URL = "https://exofop.ipac.caltech.edu"
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 16
+DEFAULT_CATALOG_TTL_HOURS = 6.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about exofop-mcp, resolved and validated."""
+
+    base_url: str = DEFAULT_BASE_URL
+    data_dir: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)))
+    cache_dir: Path = field(default_factory=lambda: Path(platformdirs.user_cache_dir(APP_NAME)))
+    config_dir: Path = field(default_factory=lambda: Path(platformdirs.user_config_dir(APP_NAME)))
+    concurrency: int = DEFAULT_CONCURRENCY
+    catalog_ttl_hours: float = DEFAULT_CATALOG_TTL_HOURS
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    max_retries: int = 4
+
+    @property
+    def tess_url(self) -> str:
+        """Root of ExoFOP-TESS pages, e.g. ``https://exofop.ipac.caltech.edu/tess``."""
+        return f"{self.base_url}/tess"
+
+    @property
+    def catalog_ttl_seconds(self) -> float:
+        return self.catalog_ttl_hours * 3600.0
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with some fields replaced (``None`` values are ignored), validated again."""
+        clean = {k: v for k, v in changes.items() if v is not None}
+        updated = replace(self, **clean)  # type: ignore[arg-type]
+        return _validated(updated, source="command line")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``EXOFOP_*`` variables; unset or empty variables take the defaults."""
+        env = os.environ if environ is None else environ
+        base = cls()
+        values: dict[str, object] = {}
+
+        def get(name: str) -> str | None:
+            raw = env.get(name)
+            return raw.strip() if raw is not None and raw.strip() else None
+
+        if (raw := get("EXOFOP_BASE_URL")) is not None:
+            values["base_url"] = _parse_base_url(raw, "EXOFOP_BASE_URL")
+        for var, attr in (
+            ("EXOFOP_MCP_DATA_DIR", "data_dir"),
+            ("EXOFOP_MCP_CACHE_DIR", "cache_dir"),
+            ("EXOFOP_MCP_CONFIG_DIR", "config_dir"),
+        ):
+            if (raw := get(var)) is not None:
+                values[attr] = _parse_dir(raw, var)
+        if (raw := get("EXOFOP_MCP_CONCURRENCY")) is not None:
+            values["concurrency"] = _parse_int(raw, "EXOFOP_MCP_CONCURRENCY", 1, MAX_CONCURRENCY)
+        if (raw := get("EXOFOP_MCP_CATALOG_TTL_HOURS")) is not None:
+            values["catalog_ttl_hours"] = _parse_float(raw, "EXOFOP_MCP_CATALOG_TTL_HOURS", 0.0, 24.0 * 30)
+        if (raw := get("EXOFOP_MCP_MAX_RETRIES")) is not None:
+            values["max_retries"] = _parse_int(raw, "EXOFOP_MCP_MAX_RETRIES", 0, 10)
+        return _validated(replace(base, **values), source="environment")  # type: ignore[arg-type]
+
+
+def _validated(settings: Settings, *, source: str) -> Settings:
+    _parse_base_url(settings.base_url, "EXOFOP_BASE_URL")
+    if not 1 <= settings.concurrency <= MAX_CONCURRENCY:
+        raise ConfigurationError(
+            f"EXOFOP_MCP_CONCURRENCY (from the {source}) must be between 1 and {MAX_CONCURRENCY}, "
+            f"got {settings.concurrency}.",
+            hint="ExoFOP is a shared service: a handful of connections is plenty.",
+        )
+    return settings
+
+
+def _parse_base_url(raw: str, var: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(
+            f"{var} must be an http(s) URL such as {DEFAULT_BASE_URL}, got {raw!r}.",
+        )
+    if parts.query or parts.fragment:
+        raise ConfigurationError(f"{var} must not carry a query or fragment, got {raw!r}.")
+    url = raw.rstrip("/")
+    if url.endswith("/tess"):
+        url = url[: -len("/tess")]
+    return url
+
+
+def _parse_dir(raw: str, var: str) -> Path:
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        path = Path.cwd() / path
+    if path.exists() and not path.is_dir():
+        raise ConfigurationError(f"{var} points to {path}, which exists and is not a directory.")
+    return path
+
+
+def _parse_int(raw: str, var: str, low: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{var} must be a whole number, got {raw!r}.") from None
+    if not low <= value <= high:
+        raise ConfigurationError(f"{var} must be between {low} and {high}, got {value}.")
+    return value
+
+
+def _parse_float(raw: str, var: str, low: float, high: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{var} must be a number, got {raw!r}.") from None
+    if not low <= value <= high:
+        raise ConfigurationError(f"{var} must be between {low} and {high}, got {value}.")
+    return value
