@@ -107,7 +107,6 @@ def _wrap_os_error(err: OSError, action: str, path: Path) -> AtomicWriteError:
     reason = err.strerror or str(err)
     wrapped = AtomicWriteError(f"Could not {action} {path}: {reason}. {_hint_for(err)}")
     wrapped.errno = err.errno
-    wrapped.strerror = err.strerror
     return wrapped
 
 
