@@ -97,8 +97,8 @@ class ObservationFilters(BaseModel):
         return {k: str(v) for k, v in self.model_dump(exclude_none=True).items()}
 
 
-class ListObservationsRequest(ObservationFilters):
-    """Arguments of ``list_observations``."""
+class SystemAndKind(BaseModel):
+    """Which system, and which of its tables."""
 
     system: Annotated[
         str,
@@ -116,9 +116,18 @@ class ListObservationsRequest(ObservationFilters):
             "imaging), stellar_companions, nearby_targets, stellar_parameters, files",
         ),
     ] = "time_series"
+
+
+class ListObservationsRequest(ObservationFilters, SystemAndKind):
+    """Arguments of ``list_observations``."""
+
     limit: Annotated[
-        int, Field(description=f"rows per page (a page also stays under ~{PAGE_BUDGET_BYTES // 1000} kB)", ge=1,
-                   le=MAX_LIMIT)
+        int,
+        Field(
+            description=f"rows per page (a page also stays under ~{PAGE_BUDGET_BYTES // 1000} kB)",
+            ge=1,
+            le=MAX_LIMIT,
+        ),
     ] = DEFAULT_LIMIT
     offset: Annotated[int, Field(description="rows to skip: pass the previous page's next_offset", ge=0)] = 0
 

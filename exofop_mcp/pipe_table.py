@@ -18,6 +18,11 @@ from exofop_mcp.errors import ExofopResponseError
 
 Row = dict[str, Any]
 
+# Characters Python's str.splitlines() treats as line breaks besides "\n": astropy would split rows on them.
+# The quote character handed to astropy (pipe tables have no quoting) is blanked too.
+_QUOTE = "\x01"
+_LINE_BREAKS = str.maketrans({c: " " for c in "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029" + _QUOTE})
+
 
 def split_header(text: str) -> list[str]:
     """The column names of a pipe table (its first line)."""
@@ -68,19 +73,24 @@ def read_pipe_table(text: str, *, text_columns: Collection[str] = ()) -> list[Ro
     from astropy.io import ascii as astropy_ascii  # heavy import, only when a table is parsed
 
     names = [f"c{i}" for i in range(width)]
-    table = astropy_ascii.read(
-        ["|".join(row) for row in cells],
-        format="no_header",
-        delimiter="|",
-        names=names,
-        guess=False,
-        fast_reader=True,
-        quotechar="\x01",  # pipe tables have no quoting: a '"' in notes is just a character
-        comment=None,
-    )
+    text_idx = {i for i, name in enumerate(header) if name in text_columns}
+    try:
+        table = astropy_ascii.read(
+            # Text columns are taken verbatim below; astropy only infers the numeric ones.
+            ["|".join("" if i in text_idx else c for i, c in enumerate(row)).translate(_LINE_BREAKS) for row in cells],
+            format="no_header",
+            delimiter="|",
+            names=names,
+            guess=False,
+            fast_reader=True,
+            quotechar=_QUOTE,  # pipe tables have no quoting: a '"' in notes is just a character
+            comment=None,
+        )
+    except Exception as exc:  # astropy raises several types for malformed input
+        raise ExofopResponseError(f"ExoFOP returned a table that cannot be parsed: {exc}") from None
     columns: list[list[Any]] = []
     for i, name in enumerate(names):
-        if header[i] in text_columns or table[name].dtype.kind in "SU":
+        if i in text_idx or table[name].dtype.kind in "SU":
             columns.append([row[i].strip() or None for row in cells])
             continue
         col = table[name]

@@ -1,0 +1,100 @@
+"""The offline demo: replica + MCP server + a real MCP client, printed as a transcript.
+
+Nothing leaves this machine: the ExoFOP replica serves on 127.0.0.1, the
+server runs as a subprocess over stdio exactly as Claude Desktop would start
+it, and its cache and data live in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+
+def _print(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _call_args(args: dict[str, Any]) -> str:
+    return json.dumps(args, ensure_ascii=False)
+
+
+def _rows_table(rows: list[dict[str, Any]], limit: int = 10) -> str:
+    header = f"{'#':>3}  {'date':10}  {'telescope':24}  {'filter':6}  {'tag':>7}  notes"
+    lines = [header, "-" * len(header)]
+    for i, row in enumerate(rows[:limit]):
+        notes = (row.get("notes") or "")[:40]
+        lines.append(
+            f"{i:>3}  {row.get('obs_date') or '':10}  {(row.get('telescope') or '')[:24]:24}  "
+            f"{(row.get('filter') or '')[:6]:6}  {row.get('tag') or '':>7}  {notes}"
+        )
+    if len(rows) > limit:
+        lines.append(f"... {len(rows) - limit} more row(s) on this page")
+    return "\n".join(lines)
+
+
+async def _demo(target: str, base_url: str, workdir: Path) -> None:
+    from mcp import Client, StdioServerParameters
+
+    env = {
+        "EXOFOP_BASE_URL": base_url,
+        "EXOFOP_MCP_DATA_DIR": str(workdir / "data"),
+        "EXOFOP_MCP_CACHE_DIR": str(workdir / "cache"),
+        "EXOFOP_MCP_CONFIG_DIR": str(workdir / "config"),
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", str(workdir)),
+    }
+    params = StdioServerParameters(command=sys.executable, args=["-m", "exofop_mcp", "serve"], env=env)
+    started = time.perf_counter()
+    async with Client(params) as client:
+        tools = await client.list_tools()
+        _print(f"Connected to the exofop-mcp server over stdio in {time.perf_counter() - started:.2f} s.")
+        _print(f"Tools: {', '.join(t.name for t in tools.tools)}")
+        _print()
+
+        async def call(name: str, args: dict[str, Any]) -> dict[str, Any]:
+            _print(f">>> {name}({_call_args(args)})")
+            t0 = time.perf_counter()
+            result = await client.call_tool(name, args)
+            elapsed = time.perf_counter() - t0
+            text = "\n".join(getattr(c, "text", "") for c in result.content)
+            _print(textwrap.indent(text, "    "))
+            _print(f"    [{'error' if result.is_error else 'ok'}, {elapsed * 1000:.0f} ms]")
+            _print()
+            if result.is_error:
+                raise SystemExit(f"demo failed: {name} returned an error")
+            return dict(result.structured_content or {})
+
+        system = await call("resolve_system", {"query": target})
+        again = await call("resolve_system", {"query": f"TIC {system['tic_id']}"})
+        if again["canonical_name"] != system["canonical_name"]:
+            raise SystemExit("demo failed: two names of one star resolved differently")
+        page = await call("list_observations", {"system": system["canonical_name"], "kind": "time_series"})
+        _print(textwrap.indent(_rows_table(page.get("rows", [])), "    "))
+        _print()
+        await call(
+            "list_observations",
+            {"system": system["canonical_name"], "kind": "time_series", "filter": "zs", "telescope": "LCO"},
+        )
+        await call("list_observations", {"system": system["canonical_name"], "kind": "spectroscopy", "limit": 5})
+        await call("login_status", {})
+
+
+def run_demo(target: str = "TOI-1130") -> int:
+    from exofop_mcp.replica import Replica, ReplicaConfig
+
+    _print("exofop-mcp offline demo: everything below runs on this machine, against a local ExoFOP replica.")
+    with tempfile.TemporaryDirectory(prefix="exofop-mcp-demo-") as tmp, Replica(ReplicaConfig()) as replica:
+        _print(f"ExoFOP replica serving on {replica.base_url}; sandbox in {tmp}")
+        _print()
+        anyio.run(_demo, target, replica.base_url, Path(tmp))
+    _print("Demo finished.")
+    return 0
