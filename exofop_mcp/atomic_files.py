@@ -34,6 +34,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, BinaryIO, Self
 
+from exofop_mcp.errors import ExofopMcpError
+
 __all__ = [
     "TEMP_DIR_SUFFIX",
     "TEMP_SUFFIX",
@@ -46,6 +48,7 @@ __all__ = [
     "atomic_write_text",
     "atomic_writer",
     "fsync_directory",
+    "hint_for_os_error",
     "is_temp_name",
     "make_temp_dir",
     "remove_stale_temp_files",
@@ -77,16 +80,19 @@ _O_NOFOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC: int = getattr(os, "O_CLOEXEC", 0)
 
 
-class AtomicWriteError(OSError):
+class AtomicWriteError(ExofopMcpError, OSError):
     """Writing a file (or committing it to its final name) failed.
 
-    It is an :class:`OSError`, so code that handles I/O errors generically keeps working; ``errno``
-    is copied from the underlying error, which is also chained as ``__cause__``.  The message names
-    the path and says what the user can do about it.
+    It is also an :class:`OSError`, so code that handles I/O errors generically keeps working;
+    ``errno`` is copied from the underlying error, which is also chained as ``__cause__``.  The message
+    names the path and ``hint`` says what the user can do about it.
     """
 
+    code = "write_failed"
 
-def _hint_for(err: OSError) -> str:
+
+def hint_for_os_error(err: OSError) -> str:
+    """A short sentence telling the user what to do about a failed file-system operation."""
     code = err.errno
     if code == errno.ENOSPC or code == getattr(errno, "EDQUOT", -1):
         return "Free some disk space or choose another download directory."
@@ -105,7 +111,7 @@ def _hint_for(err: OSError) -> str:
 
 def _wrap_os_error(err: OSError, action: str, path: Path) -> AtomicWriteError:
     reason = err.strerror or str(err)
-    wrapped = AtomicWriteError(f"Could not {action} {path}: {reason}. {_hint_for(err)}")
+    wrapped = AtomicWriteError(f"Could not {action} {path}: {reason}.", hint=hint_for_os_error(err))
     wrapped.errno = err.errno
     return wrapped
 
