@@ -75,7 +75,7 @@ class ExofopClient:
         page: str,
         params: Mapping[str, Any] | None = None,
         *,
-        cookies: Mapping[str, str] | None = None,
+        cookies: dict[str, str] | None = None,
     ) -> httpx.Response:
         """GET a page with retries; return the final successful (2xx) response, body read."""
         query = _clean(params)

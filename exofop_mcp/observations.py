@@ -217,7 +217,7 @@ class ObservationLister:
             next_offset=end if end < len(matching) else None,
             tags=tags,
             filters=filters.active(),
-            rows=page_rows,  # type: ignore[arg-type]
+            rows=page_rows,
             notes=notes,
         )
 

@@ -14,7 +14,7 @@ import inspect
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -59,7 +59,7 @@ def _arguments_signature(model: type[BaseModel]) -> tuple[inspect.Signature, dic
     annotations: dict[str, Any] = {}
     for name, field in model.model_fields.items():
         info = Field(description=field.description, examples=field.examples, title=field.title)
-        annotation = Annotated[(field.annotation, *field.metadata, info)]  # type: ignore[valid-type]
+        annotation: Any = Annotated.__class_getitem__((field.annotation, *field.metadata, info))  # type: ignore[attr-defined]
         default = inspect.Parameter.empty if field.is_required() else field.default
         params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default))
         annotations[name] = annotation
@@ -97,7 +97,7 @@ def add_model_tool(
             request = request_model.model_validate(kwargs)
         except ValidationError as exc:
             raise ToolError(_validation_message(exc)) from None
-        exofop: Exofop = ctx.request_context.lifespan_context
+        exofop = cast(Exofop, ctx.request_context.lifespan_context)
         try:
             result = await handler(exofop, request, ctx)
         except ExofopMcpError as exc:
@@ -219,7 +219,7 @@ def _preload_heavy_modules() -> None:
 
     def load() -> None:
         with contextlib.suppress(Exception):
-            import astropy.coordinates  # noqa: F401
+            import astropy.coordinates
             import astropy.io.ascii  # noqa: F401
 
     threading.Thread(target=load, name="exofop-preload", daemon=True).start()

@@ -1,0 +1,90 @@
+"""The download sandbox: where each system's files live under ``EXOFOP_MCP_DATA_DIR``.
+
+::
+
+    <data dir>/<canonical system>/
+        time_series/<tag>/...      extracted files of each tag, under the kind whose table lists it
+        spectroscopy/<tag>/...
+        imaging/<tag>/...
+        other/<tag>/...            tags not in any table of the system
+        archives/<tag>.zip         only when kept
+        tables/<kind>.csv          the observation table the tags came from
+        manifest.json              every tag: kind, status, source URL, sha256, size, files, time
+
+Every path is built from validated parts (a canonical name ``TOI-<n>`` or
+``TIC-<n>``, a known kind, a positive tag number), so no input can steer a
+write outside the system directory.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from exofop_mcp.errors import InvalidRequestError
+
+DownloadKind = Literal["time_series", "spectroscopy", "imaging", "other"]
+DOWNLOAD_KINDS: tuple[DownloadKind, ...] = ("time_series", "spectroscopy", "imaging", "other")
+CANONICAL_NAME = re.compile(r"^(?:TOI|TIC)-[1-9][0-9]{0,9}$")
+MANIFEST_NAME = "manifest.json"
+
+
+class SystemDirectory:
+    """Paths of one system's directory in the sandbox."""
+
+    def __init__(self, root: Path, canonical_name: str) -> None:
+        if not CANONICAL_NAME.match(canonical_name):
+            raise InvalidRequestError(f"{canonical_name!r} is not a canonical system name (TOI-<n> or TIC-<n>).")
+        self.root = root.expanduser().resolve()
+        self.name = canonical_name
+        self.path = self.root / canonical_name
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / MANIFEST_NAME
+
+    @property
+    def archives_dir(self) -> Path:
+        return self.path / "archives"
+
+    @property
+    def tables_dir(self) -> Path:
+        return self.path / "tables"
+
+    @property
+    def locks_dir(self) -> Path:
+        return self.path / ".locks"
+
+    def kind_dir(self, kind: DownloadKind) -> Path:
+        if kind not in DOWNLOAD_KINDS:
+            raise InvalidRequestError(f"unknown download kind {kind!r}")
+        return self.path / kind
+
+    def tag_dir(self, kind: DownloadKind, tag: int) -> Path:
+        return self.kind_dir(kind) / str(_tag(tag))
+
+    def archive_path(self, tag: int) -> Path:
+        return self.archives_dir / f"{_tag(tag)}.zip"
+
+    def table_path(self, kind: DownloadKind) -> Path:
+        return self.tables_dir / f"{kind}.csv"
+
+    def lock_path(self, tag: int | None = None) -> Path:
+        return self.locks_dir / ("manifest.lock" if tag is None else f"{_tag(tag)}.lock")
+
+    def relative(self, path: Path) -> str:
+        """``path`` relative to the system directory, with ``/`` separators."""
+        return path.relative_to(self.path).as_posix()
+
+    def relative_to_root(self, path: Path | None = None) -> str:
+        return (path or self.path).relative_to(self.root).as_posix()
+
+    def contains(self, path: Path) -> bool:
+        return path.resolve().is_relative_to(self.path)
+
+
+def _tag(tag: int) -> int:
+    if isinstance(tag, bool) or not isinstance(tag, int) or tag <= 0:
+        raise InvalidRequestError(f"tags are positive whole numbers, got {tag!r}.")
+    return tag
