@@ -19,7 +19,10 @@ from __future__ import annotations
 from typing import Any
 
 from exofop_mcp.catalog import TOICatalog
+from exofop_mcp.download_jobs import DownloadJob, DownloadJobs, DownloadReport
+from exofop_mcp.downloader import Downloader, DownloadTagsRequest
 from exofop_mcp.exofop_client import ExofopClient
+from exofop_mcp.inventory import DownloadsInventory, inventory
 from exofop_mcp.login_status import LoginStatus, current_login_status
 from exofop_mcp.observations import ListObservationsRequest, ObservationLister, ObservationPage
 from exofop_mcp.resolver import ResolvedSystem, SystemResolver
@@ -35,6 +38,8 @@ class Exofop:
         self.catalog = TOICatalog(self.client, self.settings.cache_dir, self.settings.catalog_ttl_seconds)
         self.resolver = SystemResolver(self.client, self.catalog)
         self.observations = ObservationLister(self.client)
+        self.downloader = Downloader(self.settings, self.client, self.resolver, self.observations)
+        self.jobs = DownloadJobs(self.downloader)
 
     async def __aenter__(self) -> Exofop:
         return self
@@ -43,6 +48,7 @@ class Exofop:
         await self.aclose()
 
     async def aclose(self) -> None:
+        await self.jobs.close()
         self.catalog.close()
         await self.client.aclose()
 
@@ -63,6 +69,29 @@ class Exofop:
     async def list_observations_for(self, request: ListObservationsRequest) -> ObservationPage:
         resolved = await self.resolve_system(request.system)
         return await self.observations.list(resolved, request)
+
+    async def download_tags(self, system: str, **options: Any) -> DownloadReport:
+        """Download tags and wait until every one has a final status; see :class:`DownloadTagsRequest`."""
+        request = DownloadTagsRequest.model_validate({"system": system, **options})
+        job = await self.start_download(request)
+        while job.state == "running":
+            await self.jobs.wait(job, 3600.0)
+        return job.report()
+
+    async def start_download(self, request: DownloadTagsRequest) -> DownloadJob:
+        """Start a download job in the background (the MCP tool's way: poll with :meth:`download_status`)."""
+        return await self.jobs.start(request)
+
+    async def download_status(self, job_id: str, wait_seconds: float = 0.0) -> DownloadReport:
+        return await self.jobs.wait(self.jobs.get(job_id), wait_seconds)
+
+    async def cancel_download(self, job_id: str) -> DownloadReport:
+        return await self.jobs.cancel(job_id)
+
+    async def list_downloads(self, system: str | None = None) -> DownloadsInventory:
+        """What is in the sandbox, from the manifests (``system``: anything :meth:`resolve_system` accepts)."""
+        canonical = (await self.resolve_system(system)).canonical_name if system else None
+        return inventory(self.settings.data_dir, canonical)
 
     def login_status(self) -> LoginStatus:
         return current_login_status(self.settings)

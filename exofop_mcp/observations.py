@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter, model_validator
 
@@ -38,7 +38,8 @@ TABLE_CACHE_SECONDS = 300.0
 #: Kinds whose page takes ``target=`` (the others take ``id=``).
 _TARGET_PAGES = {"time_series", "spectroscopy", "imaging", "stellar_companions"}
 #: Kinds that can be downloaded as tags, and the kinds whose rows carry an observation date.
-TAG_KINDS: tuple[ObservationKind, ...] = ("time_series", "spectroscopy", "imaging")
+TagKind = Literal["time_series", "spectroscopy", "imaging"]
+TAG_KINDS: tuple[TagKind, ...] = ("time_series", "spectroscopy", "imaging")
 
 
 class ObservationFilters(BaseModel):

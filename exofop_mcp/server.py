@@ -23,12 +23,21 @@ from pydantic import BaseModel, Field, ValidationError
 
 from exofop_mcp import __version__
 from exofop_mcp.api import Exofop
+from exofop_mcp.download_jobs import DownloadReport
+from exofop_mcp.downloader import MAX_WAIT_SECONDS, DownloadTagsRequest
 from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.inventory import DownloadsInventory, ListDownloadsRequest
 from exofop_mcp.login_status import LoginStatus
 from exofop_mcp.observations import ListObservationsRequest, ObservationPage
 from exofop_mcp.resolver import ResolvedSystem, ResolveSystemRequest
 from exofop_mcp.settings import Settings
-from exofop_mcp.summaries import login_summary, page_summary, system_summary
+from exofop_mcp.summaries import (
+    download_summary,
+    inventory_summary,
+    login_summary,
+    page_summary,
+    system_summary,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +48,20 @@ ExoFOP-TESS follow-up data. 1) resolve_system turns any TIC id, TOI or star name
 (canonical name, TIC, planet candidates, observation counts).
 2) list_observations shows what was observed for that system by kind (time_series, spectroscopy, \
 imaging, ...), with filters and paging; its `tags` field lists every matching upload tag.
-3) Pass those tags to download tools when available; login_status tells whether proprietary data is \
-reachable (users log in from their own terminal, never through the assistant)."""
+3) download_tags fetches those tags into the local sandbox (poll download_status while state is \
+'running'); list_downloads shows what is on disk; login_status tells whether proprietary data is reachable."""
 
 READ_ONLY = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+)
+ADDS_FILES = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+)
+LOCAL_READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+STOPS_JOB = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
 
 Req = TypeVar("Req", bound=BaseModel)
@@ -134,6 +152,50 @@ async def _list(exofop: Exofop, request: ListObservationsRequest, ctx: Context) 
     return await exofop.list_observations_for(request)
 
 
+async def _download(exofop: Exofop, request: DownloadTagsRequest, ctx: Context) -> DownloadReport:
+    job = await exofop.start_download(request)
+    return await exofop.jobs.wait(job, request.wait_seconds, _progress_sink(ctx))
+
+
+async def _download_status(exofop: Exofop, request: DownloadStatusRequest, ctx: Context) -> DownloadReport:
+    job = exofop.jobs.get(request.job_id)
+    return await exofop.jobs.wait(job, request.wait_seconds, _progress_sink(ctx))
+
+
+async def _cancel(exofop: Exofop, request: JobRequest, ctx: Context) -> DownloadReport:
+    return await exofop.cancel_download(request.job_id)
+
+
+async def _list_downloads(exofop: Exofop, request: ListDownloadsRequest, ctx: Context) -> DownloadsInventory:
+    return await exofop.list_downloads(request.system)
+
+
+def _progress_sink(ctx: Context) -> Callable[[int, int, str], Awaitable[None]]:
+    async def sink(done: int, total: int, message: str) -> None:
+        with contextlib.suppress(Exception):  # progress is best effort; never fail a download over it
+            await ctx.report_progress(done, total, message=message)
+
+    return sink
+
+
+class JobRequest(BaseModel):
+    """Arguments naming a download job."""
+
+    job_id: Annotated[
+        str,
+        Field(description="the job_id from download_tags", min_length=1, max_length=64, pattern=r"^[0-9a-f]+$"),
+    ]
+
+
+class DownloadStatusRequest(JobRequest):
+    """Arguments of ``download_status``."""
+
+    wait_seconds: Annotated[
+        float, Field(description="wait up to this long for the job to finish before reporting", ge=0,
+                     le=MAX_WAIT_SECONDS)
+    ] = 30.0
+
+
 async def _login_status(exofop: Exofop, request: NoArguments, ctx: Context) -> LoginStatus:
     return exofop.login_status()
 
@@ -151,6 +213,26 @@ List what ExoFOP holds for a system (anything resolve_system accepts), one kind 
 stellar_parameters or files. Optional filters: telescope, instrument, filter (band), user, planet, \
 since/until dates. Pages are compact (default 25 rows, always under ~20 kB of JSON); use next_offset \
 for more. `tags` lists the upload tags of ALL matching rows: pass them to the download tool."""
+
+DOWNLOAD_DESCRIPTION = """\
+Download observation tags of a system into the local sandbox: give `tags` (from list_observations) \
+and/or `kind` (time_series, spectroscopy, imaging: every tag of that kind, after optional filters). \
+Archives are verified and unpacked safely into <data dir>/<system>/<kind>/<tag>/. Returns one result \
+per tag (downloaded, already_present, not_found, login_required, failed, timed_out, corrupt, \
+unsafe_archive) with files and a message saying what to do next. Waits at most wait_seconds (default 40): \
+if the report says state='running', the download continues in the background: call download_status \
+with the job_id until state is 'completed'. Calling again is safe: complete tags are not fetched twice."""
+
+STATUS_DESCRIPTION = """\
+Report on a download job started by download_tags, waiting up to wait_seconds for it to finish. Call \
+repeatedly while state is 'running'."""
+
+CANCEL_DESCRIPTION = """\
+Stop a running download job promptly. Tags already complete stay; nothing partial is left behind."""
+
+LIST_DOWNLOADS_DESCRIPTION = """\
+List what is already downloaded in the local sandbox (all systems, or one), from each system's \
+manifest: tags, kinds, status, directories. Use it to find files downloaded earlier."""
 
 LOGIN_DESCRIPTION = """\
 Report whether proprietary ExoFOP data is reachable: logged in or not, username, valid sessions and \
@@ -199,6 +281,50 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
         handler=_list,
         summarize=page_summary,
         annotations=READ_ONLY,
+    )
+    add_model_tool(
+        server,
+        name="download_tags",
+        title="Download observation tags",
+        description=DOWNLOAD_DESCRIPTION,
+        request_model=DownloadTagsRequest,
+        result_model=DownloadReport,
+        handler=_download,
+        summarize=download_summary,
+        annotations=ADDS_FILES,
+    )
+    add_model_tool(
+        server,
+        name="download_status",
+        title="Download progress",
+        description=STATUS_DESCRIPTION,
+        request_model=DownloadStatusRequest,
+        result_model=DownloadReport,
+        handler=_download_status,
+        summarize=download_summary,
+        annotations=LOCAL_READ_ONLY,
+    )
+    add_model_tool(
+        server,
+        name="cancel_download",
+        title="Cancel a download",
+        description=CANCEL_DESCRIPTION,
+        request_model=JobRequest,
+        result_model=DownloadReport,
+        handler=_cancel,
+        summarize=download_summary,
+        annotations=STOPS_JOB,
+    )
+    add_model_tool(
+        server,
+        name="list_downloads",
+        title="List downloaded data",
+        description=LIST_DOWNLOADS_DESCRIPTION,
+        request_model=ListDownloadsRequest,
+        result_model=DownloadsInventory,
+        handler=_list_downloads,
+        summarize=inventory_summary,
+        annotations=LOCAL_READ_ONLY,
     )
     add_model_tool(
         server,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from exofop_mcp.download_jobs import DownloadReport
+from exofop_mcp.inventory import DownloadsInventory
 from exofop_mcp.login_status import LoginStatus
 from exofop_mcp.observations import ObservationPage
 from exofop_mcp.resolver import ResolvedSystem
@@ -52,3 +54,27 @@ def page_summary(p: ObservationPage) -> str:
 
 def login_summary(s: LoginStatus) -> str:
     return s.message
+
+
+def download_summary(r: DownloadReport) -> str:
+    counts = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in sorted(r.totals.items()))
+    lines = [
+        f"{r.system}: {r.state}, {r.tags_done}/{r.tags_total} tags done ({counts}); "
+        f"{r.bytes_downloaded / 2**20:.1f} MiB in {r.elapsed_seconds:.1f} s.",
+        f"Directory: {r.directory}",
+    ]
+    problems = [t for t in r.results if t.status not in ("downloaded", "already_present", "pending", "downloading")]
+    for t in problems[:10]:
+        lines.append(f"  tag {t.tag}: {t.status} - {t.message or ''}")
+    if len(problems) > 10:
+        lines.append(f"  ... and {len(problems) - 10} more; see the structured result.")
+    lines.append(r.message)
+    return "\n".join(lines)
+
+
+def inventory_summary(inv: DownloadsInventory) -> str:
+    lines = [inv.message]
+    for s in inv.systems:
+        kinds = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(s.by_kind.items())) or "none complete"
+        lines.append(f"  {s.system} (TIC {s.tic_id}): {s.tags_complete} complete tag(s): {kinds} - {s.directory}")
+    return "\n".join(lines)
