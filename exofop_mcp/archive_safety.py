@@ -948,11 +948,20 @@ BodyKind = Literal[
 ]
 
 _HTML_RE = re.compile(r"<\s*(!doctype\s+html|html|head|body|title|meta|form|div|table|script|h[1-6]|p)\b")
-_PASSWORD_INPUT_RE = re.compile(r"<input\b[^>]*\btype\s*=\s*[\"']?password")
+_PASSWORD_INPUT_RE = re.compile(r"<input\b[^<>]*\btype\s*=\s*[\"']?password")
 _LOGIN_TEXT_RE = re.compile(r"\blog\s*-?\s*in\b|\bsign\s*-?\s*in\b|\blogin\b")
 _NO_FILES_RE = re.compile(r"\bno\s+files?\b")
 _NOT_FOUND_RE = re.compile(r"\bnot\s+found\b|\bdoes\s+not\s+exist\b|\bno\s+such\b|\b404\b")
-_TITLE_RE = re.compile(r"<title[^>]*>(.*?)</title", re.DOTALL)
+_TAG_RE = re.compile(r"<[^<>]*>")
+_TITLE_RE = re.compile(r"<title\b[^<>]*>([^<]*)", re.IGNORECASE)
+# Where "log in" is a real signal: the title, headings, buttons and forms (not a navigation link).
+# Every repetition is bounded so that hostile input cannot make these searches slow.
+_LOGIN_PLACES_RE = re.compile(
+    r"<title\b[^<>]*>([^<]*)|<h[1-6]\b[^<>]*>(.{0,300}?)</h[1-6]|<button\b[^<>]*>(.{0,300}?)</button"
+    r"|<form\b(.{0,2000})",
+    re.DOTALL,
+)
+_SNIFF_LIMIT = 64 * 1024
 
 
 def _as_text(first_bytes: bytes) -> str:
@@ -981,13 +990,15 @@ def sniff_body(first_bytes: bytes) -> BodyKind:
     * HTML (a ``<!DOCTYPE html>``, ``<html>``, ``<head>``, ``<body>``... tag near the start) is split
       by heuristics, case-insensitively and in this order: ``"html_login"`` when it has a password
       input; ``"html_no_files"`` when it says "no files"; ``"html_not_found"`` when it says "not
-      found", "does not exist", "no such" or "404"; ``"html_login"`` when it mentions logging in
-      ("login", "log in", "sign in"); ``"html_other"`` otherwise.  The order matters because every
-      ExoFOP page may carry a "Login" link in its header;
+      found", "does not exist", "no such" or "404"; ``"html_login"`` when its title, a heading, a
+      button or a form mentions logging in ("login", "log in", "sign in"); ``"html_other"``
+      otherwise.  A "Login" link in a page's navigation bar alone does not make it a login page;
     * ``"text"`` for other mostly printable UTF-8, ``"binary"`` for the rest.
 
-    These are heuristics for error messages, never for security decisions.
+    Only the first 64 KiB are looked at.  These are heuristics for error messages, never for
+    security decisions.
     """
+    first_bytes = first_bytes[:_SNIFF_LIMIT]
     if first_bytes.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "zip"
     if not first_bytes.strip():
@@ -998,12 +1009,13 @@ def sniff_body(first_bytes: bytes) -> BodyKind:
     if stripped.startswith("<") and _HTML_RE.search(stripped[:4096]):
         if _PASSWORD_INPUT_RE.search(lowered):
             return "html_login"
-        visible = re.sub(r"<[^>]*>", " ", lowered)
+        visible = _TAG_RE.sub(" ", lowered)
         if _NO_FILES_RE.search(visible):
             return "html_no_files"
         if _NOT_FOUND_RE.search(visible):
             return "html_not_found"
-        if _LOGIN_TEXT_RE.search(visible):
+        places = " ".join(" ".join(m) for m in _LOGIN_PLACES_RE.findall(lowered))
+        if _LOGIN_TEXT_RE.search(places):
             return "html_login"
         return "html_other"
     if first_bytes.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_textual(first_bytes):
@@ -1030,6 +1042,7 @@ def describe_bytes(first_bytes: bytes, *, total_size: int | None = None, width: 
     when ``first_bytes`` is only its beginning (defaults to ``len(first_bytes)``).
     """
     size = len(first_bytes) if total_size is None else total_size
+    first_bytes = first_bytes[:_SNIFF_LIMIT]
     count = f"{size:,} byte" + ("" if size == 1 else "s")
     kind = sniff_body(first_bytes)
     if kind == "empty":

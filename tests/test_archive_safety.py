@@ -3,8 +3,11 @@ from __future__ import annotations
 import errno
 import io
 import os
+import signal
 import stat
 import struct
+import subprocess
+import sys
 import time
 import tracemalloc
 import warnings
@@ -30,7 +33,7 @@ from exofop_mcp.archive_safety import (
     inspect_zip,
     sniff_body,
 )
-from exofop_mcp.atomic_files import is_temp_name
+from exofop_mcp.atomic_files import is_temp_name, remove_stale_temp_files
 from exofop_mcp.errors import ExofopMcpError
 
 Entry = tuple["str | zipfile.ZipInfo", bytes]
@@ -678,7 +681,10 @@ HEADER = b"<!DOCTYPE html><html><head><title>ExoFOP</title></head><body><nav><a 
         (HEADER + b"<h1>Tag not found</h1></body></html>", "html_not_found"),
         (HEADER + b"<p>This target does not exist</p>", "html_not_found"),
         (b"<html><body>No such file or directory</body></html>", "html_not_found"),
-        (HEADER + b"<p>Internal server error</p>", "html_login"),
+        (HEADER + b"<p>Internal server error</p>", "html_other"),
+        (HEADER + b"<p>Please log in to see this page</p>", "html_other"),
+        (HEADER + b"<form action='/login.php'><input name='u'></form>", "html_login"),
+        (HEADER + b"<button>Log in</button>", "html_login"),
         (b"<html><body><p>Maintenance</p></body></html>", "html_other"),
         (b"tic_id|toi|period\n123|456.01|3.2\n", "text"),
         (b"SIMPLE  =                    T / conforming FITS", "text"),
@@ -721,3 +727,52 @@ def test_sniff_and_describe_never_fail(body: bytes) -> None:
     description = describe_bytes(body)
     assert description.isprintable()
     assert len(description) < 200
+
+
+# --------------------------------------------------------------------------------------------------
+# Crash during extraction
+# --------------------------------------------------------------------------------------------------
+
+CHILD = r"""
+import sys, time
+from pathlib import Path
+from exofop_mcp import archive_safety
+
+real = archive_safety._extract_member
+done = []
+
+def slow(*args, **kwargs):
+    written = real(*args, **kwargs)
+    done.append(written)
+    if len(done) == 1:
+        print("extracting", flush=True)
+        time.sleep(60)
+    return written
+
+archive_safety._extract_member = slow
+archive_safety.extract_zip(Path(sys.argv[1]), Path(sys.argv[2]))
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_sigkill_mid_extraction_leaves_old_destination(ws: Workspace) -> None:
+    ws.write(zip_bytes([("t/a.txt", b"a"), ("t/b.txt", b"b")]))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(ws.archive), str(ws.dest)], stdout=subprocess.PIPE, env=env
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == b"extracting\n"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+        if child.stdout is not None:
+            child.stdout.close()
+    assert tree(ws.dest) == {"old.txt": b"old tag"}
+    leftovers = [p for p in ws.dest.parent.iterdir() if is_temp_name(p.name)]
+    assert len(leftovers) == 1 and leftovers[0].name.endswith(".partdir")
+    assert (leftovers[0] / "a.txt").read_bytes() == b"a"
+    assert remove_stale_temp_files(ws.root) == leftovers
+    assert temp_leftovers(ws.root) == []
+    assert tree(ws.dest) == {"old.txt": b"old tag"}
