@@ -170,7 +170,9 @@ class Downloader:
         self.client = client
         self.resolver = resolver
         self.observations = observations
-        self.transfer_limits = transfer_limits or TransferLimits()
+        self.transfer_limits = transfer_limits or TransferLimits(
+            deadline_seconds=settings.tag_deadline_seconds, stall_seconds=settings.stall_seconds
+        )
         self.extraction_limits = extraction_limits or ExtractionLimits()
         self.retry = retry or client.retry
         self.slots = asyncio.Semaphore(settings.concurrency)
@@ -235,7 +237,8 @@ class Downloader:
         directory = plan.directory
         directory.path.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(OSError):
-            remove_stale_temp_files(directory.path, recursive=True)
+            # Leftovers of a crashed run; recent ones may belong to a download running in another process.
+            remove_stale_temp_files(directory.path, recursive=True, min_age_seconds=3600)
         await self._write_tables(plan)
         for result in plan.rejected.values():
             report(result)

@@ -37,7 +37,7 @@ class ExofopClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
-        self.retry = retry or RetryPolicy(max_retries=settings.max_retries)
+        self.retry = retry or RetryPolicy(max_retries=settings.max_retries, base_delay=settings.retry_base_delay)
         limits = httpx.Limits(
             max_connections=settings.concurrency + 4, max_keepalive_connections=settings.concurrency + 4
         )

@@ -39,6 +39,11 @@ class Settings:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     max_retries: int = 4
+    retry_base_delay: float = 0.5
+    #: A download that delivers less than 16 KiB in this many seconds has stalled (and is retried once).
+    stall_seconds: float = 30.0
+    #: Overall limit for one tag's transfer, retries included.
+    tag_deadline_seconds: float = 1800.0
 
     @property
     def tess_url(self) -> str:
@@ -81,6 +86,14 @@ class Settings:
             values["catalog_ttl_hours"] = _parse_float(raw, "EXOFOP_MCP_CATALOG_TTL_HOURS", 0.0, 24.0 * 30)
         if (raw := get("EXOFOP_MCP_MAX_RETRIES")) is not None:
             values["max_retries"] = _parse_int(raw, "EXOFOP_MCP_MAX_RETRIES", 0, 10)
+        for var, attr, low, high in (
+            ("EXOFOP_MCP_RETRY_BASE_DELAY", "retry_base_delay", 0.0, 60.0),
+            ("EXOFOP_MCP_STALL_SECONDS", "stall_seconds", 0.1, 3600.0),
+            ("EXOFOP_MCP_TAG_DEADLINE_SECONDS", "tag_deadline_seconds", 1.0, 7 * 86400.0),
+            ("EXOFOP_MCP_READ_TIMEOUT", "read_timeout", 0.1, 3600.0),
+        ):
+            if (raw := get(var)) is not None:
+                values[attr] = _parse_float(raw, var, low, high)
         return _validated(replace(base, **values), source="environment")  # type: ignore[arg-type]
 
 

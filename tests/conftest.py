@@ -1,0 +1,111 @@
+"""Shared fixtures: one ExoFOP replica per test session, a fresh sandbox per test.
+
+Everything runs over real sockets against the replica on 127.0.0.1; nothing
+is mocked.  The full TOI catalog is parsed once per session and its cache
+file copied into each test's cache directory, so tests that need a warm
+catalog do not pay for the parse again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from exofop_mcp.replica import Replica, ReplicaConfig
+from exofop_mcp.settings import Settings
+
+REPLICA_DEFAULTS = ReplicaConfig()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def replica_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replica]:
+    cache = tmp_path_factory.mktemp("replica-cache")
+    with Replica(ReplicaConfig(cache_dir=str(cache))) as replica:
+        yield replica
+
+
+@pytest.fixture
+def replica(replica_session: Replica) -> Iterator[Replica]:
+    """The session's replica, reset to its defaults and with an empty request log."""
+    defaults = REPLICA_DEFAULTS.model_dump(exclude={"host", "port", "cache_dir"})
+    replica_session.configure(**defaults)
+    replica_session.reset_requests()
+    yield replica_session
+    replica_session.configure(**defaults)
+
+
+def make_settings(base_url: str, root: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "base_url": base_url,
+        "data_dir": root / "data",
+        "cache_dir": root / "cache",
+        "config_dir": root / "config",
+        "retry_base_delay": 0.01,
+        "max_retries": 3,
+        "read_timeout": 10.0,
+        "connect_timeout": 2.0,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(replica: Replica, tmp_path: Path) -> Settings:
+    """Settings pointing at the replica, with a cold (empty) catalog cache."""
+    return make_settings(replica.base_url, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def warm_catalog_file(replica_session: Replica, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A catalog cache built once from the replica's full TOI table."""
+    from exofop_mcp.api import Exofop
+
+    root = tmp_path_factory.mktemp("warm")
+    settings = make_settings(replica_session.base_url, root)
+
+    async def build() -> None:
+        async with Exofop(settings) as exofop:
+            await exofop.catalog.refresh()
+
+    asyncio.run(build())
+    return settings.cache_dir / "toi_catalog.sqlite3"
+
+
+@pytest.fixture
+def warm_settings(settings: Settings, warm_catalog_file: Path) -> Settings:
+    """Settings whose cache already holds a fresh catalog (its fetch time set to now)."""
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    target = settings.cache_dir / warm_catalog_file.name
+    shutil.copy(warm_catalog_file, target)
+    import sqlite3
+    import time
+
+    with sqlite3.connect(target) as conn:
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'fetched_at'", (repr(time.time()),))
+    conn.close()
+    os.utime(target)
+    return settings
+
+
+def server_env(settings: Settings) -> dict[str, str]:
+    """Environment for an `exofop-mcp` subprocess using these settings."""
+    return {
+        "EXOFOP_BASE_URL": settings.base_url,
+        "EXOFOP_MCP_DATA_DIR": str(settings.data_dir),
+        "EXOFOP_MCP_CACHE_DIR": str(settings.cache_dir),
+        "EXOFOP_MCP_CONFIG_DIR": str(settings.config_dir),
+        "EXOFOP_MCP_RETRY_BASE_DELAY": str(settings.retry_base_delay),
+        "EXOFOP_MCP_MAX_RETRIES": str(settings.max_retries),
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+    }
