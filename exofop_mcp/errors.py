@@ -74,3 +74,21 @@ class ExofopResponseError(ExofopMcpError):
     """ExoFOP answered, but not with what the page is documented to return."""
 
     code = "unexpected_response"
+
+
+class CredentialsError(ExofopMcpError):
+    """No usable ExoFOP username and password: a bad credential file, or no way to ask for them."""
+
+    code = "credentials"
+
+
+class LoginFailedError(ExofopMcpError):
+    """ExoFOP rejected the username or password."""
+
+    code = "login_failed"
+
+
+class LoginUnconfirmedError(ExofopMcpError):
+    """ExoFOP answered the login, but neither with its welcome page nor with a rejection."""
+
+    code = "login_unconfirmed"

@@ -1,0 +1,338 @@
+"""Stored ExoFOP login sessions: ``<config_dir>/sessions.json``.
+
+The directory is kept at mode 0700 and the file at 0600, and the file is always replaced atomically,
+so a crash never leaves half a file.  Its content::
+
+    {
+      "version": 1,
+      "active": "alice",
+      "users": {
+        "alice": [
+          {"cookie_name": "PHPSESSID", "cookie_value": "...", "created": "2026-11-25T14:00:00Z",
+           "expires": "2026-12-02T14:00:00Z"}
+        ]
+      }
+    }
+
+``active`` is the user who logged in last.  Which user's sessions are used: an explicit username,
+else ``EXOFOP_USERNAME``, else ``active``.  A corrupt or unreadable file counts as "no sessions" (with
+a warning in the log), so a damaged file never stops the server.  Cookie values are never logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import stat
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from exofop_mcp.atomic_files import atomic_write_text
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+SESSIONS_FILE_NAME = "sessions.json"
+LOCK_FILE_NAME = ".sessions.lock"
+FILE_VERSION = 1
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+SESSION_COOKIE = "PHPSESSID"
+
+#: A session this close to its expiry is no longer handed out (a download may take a while).
+SAFETY_MARGIN = timedelta(minutes=5)
+
+USERNAME_ENV = "EXOFOP_USERNAME"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    """One logged-in ExoFOP session (a cookie); ``repr`` never shows the cookie value."""
+
+    cookie_name: str
+    cookie_value: str = field(repr=False)
+    created: datetime
+    expires: datetime
+
+    @property
+    def key(self) -> str:
+        """A short fingerprint of the cookie, safe to compare and to show (not reversible)."""
+        return hashlib.sha256(f"{self.cookie_name}={self.cookie_value}".encode()).hexdigest()[:12]
+
+    def cookies(self) -> dict[str, str]:
+        """The cookies to send with a request made in this session."""
+        return {self.cookie_name: self.cookie_value}
+
+    def is_valid(self, now: datetime | None = None, margin: timedelta = SAFETY_MARGIN) -> bool:
+        """Not expired, with ``margin`` to spare."""
+        return (now or utc_now()) + margin < self.expires
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "cookie_name": self.cookie_name,
+            "cookie_value": self.cookie_value,
+            "created": _format_time(self.created),
+            "expires": _format_time(self.expires),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> StoredSession:
+        if not isinstance(data, dict):
+            raise ValueError("a session is not an object")
+        name, value = data.get("cookie_name"), data.get("cookie_value")
+        if not isinstance(name, str) or not name or not isinstance(value, str) or not value:
+            raise ValueError("a session lacks its cookie")
+        return cls(
+            cookie_name=name,
+            cookie_value=value,
+            created=_parse_time(data.get("created")),
+            expires=_parse_time(data.get("expires")),
+        )
+
+
+@dataclass
+class SessionsData:
+    """Everything in ``sessions.json``."""
+
+    users: dict[str, list[StoredSession]] = field(default_factory=dict)
+    active: str | None = None
+    #: False when the file existed but could not be read or parsed (it was treated as empty).
+    readable: bool = True
+
+    def usernames(self) -> list[str]:
+        return sorted(self.users)
+
+    def sessions_of(self, username: str | None) -> list[StoredSession]:
+        return list(self.users.get(username, [])) if username else []
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": FILE_VERSION,
+            "active": self.active,
+            "users": {name: [s.to_json() for s in sessions] for name, sessions in sorted(self.users.items())},
+        }
+
+
+def _format_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_time(raw: Any) -> datetime:
+    if not isinstance(raw, str):
+        raise ValueError("a session time is missing")
+    value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+# --------------------------------------------------------------------------------------------------
+# Paths and permissions
+# --------------------------------------------------------------------------------------------------
+
+
+def sessions_path(config_dir: Path) -> Path:
+    return Path(config_dir) / SESSIONS_FILE_NAME
+
+
+def ensure_private_dir(config_dir: Path) -> Path:
+    """Create ``config_dir`` (mode 0700) or tighten its mode if group or others can get in."""
+    path = Path(config_dir)
+    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    if os.name != "nt":
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        if mode & 0o077:
+            log.warning("tightening the permissions of %s from %o to 700", path, mode)
+            os.chmod(path, DIR_MODE)
+    return path
+
+
+@contextlib.contextmanager
+def _store_lock(config_dir: Path) -> Iterator[None]:
+    """Serialise read-modify-write of the sessions file across processes (a login next to a server)."""
+    ensure_private_dir(config_dir)
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    fd = os.open(Path(config_dir) / LOCK_FILE_NAME, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------------------------------
+# Load and save
+# --------------------------------------------------------------------------------------------------
+
+
+def load_sessions(config_dir: Path) -> SessionsData:
+    """What ``sessions.json`` holds; a missing file is empty, a corrupt one too (with a warning)."""
+    path = sessions_path(config_dir)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return SessionsData()
+    except (OSError, UnicodeDecodeError) as exc:
+        log.warning(
+            "could not read the ExoFOP sessions file %s (%s); continuing without a login",
+            path,
+            getattr(exc, "strerror", None) or type(exc).__name__,
+        )
+        return SessionsData(readable=False)
+    try:
+        return _decode(json.loads(text))
+    except (ValueError, TypeError, AttributeError) as exc:
+        # The message never quotes the content (it holds cookie values).
+        log.warning(
+            "the ExoFOP sessions file %s is damaged (%s); continuing without a login. "
+            "Run `exofop-mcp login` to replace it.",
+            path,
+            type(exc).__name__,
+        )
+        return SessionsData(readable=False)
+
+
+def _decode(raw: Any) -> SessionsData:
+    if not isinstance(raw, dict):
+        raise ValueError("not an object")
+    version = raw.get("version", FILE_VERSION)
+    if version != FILE_VERSION:
+        raise ValueError(f"unknown version {version!r}")
+    users_raw = raw.get("users", {})
+    if not isinstance(users_raw, dict):
+        raise ValueError("users is not an object")
+    users: dict[str, list[StoredSession]] = {}
+    for name, sessions in users_raw.items():
+        if not isinstance(name, str) or not name or not isinstance(sessions, list):
+            raise ValueError("bad user entry")
+        users[name] = [StoredSession.from_json(item) for item in sessions]
+    active = raw.get("active")
+    if active is not None and not isinstance(active, str):
+        raise ValueError("active is not a string")
+    return SessionsData(users=users, active=active)
+
+
+def save_sessions(config_dir: Path, data: SessionsData) -> Path:
+    """Write ``sessions.json`` atomically (file 0600, directory 0700); return its path."""
+    ensure_private_dir(config_dir)
+    path = sessions_path(config_dir)
+    text = json.dumps(data.to_json(), indent=2, ensure_ascii=False) + "\n"
+    atomic_write_text(path, text, permissions=FILE_MODE)
+    return path
+
+
+def store_login(config_dir: Path, username: str, sessions: Sequence[StoredSession]) -> SessionsData:
+    """Replace ``username``'s sessions with ``sessions`` and make them the active user."""
+    with _store_lock(config_dir):
+        data = load_sessions(config_dir)
+        data.users[username] = list(sessions)
+        data.active = username
+        save_sessions(config_dir, data)
+    log.info("stored %d ExoFOP session(s) for %s", len(sessions), username)
+    return data
+
+
+def delete_sessions(config_dir: Path, username: str | None = None) -> dict[str, int]:
+    """Forget ``username``'s sessions, or everyone's when ``username`` is ``None``.
+
+    Returns how many sessions were removed per user.  With ``username=None`` the file is deleted.
+    """
+    path = sessions_path(config_dir)
+    if not path.exists():
+        return {}
+    with _store_lock(config_dir):
+        data = load_sessions(config_dir)
+        if username is None:
+            removed = {name: len(sessions) for name, sessions in data.users.items()}
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            log.info("deleted all stored ExoFOP sessions (%d user(s))", len(removed))
+            return removed
+        if username not in data.users:
+            return {}
+        removed = {username: len(data.users.pop(username))}
+        if data.active == username:
+            data.active = _most_recent_user(data)
+        save_sessions(config_dir, data)
+    log.info("deleted the stored ExoFOP sessions of %s", username)
+    return removed
+
+
+def remove_session(config_dir: Path, username: str, key: str) -> bool:
+    """Forget one session of ``username`` (by :attr:`StoredSession.key`); return whether it was stored."""
+    if not sessions_path(config_dir).exists():
+        return False
+    with _store_lock(config_dir):
+        data = load_sessions(config_dir)
+        sessions = data.users.get(username)
+        if not data.readable or not sessions:
+            return False
+        kept = [s for s in sessions if s.key != key]
+        if len(kept) == len(sessions):
+            return False
+        data.users[username] = kept
+        save_sessions(config_dir, data)
+    return True
+
+
+# --------------------------------------------------------------------------------------------------
+# Choosing the user and the sessions
+# --------------------------------------------------------------------------------------------------
+
+
+def _most_recent_user(data: SessionsData) -> str | None:
+    best: tuple[datetime, str] | None = None
+    for name, sessions in data.users.items():
+        newest = max((s.created for s in sessions), default=datetime.min.replace(tzinfo=UTC))
+        if best is None or (newest, name) > best:
+            best = (newest, name)
+    return best[1] if best else None
+
+
+def active_username(
+    data: SessionsData, username: str | None = None, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The user whose sessions to use: ``username``, else ``EXOFOP_USERNAME``, else the last one logged in."""
+    if username:
+        return username
+    env = os.environ if environ is None else environ
+    from_env = (env.get(USERNAME_ENV) or "").strip()
+    if from_env:
+        return from_env
+    if data.active:
+        return data.active
+    return _most_recent_user(data)
+
+
+def valid_sessions(
+    data: SessionsData,
+    username: str | None,
+    *,
+    now: datetime | None = None,
+    margin: timedelta = SAFETY_MARGIN,
+) -> list[StoredSession]:
+    """``username``'s sessions that are still valid ``margin`` from ``now``, earliest expiry first."""
+    moment = now or utc_now()
+    return sorted(
+        (s for s in data.sessions_of(username) if s.is_valid(moment, margin)),
+        key=lambda s: s.expires,
+    )
