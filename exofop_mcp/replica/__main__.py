@@ -1,0 +1,3 @@
+from exofop_mcp.replica.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,140 @@
+"""Settings of the ExoFOP replica: how the site behaves, misbehaves and who may log in."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+FaultKind = Literal["5xx", "429", "reset", "truncate", "corrupt", "stall"]
+TableQuirk = Literal["renamed_columns", "html", "garbage", "redirect"]
+
+FAULT_KINDS: tuple[str, ...] = ("5xx", "429", "reset", "truncate", "corrupt", "stall")
+DEFAULT_FAULT_KINDS: tuple[FaultKind, ...] = ("5xx", "429", "reset", "truncate")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+_SIZE_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)(b?)\s*(?:/s)?\s*$", re.IGNORECASE)
+_SIZE_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
+
+
+def parse_size(text: str | float | int) -> int:
+    """Parse a byte count such as ``4MiB``, ``2MB``, ``512k`` or ``1048576``.
+
+    ``KiB``/``MiB``/``GiB`` and bare ``k``/``M``/``G`` are powers of 1024; ``kB``/``MB``/``GB`` are
+    powers of 1000.  A trailing ``/s`` is accepted so bandwidths read naturally (``4MiB/s``).
+    """
+    if isinstance(text, int | float):
+        return int(text)
+    match = _SIZE_PATTERN.match(text)
+    if not match:
+        raise ValueError(f"not a size: {text!r} (try e.g. 4MiB, 500kB or 1048576)")
+    number, prefix, binary, byte_suffix = match.groups()
+    power = _SIZE_POWERS[prefix.lower()]
+    base = 1000 if (byte_suffix and not binary and prefix) else 1024
+    return int(float(number) * base**power)
+
+
+def parse_tag_fault(spec: str) -> tuple[str, int | None]:
+    """Split a per-tag fault spec ``kind`` or ``kind:N`` (fail the first N requests only)."""
+    kind, _, count = spec.partition(":")
+    kind = kind.strip()
+    if kind not in FAULT_KINDS:
+        raise ValueError(f"unknown fault kind {kind!r}; choose from {', '.join(FAULT_KINDS)}")
+    if not count:
+        return kind, None
+    times = int(count)
+    if times < 0:
+        raise ValueError(f"fault count must be >= 0: {spec!r}")
+    return kind, times
+
+
+class ReplicaConfig(BaseModel):
+    """Everything that can be tuned on a running replica (see ``Replica.configure``).
+
+    All fields have defaults; the defaults give a well-behaved, fast site with no accounts.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)
+
+    latency: float = Field(default=0.0, ge=0.0, description="seconds added before each response's headers")
+    bandwidth: float | None = Field(
+        default=None, gt=0, description="cap on body bytes per second, per connection (None = unlimited)"
+    )
+
+    error_rate: float = Field(default=0.0, ge=0.0, le=1.0, description="probability of a random fault")
+    fault_kinds: tuple[FaultKind, ...] = DEFAULT_FAULT_KINDS
+    fault_paths: tuple[str, ...] = Field(
+        default=(), description="if set, random faults only hit paths ending with one of these"
+    )
+    seed: int = 0
+    retry_after: int = Field(default=1, ge=0, description="Retry-After seconds sent with 429 answers")
+    stall_seconds: float = Field(default=30.0, ge=0.0, description="how long a stalled response trickles")
+    stall_rate: float = Field(default=2.0, ge=0.0, description="bytes per second trickled while stalled")
+    tag_faults: dict[int, str] = Field(
+        default_factory=dict,
+        description="tag -> fault kind forced on archive downloads; 'kind:N' fails only the first N",
+    )
+
+    tag_size: int | None = Field(default=None, gt=0, description="make every tag archive about this size")
+    tag_sizes: dict[int, int] = Field(default_factory=dict, description="per-tag archive sizes (bytes)")
+    proprietary_tags: tuple[int, ...] = Field(
+        default=(), description="tags that need a login, on top of dataset.PROPRIETARY_TAGS"
+    )
+    unknown_tag_status: Literal[200, 404] = 200
+    chunked: bool = Field(default=False, description="serve archives with Transfer-Encoding: chunked")
+
+    accounts: dict[str, str] = Field(default_factory=dict, repr=False)
+    session_ttl: float = Field(default=7 * 86400, gt=0)
+    session_locking: bool = True
+
+    toi_table_quirk: TableQuirk | None = None
+    cache_dir: str | None = None
+    keepalive_timeout: float = Field(default=15.0, gt=0)
+
+    @field_validator("bandwidth", mode="before")
+    @classmethod
+    def _bandwidth_from_text(cls, value: Any) -> Any:
+        return parse_size(value) if isinstance(value, str) else value
+
+    @field_validator("tag_size", mode="before")
+    @classmethod
+    def _tag_size_from_text(cls, value: Any) -> Any:
+        return parse_size(value) if isinstance(value, str) else value
+
+    @field_validator("tag_sizes", mode="before")
+    @classmethod
+    def _tag_sizes_from_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: parse_size(size) if isinstance(size, str) else size for key, size in value.items()}
+        return value
+
+    @field_validator("tag_faults")
+    @classmethod
+    def _check_tag_faults(cls, value: dict[int, str]) -> dict[int, str]:
+        for spec in value.values():
+            parse_tag_fault(spec)
+        return value
+
+    @field_validator("host")
+    @classmethod
+    def _loopback_only(cls, value: str) -> str:
+        if value not in LOOPBACK_HOSTS and not value.startswith("127."):
+            raise ValueError(f"the replica only listens on loopback addresses, not {value!r}")
+        return value
+
+    def updated(self, **changes: Any) -> ReplicaConfig:
+        """A validated copy with some fields changed."""
+        unknown = set(changes) - set(type(self).model_fields)
+        if unknown:
+            raise ValueError(f"unknown replica settings: {', '.join(sorted(unknown))}")
+        return type(self).model_validate({**self.model_dump(), **changes})
+
+    def public_view(self) -> dict[str, Any]:
+        """Settings as JSON-friendly data, with account passwords left out."""
+        data = self.model_dump(mode="json")
+        data["accounts"] = sorted(self.accounts)
+        return data

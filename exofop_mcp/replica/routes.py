@@ -1,0 +1,458 @@
+"""The ExoFOP pages under ``/tess/``, faithful to what the real site serves (see exofop-api.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import random
+import zipfile
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from exofop_mcp.replica import pages
+from exofop_mcp.replica.accounts import check_password, session_cookie
+from exofop_mcp.replica.dataset import COLUMNS, SPECIAL_TAGS, TagInfo
+from exofop_mcp.replica.http_server import FileBody, Request, Response, StreamBody
+from exofop_mcp.replica.star_tables import (
+    CTOI_COLUMNS,
+    FILELIST_COLUMNS,
+    KIND_LABELS,
+    NEARBY_COLUMNS,
+    OBSNOTES_COLUMNS,
+    PLANET_COLUMNS,
+    STELLAR_COLUMNS,
+    USER_TAGS_COLUMNS,
+    nearby_rows,
+    obsnote_rows,
+    planet_rows,
+    stellar_rows,
+)
+from exofop_mcp.replica.state import ReplicaState
+from exofop_mcp.replica.tables import OUTPUT_FORMATS, pipe_lines_to, render
+from exofop_mcp.replica.tag_archives import FILE_ID_STRIDE
+from exofop_mcp.replica.tag_numbers import KINDS
+
+TEXT = "text/plain; charset=UTF-8"
+HTML = "text/html; charset=UTF-8"
+POWERED_BY = ("X-Powered-By", "PHP/7.4.33")
+RENAMED_TOI_COLUMNS = {"TIC ID": "TIC", "TOI": "TOI Number", "Period (days)": "Orbital Period (days)"}
+
+
+@dataclass
+class PageContext:
+    request: Request
+    state: ReplicaState
+    sid: str | None
+    corrupt: bool = False
+    user: str | None = field(default=None)
+    set_cookies: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.user = self.state.sessions.user_of(self.sid)
+
+    def param(self, name: str, default: str = "") -> str:
+        return self.request.query.get(name, default).strip()
+
+    def output(self, default: str = "text") -> str:
+        value = self.param("output", default).lower()
+        return value if value in OUTPUT_FORMATS else default
+
+
+def html(body: bytes, status: int = 200, headers: list[tuple[str, str]] | None = None) -> Response:
+    return Response(status, [("Content-Type", HTML), POWERED_BY, *(headers or [])], body)
+
+
+def text_table(body: bytes, output: str) -> Response:
+    content_type = "text/csv; charset=UTF-8" if output == "csv" else TEXT
+    return Response(200, [("Content-Type", content_type), POWERED_BY], body)
+
+
+def redirect(location: str, extra: list[tuple[str, str]] | None = None) -> Response:
+    return Response(302, [("Location", location), ("Content-Type", HTML), POWERED_BY, *(extra or [])], b"")
+
+
+# --- TOI table, names -------------------------------------------------------------------------------------
+async def download_toi(ctx: PageContext) -> Response:
+    table = ctx.state.dataset.table
+    quirk = ctx.state.config.toi_table_quirk
+    if quirk == "html":
+        return html(pages.maintenance_page())
+    if quirk == "redirect":
+        return redirect("/tess/login.php?ref=" + quote(ctx.request.target, safe=""))
+    if quirk == "garbage":
+        rng = random.Random(ctx.state.config.seed)
+        junk = "".join(rng.choice("abcdefghij klmnop\nqrstuvwxyz0123456789<>{};:") for _ in range(4096))
+        return text_table(junk.encode("ascii"), "pipe")
+    output = ctx.output()
+    toi = ctx.param("toi")
+    lines: list[bytes]
+    if toi:
+        lines = table.toi_lines(toi) if "." in toi else table.host_lines(int(toi) if toi.isdigit() else -1)
+    elif output == "pipe" and quirk is None:
+        return text_table(table.raw, output)
+    else:
+        lines = table.lines
+    if quirk == "renamed_columns":
+        header = "|".join(RENAMED_TOI_COLUMNS.get(name, name) for name in table.header).encode("utf-8")
+        lines = [header, *lines[1:]]
+    return text_table(pipe_lines_to(output, lines), output)
+
+
+async def download_ctoi(ctx: PageContext) -> Response:
+    output = ctx.output()
+    return text_table(render(CTOI_COLUMNS, [], output), output)
+
+
+async def gototicid(ctx: PageContext) -> Response:
+    target = ctx.param("target")
+    tics = ctx.state.dataset.resolve(target) if target else []
+    if "json" not in ctx.request.query:
+        if len(tics) == 1:
+            return redirect(f"/tess/target.php?id={tics[0]}")
+        return html(pages.not_found_page(f"/tess/gototicid.php?target={target}"), status=200)
+    if not tics:
+        payload: dict[str, object] = {"status": "ERROR", "message": "No object found."}
+    elif len(tics) == 1:
+        payload = {"status": "OK", "num": 1, "TIC": str(tics[0])}
+    else:
+        # Assumption: the real site's answer for a name matching several stars is not documented
+        # beyond "num > 1".  The replica returns the TIC ids as a JSON list of strings then.
+        payload = {"status": "OK", "num": len(tics), "TIC": [str(tic) for tic in tics]}
+    body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+    return Response(200, [("Content-Type", "application/json"), POWERED_BY], body)
+
+
+# --- observation tables -------------------------------------------------------------------------------------
+def _target_tics(ctx: PageContext, parameter: str = "target") -> list[int] | None:
+    """TIC ids named by the parameter; None when the parameter is absent (whole-site table)."""
+    target = ctx.param(parameter)
+    if not target:
+        return None
+    return ctx.state.dataset.resolve(target)
+
+
+def _observation_page(kind: str) -> Callable[[PageContext], Awaitable[Response]]:
+    async def page(ctx: PageContext) -> Response:
+        dataset = ctx.state.dataset
+        tics = _target_tics(ctx)
+        if tics is None:
+            tics = dataset.curated_tics()
+        rows: list[list[str]] = []
+        for tic in tics:
+            rows += dataset.observations(tic).rows(kind)
+        output = ctx.output()
+        return text_table(render(COLUMNS[kind], rows, output), output)
+
+    return page
+
+
+def _star_table_page(
+    columns: tuple[str, ...] | list[str], build: Callable[[ReplicaState, int], list[list[str]]]
+) -> Callable[[PageContext], Awaitable[Response]]:
+    async def page(ctx: PageContext) -> Response:
+        tics = _target_tics(ctx, "id") or []
+        rows: list[list[str]] = []
+        for tic in tics[:1]:
+            rows += build(ctx.state, tic)
+        output = ctx.output()
+        return text_table(render(columns, rows, output), output)
+
+    return page
+
+
+async def download_filelist(ctx: PageContext) -> Response:
+    dataset = ctx.state.dataset
+    tics = _target_tics(ctx, "id")
+    if tics is None and ctx.param("toi"):
+        tics = dataset.resolve(f"TOI{ctx.param('toi')}")
+    rows: list[list[str]] = []
+    for tic in (tics or [])[:1]:
+        for info in dataset.tags_of(tic):
+            rows += _file_rows(ctx.state, info)
+    output = ctx.output("pipe")
+    return text_table(render(FILELIST_COLUMNS, rows, output), output)
+
+
+def _file_rows(state: ReplicaState, info: TagInfo) -> list[list[str]]:
+    size = state.config.tag_sizes.get(info.tag, state.config.tag_size)
+    uploaded = (info.date + dt.timedelta(days=2 + info.tag % 9)).isoformat()
+    rows = []
+    for number, entry in state.archives.files(info, size):
+        rows.append(
+            [
+                entry.file_type,
+                entry.name.rsplit("/", 1)[-1],
+                str(number),
+                str(info.tic),
+                info.toi,
+                uploaded,
+                info.user,
+                "tfopwg",
+                str(info.tag),
+                entry.description,
+            ]
+        )
+    return rows
+
+
+async def download_obsnotes(ctx: PageContext) -> Response:
+    dataset = ctx.state.dataset
+    tag_text = ctx.param("tag")
+    rows: list[list[str]] = []
+    if tag_text.isdigit():
+        owner = dataset.tag_owner(int(tag_text))
+        if owner is not None:
+            rows = obsnote_rows(dataset, owner[0], int(tag_text))
+    else:
+        tics = _target_tics(ctx, "tid") or _target_tics(ctx, "id") or []
+        for tic in tics[:1]:
+            rows = obsnote_rows(dataset, tic)
+    output = ctx.output("csv")
+    return text_table(render(OBSNOTES_COLUMNS, rows, output), output)
+
+
+def _tag_summary_page(kind: str) -> Callable[[PageContext], Awaitable[Response]]:
+    async def page(ctx: PageContext) -> Response:
+        tag_text = ctx.param("tag")
+        rows: list[list[str]] = []
+        if tag_text.isdigit():
+            info = ctx.state.dataset.tag(int(tag_text))
+            if info is not None and info.kind == kind:
+                rows = [list(row) for row in info.rows]
+        output = ctx.output()
+        return text_table(render(COLUMNS[kind], rows, output), output)
+
+    return page
+
+
+async def download_user_tags(ctx: PageContext) -> Response:
+    username = ctx.param("username").lower()
+    if ctx.state.user_tags is None:
+        ctx.state.user_tags = await asyncio.to_thread(_collect_user_tags, ctx.state)
+    rows = ctx.state.user_tags.get(username, [])
+    output = ctx.output()
+    return text_table(render(USER_TAGS_COLUMNS, rows, output), output)
+
+
+def _collect_user_tags(state: ReplicaState) -> dict[str, list[list[str]]]:
+    dataset = state.dataset
+    found: dict[str, dict[int, list[str]]] = {}
+    for tic in dataset.table.stars:
+        observations = dataset.observations(tic)
+        for kind in KINDS:
+            columns = COLUMNS[kind]
+            for row in observations.rows(kind):
+                tag = int(row[columns.index("Tag")])
+                user = row[columns.index("User")]
+                entry = found.setdefault(user, {}).get(tag)
+                if entry is None:
+                    entry = [
+                        str(tag),
+                        user,
+                        "tfopwg",
+                        row[columns.index("Obs Date")],
+                        str(tic),
+                        row[columns.index("TOI")].removeprefix("TOI "),
+                        "0",
+                        "0",
+                        "0",
+                        f"{KIND_LABELS[kind]} observation of TIC {tic}",
+                    ]
+                    found[user][tag] = entry
+                position = 6 + KINDS.index(kind)
+                entry[position] = str(int(entry[position]) + 1)
+    return {user: [tags[tag] for tag in sorted(tags)] for user, tags in found.items()}
+
+
+async def target_page(ctx: PageContext) -> Response:
+    tics = _target_tics(ctx, "id") or []
+    if not tics:
+        return html(pages.not_found_page(ctx.request.target))
+    dataset = ctx.state.dataset
+    tic = tics[0]
+    star = dataset.star(tic)
+    counts = {kind: len(dataset.observations(tic).rows(kind)) for kind in KINDS}
+    names = dataset.names.names_by_tic.get(tic, [])
+    return html(pages.target_page(tic, star.tois if star else [], names, counts, ctx.user))
+
+
+# --- files ---------------------------------------------------------------------------------------------------
+def _is_proprietary(ctx: PageContext, info: TagInfo) -> bool:
+    return info.proprietary or info.tag in ctx.state.config.proprietary_tags
+
+
+def _login_required(ctx: PageContext) -> Response:
+    return html(pages.login_page(ctx.request.target))
+
+
+async def _tag_archive(ctx: PageContext, archive_format: str) -> Response:
+    tag_text = ctx.param("tag")
+    config = ctx.state.config
+    if not tag_text.isdigit():
+        return html(pages.no_such_tag_page(tag_text))
+    tag = int(tag_text)
+    if tag == SPECIAL_TAGS["missing_404"]:
+        return html(pages.not_found_page(ctx.request.path), status=404)
+    info = ctx.state.dataset.tag(tag)
+    if info is None:
+        return html(pages.no_such_tag_page(tag_text), status=config.unknown_tag_status)
+    if info.special == "no_files":
+        return html(pages.no_files_page(tag))
+    if _is_proprietary(ctx, info) and ctx.user is None:
+        return _login_required(ctx)
+    size = config.tag_sizes.get(tag, config.tag_size)
+    path = await ctx.state.archives.archive(info, archive_format, size)
+    damage = ctx.state.archives.damage_for(path, archive_format) if ctx.corrupt else ()
+    content_type = "application/zip" if archive_format == "zip" else "application/x-tar"
+    headers = [
+        ("Content-Type", content_type),
+        ("Content-Disposition", f'attachment; filename="tag_{tag}.{archive_format}"'),
+        POWERED_BY,
+    ]
+    return Response(200, headers, FileBody(path, corrupt_at=damage), chunked=config.chunked)
+
+
+async def download_tag_files_zip(ctx: PageContext) -> Response:
+    return await _tag_archive(ctx, "zip")
+
+
+async def download_tag_files(ctx: PageContext) -> Response:
+    return await _tag_archive(ctx, "tar")
+
+
+_CONTENT_TYPES = {
+    ".fits": "application/fits",
+    ".png": "image/png",
+    ".csv": "text/csv",
+    ".txt": "text/plain",
+    ".tbl": "text/plain",
+}
+
+
+async def get_file(ctx: PageContext) -> Response:
+    id_text = ctx.param("id")
+    if not id_text.isdigit():
+        return html(pages.no_such_file_page(id_text))
+    tag = int(id_text) // FILE_ID_STRIDE
+    info = ctx.state.dataset.tag(tag)
+    if info is None or info.special in ("no_files", "zip_bomb"):
+        return html(pages.no_such_file_page(id_text))
+    size = ctx.state.config.tag_sizes.get(tag, ctx.state.config.tag_size)
+    entries = dict(ctx.state.archives.files(info, size))
+    entry = entries.get(int(id_text))
+    if entry is None:
+        return html(pages.no_such_file_page(id_text))
+    if _is_proprietary(ctx, info) and ctx.user is None:
+        return _login_required(ctx)
+    path = await ctx.state.archives.archive(info, "zip", size)
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        length = archive.getinfo(entry.name).file_size if entry.name in names else None
+    if length is None:
+        return html(pages.no_such_file_page(id_text))
+    base_name = entry.name.rsplit("/", 1)[-1]
+    content_type = _CONTENT_TYPES.get(Path(base_name).suffix, "application/octet-stream")
+    headers = [
+        ("Content-Type", content_type),
+        ("Content-Disposition", f'attachment; filename="{base_name}"'),
+        POWERED_BY,
+    ]
+    return Response(200, headers, StreamBody(_member_chunks(path, entry.name), length))
+
+
+def _member_chunks(path: Path, name: str) -> Iterator[bytes]:
+    with zipfile.ZipFile(path) as archive, archive.open(name) as member:
+        while chunk := member.read(64 * 1024):
+            yield chunk
+
+
+# --- login ---------------------------------------------------------------------------------------------------
+async def login(ctx: PageContext) -> Response:
+    sessions = ctx.state.sessions
+    session = sessions.get(ctx.sid)
+    headers: list[tuple[str, str]] = []
+    if session is None:
+        session = sessions.create()
+        ctx.sid = session.sid
+        headers.append(("Set-Cookie", session_cookie(session.sid)))
+    headers += [("Cache-Control", "no-store, no-cache, must-revalidate"), ("Pragma", "no-cache")]
+    return html(pages.login_page(ctx.param("ref", "/tess/")), headers=headers)
+
+
+async def password_check(ctx: PageContext) -> Response:
+    if ctx.request.method != "POST":
+        return redirect("/tess/login.php?ref=%2Ftess%2F")
+    form = ctx.request.form()
+    sessions = ctx.state.sessions
+    headers: list[tuple[str, str]] = []
+    session = sessions.adopt(ctx.sid) if ctx.sid else sessions.create()
+    ctx.sid = session.sid
+    username, password = form.get("username", ""), form.get("password", "")
+    if not check_password(ctx.state.config.accounts, username, password):
+        if session.user is None:
+            headers.append(("Set-Cookie", session_cookie(session.sid)))
+        return html(pages.invalid_login_page(form.get("ref_page", "/tess/")), headers=headers)
+    sessions.log_in(session, username, ctx.state.config.session_ttl)
+    ctx.user = username
+    headers.append(("Set-Cookie", session_cookie(session.sid, session.expires)))
+    return redirect("/tess/index.php", headers)
+
+
+async def logout(ctx: PageContext) -> Response:
+    session = ctx.state.sessions.get(ctx.sid)
+    if session is not None:
+        session.user = None
+        session.expires = None
+    ctx.user = None
+    return redirect("/tess/index.php")
+
+
+async def index(ctx: PageContext) -> Response:
+    return html(pages.index_page(ctx.user))
+
+
+async def root(ctx: PageContext) -> Response:
+    return redirect("/tess/")
+
+
+Route = Callable[[PageContext], Awaitable[Response]]
+
+ROUTES: dict[str, Route] = {
+    "/": root,
+    "/tess": root,
+    "/tess/": index,
+    "/tess/index.php": index,
+    "/tess/download_toi.php": download_toi,
+    "/tess/download_ctoi.php": download_ctoi,
+    "/tess/gototicid.php": gototicid,
+    "/tess/download_tseries.php": _observation_page("tseries"),
+    "/tess/download_spect.php": _observation_page("spect"),
+    "/tess/download_imaging.php": _observation_page("imaging"),
+    "/tess/download_stellarcomp.php": _observation_page("companions"),
+    "/tess/download_stellar.php": _star_table_page(STELLAR_COLUMNS, lambda s, tic: stellar_rows(s.dataset, tic)),
+    "/tess/download_planet.php": _star_table_page(PLANET_COLUMNS, lambda s, tic: planet_rows(s.dataset, tic)),
+    "/tess/download_nearbytarget.php": _star_table_page(NEARBY_COLUMNS, lambda s, tic: nearby_rows(s.dataset, tic)),
+    "/tess/download_filelist.php": download_filelist,
+    "/tess/download_obsnotes.php": download_obsnotes,
+    "/tess/download_tag_tseries.php": _tag_summary_page("tseries"),
+    "/tess/download_tag_spect.php": _tag_summary_page("spect"),
+    "/tess/download_tag_imaging.php": _tag_summary_page("imaging"),
+    "/tess/download_user_tags.php": download_user_tags,
+    "/tess/target.php": target_page,
+    "/tess/download_tag_files_zip.php": download_tag_files_zip,
+    "/tess/download_tag_files.php": download_tag_files,
+    "/tess/get_file.php": get_file,
+    "/tess/login.php": login,
+    "/tess/password_check.php": password_check,
+    "/tess/logout.php": logout,
+}
+
+
+async def dispatch(ctx: PageContext) -> Response:
+    route = ROUTES.get(ctx.request.path)
+    if route is None:
+        return html(pages.not_found_page(ctx.request.path), status=404)
+    return await route(ctx)
