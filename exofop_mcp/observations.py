@@ -9,6 +9,7 @@ with every page, so a caller can download them without paging.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Sequence
 from datetime import date
@@ -203,24 +204,32 @@ class ObservationLister:
         filters = request.filters()
         rows = await self.table(request.kind, system.tic_id)
         matching = apply_filters(rows, filters, request.kind)
-        page_rows, notes = _page(matching, request.offset, request.limit)
-        end = request.offset + len(page_rows)
         tags = sorted({t for r in matching if (t := getattr(r, "tag", None)) is not None})
+        notes: list[str] = []
         if request.offset >= len(matching) and matching:
             notes.append(f"offset {request.offset} is past the last row ({len(matching)} rows match).")
-        return ObservationPage(
+        page = ObservationPage(
             system=system.canonical_name,
             tic_id=system.tic_id,
             kind=request.kind,
             total=len(matching),
             offset=request.offset,
-            returned=len(page_rows),
-            next_offset=end if end < len(matching) else None,
+            returned=0,
             tags=tags,
             filters=filters.active(),
-            rows=page_rows,
             notes=notes,
         )
+        page_rows = _fit_rows(matching[request.offset : request.offset + request.limit], _json_size(page))
+        end = request.offset + len(page_rows)
+        if len(page_rows) < min(request.limit, len(matching) - request.offset):
+            page.notes.append(
+                f"Page cut to {len(page_rows)} rows to stay under ~{PAGE_BUDGET_BYTES // 1000} kB; "
+                f"ask for the rest with offset={end}."
+            )
+        page.rows = page_rows  # type: ignore[assignment]
+        page.returned = len(page_rows)
+        page.next_offset = end if end < len(matching) else None
+        return page
 
 
 def apply_filters(rows: Sequence[TableRecord], f: ObservationFilters, kind: ObservationKind) -> list[TableRecord]:
@@ -286,20 +295,20 @@ def _row_date(row: TableRecord) -> str | None:
     return value[:10] if isinstance(value, str) and len(value) >= 10 else None
 
 
-def _page(rows: list[TableRecord], offset: int, limit: int) -> tuple[list[TableRecord], list[str]]:
-    """Rows ``offset``..``offset+limit``, cut short if their JSON would pass the page budget."""
-    budget = PAGE_BUDGET_BYTES - 3_000  # room for the envelope and the tag list
+def _json_size(model: BaseModel) -> int:
+    """Size of the JSON a client sees (``json.dumps`` spacing, the larger of the usual renderings)."""
+    return len(json.dumps(model.model_dump(mode="json", exclude_none=True)))
+
+
+def _fit_rows(rows: list[TableRecord], envelope: int) -> list[TableRecord]:
+    """The leading rows whose JSON, added to ``envelope`` bytes, stays under the page budget (at least one row)."""
+    budget = PAGE_BUDGET_BYTES - envelope - 200  # room for the "page cut" note
     chosen: list[TableRecord] = []
     used = 0
-    notes: list[str] = []
-    for row in rows[offset : offset + limit]:
-        size = len(row.model_dump_json(exclude_none=True)) + 1
+    for row in rows:
+        size = _json_size(row) + 2
         if chosen and used + size > budget:
-            notes.append(
-                f"Page cut to {len(chosen)} rows to stay under ~{PAGE_BUDGET_BYTES // 1000} kB; "
-                f"ask for the rest with offset={offset + len(chosen)}."
-            )
             break
         chosen.append(row)
         used += size
-    return chosen, notes
+    return chosen
