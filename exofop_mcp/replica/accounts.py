@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import email.utils
 import hmac
+import math
 import secrets
 import threading
 import time
@@ -39,7 +40,7 @@ def session_cookie(sid: str, expires: float | None = None) -> str:
     """A Set-Cookie value for the session; with ``expires`` it lasts until then."""
     value = f"{SESSION_COOKIE}={sid}; path=/"
     if expires is not None:
-        max_age = max(0, int(expires - time.time()))
+        max_age = max(1, math.ceil(expires - time.time()))
         value += f"; expires={email.utils.formatdate(expires, usegmt=True)}; Max-Age={max_age}"
     return value + "; HttpOnly"
 

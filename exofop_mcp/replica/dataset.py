@@ -82,7 +82,7 @@ HOSTILE_TAGS = tuple(tag for name, tag in SPECIAL_TAGS.items() if name != "missi
 UNKNOWN_TAG = 499_999  # never allocated: the "no such tag" page
 
 # --- names ---------------------------------------------------------------------------------------------
-KEPLER_633_TIC = 123233041  # resolvable by name, not in the TOI table, no observations
+KEPLER_633_TIC = 169175503  # resolvable by name, not in the TOI table, no observations
 AMBIGUOUS_NAME = "CPD-58 7912"  # resolves to two stars (num: 2)
 AMBIGUOUS_NAME_TICS = (446549905, 446549906)  # TOI-1110 and TOI-2107, a 9-arcsec pair
 

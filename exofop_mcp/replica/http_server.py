@@ -180,17 +180,37 @@ def _file_pieces(body: FileBody, piece_size: int) -> Iterator[bytes]:
 
 
 class ResponseChannel:
-    """Writes exactly one response on a connection, with pacing and faults."""
+    """Writes exactly one response on a connection, with pacing and faults.
 
-    def __init__(self, writer: asyncio.StreamWriter, request: Request) -> None:
+    ``on_finish`` is called once with the final ``Delivery`` at the *commit point*: just before the
+    last bytes of a complete response are written, or just before the connection is dropped.  A
+    client that has the whole answer can therefore rely on the server having accounted for it.
+    """
+
+    def __init__(
+        self, writer: asyncio.StreamWriter, request: Request, on_finish: Callable[[Delivery], None] | None = None
+    ) -> None:
         self._writer = writer
         self._request = request
         self.delivery = Delivery()
         self.sent = False
+        self.on_finish = on_finish
+        self._committed = False
 
     @property
     def closed(self) -> bool:
         return self.delivery.connection_closed
+
+    def commit(self, *, completed: bool, bytes_sent: int | None = None) -> None:
+        """Settle the delivery's outcome and report it (only the first call counts)."""
+        if self._committed:
+            return
+        self._committed = True
+        self.delivery.completed = completed
+        if bytes_sent is not None:
+            self.delivery.bytes_sent = bytes_sent
+        if self.on_finish is not None:
+            self.on_finish(self.delivery)
 
     async def send(
         self,
@@ -208,33 +228,37 @@ class ResponseChannel:
             await self._send(response, latency, bandwidth, fault)
         except (ClientGone, ConnectionError, OSError) as exc:
             log.debug("client went away during %s %s: %r", self._request.method, self._request.path, exc)
+            self.commit(completed=False)
             self._abort(reset=False)
+        finally:
+            self.commit(completed=False)
         return self.delivery
 
     async def _send(self, response: Response, latency: float, bandwidth: float | None, fault: WireFault | None) -> None:
         if latency > 0:
             await asyncio.sleep(latency)
         if fault is not None and fault.kind == "reset_before":
+            self.commit(completed=False)
             await self._reset()
             return
         length = _body_length(response.body)
         chunked = response.chunked or length is None
         keep_alive = self._request.wants_keep_alive and not response.close
         head = self._head(response, length, chunked, keep_alive)
+        if self._request.method == "HEAD" or (length == 0 and not chunked and fault is None):
+            self.commit(completed=True, bytes_sent=0)
+            self._write(head)
+            await self._drain()
+            self._finish(keep_alive)
+            return
         self._write(head)
         await self._drain()
-        if self._request.method == "HEAD":
+        if fault is None:
+            await self._stream_all(response.body, chunked, bandwidth, length)
             self._finish(keep_alive)
             return
         limit = self._fault_limit(fault, length)
-        rest = await self._stream_body(response.body, chunked, bandwidth, limit)
-        if fault is None or limit is None:
-            if chunked:
-                self._write(b"0\r\n\r\n")
-                await self._drain()
-            self.delivery.completed = True
-            self._finish(keep_alive)
-            return
+        rest = await self._stream_limited(response.body, chunked, bandwidth, limit)
         await self._misbehave(rest, fault, chunked)
 
     def _head(self, response: Response, length: int | None, chunked: bool, keep_alive: bool) -> bytes:
@@ -255,41 +279,65 @@ class ResponseChannel:
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
     @staticmethod
-    def _fault_limit(fault: WireFault | None, length: int | None) -> int | None:
-        """How many body bytes go out before a fault strikes (None: the whole body)."""
-        if fault is None:
-            return None
+    def _fault_limit(fault: WireFault, length: int | None) -> int:
+        """How many body bytes go out before a fault strikes."""
         if fault.kind == "stall":
             return 0 if not length else min(64, max(1, length // 4))
-        if fault.kind in ("reset_mid", "truncate"):
-            if length is None:
-                return 4096
-            return max(0, min(length - 1, int(length * fault.fraction)))
-        return None
+        if length is None:
+            return 4096
+        return max(0, min(length - 1, int(length * fault.fraction)))
 
-    async def _stream_body(
-        self, body: Body, chunked: bool, bandwidth: float | None, limit: int | None
-    ) -> Iterator[bytes]:
-        """Send the body (or its first ``limit`` bytes); return an iterator over what was held back."""
+    async def _pace(self, started: float, sent: int, bandwidth: float | None) -> None:
+        """Sleep until ``sent`` body bytes are due at ``bandwidth`` bytes per second."""
+        if bandwidth:
+            delay = started + sent / bandwidth - asyncio.get_running_loop().time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+
+    def _write_piece(self, piece: bytes, chunked: bool) -> None:
+        self._write(b"%x\r\n%b\r\n" % (len(piece), piece) if chunked else piece)
+
+    async def _stream_all(self, body: Body, chunked: bool, bandwidth: float | None, length: int | None) -> None:
+        """Send the whole body, committing just before the bytes that complete it."""
+        started = asyncio.get_running_loop().time()
         pieces = _pieces(body, self._piece_size(bandwidth))
-        if limit == 0:
+        sent = 0
+        current = next(pieces, None)
+        while current is not None:
+            following = next(pieces, None)
+            await self._pace(started, sent + len(current), bandwidth)
+            if following is None and not chunked:
+                self.commit(completed=True, bytes_sent=sent + len(current))
+            self._write_piece(current, chunked)
+            await self._drain()
+            sent += len(current)
+            self.delivery.bytes_sent = sent
+            current = following
+        if chunked:
+            self.commit(completed=True, bytes_sent=sent)
+            self._write(b"0\r\n\r\n")
+            await self._drain()
+        elif length is not None and sent < length:  # pragma: no cover - a body shorter than declared
+            self.commit(completed=False)
+            self._abort(reset=False)
+
+    async def _stream_limited(self, body: Body, chunked: bool, bandwidth: float | None, limit: int) -> Iterator[bytes]:
+        """Send the first ``limit`` body bytes; return an iterator over what was held back."""
+        pieces = _pieces(body, self._piece_size(bandwidth))
+        if limit <= 0:
             return pieces
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        started = asyncio.get_running_loop().time()
         sent = 0
         for piece in pieces:
             held_back = b""
-            if limit is not None and sent + len(piece) > limit:
+            if sent + len(piece) > limit:
                 piece, held_back = piece[: limit - sent], piece[limit - sent :]
-            if bandwidth:
-                delay = started + (sent + len(piece)) / bandwidth - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            self._write(b"%x\r\n%b\r\n" % (len(piece), piece) if chunked else piece)
+            await self._pace(started, sent + len(piece), bandwidth)
+            self._write_piece(piece, chunked)
             await self._drain()
             sent += len(piece)
             self.delivery.bytes_sent = sent
-            if limit is not None and sent >= limit:
+            if sent >= limit:
                 return itertools.chain([held_back], pieces)
         return iter(())
 
@@ -300,14 +348,14 @@ class ResponseChannel:
         return int(min(64 * 1024, max(1024, bandwidth / 50)))
 
     async def _misbehave(self, rest: Iterator[bytes], fault: WireFault, chunked: bool) -> None:
-        if fault.kind == "truncate":
-            await self._flush()
-            self._abort(reset=False)
-        elif fault.kind == "reset_mid":
-            await self._flush()
-            await self._reset()
-        elif fault.kind == "stall":
+        if fault.kind == "stall":
             await self._trickle(rest, fault, chunked)
+        else:
+            await self._flush()
+        self.commit(completed=False)
+        if fault.kind == "truncate":
+            self._abort(reset=False)
+        else:
             await self._reset()
 
     async def _trickle(self, rest: Iterator[bytes], fault: WireFault, chunked: bool) -> None:

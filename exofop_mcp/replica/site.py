@@ -9,7 +9,7 @@ import time
 from exofop_mcp.replica import control, routes
 from exofop_mcp.replica.accounts import SESSION_COOKIE
 from exofop_mcp.replica.faults import Fault
-from exofop_mcp.replica.http_server import Request, Response, ResponseChannel
+from exofop_mcp.replica.http_server import Delivery, Request, Response, ResponseChannel
 from exofop_mcp.replica.pages import error_page
 from exofop_mcp.replica.records import RequestRecord
 from exofop_mcp.replica.routes import PageContext
@@ -54,15 +54,13 @@ class ExofopSite:
             response = fault_response(fault, config.retry_after)
         else:
             response = await routes.dispatch(context)
-        try:
-            await channel.send(
-                response,
-                latency=config.latency,
-                bandwidth=config.bandwidth,
-                fault=fault.wire if fault is not None else None,
-            )
-        finally:
-            self._record(request, response, context, fault, received, start, channel)
+        channel.on_finish = lambda delivery: self._record(request, response, context, fault, received, start, delivery)
+        await channel.send(
+            response,
+            latency=config.latency,
+            bandwidth=config.bandwidth,
+            fault=fault.wire if fault is not None else None,
+        )
 
     def _record(
         self,
@@ -72,9 +70,8 @@ class ExofopSite:
         fault: Fault | None,
         received: float,
         start: float,
-        channel: ResponseChannel,
+        delivery: Delivery,
     ) -> None:
-        delivery = channel.delivery
         end = time.time()
         self.state.log.add(
             RequestRecord(

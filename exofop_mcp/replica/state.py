@@ -47,7 +47,7 @@ class ReplicaState:
             updated = self._config.updated(**changes)
             previous = self._config
             self._config = updated
-        if updated.seed != previous.seed:
+        if "seed" in changes:  # setting the seed, even to the same value, restarts the fault sequence
             self.faults.reseed(updated.seed)
         if "tag_faults" in changes:
             self.faults.reset_forced_counts()
