@@ -165,7 +165,7 @@ async def login_once(
         follow_redirects=True,
         transport=transport,
     ) as client:
-        started = utc_now()
+        started = utc_now().replace(microsecond=0)
         try:
             form_page = await client.get(LOGIN_PAGE, params={"ref": "/tess/"})
             _check_transient(form_page, LOGIN_PAGE, attempt)

@@ -42,7 +42,10 @@ def test_txt_file(tmp_path: Path) -> None:
 
 
 def test_txt_tolerates_crlf_comments_blank_lines_quotes_and_spaces(tmp_path: Path) -> None:
-    text = f"\ufeff# my ExoFOP account\r\n\r\n  username = 'alice'  \r\n; another comment\r\npassword = \"{SECRET}\"\r\n"
+    text = (
+        "\ufeff# my ExoFOP account\r\n\r\n  username = 'alice'  \r\n"
+        f"; another comment\r\npassword = \"{SECRET}\"\r\n"
+    )
     creds = read_credential_file(write(tmp_path / "a.txt", text))
     assert (creds.username, creds.password) == ("alice", SECRET)
 
