@@ -237,3 +237,25 @@ def test_hand_written_zip_bomb_headers_are_consistent(http: httpx.Client) -> Non
     signature, *_ = struct.unpack("<I", content[:4])
     assert signature == 0x04034B50
     assert content[-22:-18] == b"PK\x05\x06"
+
+
+def test_all_files_of_a_star(http: httpx.Client) -> None:
+    response = http.get("/tess/download_files_zip.php", params={"id": str(dataset.TOI_1130_TIC)})
+    archive = open_zip(response.content)
+    assert archive.testzip() is None
+    folders = top_levels(archive.namelist())
+    assert len(folders) == len(Replica().dataset.tags_of(dataset.TOI_1130_TIC))
+    assert "18493_TIC254113311.02_20200330_PEST_Rc" in folders
+    with tarfile.open(
+        fileobj=io.BytesIO(http.get("/tess/download_files.php", params={"id": "254113311"}).content)
+    ) as tar:
+        assert {member.name.split("/")[0] for member in tar.getmembers()} == folders
+    empty = http.get("/tess/download_files_zip.php", params={"id": str(dataset.EMPTY_SYSTEM_TIC)})
+    assert empty.status_code == 200 and empty.content[:2] != b"PK"
+
+
+def test_head_request_gives_headers_only(http: httpx.Client) -> None:
+    full = get_zip(http, 18493)
+    head = http.head("/tess/download_tag_files_zip.php", params={"tag": "18493"})
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == full.headers["content-length"]

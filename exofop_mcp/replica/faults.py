@@ -16,7 +16,12 @@ from dataclasses import dataclass
 from exofop_mcp.replica.config import ReplicaConfig, parse_tag_fault
 from exofop_mcp.replica.http_server import WireFault, WireFaultKind
 
-ARCHIVE_PAGES = ("/tess/download_tag_files_zip.php", "/tess/download_tag_files.php")
+ARCHIVE_PAGES = (
+    "/tess/download_tag_files_zip.php",
+    "/tess/download_tag_files.php",
+    "/tess/download_files_zip.php",
+    "/tess/download_files.php",
+)
 
 
 @dataclass(frozen=True)

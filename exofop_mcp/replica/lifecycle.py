@@ -37,6 +37,7 @@ class Replica:
         self._thread: threading.Thread | None = None
         self._server: HTTPServer | None = None
         self._port: int | None = None
+        self._warming_started = False
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> Replica:
@@ -59,6 +60,9 @@ class Replica:
                 loop.close()
                 raise
             self._loop, self._thread, self._server = loop, thread, server
+            if not self._warming_started:
+                self._warming_started = True
+                threading.Thread(target=self._state.dataset.warm, name="exofop-replica-warm", daemon=True).start()
             log.info("ExoFOP replica serving on %s", self.base_url)
             return self
 

@@ -89,6 +89,10 @@ def no_files_page(tag: int) -> bytes:
     return _page("Tag", f"<h2>Tag {tag}</h2>\n<p>There are no files associated with tag {tag}.</p>")
 
 
+def no_star_files_page(tic: int) -> bytes:
+    return _page("Files", f"<h2>TIC {tic}</h2>\n<p>There are no files associated with TIC {tic}.</p>")
+
+
 def no_such_file_page(file_id: str) -> bytes:
     return _page("File", f"<h2>File</h2>\n<p>No file found with id {escape(file_id)}.</p>")
 

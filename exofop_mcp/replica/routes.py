@@ -323,6 +323,38 @@ async def download_tag_files(ctx: PageContext) -> Response:
     return await _tag_archive(ctx, "tar")
 
 
+async def _star_files(ctx: PageContext, archive_format: str) -> Response:
+    tics = _target_tics(ctx, "id") or []
+    dataset = ctx.state.dataset
+    if not tics or dataset.star(tics[0]) is None:
+        return html(pages.not_found_page(ctx.request.target))
+    tic = tics[0]
+    infos = [
+        info
+        for info in dataset.tags_of(tic)
+        if info.special is None and (ctx.user is not None or not _is_proprietary(ctx, info))
+    ]
+    if not infos:
+        return html(pages.no_star_files_page(tic))
+    path = await ctx.state.archives.star_archive(tic, infos, archive_format)
+    damage = ctx.state.archives.damage_for(path, archive_format) if ctx.corrupt else ()
+    content_type = "application/zip" if archive_format == "zip" else "application/x-tar"
+    headers = [
+        ("Content-Type", content_type),
+        ("Content-Disposition", f'attachment; filename="TIC{tic}.{archive_format}"'),
+        POWERED_BY,
+    ]
+    return Response(200, headers, FileBody(path, corrupt_at=damage), chunked=ctx.state.config.chunked)
+
+
+async def download_files_zip(ctx: PageContext) -> Response:
+    return await _star_files(ctx, "zip")
+
+
+async def download_files(ctx: PageContext) -> Response:
+    return await _star_files(ctx, "tar")
+
+
 _CONTENT_TYPES = {
     ".fits": "application/fits",
     ".png": "image/png",
@@ -444,6 +476,8 @@ ROUTES: dict[str, Route] = {
     "/tess/target.php": target_page,
     "/tess/download_tag_files_zip.php": download_tag_files_zip,
     "/tess/download_tag_files.php": download_tag_files,
+    "/tess/download_files_zip.php": download_files_zip,
+    "/tess/download_files.php": download_files,
     "/tess/get_file.php": get_file,
     "/tess/login.php": login,
     "/tess/password_check.php": password_check,

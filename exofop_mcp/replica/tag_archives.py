@@ -13,6 +13,8 @@ import asyncio
 import dataclasses
 import datetime as dt
 import functools
+import hashlib
+import os
 import random
 import re
 import shutil
@@ -570,7 +572,7 @@ class ArchiveStore:
         return path
 
     def build(self, info: TagInfo, archive_format: str, size: int | None, path: Path) -> None:
-        partial = path.with_name(path.name + f".{threading.get_ident()}.part")
+        partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.part")
         date_time = (info.date.year, info.date.month, info.date.day, 12, 0, 0)
         try:
             if info.special == "zip_bomb" and archive_format == "zip":
@@ -581,6 +583,35 @@ class ArchiveStore:
                 write_tar(self.entries(info, size), partial, date_time, size)
             if info.special == "corrupt":
                 _flip(partial, damage_offsets(partial, archive_format))
+            partial.replace(path)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    async def star_archive(self, tic: int, infos: list[TagInfo], archive_format: str) -> Path:
+        """All files of a star's tags, one ``TAG_folder`` per tag (natural sizes), cached like tag archives."""
+        digest = hashlib.sha256(",".join(str(info.tag) for info in infos).encode()).hexdigest()[:12]
+        path = self.directory / f"star{tic}-{digest}-v{FORMAT_VERSION}.{archive_format}"
+        if path.exists():
+            return path
+        lock = self._locks.setdefault(path, asyncio.Lock())
+        async with lock:
+            if not path.exists():
+                await asyncio.to_thread(self._build_star, infos, archive_format, path)
+        return path
+
+    def _build_star(self, infos: list[TagInfo], archive_format: str, path: Path) -> None:
+        partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.part")
+        latest = max(info.date for info in infos)
+        date_time = (latest.year, latest.month, latest.day, 12, 0, 0)
+        # Two tags may share a folder name (same night, telescope and filter): prefix the tag number.
+        entries = [
+            dataclasses.replace(entry, name=f"{info.tag}_{entry.name}")
+            for info in infos
+            for entry in natural_entries(info, self._dataset.star(info.tic), sized=False)
+        ]
+        try:
+            writer = write_zip if archive_format == "zip" else write_tar
+            writer(entries, partial, date_time, None)
             partial.replace(path)
         finally:
             partial.unlink(missing_ok=True)
