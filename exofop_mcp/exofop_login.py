@@ -109,8 +109,7 @@ async def login(
             raise hard[0]
         if failures:
             log.warning(
-                "only %d of %d ExoFOP sessions could be opened for %s (%s); downloads will run with fewer "
-                "connections",
+                "only %d of %d ExoFOP sessions could be opened for %s (%s); downloads will run with fewer connections",
                 len(results),
                 count,
                 credentials.username,
@@ -219,9 +218,9 @@ def _evaluate(
     attempt: int,
 ) -> StoredSession:
     success_path = urlsplit(settings.tess_url).path.rstrip("/") + "/" + SUCCESS_PAGE
-    redirected_home = any(
-        _location_path(step) == success_path for step in answer.history if step.is_redirect
-    ) or (answer.is_success and answer.url.path == success_path)
+    redirected_home = any(_location_path(step) == success_path for step in answer.history if step.is_redirect) or (
+        answer.is_success and answer.url.path == success_path
+    )
 
     if not redirected_home:
         _check_transient(answer, PASSWORD_CHECK_PAGE, attempt)
@@ -305,6 +304,5 @@ def _server_error(page: str, status: int, attempts: int) -> ExofopHTTPError:
     return ExofopHTTPError(
         f"ExoFOP had a server error (HTTP {status}) on {page} while logging in, {attempts} attempt(s).",
         status,
-        hint="The site may be under maintenance; try `exofop-mcp login` again later. Your password was not "
-        "rejected.",
+        hint="The site may be under maintenance; try `exofop-mcp login` again later. Your password was not rejected.",
     )

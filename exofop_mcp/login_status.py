@@ -63,9 +63,7 @@ def current_login_status(
     user = active_username(data, username, env)
     valid = valid_sessions(data, user, now=moment, margin=SAFETY_MARGIN)
     stored = data.sessions_of(user)
-    never = (
-        "To log in, the user runs `{cmd}` in a terminal (the password is never sent through the assistant)."
-    )
+    never = "To log in, the user runs `{cmd}` in a terminal (the password is never sent through the assistant)."
 
     if not valid:
         command = login_command(user)

@@ -105,9 +105,7 @@ class SessionPool:
         """Sessions that are valid now (free or lent out)."""
         self.refresh()
         now = utc_now()
-        return sum(
-            1 for key, s in self._known.items() if key not in self._dead and s.is_valid(now, self.margin)
-        )
+        return sum(1 for key, s in self._known.items() if key not in self._dead and s.is_valid(now, self.margin))
 
     @property
     def logged_in(self) -> bool:

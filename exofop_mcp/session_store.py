@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import stat
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,43 @@ SESSION_COOKIE = "PHPSESSID"
 SAFETY_MARGIN = timedelta(minutes=5)
 
 USERNAME_ENV = "EXOFOP_USERNAME"
+
+
+# httpcore traces every response's headers at DEBUG level, Set-Cookie included: a server started with
+# --log-level DEBUG would write session cookies to its log.  This filter blanks cookie header values in
+# those records; it is installed when this module is imported (every user of sessions imports it).
+_COOKIE_HEADER_IN_TRACE = re.compile(
+    r"""(\(b(['"])(?:set-cookie|cookie)\2,\s*b)(['"])(?:\\.|(?!\3).)*\3""", re.IGNORECASE | re.DOTALL
+)
+_TRACE_LOGGERS = ("httpcore.http11", "httpcore.http2", "httpcore.connection", "httpcore.proxy")
+
+
+def redact_cookie_headers(text: str) -> str:
+    """``text`` with the values of ``Cookie``/``Set-Cookie`` headers in httpcore's trace format blanked."""
+    return _COOKIE_HEADER_IN_TRACE.sub(r"\1'<redacted>'", text)
+
+
+class _CookieRedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "ookie" in record.msg.lower():
+            record.msg = redact_cookie_headers(record.msg)
+        if record.args and isinstance(record.args, tuple):
+            record.args = tuple(redact_cookie_headers(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+_COOKIE_FILTER = _CookieRedactingFilter()
+
+
+def protect_cookie_logs() -> None:
+    """Make sure HTTP trace logging never shows cookie values (idempotent)."""
+    for name in _TRACE_LOGGERS:
+        logger = logging.getLogger(name)
+        if _COOKIE_FILTER not in logger.filters:
+            logger.addFilter(_COOKIE_FILTER)
+
+
+protect_cookie_logs()
 
 
 def utc_now() -> datetime:

@@ -43,8 +43,7 @@ def test_txt_file(tmp_path: Path) -> None:
 
 def test_txt_tolerates_crlf_comments_blank_lines_quotes_and_spaces(tmp_path: Path) -> None:
     text = (
-        "\ufeff# my ExoFOP account\r\n\r\n  username = 'alice'  \r\n"
-        f"; another comment\r\npassword = \"{SECRET}\"\r\n"
+        f"\ufeff# my ExoFOP account\r\n\r\n  username = 'alice'  \r\n; another comment\r\npassword = \"{SECRET}\"\r\n"
     )
     creds = read_credential_file(write(tmp_path / "a.txt", text))
     assert (creds.username, creds.password) == ("alice", SECRET)
@@ -83,7 +82,7 @@ def test_yaml_subset(tmp_path: Path) -> None:
         "# ExoFOP\r\n"
         "username: alice   # the login name\r\n"
         "\r\n"
-        "password: \"a\\\"b\\\\c #d\"  # comment after a quoted value\r\n"
+        'password: "a\\"b\\\\c #d"  # comment after a quoted value\r\n'
         "other:\r\n"
         "  nested: ignored\r\n"
     )

@@ -19,6 +19,7 @@ from exofop_mcp.session_store import (
     delete_sessions,
     ensure_private_dir,
     load_sessions,
+    redact_cookie_headers,
     remove_session,
     save_sessions,
     sessions_path,
@@ -196,3 +197,16 @@ def test_missing_file_is_empty_without_warning(tmp_path: Path, caplog: pytest.Lo
         data = load_sessions(tmp_path / "nothing")
     assert data.readable and data.users == {}
     assert caplog.text == ""
+
+
+def test_http_traces_never_show_cookies(caplog: pytest.LogCaptureFixture) -> None:
+    trace = (
+        "receive_response_headers.complete return_value=(b'HTTP/1.1', 302, b'Found', [(b'Set-Cookie', "
+        "b'PHPSESSID=abc123; path=/'), (b'cookie', b\"x='1'\"), (b'Location', b'/tess/index.php')])"
+    )
+    cleaned = redact_cookie_headers(trace)
+    assert "abc123" not in cleaned and "x='1'" not in cleaned
+    assert "(b'Set-Cookie', b'<redacted>')" in cleaned and "b'/tess/index.php'" in cleaned
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("httpcore.http11").debug(trace)
+    assert "abc123" not in caplog.text and "<redacted>" in caplog.text
