@@ -153,17 +153,18 @@ class SessionPool:
 
     # -- leasing ---------------------------------------------------------------------------------
 
-    def lease(self) -> contextlib.AbstractAsyncContextManager[Cookies | None]:
+    def lease(self, timeout: float | None = None) -> contextlib.AbstractAsyncContextManager[Cookies | None]:
         """``async with pool.lease() as cookies``: a free session's cookies, or ``None`` (anonymous).
 
-        Waits while every valid session is carrying a request.  Yields ``None`` without waiting
-        when no valid session is stored.
+        Waits while every valid session is carrying a request; with ``timeout`` (seconds), gives up
+        waiting after that long and yields ``None``, so a quick request is not stuck behind long
+        downloads.  Yields ``None`` without waiting when no valid session is stored.
         """
-        return self._lease()
+        return self._lease(timeout)
 
     @contextlib.asynccontextmanager
-    async def _lease(self) -> AsyncIterator[Cookies | None]:
-        session = await self._acquire()
+    async def _lease(self, timeout: float | None) -> AsyncIterator[Cookies | None]:
+        session = await self._acquire(timeout)
         if session is None:
             yield None
             return
@@ -172,7 +173,9 @@ class SessionPool:
         finally:
             self._release(session)
 
-    async def _acquire(self) -> StoredSession | None:
+    async def _acquire(self, timeout: float | None) -> StoredSession | None:
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + max(0.0, timeout)
         while True:
             self.refresh()
             now = utc_now()
@@ -187,10 +190,16 @@ class SessionPool:
                 return session
             if not self._busy:
                 return None
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
+                log.info("no free ExoFOP session within %.1f s; going on without a login", timeout)
+                return None
+            waiter: asyncio.Future[None] = loop.create_future()
             self._waiters.append(waiter)
             try:
-                await waiter
+                await asyncio.wait_for(waiter, remaining)
+            except TimeoutError:
+                continue  # the deadline check above ends the wait
             finally:
                 with contextlib.suppress(ValueError):
                     self._waiters.remove(waiter)

@@ -287,3 +287,30 @@ def test_unknown_command_is_a_usage_error() -> None:
     err = io.StringIO()
     code = run_login_command(argparse.Namespace(command="dance"), stdout=io.StringIO(), stderr=err, environ={})
     assert code == EXIT_USAGE
+
+
+def test_real_process_without_a_terminal(tmp_path: Path) -> None:
+    """In a child process whose stdin is not a terminal, login explains how to log in without prompts."""
+    import subprocess
+    import sys
+
+    script = (
+        "import argparse, sys\n"
+        "from exofop_mcp.login_cli import add_login_commands, run_login_command\n"
+        "p = argparse.ArgumentParser(prog='exofop-mcp')\n"
+        "add_login_commands(p.add_subparsers(dest='command'))\n"
+        "sys.exit(run_login_command(p.parse_args(sys.argv[1:])))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXOFOP_")}
+    done = subprocess.run(
+        [sys.executable, "-c", script, "login", "--base-url", "http://127.0.0.1:9", "--config-dir", str(tmp_path)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == EXIT_FAILED
+    assert "standard input is not a terminal" in done.stderr
+    assert "--credential-file" in done.stderr
+    assert done.stdout == ""

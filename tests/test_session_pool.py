@@ -157,6 +157,32 @@ async def test_cancelled_waiter_does_not_block_others() -> None:
 
 
 @pytest.mark.anyio
+async def test_lease_with_a_timeout_goes_on_anonymously() -> None:
+    pool = SessionPool(sessions=[made("only")])
+    async with pool.lease() as held:
+        assert held == {"PHPSESSID": "only"}
+        async with pool.lease(timeout=0) as quick:
+            assert quick is None
+        async with pool.lease(timeout=0.01) as quick:
+            assert quick is None
+    async with pool.lease(timeout=0) as free:
+        assert free == {"PHPSESSID": "only"}  # a free session is taken even with no time to wait
+    # A session that comes back within the timeout is used.
+    holder = pool.lease()
+    await holder.__aenter__()
+    task = asyncio.create_task(_take(pool, timeout=30))
+    await settle()
+    await holder.__aexit__(None, None, None)
+    assert await task == {"PHPSESSID": "only"}
+    assert pool.in_use == 0
+
+
+async def _take(pool: SessionPool, timeout: float | None = None) -> dict[str, str] | None:
+    async with pool.lease(timeout) as cookies:
+        return cookies
+
+
+@pytest.mark.anyio
 async def test_errors_inside_a_lease_return_the_session() -> None:
     pool = SessionPool(sessions=[made("only")])
     with pytest.raises(RuntimeError):
