@@ -951,7 +951,9 @@ _HTML_RE = re.compile(r"<\s*(!doctype\s+html|html|head|body|title|meta|form|div|
 _PASSWORD_INPUT_RE = re.compile(r"<input\b[^<>]*\btype\s*=\s*[\"']?password")
 _LOGIN_TEXT_RE = re.compile(r"\blog\s*-?\s*in\b|\bsign\s*-?\s*in\b|\blogin\b")
 _NO_FILES_RE = re.compile(r"\bno\s+files?\b")
-_NOT_FOUND_RE = re.compile(r"\bnot\s+found\b|\bdoes\s+not\s+exist\b|\bno\s+such\b|\b404\b")
+_NOT_FOUND_RE = re.compile(
+    r"\bnot\s+found\b|\bdoes\s+not\s+exist\b|\bno\s+such\b|\b404\b|\bno\s+(?:\w+\s+){0,2}found\b"
+)
 _TAG_RE = re.compile(r"<[^<>]*>")
 _TITLE_RE = re.compile(r"<title\b[^<>]*>([^<]*)", re.IGNORECASE)
 # Where "log in" is a real signal: the title, headings, buttons and forms (not a navigation link).

@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field, model_validator
 from exofop_mcp.archive_safety import ArchiveError, CorruptArchive, ExtractionLimits, UnsafeArchive, extract_zip
 from exofop_mcp.atomic_files import atomic_write_text, remove_stale_temp_files
 from exofop_mcp.exofop_client import ExofopClient
-from exofop_mcp.file_locks import file_lock
+from exofop_mcp.file_locks import range_lock
 from exofop_mcp.manifest import Manifest, ManifestFile, ManifestTag, is_complete, load_manifest, now, save_manifest
 from exofop_mcp.observations import TAG_KINDS, ObservationFilters, ObservationLister, TagKind, apply_filters
 from exofop_mcp.records import TableRecord
@@ -242,10 +242,15 @@ class Downloader:
         await self._write_tables(plan)
         for result in plan.rejected.values():
             report(result)
-        await asyncio.gather(*(self._tag(plan, tag, kind, report, on_bytes) for tag, kind in plan.kinds.items()))
+        try:
+            await asyncio.gather(*(self._tag(plan, tag, kind, report, on_bytes) for tag, kind in plan.kinds.items()))
+        finally:
+            with contextlib.suppress(OSError):
+                directory.archives_dir.rmdir()  # only when empty: archives/ holds kept archives alone
 
     async def _write_tables(self, plan: DownloadPlan) -> None:
         wanted = set(plan.kinds.values())
+        plan.directory.tables_dir.mkdir(parents=True, exist_ok=True)
         for kind, rows in plan.tables.items():
             if kind in wanted and rows:
                 text = _rows_to_csv(rows)
@@ -266,7 +271,7 @@ class Downloader:
             report(present)
             return
         report(TagResult(tag=tag, kind=kind, status="pending"))
-        async with self.slots, file_lock(directory.lock_path(tag)):
+        async with self.slots, range_lock(directory.lock_file, directory.lock_index(tag)):
             # Another call may have completed the tag while this one waited for the lock.
             present = self._present(directory, tag, request.overwrite and not self._fresh(directory, tag, plan))
             if present is not None:
@@ -365,7 +370,7 @@ class Downloader:
     async def _record(self, plan: DownloadPlan, result: TagResult) -> None:
         """Commit the tag's outcome to the manifest (atomically, under the system's lock)."""
         directory = plan.directory
-        async with file_lock(directory.lock_path()):
+        async with range_lock(directory.lock_file, directory.lock_index()):
             manifest = load_manifest(directory) or Manifest(
                 system=directory.name, tic_id=plan.system.tic_id, updated=now()
             )

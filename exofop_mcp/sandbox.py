@@ -10,6 +10,7 @@
         archives/<tag>.zip         only when kept
         tables/<kind>.csv          the observation table the tags came from
         manifest.json              every tag: kind, status, source URL, sha256, size, files, time
+        .lock                      empty; its byte-range locks keep two downloads of one tag apart
 
 Every path is built from validated parts (a canonical name ``TOI-<n>`` or
 ``TIC-<n>``, a known kind, a positive tag number), so no input can steer a
@@ -53,8 +54,9 @@ class SystemDirectory:
         return self.path / "tables"
 
     @property
-    def locks_dir(self) -> Path:
-        return self.path / ".locks"
+    def lock_file(self) -> Path:
+        """One hidden file whose byte ranges lock the manifest (0) and each tag (its number)."""
+        return self.path / ".lock"
 
     def kind_dir(self, kind: DownloadKind) -> Path:
         if kind not in DOWNLOAD_KINDS:
@@ -70,8 +72,9 @@ class SystemDirectory:
     def table_path(self, kind: DownloadKind) -> Path:
         return self.tables_dir / f"{kind}.csv"
 
-    def lock_path(self, tag: int | None = None) -> Path:
-        return self.locks_dir / ("manifest.lock" if tag is None else f"{_tag(tag)}.lock")
+    def lock_index(self, tag: int | None = None) -> int:
+        """The lock number of a tag, or of the manifest (``None``)."""
+        return 0 if tag is None else _tag(tag)
 
     def relative(self, path: Path) -> str:
         """``path`` relative to the system directory, with ``/`` separators."""

@@ -149,7 +149,7 @@ async def _attempt(
         async with client.http.stream("GET", TAG_ZIP_PAGE, params={"tag": str(tag)}, cookies=cookies) as response:
             _check_status(response, tag)
             declared = _declared_length(response)
-            chunks = response.aiter_bytes(CHUNK_SIZE)
+            chunks = _watched(response.aiter_bytes(CHUNK_SIZE), limits)
             head = await _read_head(chunks)
             if sniff_body(bytes(head[:4])) != "zip":
                 # Not a zip: read a little more to tell a login page from a "no files" page; write nothing.
@@ -161,18 +161,9 @@ async def _attempt(
             with AtomicStreamWriter(destination, head_size=16) as writer:
                 writer.write(head)
                 counted = _count(on_bytes, len(head), counted)
-                window_start, window_bytes = time.monotonic(), 0
                 async for chunk in chunks:
                     writer.write(chunk)
                     counted = _count(on_bytes, len(chunk), counted)
-                    window_bytes += len(chunk)
-                    now = time.monotonic()
-                    if now - window_start >= limits.stall_seconds:
-                        if window_bytes < limits.stall_min_bytes:
-                            raise _Stalled(
-                                f"the transfer stalled ({window_bytes} bytes in {now - window_start:.0f} s)"
-                            )
-                        window_start, window_bytes = now, 0
                 if declared is not None and response.num_bytes_downloaded < declared:
                     raise _Transient(
                         f"the body was truncated ({response.num_bytes_downloaded:,} of {declared:,} bytes)"
@@ -192,6 +183,31 @@ async def _attempt(
     except BaseException:
         _uncount(on_bytes, counted)
         raise
+
+
+async def _watched(chunks: AsyncIterator[bytes], limits: TransferLimits) -> AsyncIterator[bytes]:
+    """The body's chunks; raises :class:`_Stalled` when a window of ``stall_seconds`` brings too few bytes.
+
+    A body that sends nothing trips the window's timer; one that trickles trips the byte count.
+    """
+    loop = asyncio.get_running_loop()
+    window_end = loop.time() + limits.stall_seconds
+    window_bytes = 0
+    iterator = chunks.__aiter__()
+    while True:
+        try:
+            async with asyncio.timeout_at(window_end):
+                chunk = await anext(iterator)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise _Stalled(
+                f"the transfer stalled ({window_bytes} bytes in the last {limits.stall_seconds:g} s)"
+            ) from None
+        window_bytes += len(chunk)
+        if window_bytes >= limits.stall_min_bytes:
+            window_end, window_bytes = loop.time() + limits.stall_seconds, 0
+        yield chunk
 
 
 async def _read_head(chunks: AsyncIterator[bytes]) -> bytearray:
