@@ -61,9 +61,7 @@ class Exofop:
     ) -> ObservationPage:
         """One page of a system's observations of ``kind``; ``options`` are filters, ``limit`` and ``offset``."""
         resolved = system if isinstance(system, ResolvedSystem) else await self.resolve_system(system)
-        request = ListObservationsRequest.model_validate(
-            {"system": resolved.canonical_name, "kind": kind, **options}
-        )
+        request = ListObservationsRequest.model_validate({"system": resolved.canonical_name, "kind": kind, **options})
         return await self.observations.list(resolved, request)
 
     async def list_observations_for(self, request: ListObservationsRequest) -> ObservationPage:

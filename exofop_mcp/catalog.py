@@ -318,6 +318,4 @@ def _write_entries(conn: sqlite3.Connection, entries: Iterable[CatalogEntry]) ->
         for name in names_in(r):
             names.setdefault((normalize_name(name), r.tic_id), name)
     conn.executemany("INSERT OR REPLACE INTO tois VALUES (?, ?, ?, ?, ?, ?)", tois)
-    conn.executemany(
-        "INSERT OR IGNORE INTO names VALUES (?, ?, ?)", [(n, t, name) for (n, t), name in names.items()]
-    )
+    conn.executemany("INSERT OR IGNORE INTO names VALUES (?, ?, ?)", [(n, t, name) for (n, t), name in names.items()])

@@ -329,8 +329,9 @@ class Downloader:
                     on_bytes=on_bytes,
                 )
             attempts += outcome.attempts
-            base = TagResult(tag=tag, kind=kind, status="failed", bytes=outcome.size, sha256=outcome.sha256,
-                             attempts=attempts)
+            base = TagResult(
+                tag=tag, kind=kind, status="failed", bytes=outcome.size, sha256=outcome.sha256, attempts=attempts
+            )
             if outcome.status != "ok":
                 return base.model_copy(update={"status": outcome.status, "message": outcome.message})
             if not request.unzip:

@@ -139,9 +139,7 @@ def _unavailable(base_url: str, page: str, exc: httpx.TransportError, attempts: 
     )
 
 
-def _http_error(
-    page: str, response: httpx.Response, attempts: int, retry_after: float | None
-) -> ExofopHTTPError:
+def _http_error(page: str, response: httpx.Response, attempts: int, retry_after: float | None) -> ExofopHTTPError:
     status = response.status_code
     if status == 429:
         wait = f" It asks to wait {retry_after:.0f} s." if retry_after else ""
@@ -159,6 +157,5 @@ def _http_error(
     return ExofopHTTPError(
         f"ExoFOP refused {page} with HTTP {status}.",
         status,
-        hint="Check EXOFOP_BASE_URL; if it is right, the site's interface may have changed "
-        "(run `exofop-mcp doctor`).",
+        hint="Check EXOFOP_BASE_URL; if it is right, the site's interface may have changed (run `exofop-mcp doctor`).",
     )

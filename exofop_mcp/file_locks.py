@@ -56,5 +56,5 @@ async def range_lock(path: Path, index: int, *, poll: float = 0.05) -> AsyncIter
             yield
         finally:
             fcntl.lockf(fd, fcntl.LOCK_UN, 1, index, os.SEEK_SET)
-            if not task_lock._waiters:  # type: ignore[attr-defined]
+            if not task_lock._waiters:
                 _task_locks.pop(key, None)

@@ -89,8 +89,7 @@ def parse_identifier(query: object) -> Identifier:
         raise InvalidIdentifierError("The target is empty.", hint=f"Use one of: {ACCEPTED_FORMS}.")
     if len(text) > MAX_QUERY_LENGTH:
         raise InvalidIdentifierError(
-            f"The target is {len(text)} characters long; no TESS target name is longer than "
-            f"{MAX_QUERY_LENGTH}.",
+            f"The target is {len(text)} characters long; no TESS target name is longer than {MAX_QUERY_LENGTH}.",
             hint=f"Use one of: {ACCEPTED_FORMS}.",
         )
 
@@ -110,8 +109,7 @@ def parse_identifier(query: object) -> Identifier:
             return Identifier(kind="toi", raw=query, toi_host=host)
         if len(suffix_text) != 2 or int(suffix_text) == 0:
             raise InvalidIdentifierError(
-                f"{text!r} is not a valid planet candidate: the part after the dot has two digits "
-                f"and starts at 01.",
+                f"{text!r} is not a valid planet candidate: the part after the dot has two digits and starts at 01.",
                 hint=f"For example TOI-{host}.01.",
             )
         return Identifier(kind="planet", raw=query, toi_host=host, toi_suffix=int(suffix_text))

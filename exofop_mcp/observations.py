@@ -194,8 +194,9 @@ class ObservationLister:
         else:
             rows = [record_type.model_validate(r) for r in raw]
         if kind == "nearby_targets":
-            rows.sort(key=lambda r: (getattr(r, "separation_arcsec", None) is None,
-                                     getattr(r, "separation_arcsec", 0) or 0))
+            rows.sort(
+                key=lambda r: (getattr(r, "separation_arcsec", None) is None, getattr(r, "separation_arcsec", 0) or 0)
+            )
         elif kind != "stellar_parameters":
             rows.sort(key=lambda r: (_row_date(r) or "9999", getattr(r, "tag", None) or 0))
         return rows

@@ -72,9 +72,7 @@ class ResolvedSystem(BaseModel):
     """One star (and its planet candidates), whatever form it was asked for in."""
 
     query: str = Field(description="the query as given")
-    canonical_name: str = Field(
-        description="stable, directory-safe name: 'TOI-<host>' for a TOI host, else 'TIC-<id>'"
-    )
+    canonical_name: str = Field(description="stable, directory-safe name: 'TOI-<host>' for a TOI host, else 'TIC-<id>'")
     tic_id: int
     host_toi: int | None = Field(None, description="host TOI number, e.g. 1130 (none for a star without TOIs)")
     planets: list[PlanetCandidate] = Field(default_factory=list, description="every TOI of the star")

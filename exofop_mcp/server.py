@@ -51,18 +51,12 @@ imaging, ...), with filters and paging; its `tags` field lists every matching up
 3) download_tags fetches those tags into the local sandbox (poll download_status while state is \
 'running'); list_downloads shows what is on disk; login_status tells whether proprietary data is reachable."""
 
-READ_ONLY = ToolAnnotations(
-    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
-)
-ADDS_FILES = ToolAnnotations(
-    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
-)
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+ADDS_FILES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 LOCAL_READ_ONLY = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
-STOPS_JOB = ToolAnnotations(
-    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
-)
+STOPS_JOB = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
 Req = TypeVar("Req", bound=BaseModel)
 
@@ -191,8 +185,8 @@ class DownloadStatusRequest(JobRequest):
     """Arguments of ``download_status``."""
 
     wait_seconds: Annotated[
-        float, Field(description="wait up to this long for the job to finish before reporting", ge=0,
-                     le=MAX_WAIT_SECONDS)
+        float,
+        Field(description="wait up to this long for the job to finish before reporting", ge=0, le=MAX_WAIT_SECONDS),
     ] = 30.0
 
 

@@ -8,7 +8,15 @@ from exofop_mcp.identifiers import normalize_name, parse_identifier, star_name_o
 
 @pytest.mark.parametrize(
     "text",
-    ["254113311", "TIC 254113311", "TIC-254113311", "TIC_254113311", "tic254113311", " tic  254113311 ", "Tic-254113311"],
+    [
+        "254113311",
+        "TIC 254113311",
+        "TIC-254113311",
+        "TIC_254113311",
+        "tic254113311",
+        " tic  254113311 ",
+        "Tic-254113311",
+    ],
 )
 def test_tic_forms(text):
     ident = parse_identifier(text)
@@ -104,8 +112,11 @@ def test_tic_round_trip(tic, prefix):
     assert parse_identifier(f"{prefix}{tic}").tic == tic
 
 
-@given(st.integers(min_value=1, max_value=999_999), st.integers(min_value=1, max_value=99),
-       st.sampled_from(["TOI-", "toi ", "TOI_", "toi", ""]))
+@given(
+    st.integers(min_value=1, max_value=999_999),
+    st.integers(min_value=1, max_value=99),
+    st.sampled_from(["TOI-", "toi ", "TOI_", "toi", ""]),
+)
 def test_planet_round_trip(host, suffix, prefix):
     ident = parse_identifier(f"{prefix}{host}.{suffix:02d}")
     assert (ident.toi_host, ident.toi_suffix) == (host, suffix)

@@ -12,8 +12,15 @@ from tests.tool_client import error, ok
 
 pytestmark = pytest.mark.anyio
 
-KINDS = ["time_series", "spectroscopy", "imaging", "stellar_companions", "nearby_targets", "stellar_parameters",
-         "files"]
+KINDS = [
+    "time_series",
+    "spectroscopy",
+    "imaging",
+    "stellar_companions",
+    "nearby_targets",
+    "stellar_parameters",
+    "files",
+]
 
 
 async def all_rows(settings, args):
@@ -96,8 +103,7 @@ async def test_busy_system_default_page_is_compact(warm_settings):
 
 
 async def test_busy_system_big_page_is_cut_to_the_budget(warm_settings):
-    page = await ok(warm_settings, "list_observations",
-                    {"system": f"TIC {dataset.BUSY_SYSTEM_TIC}", "limit": 200})
+    page = await ok(warm_settings, "list_observations", {"system": f"TIC {dataset.BUSY_SYSTEM_TIC}", "limit": 200})
     assert len(json.dumps(page)) < PAGE_BUDGET_BYTES
     assert page["returned"] < 200 and page["next_offset"] == page["returned"]
     assert any("kB" in n for n in page["notes"])

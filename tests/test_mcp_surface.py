@@ -86,7 +86,9 @@ async def test_stdio_server_refuses_bad_settings_at_start(tmp_path):
     import subprocess
 
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "EXOFOP_MCP_CONCURRENCY": "zero"}
-    out = subprocess.run([exofop_mcp_command()], env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    out = subprocess.run(
+        [exofop_mcp_command()], env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+    )
     assert out.returncode == 2
     assert "EXOFOP_MCP_CONCURRENCY" in out.stderr and "Traceback" not in out.stderr
 

@@ -41,8 +41,14 @@ async def test_key_facts(warm_settings):
     assert s["tess_mag"] == pytest.approx(9.8, abs=0.5)
     assert s["observation_counts"] == {"time_series": 79, "spectroscopy": 21, "imaging": 4}
     planet = s["planets"][1]
-    for key in ("tess_disposition", "tfopwg_disposition", "period_days", "duration_hours", "depth_ppm",
-                "planet_radius_earth"):
+    for key in (
+        "tess_disposition",
+        "tfopwg_disposition",
+        "period_days",
+        "duration_hours",
+        "depth_ppm",
+        "planet_radius_earth",
+    ):
         assert planet.get(key) is not None, key
     assert s["catalog"]["stale"] is False
 
