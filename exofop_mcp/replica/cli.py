@@ -101,6 +101,7 @@ def config_from_args(args: argparse.Namespace) -> ReplicaConfig:
 def run(args: argparse.Namespace) -> int:
     level = logging.DEBUG if args.verbose >= 2 else logging.INFO if args.verbose else logging.WARNING
     logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("exofop_mcp.replica").setLevel(level)  # also when the caller configured logging first
     try:
         config = config_from_args(args)
     except ValueError as exc:

@@ -560,9 +560,9 @@ class HTTPServer:
             except Exception:
                 log.exception("handler failed for %s %s", request.method, request.path)
                 if not channel.sent:
-                    await channel.send(
-                        Response(500, [("Content-Type", "text/html; charset=UTF-8")], b"<h1>Internal error</h1>")
-                    )
+                    body = b"<h1>Internal error</h1>"
+                    await channel.send(Response(500, [("Content-Type", "text/html; charset=UTF-8")], body, close=True))
+                return
             if not channel.sent:
                 await channel.send(Response(500, [("Content-Type", "text/plain")], b"no response"))
             if channel.closed or not request.wants_keep_alive or writer.transport.is_closing():

@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Any
 
 from exofop_mcp.replica.config import ReplicaConfig
+from exofop_mcp.replica.dataset import Dataset
 from exofop_mcp.replica.http_server import HTTPServer
 from exofop_mcp.replica.records import RequestRecord
 from exofop_mcp.replica.site import ExofopSite
@@ -163,7 +164,8 @@ class Replica:
         self._state.log.clear()
 
     @property
-    def dataset(self) -> Any:
+    def dataset(self) -> Dataset:
+        """The replica's data (TOI table, observations, tags); see ``exofop_mcp.replica.dataset``."""
         return self._state.dataset
 
     def __repr__(self) -> str:
