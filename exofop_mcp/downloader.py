@@ -15,6 +15,7 @@ import contextlib
 import csv
 import io
 import logging
+import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -242,11 +243,7 @@ class Downloader:
         await self._write_tables(plan)
         for result in plan.rejected.values():
             report(result)
-        try:
-            await asyncio.gather(*(self._tag(plan, tag, kind, report, on_bytes) for tag, kind in plan.kinds.items()))
-        finally:
-            with contextlib.suppress(OSError):
-                directory.archives_dir.rmdir()  # only when empty: archives/ holds kept archives alone
+        await asyncio.gather(*(self._tag(plan, tag, kind, report, on_bytes) for tag, kind in plan.kinds.items()))
 
     async def _write_tables(self, plan: DownloadPlan) -> None:
         wanted = set(plan.kinds.values())
@@ -279,7 +276,8 @@ class Downloader:
                 return
             report(TagResult(tag=tag, kind=kind, status="downloading"))
             result = await self._fetch_and_unpack(plan, tag, kind, on_bytes)
-        await self._record(plan, result)
+            # Recorded before the tag's lock is released, so a waiting call sees it complete.
+            await self._record(plan, result)
         report(result)
 
     def _present(self, directory: SystemDirectory, tag: int, overwrite: bool) -> TagResult | None:
@@ -342,6 +340,11 @@ class Downloader:
             target = directory.tag_dir(kind, tag)
             try:
                 files = await _uncancellable(asyncio.to_thread(extract_zip, archive, target, self.extraction_limits))
+            except asyncio.CancelledError:
+                # Cancelled while unpacking: the files were never recorded, so they do not stay either.
+                archive.unlink(missing_ok=True)
+                shutil.rmtree(target, ignore_errors=True)
+                raise
             except UnsafeArchive as exc:
                 archive.unlink(missing_ok=True)
                 return base.model_copy(update={"status": "unsafe_archive", "message": str(exc)})

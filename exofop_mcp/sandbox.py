@@ -7,7 +7,7 @@
         spectroscopy/<tag>/...
         imaging/<tag>/...
         other/<tag>/...            tags not in any table of the system
-        archives/<tag>.zip         only when kept
+        archives/<tag>.zip         only when kept (the folder itself may be empty)
         tables/<kind>.csv          the observation table the tags came from
         manifest.json              every tag: kind, status, source URL, sha256, size, files, time
         .lock                      empty; its byte-range locks keep two downloads of one tag apart
