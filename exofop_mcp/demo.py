@@ -41,6 +41,19 @@ def _rows_table(rows: list[dict[str, Any]], limit: int = 10) -> str:
     return "\n".join(lines)
 
 
+def _tree(root: Path, limit: int = 14) -> list[str]:
+    """A few lines showing the system directory's layout."""
+    lines = []
+    for path in sorted(root.rglob("*")):
+        if path.name.startswith("."):
+            continue
+        depth = len(path.relative_to(root).parts) - 1
+        if depth > 2:
+            continue
+        lines.append("    " * depth + path.name + ("/" if path.is_dir() else ""))
+    return lines[:limit] + ([f"... ({len(lines) - limit} more)"] if len(lines) > limit else [])
+
+
 async def _demo(target: str, base_url: str, workdir: Path) -> None:
     from mcp import Client, StdioServerParameters
 
@@ -85,6 +98,18 @@ async def _demo(target: str, base_url: str, workdir: Path) -> None:
             {"system": system["canonical_name"], "kind": "time_series", "filter": "zs", "telescope": "LCO"},
         )
         await call("list_observations", {"system": system["canonical_name"], "kind": "spectroscopy", "limit": 5})
+        wanted = {"system": system["canonical_name"], "kind": "time_series", "filter": "zs", "telescope": "LCO"}
+        report = await call("download_tags", wanted)
+        while report.get("state") == "running":
+            report = await call("download_status", {"job_id": report["job_id"], "wait_seconds": 30})
+        again = await call("download_tags", wanted)
+        if set(again.get("totals", {})) != {"already_present"}:
+            raise SystemExit("demo failed: a repeated download fetched data again")
+        await call("list_downloads", {})
+        _print(f"Files on disk under {report['directory']}:")
+        for line in _tree(Path(report["directory"])):
+            _print(f"    {line}")
+        _print()
         await call("login_status", {})
 
 
