@@ -26,6 +26,7 @@ from exofop_mcp.inventory import DownloadsInventory, inventory
 from exofop_mcp.login_status import LoginStatus, current_login_status
 from exofop_mcp.observations import ListObservationsRequest, ObservationLister, ObservationPage
 from exofop_mcp.resolver import ResolvedSystem, SystemResolver
+from exofop_mcp.session_pool import SessionPool
 from exofop_mcp.settings import Settings
 
 
@@ -34,11 +35,13 @@ class Exofop:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.from_env()
-        self.client = ExofopClient(self.settings)
+        self.sessions = SessionPool.from_settings(self.settings)
+        self.client = ExofopClient(self.settings, sessions=self.sessions)
         self.catalog = TOICatalog(self.client, self.settings.cache_dir, self.settings.catalog_ttl_seconds)
         self.resolver = SystemResolver(self.client, self.catalog)
         self.observations = ObservationLister(self.client)
         self.downloader = Downloader(self.settings, self.client, self.resolver, self.observations)
+        self.downloader.cookie_lease = self.sessions.lease
         self.jobs = DownloadJobs(self.downloader)
 
     async def __aenter__(self) -> Exofop:

@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     schemas.add_argument("--dir", type=Path, default=Path("schemas"), help="output directory (default schemas/)")
     schemas.add_argument("--check", action="store_true", help="exit 1 if the files are stale, write nothing")
+
+    from exofop_mcp.login_cli import add_login_commands
+
+    add_login_commands(sub)
     return parser
 
 
@@ -119,6 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(["serve", *(argv if argv is not None else sys.argv[1:])])
     _configure_logging(getattr(args, "log_level", "WARNING") or "WARNING")
     try:
+        from exofop_mcp.login_cli import LOGIN_COMMANDS, run_login_command
+
+        if command in LOGIN_COMMANDS:
+            return run_login_command(args)
         if command == "serve":
             return _serve(args)
         if command == "demo":

@@ -19,6 +19,7 @@ import httpx
 from exofop_mcp import __version__
 from exofop_mcp.errors import ExofopHTTPError, ExofopResponseError, ExofopUnavailableError
 from exofop_mcp.retry_policy import RetryPolicy, is_retryable_status, parse_retry_after
+from exofop_mcp.session_pool import SessionPool, cookie_header, non_persistent_cookies
 from exofop_mcp.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,11 @@ class ExofopClient:
         *,
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        sessions: SessionPool | None = None,
     ) -> None:
         self.settings = settings
+        #: Stored ExoFOP login sessions; pages asked for ``logged_in=True`` carry one when available.
+        self.sessions = sessions
         self.retry = retry or RetryPolicy(max_retries=settings.max_retries, base_delay=settings.retry_base_delay)
         limits = httpx.Limits(
             max_connections=settings.concurrency + 4, max_keepalive_connections=settings.concurrency + 4
@@ -51,6 +55,9 @@ class ExofopClient:
                 pool=None,
             ),
             limits=limits,
+            # The client's own jar keeps nothing: a session cookie is sent only when one is leased,
+            # so anonymous requests never drag a stray PHPSESSID (and PHP's session lock) along.
+            cookies=non_persistent_cookies(),
             follow_redirects=True,
             transport=transport,
         )
@@ -75,16 +82,26 @@ class ExofopClient:
         page: str,
         params: Mapping[str, Any] | None = None,
         *,
-        cookies: dict[str, str] | None = None,
+        logged_in: bool = False,
     ) -> httpx.Response:
-        """GET a page with retries; return the final successful (2xx) response, body read."""
+        """GET a page with retries; return the final successful (2xx) response, body read.
+
+        With ``logged_in``, the request carries a stored login session when one is free (waiting a
+        few seconds at most, so a table is not stuck behind long downloads), else goes anonymously.
+        """
+        if logged_in and self.sessions is not None:
+            async with self.sessions.lease(timeout=5.0) as cookies:
+                return await self._get(page, params, cookies)
+        return await self._get(page, params, None)
+
+    async def _get(self, page: str, params: Mapping[str, Any] | None, cookies: dict[str, str] | None) -> httpx.Response:
         query = _clean(params)
         attempt = 0
         while True:
             attempt += 1
             try:
                 self.requests_sent += 1
-                response = await self.http.get(page, params=query, cookies=cookies)
+                response = await self.http.get(page, params=query, headers=cookie_header(cookies))
             except httpx.TransportError as exc:
                 if attempt > self.retry.max_retries:
                     raise _unavailable(self.settings.base_url, page, exc, attempt) from None
@@ -104,8 +121,8 @@ class ExofopClient:
                 continue
             raise _http_error(page, response, attempt, None)
 
-    async def get_text(self, page: str, params: Mapping[str, Any] | None = None) -> str:
-        response = await self.get(page, params)
+    async def get_text(self, page: str, params: Mapping[str, Any] | None = None, *, logged_in: bool = False) -> str:
+        response = await self.get(page, params, logged_in=logged_in)
         return response.text
 
     async def get_json(self, page: str, params: Mapping[str, Any] | None = None) -> Any:

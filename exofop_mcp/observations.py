@@ -183,7 +183,7 @@ class ObservationLister:
         record_type = RECORD_TYPES[kind]
         params: dict[str, Any] = {"output": "pipe"}
         params["target" if kind in _TARGET_PAGES else "id"] = tic
-        text = await self.client.get_text(record_type.page, params)
+        text = await self.client.get_text(record_type.page, params, logged_in=True)
         if not text.strip():
             return []
         check_pipe_table(text, record_type.required_columns, page=record_type.page)

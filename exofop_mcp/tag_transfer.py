@@ -29,6 +29,7 @@ from exofop_mcp.archive_safety import describe_bytes, sniff_body
 from exofop_mcp.atomic_files import AtomicStreamWriter
 from exofop_mcp.exofop_client import ExofopClient
 from exofop_mcp.retry_policy import RetryPolicy, is_retryable_status, parse_retry_after
+from exofop_mcp.session_pool import cookie_header
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +147,9 @@ async def _attempt(
     counted = 0
     try:
         client.requests_sent += 1
-        async with client.http.stream("GET", TAG_ZIP_PAGE, params={"tag": str(tag)}, cookies=cookies) as response:
-            _check_status(response, tag)
+        headers = cookie_header(cookies)
+        async with client.http.stream("GET", TAG_ZIP_PAGE, params={"tag": str(tag)}, headers=headers) as response:
+            _check_status(response, tag, logged_in=cookies is not None)
             declared = _declared_length(response)
             chunks = _watched(response.aiter_bytes(CHUNK_SIZE), limits)
             head = await _read_head(chunks)
@@ -157,7 +159,7 @@ async def _attempt(
                     head += chunk
                     if len(head) >= SNIFF_BYTES:
                         break
-                _classify_non_zip(bytes(head), tag)
+                _classify_non_zip(bytes(head), tag, logged_in=cookies is not None)
             with AtomicStreamWriter(destination, head_size=16) as writer:
                 writer.write(head)
                 counted = _count(on_bytes, len(head), counted)
@@ -242,7 +244,7 @@ def _declared_length(response: httpx.Response) -> int | None:
         return None
 
 
-def _check_status(response: httpx.Response, tag: int) -> None:
+def _check_status(response: httpx.Response, tag: int, *, logged_in: bool) -> None:
     status = response.status_code
     if 200 <= status < 300:
         return
@@ -251,15 +253,15 @@ def _check_status(response: httpx.Response, tag: int) -> None:
     if status == 404:
         raise _Permanent("not_found", f"tag {tag} does not exist on ExoFOP (HTTP 404). Check the tag number.")
     if status in (401, 403):
-        raise _Permanent("login_required", _login_message(tag))
+        raise _Permanent("login_required", _login_message(tag, logged_in))
     raise _Permanent("failed", f"ExoFOP refused tag {tag} with HTTP {status}.")
 
 
-def _classify_non_zip(head: bytes, tag: int) -> None:
+def _classify_non_zip(head: bytes, tag: int, *, logged_in: bool) -> None:
     """Raise the right permanent failure for a body that is not a zip."""
     kind = sniff_body(head)
     if kind == "html_login":
-        raise _Permanent("login_required", _login_message(tag))
+        raise _Permanent("login_required", _login_message(tag, logged_in))
     if kind in ("html_no_files", "html_not_found"):
         raise _Permanent(
             "not_found",
@@ -274,7 +276,13 @@ def _classify_non_zip(head: bytes, tag: int) -> None:
     )
 
 
-def _login_message(tag: int) -> str:
+def _login_message(tag: int, logged_in: bool) -> str:
+    if logged_in:
+        return (
+            f"tag {tag}: ExoFOP answered its login page although a stored login was sent: the login has expired "
+            "or was ended on the site, or this account has no rights to the tag. The user runs `exofop-mcp login` "
+            "again in a terminal, then asks again."
+        )
     return (
         f"tag {tag} is proprietary (TFOP data stays private for 12 months) and needs a login: the user runs "
         "`exofop-mcp login` in a terminal, then asks again."

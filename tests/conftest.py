@@ -41,6 +41,11 @@ def replica(replica_session: Replica) -> Iterator[Replica]:
     replica_session.configure(**defaults)
     replica_session.reset_requests()
     yield replica_session
+    # Drop connections a test left behind (a cancelled transfer), so that their requests are not
+    # logged into the next test's record; then restore the defaults.
+    replica_session.stop()
+    replica_session.start()
+    replica_session.clear_sessions()
     replica_session.configure(**defaults)
 
 
