@@ -103,7 +103,6 @@ class TOICatalog:
         self._conn: sqlite3.Connection | None = None
         self._conn_key: tuple[int, int] | None = None
         self._refresh_task: asyncio.Task[CatalogStatus] | None = None
-        self._last_error: ExofopMcpError | None = None
 
     # -- database access -------------------------------------------------
 
@@ -201,7 +200,6 @@ class TOICatalog:
             if status is None:
                 raise
             log.warning("using the stale TOI catalog (%.1f h old): %s", status.age_hours, exc)
-            self._last_error = exc
             return status
 
     async def refresh(self) -> CatalogStatus:
@@ -275,9 +273,6 @@ class TOICatalog:
         entries = await asyncio.to_thread(parse_toi_table, text, page=TOI_PAGE)
         return [e for e in entries if e.host == host]
 
-    @property
-    def last_error(self) -> ExofopMcpError | None:
-        return self._last_error
 
 
 def parse_toi_table(text: str, *, page: str) -> list[CatalogEntry]:

@@ -80,6 +80,10 @@ class DownloadJob:
     def add_bytes(self, n: int) -> None:
         self.bytes += n
 
+    def finish(self) -> None:
+        self.finished = time.monotonic()
+        self._changed.set()
+
     # -- reading -----------------------------------------------------------------------------
 
     @property
@@ -171,8 +175,7 @@ class DownloadJobs:
                 if result.status in IN_FLIGHT:
                     job.results[tag] = result.model_copy(update={"status": "failed", "message": job.error})
         finally:
-            job.finished = time.monotonic()
-            job._changed.set()
+            job.finish()
 
     def get(self, job_id: str) -> DownloadJob:
         job = self._jobs.get(job_id)

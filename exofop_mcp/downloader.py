@@ -449,10 +449,3 @@ def _rows_to_csv(rows: list[TableRecord]) -> str:
     for row in rows:
         writer.writerow({k: ("" if v is None else v) for k, v in row.model_dump(include=set(fields)).items()})
     return out.getvalue()
-
-
-def summarize_statuses(results: list[TagResult]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r.status] = counts.get(r.status, 0) + 1
-    return counts

@@ -64,15 +64,6 @@ class Identifier:
         assert self.name is not None
         return self.name
 
-    def describe(self) -> str:
-        if self.kind == "tic":
-            return f"TIC {self.tic}"
-        if self.kind == "toi":
-            return f"TOI-{self.toi_host}"
-        if self.kind == "planet":
-            return f"TOI-{self.planet_toi}"
-        return repr(self.name)
-
 
 def format_planet_toi(host: int, suffix: int) -> str:
     return f"{host}.{suffix:02d}"

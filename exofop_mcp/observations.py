@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Sequence
 from datetime import date
@@ -286,8 +287,6 @@ def apply_filters(rows: Sequence[TableRecord], f: ObservationFilters, kind: Obse
 def _mentions_planet(toi_cell: str | None, planet: str) -> bool:
     if not toi_cell:
         return False
-    import re
-
     return planet in re.findall(r"\d+\.\d{2}", toi_cell)
 
 

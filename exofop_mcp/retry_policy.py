@@ -12,8 +12,6 @@ import random
 import time
 from dataclasses import dataclass
 
-import httpx
-
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
@@ -35,10 +33,6 @@ class RetryPolicy:
 
 def is_retryable_status(status_code: int) -> bool:
     return status_code in RETRYABLE_STATUS
-
-
-def is_retryable_exception(exc: BaseException) -> bool:
-    return isinstance(exc, httpx.TransportError)
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
