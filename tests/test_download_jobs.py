@@ -165,3 +165,16 @@ async def test_killed_download_leaves_nothing_that_looks_complete(warm_settings,
     # the killed run's temporary files are recognisable, never taken for data, and do not grow the tag dirs
     for leftover in temp_files(warm_settings.data_dir):
         assert not leftover.name.endswith(".zip")
+
+
+async def test_two_processes_overlapping_fetch_each_tag_once(warm_settings, replica):
+    replica.configure(tag_size=512 * 1024, bandwidth=1024 * 1024)
+    children = [subprocess.Popen([sys.executable, "-c", KILLABLE], env=server_env(warm_settings)) for _ in range(2)]
+    for child in children:
+        assert child.wait(timeout=120) == 0
+    assert replica.count(ARCHIVE_PAGE) == 4
+    directory = SystemDirectory(warm_settings.data_dir, "TOI-1130")
+    manifest = load_manifest(directory)
+    assert manifest is not None and sorted(manifest.tags) == sorted(str(t) for t in TAGS)
+    assert all(is_complete(directory, e) for e in manifest.tags.values())
+    assert temp_files(warm_settings.data_dir) == []

@@ -263,3 +263,15 @@ async def test_archive_url_is_exactly_the_documented_page(warm_settings, replica
     hits = [r for r in replica.requests if r.path.endswith(ARCHIVE_PAGE)]
     assert len(hits) == 1 and hits[0].query == {"tag": "18493"}
     assert httpx.URL(warm_settings.base_url).host == "127.0.0.1"
+
+
+async def test_overall_deadline_times_out_a_slow_but_steady_transfer(warm_settings, replica):
+    from dataclasses import replace
+
+    replica.configure(tag_sizes={18493: 2 * 2**20}, bandwidth=256 * 1024)
+    strict = replace(warm_settings, tag_deadline_seconds=1.0)
+    async with Exofop(strict) as exofop:
+        report = await exofop.download_tags("TOI-1130", tags=[18493])
+    result = report.results[0]
+    assert result.status == "timed_out" and "did not finish within 1 s" in (result.message or "")
+    assert_no_temp_files(warm_settings.data_dir)

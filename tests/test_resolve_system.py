@@ -128,3 +128,11 @@ async def test_legacy_handshake_gives_the_same_answer(warm_settings):
     modern.pop("catalog")
     legacy.pop("catalog")
     assert modern == legacy
+
+
+async def test_names_fall_back_to_the_catalog_when_the_name_resolver_fails(warm_settings, replica):
+    replica.configure(fault_paths=("gototicid.php",), error_rate=1.0, fault_kinds=("5xx",))
+    s = await ok(warm_settings, "resolve_system", {"query": "WASP-46"})
+    assert s["canonical_name"] == "TOI-101" and s["matched_by"] == "catalog_name"
+    assert any("name resolver was unreachable" in n for n in s["notes"])
+    assert replica.count("gototicid.php") >= 2  # it was tried, with retries
