@@ -1,0 +1,184 @@
+// Shared pieces of the conformance scripts: command-line parsing, the expected tool surface and a
+// recorder of checks that ends in one JSON summary.
+
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+/** Versions of the npm packages actually installed next to this file (the lockfile pins them). */
+export function installedVersions() {
+    const versions = {};
+    for (const name of ['@modelcontextprotocol/sdk', '@modelcontextprotocol/inspector']) {
+        try {
+            const manifest = readFileSync(new URL(`./node_modules/${name}/package.json`, import.meta.url), 'utf8');
+            versions[name] = JSON.parse(manifest).version;
+        } catch {
+            versions[name] = null;
+        }
+    }
+    return versions;
+}
+
+/**
+ * The tools the server must offer and their annotations. `readOnlyHint`, `destructiveHint` and
+ * `idempotentHint` are documented in the README; `openWorldHint` is true exactly for the tools that
+ * talk to ExoFOP. `advisory` entries are reported as warnings, not failures.
+ */
+export const EXPECTED_TOOLS = {
+    resolve_system: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    list_observations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    download_tags: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    download_status: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    cancel_download: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    list_downloads: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    login_status: {
+        readOnlyHint: true,
+        destructiveHint: false,
+        idempotentHint: true,
+        // login_status only reads the local session file; it never contacts ExoFOP.
+        advisory: { openWorldHint: false },
+    },
+};
+
+const TARGET_OPTIONS = {
+    stdio: { type: 'string' },
+    arg: { type: 'string', multiple: true, default: [] },
+    env: { type: 'string', multiple: true, default: [] },
+    url: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+};
+
+/**
+ * Parse `--stdio CMD [--arg A]... [--env K=V]...` or `--url URL`, plus the script's own options.
+ * EXOFOP_* variables of this process are passed on to a stdio server; `--env` overrides them.
+ */
+export function parseTarget(argv, extraOptions, usage) {
+    let parsed;
+    try {
+        parsed = parseArgs({ args: argv, options: { ...TARGET_OPTIONS, ...extraOptions }, allowPositionals: false });
+    } catch (error) {
+        fail(`${error.message}\n\n${usage}`);
+    }
+    const { values } = parsed;
+    if (values.help) {
+        process.stdout.write(`${usage}\n`);
+        process.exit(0);
+    }
+    if (Boolean(values.stdio) === Boolean(values.url)) {
+        fail(`give exactly one of --stdio COMMAND or --url URL\n\n${usage}`);
+    }
+    const env = {};
+    for (const [key, value] of Object.entries(process.env)) {
+        if (key.startsWith('EXOFOP_')) env[key] = value;
+    }
+    for (const pair of values.env) {
+        const at = pair.indexOf('=');
+        if (at <= 0) fail(`--env takes KEY=VALUE, not ${JSON.stringify(pair)}`);
+        env[pair.slice(0, at)] = pair.slice(at + 1);
+    }
+    const target = values.url
+        ? { kind: 'http', url: values.url }
+        : { kind: 'stdio', command: values.stdio, args: values.arg, env };
+    return { target, options: values };
+}
+
+export function describeTarget(target) {
+    return target.kind === 'http' ? `streamable HTTP ${target.url}` : `stdio ${[target.command, ...target.args].join(' ')}`;
+}
+
+export function fail(message) {
+    process.stderr.write(`conformance: ${message}\n`);
+    process.exit(2);
+}
+
+/** Records named checks; `finish()` prints the JSON summary and sets the exit code. */
+export class Recorder {
+    constructor(suite, target) {
+        this.suite = suite;
+        this.target = target;
+        this.started = Date.now();
+        this.checks = [];
+        this.warnings = [];
+        this.info = {};
+    }
+
+    /** Run `fn`; a thrown error (or a returned string) is a failure of this check. */
+    async check(name, fn) {
+        const t0 = Date.now();
+        let ok = true;
+        let detail;
+        try {
+            detail = await fn();
+        } catch (error) {
+            ok = false;
+            detail = error instanceof CheckFailure ? error.message : `${error?.name ?? 'Error'}: ${error?.message ?? error}`;
+            if (error?.payload !== undefined) detail += `\npayload: ${truncate(JSON.stringify(error.payload), 4000)}`;
+        }
+        const entry = { name, ok, ms: Date.now() - t0 };
+        if (detail !== undefined) entry.detail = detail;
+        this.checks.push(entry);
+        const mark = ok ? 'ok  ' : 'FAIL';
+        process.stderr.write(`[${this.suite}] ${mark} ${name} (${entry.ms} ms)${ok ? '' : `\n       ${detail}`}\n`);
+        return ok;
+    }
+
+    warn(message) {
+        this.warnings.push(message);
+        process.stderr.write(`[${this.suite}] WARN ${message}\n`);
+    }
+
+    finish(extra = {}) {
+        const failures = this.checks.filter(c => !c.ok);
+        const summary = {
+            suite: this.suite,
+            target: describeTarget(this.target),
+            transport: this.target.kind,
+            ok: failures.length === 0 && this.checks.length > 0,
+            passed: this.checks.length - failures.length,
+            failed: failures.length,
+            elapsed_ms: Date.now() - this.started,
+            versions: installedVersions(),
+            ...this.info,
+            ...extra,
+            warnings: this.warnings,
+            checks: this.checks,
+        };
+        process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+        if (!summary.ok) {
+            process.stderr.write(
+                `[${this.suite}] ${failures.length} of ${this.checks.length} checks FAILED over ${describeTarget(this.target)}:\n` +
+                    failures.map(f => `  - ${f.name}: ${f.detail}`).join('\n') +
+                    '\n'
+            );
+        }
+        return summary.ok ? 0 : 1;
+    }
+}
+
+export class CheckFailure extends Error {
+    constructor(message, payload) {
+        super(message);
+        this.name = 'CheckFailure';
+        this.payload = payload;
+    }
+}
+
+export function expect(condition, message, payload) {
+    if (!condition) throw new CheckFailure(message, payload);
+}
+
+export function truncate(text, limit) {
+    if (typeof text !== 'string') return text;
+    return text.length > limit ? `${text.slice(0, limit)}… (${text.length} chars)` : text;
+}
+
+export function csvInts(text) {
+    return String(text)
+        .split(',')
+        .map(s => s.trim())
+        .filter(Boolean)
+        .map(s => {
+            const n = Number(s);
+            if (!Number.isInteger(n) || n <= 0) fail(`not a tag number: ${JSON.stringify(s)}`);
+            return n;
+        });
+}

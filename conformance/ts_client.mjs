@@ -1,0 +1,569 @@
+#!/usr/bin/env node
+// Conformance run of exofop-mcp with the official TypeScript SDK client (@modelcontextprotocol/sdk).
+//
+//   node ts_client.mjs --stdio exofop-mcp [--env KEY=VALUE]...     (EXOFOP_* variables are passed on)
+//   node ts_client.mjs --url http://127.0.0.1:8765/mcp
+//
+// The server must be pointed at an ExoFOP replica whose tag archives take a few seconds to arrive
+// (e.g. `python -m exofop_mcp.replica --port 0 --tag-size 1MiB --bandwidth 512KiB`), so that progress
+// notifications and cancellation can be observed. Prints a JSON summary on stdout, one line per check
+// on stderr, and exits 1 if any check failed (2 on a usage error).
+
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+    CallToolRequestSchema,
+    LATEST_PROTOCOL_VERSION,
+    ListToolsRequestSchema,
+    McpError,
+} from '@modelcontextprotocol/sdk/types.js';
+
+import { CheckFailure, EXPECTED_TOOLS, Recorder, csvInts, expect, parseTarget, truncate } from './lib.mjs';
+import { undeclaredProperties } from './schema_audit.mjs';
+
+const USAGE = `usage: node ts_client.mjs (--stdio COMMAND [--arg ARG]... [--env KEY=VALUE]... | --url URL)
+    [--system TOI-1130] [--quick-tags 18493,18598] [--progress-tags 19121,19188,19442]
+    [--cancel-tags 23225,33589] [--job-tags 40380,43953] [--timeout-ms 30000] [--strict-output]
+
+  --quick-tags     small tags downloaded and checked (downloaded or already present)
+  --progress-tags  tags fetched again (overwrite) while progress notifications are counted
+  --cancel-tags    tags of the download_tags call that is cancelled with an AbortSignal
+  --job-tags       tags of the background job stopped with cancel_download
+  --strict-output  fail (instead of warn) when structuredContent has properties its outputSchema does not declare`;
+
+const { target, options } = parseTarget(
+    process.argv.slice(2),
+    {
+        system: { type: 'string', default: 'TOI-1130' },
+        'quick-tags': { type: 'string', default: '18493,18598' },
+        'progress-tags': { type: 'string', default: '19121,19188,19442' },
+        'cancel-tags': { type: 'string', default: '23225,33589' },
+        'job-tags': { type: 'string', default: '40380,43953' },
+        'timeout-ms': { type: 'string', default: '30000' },
+        'strict-output': { type: 'boolean', default: false },
+    },
+    USAGE
+);
+
+const SYSTEM = options.system;
+const QUICK_TAGS = csvInts(options['quick-tags']);
+const PROGRESS_TAGS = csvInts(options['progress-tags']);
+const CANCEL_TAGS = csvInts(options['cancel-tags']);
+const JOB_TAGS = csvInts(options['job-tags']);
+const TIMEOUT_MS = Number(options['timeout-ms']);
+const OK_STATUSES = new Set(['downloaded', 'already_present']);
+
+const rec = new Recorder('ts-sdk', target);
+
+// ---------------------------------------------------------------------------------------------
+// A transport wrapper that keeps every JSON-RPC message, so that failures can show the payload
+// and raw facts (negotiated version, responses to cancelled requests) can be checked.
+
+class TappedTransport {
+    constructor(inner) {
+        this.inner = inner;
+        this.messages = [];
+        inner.onmessage = (message, extra) => {
+            this.messages.push({ dir: 'in', at: Date.now(), message });
+            this.onmessage?.(message, extra);
+        };
+        inner.onclose = () => this.onclose?.();
+        inner.onerror = error => this.onerror?.(error);
+    }
+    start() {
+        return this.inner.start();
+    }
+    send(message, options) {
+        this.messages.push({ dir: 'out', at: Date.now(), message });
+        return this.inner.send(message, options);
+    }
+    close() {
+        return this.inner.close();
+    }
+    get sessionId() {
+        return this.inner.sessionId;
+    }
+    setProtocolVersion(version) {
+        this.inner.setProtocolVersion?.(version);
+    }
+    responseTo(id) {
+        return this.messages.find(m => m.dir === 'in' && m.message.id === id && !('method' in m.message));
+    }
+    lastRequest(method) {
+        return [...this.messages].reverse().find(m => m.dir === 'out' && m.message.method === method);
+    }
+}
+
+function makeTransport() {
+    if (target.kind === 'http') return new StreamableHTTPClientTransport(new URL(target.url));
+    return new StdioClientTransport({
+        command: target.command,
+        args: target.args,
+        env: target.env,
+        stderr: 'pipe',
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calls
+
+const tools = new Map();
+let client;
+let tap;
+let serverStderr = '';
+
+/** Call a tool expecting success; the SDK validates structuredContent against the listed outputSchema. */
+async function callOk(name, args, extra = {}) {
+    let result;
+    try {
+        result = await client.callTool({ name, arguments: args }, undefined, { timeout: TIMEOUT_MS, ...extra });
+    } catch (error) {
+        const sent = tap.lastRequest('tools/call');
+        const reply = sent ? tap.responseTo(sent.message.id) : undefined;
+        throw new CheckFailure(
+            `${name}(${JSON.stringify(args)}) was rejected by the TypeScript SDK client: ${error.message}`,
+            reply?.message ?? null
+        );
+    }
+    expect(!result.isError, `${name}(${JSON.stringify(args)}) returned isError: ${textOf(result)}`, result);
+    expect(
+        result.structuredContent && typeof result.structuredContent === 'object',
+        `${name} returned no structuredContent`,
+        result
+    );
+    expect(textOf(result).length > 0, `${name} returned no text content (a human-readable summary)`, result);
+    auditUndeclared(name, result.structuredContent);
+    return result.structuredContent;
+}
+
+/** Call a tool with bad arguments: must be a tool result with isError true, not a protocol error. */
+async function callExpectingToolError(name, args) {
+    let result;
+    try {
+        result = await client.callTool({ name, arguments: args }, undefined, { timeout: TIMEOUT_MS });
+    } catch (error) {
+        const sent = tap.lastRequest('tools/call');
+        const reply = sent ? tap.responseTo(sent.message.id) : undefined;
+        const kind = error instanceof McpError ? `JSON-RPC error ${error.code}` : error.name;
+        throw new CheckFailure(
+            `${name}(${JSON.stringify(args)}) should be a tool result with isError: true, got ${kind}: ${error.message}`,
+            reply?.message ?? null
+        );
+    }
+    expect(result.isError === true, `${name}(${JSON.stringify(args)}) should return isError: true`, result);
+    const text = textOf(result);
+    expect(text.length > 0, `${name}: the error result carries no message`, result);
+    expect(!/Traceback \(most recent call last\)/.test(text), `${name}: the error message is a traceback`, result);
+    return truncate(text.split('\n')[0], 160);
+}
+
+function textOf(result) {
+    return (result.content ?? [])
+        .filter(block => block.type === 'text')
+        .map(block => block.text)
+        .join('\n');
+}
+
+const undeclaredSeen = new Map();
+
+function auditUndeclared(name, structured) {
+    const schema = tools.get(name)?.outputSchema;
+    if (!schema) return;
+    const extra = undeclaredProperties(schema, structured);
+    if (extra.length === 0) return;
+    const message =
+        `${name}: structuredContent has properties its outputSchema does not declare: ` +
+        `${extra.slice(0, 8).join(', ')}${extra.length > 8 ? `, … (${extra.length})` : ''}`;
+    if (options['strict-output']) throw new CheckFailure(message, structured);
+    if (!undeclaredSeen.has(name)) {
+        undeclaredSeen.set(name, extra);
+        rec.warn(message);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A self-test of the client: with a deliberately wrong server, does the SDK reject structuredContent
+// that breaks the outputSchema? If it does not, every "ok" below would mean nothing.
+
+async function validatorSelfTest() {
+    const server = new Server({ name: 'wrong-on-purpose', version: '0' }, { capabilities: { tools: {} } });
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({
+        tools: [
+            {
+                name: 'count',
+                inputSchema: { type: 'object', properties: {} },
+                outputSchema: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
+            },
+        ],
+    }));
+    server.setRequestHandler(CallToolRequestSchema, async () => ({
+        content: [{ type: 'text', text: 'n is a string here' }],
+        structuredContent: { n: 'three' },
+    }));
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    const probe = new Client({ name: 'self-test', version: '0' });
+    await server.connect(serverSide);
+    await probe.connect(clientSide);
+    try {
+        await probe.listTools();
+        try {
+            await probe.callTool({ name: 'count', arguments: {} });
+        } catch (error) {
+            expect(/output schema/i.test(error.message), `unexpected rejection: ${error.message}`);
+            return 'a structuredContent that breaks its outputSchema is rejected';
+        }
+        throw new CheckFailure('the SDK client accepted structuredContent that breaks the outputSchema');
+    } finally {
+        await probe.close();
+        await server.close();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+    await rec.check('sdk validates structuredContent (self-test)', validatorSelfTest);
+
+    const inner = makeTransport();
+    tap = new TappedTransport(inner);
+    if (target.kind === 'stdio') {
+        inner.stderr?.on('data', chunk => {
+            serverStderr = (serverStderr + chunk.toString()).slice(-6000);
+        });
+    }
+    client = new Client(
+        { name: 'exofop-mcp-conformance', version: '1.0.0' },
+        { capabilities: {} }
+    );
+    client.onerror = error => rec.warn(`client transport error: ${error?.message ?? error}`);
+
+    const connected = await rec.check('initialize', async () => {
+        await client.connect(tap, { timeout: TIMEOUT_MS });
+        const init = tap.messages.find(m => m.dir === 'in' && m.message.result?.protocolVersion);
+        const info = client.getServerVersion();
+        rec.info.server = info;
+        rec.info.protocol_version = init?.message.result.protocolVersion;
+        rec.info.client_offered_protocol = LATEST_PROTOCOL_VERSION;
+        expect(info?.name, 'the server sent no serverInfo.name');
+        expect(client.getServerCapabilities()?.tools, 'the server does not announce the tools capability');
+        const instructions = client.getInstructions() ?? '';
+        expect(instructions.includes('resolve_system'), 'the instructions do not explain the workflow', instructions);
+        return `${info.name} ${info.version}, protocol ${rec.info.protocol_version}`;
+    });
+    if (!connected) return finish();
+
+    // -- tools/list ---------------------------------------------------------------------------
+    await rec.check('tools/list: every tool with input/output schemas and annotations', async () => {
+        let cursor;
+        do {
+            const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: TIMEOUT_MS });
+            for (const tool of page.tools) tools.set(tool.name, tool);
+            cursor = page.nextCursor;
+        } while (cursor);
+        const problems = [];
+        for (const [name, expected] of Object.entries(EXPECTED_TOOLS)) {
+            const tool = tools.get(name);
+            if (!tool) {
+                problems.push(`${name}: missing`);
+                continue;
+            }
+            if (!tool.description || tool.description.length < 40) problems.push(`${name}: no real description`);
+            if (tool.inputSchema?.type !== 'object') problems.push(`${name}: inputSchema.type is not "object"`);
+            if (tool.outputSchema?.type !== 'object') problems.push(`${name}: no outputSchema of type "object"`);
+            for (const [prop, spec] of Object.entries(tool.inputSchema?.properties ?? {})) {
+                if (!spec.description) problems.push(`${name}: argument ${prop} has no description`);
+            }
+            const ann = tool.annotations;
+            if (!ann) {
+                problems.push(`${name}: no annotations`);
+                continue;
+            }
+            for (const [hint, value] of Object.entries(expected)) {
+                if (hint === 'advisory') continue;
+                if (ann[hint] !== value) problems.push(`${name}: annotations.${hint} is ${ann[hint]}, expected ${value}`);
+            }
+            for (const [hint, value] of Object.entries(expected.advisory ?? {})) {
+                if (ann[hint] !== value) {
+                    rec.warn(`${name}: annotations.${hint} is ${ann[hint]}; ${value} would describe it (it only reads local state)`);
+                }
+            }
+            if (!tool.title && !ann.title) rec.warn(`${name}: no title`);
+        }
+        const unexpected = [...tools.keys()].filter(name => !(name in EXPECTED_TOOLS));
+        if (unexpected.length) rec.warn(`tools not covered by this suite: ${unexpected.join(', ')}`);
+        expect(problems.length === 0, problems.join('; '), [...tools.values()]);
+        return `${tools.size} tools`;
+    });
+
+    // -- valid calls ----------------------------------------------------------------------------
+    let quickJob;
+    await rec.check(`resolve_system ${SYSTEM}`, async () => {
+        const sys = await callOk('resolve_system', { query: SYSTEM });
+        expect(sys.canonical_name === SYSTEM, `canonical_name is ${sys.canonical_name}`, sys);
+        expect(Number.isInteger(sys.tic_id), 'no integer tic_id', sys);
+        const again = await callOk('resolve_system', { query: `tic ${sys.tic_id}` });
+        expect(again.canonical_name === SYSTEM, `'tic ${sys.tic_id}' resolves to ${again.canonical_name}`, again);
+        return `TIC ${sys.tic_id}, ${sys.planets?.length ?? 0} planet candidates`;
+    });
+
+    await rec.check('list_observations with filters and paging', async () => {
+        const args = { system: SYSTEM, kind: 'time_series', telescope: 'LCO', filter: 'zs', limit: 3 };
+        const page = await callOk('list_observations', args);
+        expect(page.kind === 'time_series' && page.returned === page.rows.length, 'inconsistent page', page);
+        expect(page.returned <= 3 && page.total >= page.returned, `returned ${page.returned} of ${page.total}`, page);
+        for (const row of page.rows) {
+            expect(String(row.filter).toLowerCase() === 'zs', `a row with filter ${row.filter}`, row);
+            expect(/lco/i.test(String(row.telescope)), `a row from telescope ${row.telescope}`, row);
+        }
+        expect(Array.isArray(page.tags) && page.tags.length > 0, 'no tags listed', page);
+        if (page.total > page.returned) {
+            expect(page.next_offset === page.returned, `next_offset is ${page.next_offset}`, page);
+            const next = await callOk('list_observations', { ...args, offset: page.next_offset });
+            expect(next.offset === page.next_offset, `second page starts at ${next.offset}`, next);
+        }
+        const imaging = await callOk('list_observations', { system: SYSTEM, kind: 'imaging', since: '2019-01-01' });
+        expect(imaging.rows.every(row => row.kind === 'imaging'), 'imaging page holds other kinds', imaging);
+        return `${page.total} LCO zs light curves, ${imaging.total} imaging rows`;
+    });
+
+    await rec.check(`download_tags ${QUICK_TAGS.join(',')}`, async () => {
+        const report = await callOk('download_tags', { system: SYSTEM, tags: QUICK_TAGS, wait_seconds: 60 });
+        expect(report.state === 'completed', `state is ${report.state}: ${report.message}`, report);
+        expect(report.tags_total === QUICK_TAGS.length, `tags_total is ${report.tags_total}`, report);
+        const statuses = Object.fromEntries(report.results.map(r => [r.tag, r.status]));
+        for (const tag of QUICK_TAGS) {
+            expect(OK_STATUSES.has(statuses[tag]), `tag ${tag} ended ${statuses[tag]}`, report);
+        }
+        quickJob = report.job_id;
+        const again = await callOk('download_tags', { system: SYSTEM, tags: QUICK_TAGS, wait_seconds: 60 });
+        const second = again.results.map(r => r.status);
+        expect(second.every(s => s === 'already_present'), `a repeated call gave ${second.join(', ')}`, again);
+        return `${JSON.stringify(statuses)}, repeated: already_present`;
+    });
+
+    await rec.check('download_status of that job', async () => {
+        expect(quickJob, 'no job id from download_tags');
+        const status = await callOk('download_status', { job_id: quickJob, wait_seconds: 0 });
+        expect(status.job_id === quickJob && status.state === 'completed', `state ${status.state}`, status);
+        return `job ${quickJob} ${status.state}`;
+    });
+
+    await rec.check('list_downloads', async () => {
+        const all = await callOk('list_downloads', {});
+        const one = await callOk('list_downloads', { system: SYSTEM });
+        const entry = (one.systems ?? []).find(s => s.system === SYSTEM);
+        expect(entry, `${SYSTEM} is not listed after the download`, one);
+        const listed = new Set((entry.tags ?? []).map(t => Number(t.tag)));
+        for (const tag of QUICK_TAGS) expect(listed.has(tag), `tag ${tag} is not listed`, entry);
+        return `${(all.systems ?? []).length} system(s), ${entry.tags_complete} complete tag(s) of ${SYSTEM}`;
+    });
+
+    await rec.check('login_status', async () => {
+        const status = await callOk('login_status', {});
+        expect(typeof status.logged_in === 'boolean', 'logged_in is not a boolean', status);
+        return `logged_in: ${status.logged_in}`;
+    });
+
+    // -- invalid arguments: tool errors, never protocol errors --------------------------------------
+    const invalid = [
+        ['resolve_system', {}],
+        ['resolve_system', { query: '' }],
+        ['resolve_system', { query: 42 }],
+        ['resolve_system', { query: 'NOT-A-STAR-9999999' }],
+        ['list_observations', { system: SYSTEM, limit: 0 }],
+        ['list_observations', { system: SYSTEM, kind: 'radio' }],
+        ['list_observations', { system: SYSTEM, since: 'last week' }],
+        ['download_tags', { system: SYSTEM, tags: [0] }],
+        ['download_tags', { system: SYSTEM, tags: 'all' }],
+        ['download_tags', { system: SYSTEM }],
+        ['download_tags', { system: SYSTEM, tags: QUICK_TAGS, wait_seconds: -1 }],
+        ['download_status', { job_id: 'not hex!' }],
+        ['download_status', { job_id: 'ffffffffffff' }],
+        ['cancel_download', {}],
+        ['cancel_download', { job_id: 'ffffffffffff' }],
+        ['list_downloads', { system: 7 }],
+        ['list_downloads', { system: 'x'.repeat(201) }],
+    ];
+    for (const [name, args] of invalid) {
+        await rec.check(`invalid ${name} ${truncate(JSON.stringify(args), 60)} -> isError`, () =>
+            callExpectingToolError(name, args)
+        );
+    }
+    await rec.check('login_status ignores or rejects unknown arguments (no crash)', async () => {
+        const result = await client.callTool(
+            { name: 'login_status', arguments: { password: 'x' } },
+            undefined,
+            { timeout: TIMEOUT_MS }
+        );
+        return result.isError ? `isError: ${truncate(textOf(result), 100)}` : 'ignored';
+    });
+    await rec.check('unknown tool name (error of either kind, server keeps going)', async () => {
+        try {
+            const result = await client.callTool({ name: 'no_such_tool', arguments: {} }, undefined, { timeout: TIMEOUT_MS });
+            expect(result.isError === true, 'an unknown tool answered without isError', result);
+            return `isError: ${truncate(textOf(result), 100)}`;
+        } catch (error) {
+            expect(error instanceof McpError, `unexpected failure: ${error.message}`);
+            return `JSON-RPC error ${error.code}: ${truncate(error.message, 100)}`;
+        }
+    });
+
+    // -- progress notifications -----------------------------------------------------------------
+    await rec.check(`progress notifications while downloading ${PROGRESS_TAGS.join(',')}`, async () => {
+        const seen = [];
+        const report = await callOk(
+            'download_tags',
+            { system: SYSTEM, tags: PROGRESS_TAGS, overwrite: true, wait_seconds: 60 },
+            { onprogress: p => seen.push(p), resetTimeoutOnProgress: true }
+        );
+        const sent = tap.lastRequest('tools/call');
+        const token = sent?.message.params?._meta?.progressToken;
+        expect(token !== undefined, 'the SDK sent no progressToken', sent?.message);
+        const raw = tap.messages.filter(
+            m => m.dir === 'in' && m.message.method === 'notifications/progress' && m.message.params?.progressToken === token
+        );
+        expect(report.state === 'completed', `state is ${report.state}: ${report.message}`, report);
+        const bad = report.results.filter(r => r.status !== 'downloaded');
+        expect(bad.length === 0, `tags not downloaded: ${bad.map(r => `${r.tag}=${r.status}`).join(', ')}`, report);
+        expect(
+            seen.length >= 2,
+            `${seen.length} progress notification(s): at least 2 expected; is the replica slowed ` +
+                '(--tag-size 1MiB --bandwidth 512KiB)?',
+            seen
+        );
+        expect(raw.length === seen.length, `${raw.length} notifications on the wire, ${seen.length} delivered`);
+        for (let i = 1; i < seen.length; i++) {
+            expect(seen[i].progress > seen[i - 1].progress, 'progress does not increase', seen);
+        }
+        for (const p of seen) {
+            expect(p.total === PROGRESS_TAGS.length, `total is ${p.total}, expected ${PROGRESS_TAGS.length}`, seen);
+            expect(p.progress <= p.total, 'progress above total', seen);
+        }
+        expect(seen.at(-1).progress === seen.at(-1).total, 'the last notification is not complete', seen);
+        return seen.map(p => `${p.progress}/${p.total}`).join(' ');
+    });
+
+    // -- cancellation with an AbortSignal --------------------------------------------------------
+    await rec.check(`cancel a download_tags call (AbortSignal), then the server still answers`, async () => {
+        const controller = new AbortController();
+        const progress = [];
+        const t0 = Date.now();
+        let abortedAt;
+        const pending = client.callTool(
+            { name: 'download_tags', arguments: { system: SYSTEM, tags: CANCEL_TAGS, overwrite: true, wait_seconds: 60 } },
+            undefined,
+            {
+                timeout: TIMEOUT_MS,
+                signal: controller.signal,
+                onprogress: p => {
+                    progress.push(p);
+                    if (abortedAt === undefined) {
+                        abortedAt = Date.now();
+                        controller.abort('the conformance suite cancels this call');
+                    }
+                },
+            }
+        );
+        const fallback = setTimeout(() => {
+            if (abortedAt === undefined) {
+                abortedAt = Date.now();
+                controller.abort('the conformance suite cancels this call');
+            }
+        }, 1500);
+        let outcome;
+        try {
+            const result = await pending;
+            outcome = { resolved: result };
+        } catch (error) {
+            outcome = { error };
+        } finally {
+            clearTimeout(fallback);
+        }
+        expect(outcome.error, 'the aborted call resolved instead of rejecting', outcome.resolved);
+        const sent = tap.lastRequest('notifications/cancelled');
+        expect(sent, 'the SDK sent no notifications/cancelled');
+        const cancelledId = sent.message.params.requestId;
+
+        const t1 = Date.now();
+        const status = await callOk('login_status', {});
+        const answerMs = Date.now() - t1;
+        expect(typeof status.logged_in === 'boolean', 'login_status after the cancel is malformed', status);
+        const sys = await callOk('resolve_system', { query: SYSTEM });
+        expect(sys.canonical_name === SYSTEM, 'resolve_system after the cancel is wrong', sys);
+        expect(answerMs < 10000, `the next call took ${answerMs} ms`);
+        await new Promise(resolve => setTimeout(resolve, 200));
+        const late = tap.responseTo(cancelledId);
+        if (late) {
+            rec.warn(
+                `the server answered the cancelled request ${cancelledId} anyway ` +
+                    `(the client ignores it): ${truncate(JSON.stringify(late.message), 300)}`
+            );
+        }
+        return (
+            `aborted after ${abortedAt - t0} ms (${progress.length} progress notification(s) before), ` +
+            `next call answered in ${answerMs} ms`
+        );
+    });
+
+    // -- a background job stopped with cancel_download -------------------------------------------
+    await rec.check(`download_tags wait_seconds=0 -> download_status -> cancel_download`, async () => {
+        const started = await callOk('download_tags', {
+            system: SYSTEM,
+            tags: JOB_TAGS,
+            overwrite: true,
+            wait_seconds: 0,
+        });
+        expect(started.job_id, 'no job_id', started);
+        if (started.state !== 'running') {
+            rec.warn(`the job of ${JOB_TAGS.join(',')} finished before it could be cancelled: is the replica slowed?`);
+        }
+        const status = await callOk('download_status', { job_id: started.job_id, wait_seconds: 0 });
+        expect(status.job_id === started.job_id, 'download_status reports another job', status);
+        const cancelled = await callOk('cancel_download', { job_id: started.job_id });
+        if (started.state === 'running' && status.state === 'running') {
+            expect(cancelled.state === 'cancelled', `state after cancel_download is ${cancelled.state}`, cancelled);
+        }
+        const after = await callOk('download_status', { job_id: started.job_id, wait_seconds: 0 });
+        expect(after.state === cancelled.state, `download_status says ${after.state} after the cancel`, after);
+        const again = await callOk('cancel_download', { job_id: started.job_id });
+        expect(again.state === cancelled.state, 'a second cancel_download changed the state', again);
+        return `${started.state} -> ${status.state} -> ${cancelled.state}`;
+    });
+
+    return finish();
+}
+
+async function finish() {
+    if (client) {
+        if (target.kind === 'http') {
+            try {
+                await tap.inner.terminateSession();
+            } catch (error) {
+                rec.warn(`DELETE of the HTTP session failed: ${error.message}`);
+            }
+        }
+        await client.close().catch(() => {});
+    }
+    const failed = rec.checks.some(c => !c.ok);
+    const extra = {};
+    if (failed && serverStderr) extra.server_stderr_tail = serverStderr.slice(-3000);
+    if (undeclaredSeen.size) extra.undeclared_output_properties = Object.fromEntries(undeclaredSeen);
+    return rec.finish(extra);
+}
+
+const watchdog = setTimeout(() => {
+    rec.checks.push({ name: 'overall time limit', ok: false, ms: 0, detail: 'the run took over 120 s' });
+    finish().then(code => process.exit(code));
+}, 120_000);
+watchdog.unref();
+
+main()
+    .then(code => process.exit(code))
+    .catch(error => {
+        process.stderr.write(`conformance: crashed: ${error?.stack ?? error}\n`);
+        if (serverStderr) process.stderr.write(`server stderr (tail):\n${serverStderr.slice(-3000)}\n`);
+        process.exit(1);
+    });
