@@ -312,10 +312,11 @@ def describe_transport_error(
             return f"connection refused by {where} (nothing is listening there)"
     for e in chain:
         if isinstance(e, ssl.SSLCertVerificationError):
-            return f"TLS certificate verification failed for {host}: {e.verify_message or e.reason or e}"
+            why = getattr(e, "verify_message", None) or getattr(e, "reason", None) or str(e)
+            return f"TLS certificate verification failed for {host}: {why}"
     for e in chain:
         if isinstance(e, ssl.SSLError):
-            reason = e.reason or str(e)
+            reason = getattr(e, "reason", None) or str(e)
             plain = "; the server does not seem to speak https on this port" if "VERSION" in str(reason) else ""
             return f"TLS handshake with {where} failed ({reason}){plain}"
     if isinstance(exc, httpx.ConnectTimeout):
@@ -995,7 +996,8 @@ class Doctor:
             self.time_series_tags = list(dict.fromkeys(int(getattr(r, "tag", 0)) for r in ordered))
             self.time_series_ok = True
         columns_note = "the documented columns" if not missing and not extra else f"{len(header)} columns"
-        return f"{len(rows)} row(s), {len(tags)} tag(s), {columns_note} (TIC {target})"
+        origin = f", from {self.tic_source}" if self.tic_source not in (None, "the TOI table") else ""
+        return f"{len(rows)} row(s), {len(tags)} tag(s), {columns_note} (TIC {target}{origin})"
 
     # -- 5. one tag's archive ----------------------------------------------------------------------------
 

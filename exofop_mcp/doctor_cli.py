@@ -2,7 +2,8 @@
 
 ``exofop_mcp.cli`` adds the command with :func:`add_doctor_command` and runs it with
 :func:`run_doctor_command`; :func:`main` runs it on its own (``python -m exofop_mcp.doctor_cli``).
-The checks themselves live in :mod:`exofop_mcp.doctor`, imported only when the command runs.
+The checks themselves live in :mod:`exofop_mcp.doctor`, imported only when the command runs, so
+adding the command to a parser costs nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from exofop_mcp.errors import ConfigurationError, ExofopMcpError
-from exofop_mcp.login_cli import settings_for
 from exofop_mcp.settings import Settings
 
 EXIT_OK = 0
@@ -26,6 +26,11 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 DOCTOR_COMMAND = "doctor"
+# The defaults of exofop_mcp.doctor.DoctorOptions, repeated here so that building the parser (at every
+# start of `exofop-mcp`) does not import the checks.
+DEFAULT_TOI = 1130
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETRIES = 1
 
 _DESCRIPTION = """\
 Check the configured ExoFOP site (EXOFOP_BASE_URL or --base-url) and print one line per item:
@@ -90,8 +95,6 @@ def _seconds(text: str) -> float:
 
 def add_doctor_command(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``doctor`` to an ``argparse`` sub-parsers object; returns its parser."""
-    from exofop_mcp.doctor import DEFAULT_RETRIES, DEFAULT_TIMEOUT, DEFAULT_TOI
-
     parser: argparse.ArgumentParser = subparsers.add_parser(
         DOCTOR_COMMAND,
         help="check that the ExoFOP site answers the way exofop-mcp expects",
@@ -147,6 +150,8 @@ def add_doctor_command(subparsers: Any) -> argparse.ArgumentParser:
 
 def doctor_settings(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Settings:
     """The environment's settings with ``--base-url``, ``--config-dir``, ``--data-dir`` and ``--cache-dir`` applied."""
+    from exofop_mcp.login_cli import settings_for
+
     settings = settings_for(args, environ)
     overrides: dict[str, object] = {}
     for attr in ("data_dir", "cache_dir"):
@@ -172,7 +177,7 @@ def run_doctor_command(
     except ConfigurationError as exc:
         print(f"exofop-mcp doctor: {exc}", file=err)
         return EXIT_USAGE
-    from exofop_mcp.doctor import DEFAULT_RETRIES, DEFAULT_TIMEOUT, DEFAULT_TOI, DoctorOptions, render_text, run_doctor
+    from exofop_mcp.doctor import DoctorOptions, render_text, run_doctor
 
     options = DoctorOptions(
         toi=getattr(args, "toi", None) or DEFAULT_TOI,
