@@ -1143,16 +1143,16 @@ class Doctor:
         plan = await asyncio.to_thread(self._verify_zip, archive, tag)
         files = plan.files
         if plan.stripped_prefix:
-            layout = f"in one top folder {plan.stripped_prefix!r}"
+            layout = f" in one top folder {plan.stripped_prefix!r}"
         else:
-            layout = "without a single top folder"
+            layout = ""
             draft.warnings.append(
-                "the zip has no single top-level folder (exofop-api.md assumes one; downloads still work)"
+                "the zip has no single top-level folder (exofop-mcp assumes one; downloads still work)"
             )
             draft.expected = "a zip holding one top-level folder (assumed)"
             draft.hint = "Nothing to do for downloads; please report it so the documentation can be corrected."
         draft.details.append(f"{len(files)} file(s), {_size_text(plan.total_uncompressed)} unpacked")
-        return f"tag {tag}: valid zip, {_size_text(body.size)}, {len(files)} file(s) {layout}; {length_note}"
+        return f"tag {tag}: valid zip, {_size_text(body.size)}, {len(files)} file(s){layout}; {length_note}"
 
     @staticmethod
     def _verify_zip(archive: Path, tag: int) -> ZipPlan:
