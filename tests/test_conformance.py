@@ -40,6 +40,19 @@ SLOW_TAG_SIZE = 2**20
 SLOW_BANDWIDTH = 512 * 1024
 NODE_TIMEOUT = 150
 
+# Warnings the scripts are known to print today; any other warning fails the test.
+KNOWN_WARNINGS = (
+    # The published list_observations outputSchema names row properties by their ExoFOP column
+    # ("Obs Date", "Tag") while the rows carry the field names (obs_date, tag). Validators accept it.
+    "list_observations: structuredContent has properties its outputSchema does not declare",
+    # login_status reads only the local session file but is annotated openWorldHint: true.
+    "login_status: annotations.openWorldHint is true",
+    # Over streamable HTTP the mcp SDK answers a cancelled request with error -32800 (the MCP
+    # spec says it SHOULD NOT answer); the TypeScript client ignores that answer.
+    "the server answered the cancelled request",
+    "client transport error: Received a response for an unknown message ID",
+)
+
 
 def _missing_clients() -> str | None:
     """Why the conformance clients cannot run here, or None."""
@@ -94,16 +107,18 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def http_url(warm_settings: Settings) -> Iterator[str]:
+def http_url(warm_settings: Settings, tmp_path: Path) -> Iterator[str]:
     """`exofop-mcp serve --http` on a free port; yields its MCP endpoint."""
     port = free_port()
-    proc = subprocess.Popen(
-        [exofop_mcp_command(), "serve", "--http", "--port", str(port)],
-        env=server_env(warm_settings),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log_path = tmp_path / "http-server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [exofop_mcp_command(), "serve", "--http", "--port", str(port)],
+            env=server_env(warm_settings),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -112,11 +127,11 @@ def http_url(warm_settings: Settings) -> Iterator[str]:
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                err = proc.stderr.read().decode() if proc.stderr else ""
-                raise RuntimeError(f"exofop-mcp serve --http did not start:\n{err}") from None
+                proc.wait()
+                raise RuntimeError(f"exofop-mcp serve --http did not start:\n{log_path.read_text()}") from None
             time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield f"http://127.0.0.1:{port}/mcp"  # the server's log: tmp_path / "http-server.log"
     finally:
         proc.terminate()
         try:
@@ -133,7 +148,7 @@ def stdio_target(settings: Settings) -> list[str]:
     return args
 
 
-def run_node(node: str, script: str, target: list[str], *extra: str) -> dict[str, Any]:
+def run_node(node: str, script: str, target: list[str], *extra: str, server_log: Path | None = None) -> dict[str, Any]:
     """Run a conformance script; return its JSON summary, failing with its own report when it fails."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("EXOFOP_")}
     out = subprocess.run(
@@ -145,17 +160,20 @@ def run_node(node: str, script: str, target: list[str], *extra: str) -> dict[str
         timeout=NODE_TIMEOUT,
         stdin=subprocess.DEVNULL,
     )
+    log_tail = f"\n\nserver log (tail):\n{server_log.read_text()[-3000:]}" if server_log and server_log.exists() else ""
     try:
         summary = json.loads(out.stdout)
     except json.JSONDecodeError:
         pytest.fail(
             f"{script} printed no JSON summary (exit {out.returncode}):\n{out.stdout[-3000:]}\n{out.stderr[-5000:]}"
+            + log_tail
         )
     if out.returncode != 0 or not summary.get("ok"):
         failed = [check for check in summary.get("checks", []) if not check.get("ok")]
         lines = "\n".join(f"  - {c['name']}: {c.get('detail')}" for c in failed)
         pytest.fail(
             f"{script} failed (exit {out.returncode}) over {summary.get('target')}:\n{lines}\n\n{out.stderr[-5000:]}"
+            + log_tail
         )
     print(out.stderr)  # the per-check log and any warnings, shown with -s or on failure
     return summary
@@ -181,6 +199,8 @@ def assert_complete(summary: dict[str, Any], transport: str) -> None:
     assert summary["transport"] == transport
     checks = summary["checks"]
     assert isinstance(checks, list) and checks and all(check["ok"] for check in checks)
+    unexpected = [warning for warning in summary["warnings"] if not warning.startswith(KNOWN_WARNINGS)]
+    assert not unexpected, f"new conformance warnings over {transport}: {unexpected}"
 
 
 def test_typescript_sdk_client_over_stdio(node_clients: str, replica: Replica, warm_settings: Settings) -> None:
@@ -194,9 +214,12 @@ def test_typescript_sdk_client_over_stdio(node_clients: str, replica: Replica, w
     assert sum(name.startswith("invalid ") for name in names) >= 7  # at least one per tool that takes arguments
 
 
-def test_typescript_sdk_client_over_streamable_http(node_clients: str, replica: Replica, http_url: str) -> None:
+def test_typescript_sdk_client_over_streamable_http(
+    node_clients: str, replica: Replica, http_url: str, tmp_path: Path
+) -> None:
     slow_down(replica)
-    summary = run_node(node_clients, "ts_client.mjs", ["--url", http_url], *ts_client_options())
+    log = tmp_path / "http-server.log"
+    summary = run_node(node_clients, "ts_client.mjs", ["--url", http_url], *ts_client_options(), server_log=log)
     assert_complete(summary, "http")
 
 
@@ -206,6 +229,7 @@ def test_inspector_cli_over_stdio(node_clients: str, replica: Replica, warm_sett
     assert any("exit 5" in check["name"] for check in summary["checks"])
 
 
-def test_inspector_cli_over_streamable_http(node_clients: str, replica: Replica, http_url: str) -> None:
-    summary = run_node(node_clients, "inspector_checks.mjs", ["--url", http_url])
+def test_inspector_cli_over_streamable_http(node_clients: str, replica: Replica, http_url: str, tmp_path: Path) -> None:
+    log = tmp_path / "http-server.log"
+    summary = run_node(node_clients, "inspector_checks.mjs", ["--url", http_url], server_log=log)
     assert_complete(summary, "http")
