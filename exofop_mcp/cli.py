@@ -184,9 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo",
         help="run an offline end-to-end demo against a local ExoFOP replica",
-        description="Starts an ExoFOP replica on 127.0.0.1, starts the MCP server, connects a real MCP "
+        description="Starts an ExoFOP replica on 127.0.0.1, starts the MCP server, connects a real MCP\n"
         "client, resolves a system and lists its observations, printing the transcript.",
-        epilog="example:\n  exofop-mcp demo --target TOI-1130",
+        epilog='examples:\n  exofop-mcp demo\n  exofop-mcp demo --target "TIC 254113311"',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument("--target", default="TOI-1130", help="what to resolve (default TOI-1130)")
@@ -196,6 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
         "replica",
         help="serve the offline ExoFOP replica on 127.0.0.1 (for tests, demos, benchmarks)",
         description="Serve a local replica of ExoFOP-TESS, with switches for latency, bandwidth and faults.",
+        epilog="examples:\n"
+        "  exofop-mcp replica                                # http://127.0.0.1:8765\n"
+        "  EXOFOP_BASE_URL=http://127.0.0.1:8765 exofop-mcp list TOI-1130   # (in another terminal)\n"
+        "  exofop-mcp replica --port 0 --latency 0.2 --bandwidth 1MiB --tag-size 4MiB\n"
+        "  exofop-mcp replica --error-rate 0.1 --faults 5xx,reset\n"
+        "  exofop-mcp replica --account alice:secret",
+        formatter_class=RAW,
     )
     from exofop_mcp.replica.cli import add_arguments as add_replica_arguments
 
@@ -205,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
         "schemas",
         help="write the tools' JSON Schemas (or check them with --check)",
         description="Regenerate schemas/*.json from the tool models.",
+        epilog="examples:\n  exofop-mcp schemas\n  exofop-mcp schemas --check    # in CI: exit 1 if a file is stale",
+        formatter_class=RAW,
     )
     schemas.add_argument("--dir", type=Path, default=Path("schemas"), help="output directory (default schemas/)")
     schemas.add_argument("--check", action="store_true", help="exit 1 if the files are stale, write nothing")
