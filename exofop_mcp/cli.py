@@ -302,7 +302,14 @@ def _configure_logging(level: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        # argparse stops filling `TAG ...` at the first option: `download TOI-1130 --kind time_series 18598`
+        # leaves 18598 over. Such TAGs are taken; anything else is an error, as with parse_args.
+        if args.command == "download" and not any(e.startswith("-") for e in extras):
+            args.tags = [*args.tags, *extras]
+        else:
+            (getattr(args, "command_parser", None) or parser).error(f"unrecognized arguments: {' '.join(extras)}")
     command = args.command or "serve"
     if args.command is None:
         args = parser.parse_args(["serve", *(argv if argv is not None else sys.argv[1:])])

@@ -330,6 +330,17 @@ def test_download_failing_tag_exits_1_and_names_it(cli: Cli, warm_settings: Sett
     assert report["results"][0]["status"] == "unsafe_archive"
 
 
+def test_download_tags_may_follow_options(cli: Cli) -> None:
+    done = cli.json(
+        "download", "TOI-1130", "--kind", "time_series", "18598", "--keep-zip", "19121", schema="download_tags"
+    )
+    assert [r["tag"] for r in done["results"]] == [18598, 19121]
+    assert {r["status"] for r in done["results"]} == {"downloaded"}
+    stray = cli("list", "TOI-1130", "--json", "18598")
+    assert stray.returncode == 2 and "unrecognized arguments: 18598" in stray.stderr
+    assert stray.stderr.startswith("usage: exofop-mcp list")
+
+
 def test_download_tag_of_another_kind_is_not_found(cli: Cli) -> None:
     done = cli("download", "TOI-1130", "18598", "--kind", "spectroscopy")
     assert done.returncode == 1
