@@ -283,13 +283,15 @@ def run_download(
                 report = await exofop.cancel_download(job.id)
             else:
                 report = job.report()
+            # A signal that came as the job ended cancelled nothing: the outcome is the job's own.
+            interrupted = stop.signum if report.state == "cancelled" else None
             display.finish(report)
             if args.json:
                 _print(out, report.model_dump_json(exclude_none=True))
             elif report.tags_total:
                 _print(out, download_summary(report))
-            code = _download_outcome(report, stop.signum, err)
-            if stop.signum is None:
+            code = _download_outcome(report, interrupted, err)
+            if interrupted is None:
                 await exofop.catalog.wait_for_warm_up(WARM_UP_SECONDS)
         return code
 
