@@ -4,8 +4,9 @@
 which is what MCP clients such as Claude Desktop start.  ``resolve``, ``list``
 and ``download`` run the MCP tools' operations at a terminal (implemented in
 :mod:`exofop_mcp.cli_commands`); ``login``, ``logout`` and ``status`` manage the
-ExoFOP login (:mod:`exofop_mcp.login_cli`); the other commands run the offline
-demo, serve the ExoFOP replica, and regenerate the JSON Schemas.
+ExoFOP login (:mod:`exofop_mcp.login_cli`); ``doctor`` checks the site
+(:mod:`exofop_mcp.doctor_cli`); the other commands run the offline demo, serve
+the ExoFOP replica, and regenerate the JSON Schemas.
 """
 
 from __future__ import annotations
@@ -164,9 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_data_commands(sub)
 
+    from exofop_mcp.doctor_cli import add_doctor_command
     from exofop_mcp.login_cli import add_login_commands
 
     add_login_commands(sub)
+    add_doctor_command(sub)
 
     serve = sub.add_parser(
         "serve",
@@ -321,6 +324,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_login_command(args)
         if command in DATA_COMMANDS:
             return _data_command(command, args)
+        if command == "doctor":
+            from exofop_mcp.doctor_cli import run_doctor_command
+
+            return run_doctor_command(args)
         if command == "serve":
             return _serve(args)
         if command == "demo":

@@ -98,7 +98,7 @@ def temp_files(root: Path) -> list[Path]:
 
 # -- help -----------------------------------------------------------------------------------------
 
-COMMANDS = ["resolve", "list", "download", "login", "logout", "status", "serve", "demo", "replica", "schemas"]
+COMMANDS = ["resolve", "list", "download", "login", "logout", "status", "doctor", "serve", "demo", "replica", "schemas"]
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])
