@@ -59,7 +59,11 @@ def col(column: str, description: str | None = None) -> Any:
 class TableRecord(BaseModel):
     """Base of every table row: built from a dict keyed by column names."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+    # Rows are read from ExoFOP's column names but published under their field names: the JSON
+    # Schema must describe the published form, whatever mode the schema is asked for in.
+    model_config = ConfigDict(
+        populate_by_name=True, extra="ignore", frozen=True, json_schema_mode_override="serialization"
+    )
 
     #: The page that serves this table, relative to ``/tess/``.
     page: ClassVar[str] = ""

@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar, cast
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, WithJsonSchema
 
 from exofop_mcp import __version__
 from exofop_mcp.api import Exofop
@@ -66,12 +66,19 @@ class NoArguments(BaseModel):
 
 
 def _arguments_signature(model: type[BaseModel]) -> tuple[inspect.Signature, dict[str, Any]]:
-    """A function signature whose parameters are the model's fields (same types, constraints, docs)."""
+    """A function signature whose parameters are the model's fields, publishing the model's own JSON Schema.
+
+    The parameters accept any value: the request model validates the arguments in the tool (so an
+    assistant gets one clear message for every mistake), while the published schema is exactly the
+    model's, property by property.
+    """
+    schema = model.model_json_schema()
+    if "$defs" in schema:
+        raise TypeError(f"{model.__name__}: tool argument models must not need $defs")
     params: list[inspect.Parameter] = []
     annotations: dict[str, Any] = {}
     for name, field in model.model_fields.items():
-        info = Field(description=field.description, examples=field.examples, title=field.title)
-        annotation: Any = Annotated.__class_getitem__((field.annotation, *field.metadata, info))  # type: ignore[attr-defined]
+        annotation: Any = Annotated[Any, WithJsonSchema(schema["properties"][name])]
         default = inspect.Parameter.empty if field.is_required() else field.default
         params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default))
         annotations[name] = annotation
@@ -329,7 +336,7 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
         result_model=LoginStatus,
         handler=_login_status,
         summarize=login_summary,
-        annotations=READ_ONLY,
+        annotations=LOCAL_READ_ONLY,
     )
     return server
 

@@ -42,11 +42,6 @@ NODE_TIMEOUT = 150
 
 # Warnings the scripts are known to print today; any other warning fails the test.
 KNOWN_WARNINGS = (
-    # The published list_observations outputSchema names row properties by their ExoFOP column
-    # ("Obs Date", "Tag") while the rows carry the field names (obs_date, tag). Validators accept it.
-    "list_observations: structuredContent has properties its outputSchema does not declare",
-    # login_status reads only the local session file but is annotated openWorldHint: true.
-    "login_status: annotations.openWorldHint is true",
     # Over streamable HTTP the mcp SDK answers a cancelled request with error -32800 (the MCP
     # spec says it SHOULD NOT answer); the TypeScript client ignores that answer.
     "the server answered the cancelled request",
@@ -184,6 +179,7 @@ def ts_client_options() -> list[str]:
         return ",".join(map(str, tags))
 
     return [
+        "--strict-output",
         "--quick-tags",
         csv(QUICK_TAGS),
         "--progress-tags",

@@ -100,3 +100,21 @@ async def test_structured_content_is_json_of_the_model(warm_settings):
     status = result.structured_content
     assert status["logged_in"] is False and status["action"] == "exofop-mcp login"
     json.dumps(status)
+
+
+async def test_argument_errors_are_short_and_name_the_argument(warm_settings):
+    async with Client(build_server(warm_settings)) as client:
+        result = await client.call_tool("list_observations", {"system": "TOI-1130", "limit": 0, "kind": "videos"})
+    assert result.is_error
+    message = result.content[0].text
+    assert message.startswith("Invalid arguments:")
+    assert "limit:" in message and "kind:" in message
+    assert "pydantic" not in message and "https://" not in message
+
+
+async def test_published_row_schema_uses_the_field_names(settings):
+    async with Client(build_server(settings)) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    rows = tools["list_observations"].output_schema["$defs"]["TimeSeriesObservation"]["properties"]
+    assert {"tic_id", "obs_date", "tag", "telescope"} <= set(rows)
+    assert not any(" " in name for name in rows)
