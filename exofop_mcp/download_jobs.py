@@ -136,7 +136,7 @@ class DownloadJob:
             return f"All {len(results)} tags are complete. {where}"
         return (
             f"{ok} of {len(results)} tags are complete; {bad} did not succeed (see each tag's message). "
-            f"Calling download_tags again retries only what is missing. {where}"
+            f"Asking for the same tags again retries only what is missing. {where}"
         )
 
 

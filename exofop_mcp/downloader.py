@@ -297,7 +297,7 @@ class Downloader:
             directory=entry.directory,
             files=files[:MAX_FILES_LISTED],
             file_count=len(files),
-            message="already downloaded and complete; pass overwrite=true to fetch it again",
+            message="already downloaded and complete; ask with overwrite to fetch it again",
         )
 
     def _fresh(self, directory: SystemDirectory, tag: int, plan: DownloadPlan) -> bool:
