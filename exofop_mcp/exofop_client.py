@@ -143,15 +143,18 @@ def _clean(params: Mapping[str, Any] | None) -> dict[str, str]:
     return {k: ("" if v is True else str(v)) for k, v in params.items() if v is not None and v is not False}
 
 
-def _unavailable(base_url: str, page: str, exc: httpx.TransportError, attempts: int) -> ExofopUnavailableError:
+def transport_failure(exc: httpx.TransportError) -> str:
+    """What went wrong on the wire, in a few words: 'timed out', 'could not connect', ..."""
     if isinstance(exc, httpx.TimeoutException):
-        what = "timed out"
-    elif isinstance(exc, httpx.ConnectError):
-        what = "could not connect"
-    else:
-        what = f"lost the connection ({type(exc).__name__})"
+        return "timed out"
+    if isinstance(exc, httpx.ConnectError):
+        return "could not connect"
+    return f"lost the connection ({type(exc).__name__})"
+
+
+def _unavailable(base_url: str, page: str, exc: httpx.TransportError, attempts: int) -> ExofopUnavailableError:
     return ExofopUnavailableError(
-        f"ExoFOP at {base_url} is unreachable: {page} {what} after {attempts} attempt(s).",
+        f"ExoFOP at {base_url} is unreachable: {page} {transport_failure(exc)} after {attempts} attempt(s).",
         hint="Check your network connection and EXOFOP_BASE_URL, or try again later.",
     )
 

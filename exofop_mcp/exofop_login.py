@@ -33,7 +33,7 @@ from exofop_mcp.errors import (
     LoginFailedError,
     LoginUnconfirmedError,
 )
-from exofop_mcp.exofop_client import USER_AGENT
+from exofop_mcp.exofop_client import USER_AGENT, transport_failure
 from exofop_mcp.retry_policy import RetryPolicy, is_retryable_status, parse_retry_after
 from exofop_mcp.session_store import SESSION_COOKIE, StoredSession, store_login, utc_now
 from exofop_mcp.settings import MAX_CONCURRENCY, Settings
@@ -281,14 +281,9 @@ def _session_cookie(client: httpx.AsyncClient) -> tuple[str, int | None] | None:
 
 
 def _unreachable(settings: Settings, exc: httpx.TransportError, attempts: int) -> ExofopUnavailableError:
-    if isinstance(exc, httpx.TimeoutException):
-        what = "timed out"
-    elif isinstance(exc, httpx.ConnectError):
-        what = "could not connect"
-    else:
-        what = f"lost the connection ({type(exc).__name__})"
     return ExofopUnavailableError(
-        f"ExoFOP at {settings.base_url} is unreachable: the login {what} after {attempts} attempt(s).",
+        f"ExoFOP at {settings.base_url} is unreachable: the login {transport_failure(exc)} after {attempts} "
+        "attempt(s).",
         hint="Check your network connection and EXOFOP_BASE_URL, or try again later. Your password was not "
         "rejected: nothing was checked.",
     )
