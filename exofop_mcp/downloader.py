@@ -375,7 +375,7 @@ class Downloader:
         """Commit the tag's outcome to the manifest (atomically, under the system's lock)."""
         directory = plan.directory
         async with range_lock(directory.lock_file, directory.lock_index()):
-            manifest = load_manifest(directory) or Manifest(
+            manifest = load_manifest(directory, for_update=True) or Manifest(
                 system=directory.name, tic_id=plan.system.tic_id, updated=now()
             )
             previous = manifest.entry(result.tag)

@@ -53,25 +53,45 @@ class Manifest(BaseModel):
         return self.tags.get(str(tag))
 
 
-def load_manifest(system_dir: SystemDirectory) -> Manifest | None:
-    """The system's manifest; ``None`` if there is none.  A damaged one is set aside, not trusted."""
+# Parsed manifests by path, with the (inode, mtime, size) they were parsed from: asking whether
+# each of hundreds of tags is present must not re-parse the same file hundreds of times.
+_parsed: dict[Path, tuple[tuple[int, int, int], Manifest]] = {}
+
+
+def load_manifest(system_dir: SystemDirectory, *, for_update: bool = False) -> Manifest | None:
+    """The system's manifest; ``None`` if there is none.  A damaged one is set aside, not trusted.
+
+    The result is shared with other readers until the file changes: treat it as read-only, or ask
+    ``for_update=True`` for a private copy to change and save.
+    """
     path = system_dir.manifest_path
     try:
+        st = path.stat()
+        signature = (st.st_ino, st.st_mtime_ns, st.st_size)
+        cached = _parsed.get(path)
+        if cached is not None and cached[0] == signature:
+            return cached[1].model_copy(deep=True) if for_update else cached[1]
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        _parsed.pop(path, None)
         return None
     try:
-        return Manifest.model_validate_json(text)
+        manifest = Manifest.model_validate_json(text)
     except ValidationError as exc:
         aside = path.with_name(f"{path.name}.damaged-{int(time.time())}")
         path.replace(aside)
         log.warning("manifest %s was unreadable (%s); moved aside to %s", path, exc.error_count(), aside)
         return None
+    _parsed[path] = (signature, manifest)
+    return manifest.model_copy(deep=True) if for_update else manifest
 
 
 def save_manifest(system_dir: SystemDirectory, manifest: Manifest) -> None:
     manifest.updated = datetime.now(UTC)
-    atomic_write_text(system_dir.manifest_path, manifest.model_dump_json(indent=2, exclude_none=True) + "\n")
+    path = system_dir.manifest_path
+    atomic_write_text(path, manifest.model_dump_json(indent=2, exclude_none=True) + "\n")
+    st = path.stat()
+    _parsed[path] = ((st.st_ino, st.st_mtime_ns, st.st_size), manifest.model_copy(deep=True))
 
 
 def is_complete(system_dir: SystemDirectory, entry: ManifestTag) -> bool:

@@ -24,6 +24,7 @@ from exofop_mcp.errors import (
 )
 from exofop_mcp.exofop_client import ExofopClient
 from exofop_mcp.identifiers import Identifier, parse_identifier
+from exofop_mcp.name_cache import NameCache
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ class SystemResolver:
     def __init__(self, client: ExofopClient, catalog: TOICatalog) -> None:
         self.client = client
         self.catalog = catalog
+        self.names = NameCache(catalog.path.parent, catalog.ttl_seconds)
 
     async def resolve(self, query: str) -> ResolvedSystem:
         ident = parse_identifier(query)
@@ -174,7 +176,11 @@ class SystemResolver:
         tics: list[int] | None
         resolver_error: ExofopMcpError | None = None
         try:
-            tics = await self._name_resolver(name)
+            tics = self.names.get(name)
+            if tics is None:
+                tics = await self._name_resolver(name)
+                if tics:
+                    self.names.put(name, tics)
         except ExofopMcpError as exc:
             log.warning("ExoFOP's name resolver failed for %r: %s", name, exc)
             tics, resolver_error = None, exc

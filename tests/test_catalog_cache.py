@@ -122,3 +122,10 @@ async def test_catalog_answering_html_is_reported(settings, replica):
     replica.configure(toi_table_quirk="html")
     message = await error(settings, "resolve_system", {"query": "TIC 254113311"})
     assert "HTML" in message
+
+
+async def test_name_answers_are_remembered_across_processes(warm_settings, replica):
+    assert resolve_in_new_process(warm_settings, "WASP-46") == ["TOI-101 cache"]
+    assert replica.count("gototicid.php") == 1
+    assert resolve_in_new_process(warm_settings, "wasp 46", "WASP-46") == ["TOI-101 cache", "TOI-101 cache"]
+    assert replica.count("gototicid.php") == 1
