@@ -321,7 +321,10 @@ def atomic_write_bytes(
 ) -> None:
     """Atomically replace ``path`` with ``data`` (see :func:`atomic_writer`)."""
     with atomic_writer(path, "wb", permissions=permissions, durable=durable) as handle:
-        handle.write(data)
+        try:
+            handle.write(data)
+        except OSError as exc:  # a write larger than the buffer fails here, not at the flush
+            raise _wrap_os_error(exc, "write", Path(path)) from exc
 
 
 def atomic_write_text(

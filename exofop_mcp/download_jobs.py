@@ -27,7 +27,7 @@ from exofop_mcp.downloader import (
     DownloadTagsRequest,
     TagResult,
 )
-from exofop_mcp.errors import InvalidRequestError
+from exofop_mcp.errors import ExofopMcpError, InvalidRequestError
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class DownloadJob:
         if self.state == "cancelled":
             return f"Cancelled: {ok} of {len(results)} tags are complete; nothing partial was left. {where}"
         if self.state == "failed":
-            return f"The download stopped: {self.error}. {ok} of {len(results)} tags are complete."
+            return f"The download stopped: {(self.error or '').rstrip('.')}. {ok} of {len(results)} tags are complete."
         bad = len(results) - ok
         if bad == 0:
             return f"All {len(results)} tags are complete. {where}"
@@ -168,7 +168,10 @@ class DownloadJobs:
                         update={"status": "cancelled", "message": "cancelled before it finished; nothing was kept"}
                     )
         except Exception as exc:  # an unexpected bug must not vanish inside a background task
-            log.exception("download job %s failed", job.id)
+            if isinstance(exc, ExofopMcpError):  # explained (a full disk, say): the message is enough
+                log.error("download job %s stopped: %s", job.id, exc)
+            else:
+                log.exception("download job %s failed", job.id)
             job.state = "failed"
             job.error = str(exc) or type(exc).__name__
             for tag, result in job.results.items():

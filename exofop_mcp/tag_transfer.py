@@ -118,6 +118,10 @@ async def fetch_tag_archive(
                 attempts,
                 message=f"the transfer did not finish within {limits.deadline_seconds:.0f} s; try again later.",
             )
+        except OSError as exc:
+            # Writing the archive failed (disk full, permissions): the message says what to do; a retry
+            # would only download the same bytes again.
+            return TransferOutcome("failed", attempts, message=str(exc))
         except _Transient as exc:
             last_error = str(exc)
             if isinstance(exc, _Stalled):
