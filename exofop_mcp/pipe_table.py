@@ -11,6 +11,8 @@ floats, and free-text notes keep their commas and quotes).
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Collection
 from typing import Any
 
@@ -22,6 +24,28 @@ Row = dict[str, Any]
 # The quote character handed to astropy (pipe tables have no quoting) is blanked too.
 _QUOTE = "\x01"
 _LINE_BREAKS = str.maketrans({c: " " for c in "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029" + _QUOTE})
+
+
+_preloading: threading.Thread | None = None
+
+
+def preload_parser() -> None:
+    """Import astropy's table reader in a background thread (once per process).
+
+    The import takes about half a second; started when a client is created, it overlaps the first
+    network round trip instead of following it.
+    """
+    global _preloading
+    if _preloading is not None:
+        return
+
+    def load() -> None:
+        # Any problem is reported by the real import, in read_pipe_table.
+        with contextlib.suppress(Exception):
+            import astropy.io.ascii  # noqa: F401
+
+    _preloading = threading.Thread(target=load, name="exofop-preload-astropy", daemon=True)
+    _preloading.start()
 
 
 def split_header(text: str) -> list[str]:

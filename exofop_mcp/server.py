@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any, TypeVar, cast
 
@@ -247,7 +246,6 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: MCPServer[Exofop]) -> AsyncIterator[Exofop]:
-        _preload_heavy_modules()
         exofop = Exofop(resolved_settings)
         try:
             yield exofop
@@ -339,14 +337,3 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
         annotations=LOCAL_READ_ONLY,
     )
     return server
-
-
-def _preload_heavy_modules() -> None:
-    """Import astropy's table reader in the background, so the first table parse does not wait for it."""
-
-    def load() -> None:
-        with contextlib.suppress(Exception):
-            import astropy.coordinates
-            import astropy.io.ascii  # noqa: F401
-
-    threading.Thread(target=load, name="exofop-preload", daemon=True).start()
