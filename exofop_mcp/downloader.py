@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from exofop_mcp.archive_safety import ArchiveError, CorruptArchive, ExtractionLimits, UnsafeArchive, extract_zip
 from exofop_mcp.atomic_files import atomic_write_text, remove_stale_temp_files
+from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.exofop_client import ExofopClient
 from exofop_mcp.file_locks import range_lock
 from exofop_mcp.manifest import Manifest, ManifestFile, ManifestTag, is_complete, load_manifest, now, save_manifest
@@ -140,10 +141,15 @@ class DownloadPlan:
     system: ResolvedSystem
     directory: SystemDirectory
     request: DownloadTagsRequest
-    kinds: dict[int, DownloadKind]
+    #: Each tag's kind; ``None`` until the observation tables say (they are read while archives transfer).
+    kinds: dict[int, DownloadKind | None]
     rejected: dict[int, TagResult] = field(default_factory=dict)
     tables: dict[DownloadKind, list[TableRecord]] = field(default_factory=dict)
+    #: The tables are still to be read (explicit tags only): transfers need not wait for them.
+    tables_deferred: bool = False
     started: float = field(default_factory=time.time)
+    tables_task: asyncio.Task[dict[DownloadKind, list[TableRecord]]] | None = None
+    tables_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def tags(self) -> list[int]:
@@ -196,9 +202,13 @@ class Downloader:
                 return entry.kind
             return None
 
-        needs_tables = request.tags is None or any(
-            complete_kind(t) is None or (request.kind and complete_kind(t) != request.kind) for t in request.tags
-        )
+        if request.tags is not None and request.kind is None:
+            # Explicit tags: start transferring at once; the tables that file each tag under its kind
+            # are read meanwhile (only for tags that are not already complete).
+            plan.kinds = {tag: complete_kind(tag) for tag in request.tags}
+            plan.tables_deferred = any(kind is None for kind in plan.kinds.values())
+            return plan
+        needs_tables = request.tags is None or any(complete_kind(t) != request.kind for t in request.tags)
         if needs_tables:
             plan.tables = await self._tag_tables(system)
         if request.tags is None:
@@ -240,10 +250,32 @@ class Downloader:
         with contextlib.suppress(OSError):
             # Leftovers of a crashed run; recent ones may belong to a download running in another process.
             remove_stale_temp_files(directory.path, recursive=True, min_age_seconds=3600)
-        await self._write_tables(plan)
+        if plan.tables_deferred:
+            plan.tables_task = asyncio.create_task(self._tag_tables(plan.system))
+        else:
+            await self._write_tables(plan)
         for result in plan.rejected.values():
             report(result)
-        await asyncio.gather(*(self._tag(plan, tag, kind, report, on_bytes) for tag, kind in plan.kinds.items()))
+        try:
+            await asyncio.gather(*(self._tag(plan, tag, kind, report, on_bytes) for tag, kind in plan.kinds.items()))
+        finally:
+            if plan.tables_task is not None and not plan.tables_task.done():
+                plan.tables_task.cancel()
+
+    async def _kind_of(self, plan: DownloadPlan, tag: int) -> DownloadKind:
+        """The kind a tag is filed under, waiting for the observation tables if they are still on their way."""
+        kind = plan.kinds.get(tag)
+        if kind is not None:
+            return kind
+        assert plan.tables_task is not None
+        async with plan.tables_lock:
+            if plan.tables_deferred:
+                plan.tables = await plan.tables_task
+                listed = _tag_kinds(plan.tables)
+                plan.kinds = {t: k or listed.get(t, "other") for t, k in plan.kinds.items()}
+                plan.tables_deferred = False
+                await self._write_tables(plan)
+        return plan.kinds[tag] or "other"
 
     async def _write_tables(self, plan: DownloadPlan) -> None:
         wanted = set(plan.kinds.values())
@@ -257,7 +289,7 @@ class Downloader:
         self,
         plan: DownloadPlan,
         tag: int,
-        kind: DownloadKind,
+        kind: DownloadKind | None,
         report: ProgressCallback,
         on_bytes: Callable[[int], None],
     ) -> None:
@@ -268,14 +300,14 @@ class Downloader:
             report(present)
             return
         report(TagResult(tag=tag, kind=kind, status="pending"))
-        async with self.slots, range_lock(directory.lock_file, directory.lock_index(tag)):
+        async with range_lock(directory.lock_file, directory.lock_index(tag)):
             # Another call may have completed the tag while this one waited for the lock.
             present = self._present(directory, tag, request.overwrite and not self._fresh(directory, tag, plan))
             if present is not None:
                 report(present)
                 return
             report(TagResult(tag=tag, kind=kind, status="downloading"))
-            result = await self._fetch_and_unpack(plan, tag, kind, on_bytes)
+            result = await self._fetch_and_unpack(plan, tag, on_bytes)
             # Recorded before the tag's lock is released, so a waiting call sees it complete.
             result = await self._record(plan, result)
         report(result)
@@ -306,16 +338,15 @@ class Downloader:
         entry = manifest.entry(tag) if manifest else None
         return bool(entry and entry.time.timestamp() > plan.started)
 
-    async def _fetch_and_unpack(
-        self, plan: DownloadPlan, tag: int, kind: DownloadKind, on_bytes: Callable[[int], None]
-    ) -> TagResult:
+    async def _fetch_and_unpack(self, plan: DownloadPlan, tag: int, on_bytes: Callable[[int], None]) -> TagResult:
         directory = plan.directory
         request = plan.request
         archive = directory.archive_path(tag)
         archive.parent.mkdir(parents=True, exist_ok=True)
         attempts = 0
         for round_ in (1, 2):  # a corrupt archive is fetched once more: corruption in transit is transient
-            async with self.cookie_lease() as cookies:
+            # A connection slot is held for the transfer only, not while the archive is unpacked.
+            async with self.slots, self.cookie_lease() as cookies:
                 self.archive_requests += 1
                 outcome = await fetch_tag_archive(
                     self.client,
@@ -327,6 +358,16 @@ class Downloader:
                     on_bytes=on_bytes,
                 )
             attempts += outcome.attempts
+            try:
+                kind = await self._kind_of(plan, tag)
+            except ExofopMcpError as exc:
+                archive.unlink(missing_ok=True)
+                return TagResult(
+                    tag=tag,
+                    status="failed",
+                    attempts=attempts,
+                    message=f"the archive arrived but the observation tables that file it could not be read: {exc}",
+                )
             base = TagResult(
                 tag=tag, kind=kind, status="failed", bytes=outcome.size, sha256=outcome.sha256, attempts=attempts
             )
