@@ -307,7 +307,12 @@ class Downloader:
                 report(present)
                 return
             report(TagResult(tag=tag, kind=kind, status="downloading"))
-            result = await self._fetch_and_unpack(plan, tag, on_bytes)
+            try:
+                result = await self._fetch_and_unpack(plan, tag, on_bytes)
+            except asyncio.CancelledError:
+                # An archive that was complete but never recorded does not stay either.
+                directory.archive_path(tag).unlink(missing_ok=True)
+                raise
             # Recorded before the tag's lock is released, so a waiting call sees it complete.
             result = await self._record(plan, result)
         report(result)

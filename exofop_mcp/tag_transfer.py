@@ -164,7 +164,8 @@ async def _attempt(
                     if len(head) >= SNIFF_BYTES:
                         break
                 _classify_non_zip(bytes(head), tag, logged_in=cookies is not None)
-            with AtomicStreamWriter(destination, head_size=16) as writer:
+            # ``async with``: the final flush, fsync and rename run in a worker thread, not on the event loop.
+            async with AtomicStreamWriter(destination, head_size=16) as writer:
                 writer.write(head)
                 counted = _count(on_bytes, len(head), counted)
                 async for chunk in chunks:
