@@ -103,6 +103,8 @@ class TOICatalog:
         self._conn: sqlite3.Connection | None = None
         self._conn_key: tuple[int, int] | None = None
         self._refresh_task: asyncio.Task[CatalogStatus] | None = None
+        #: Why the last refresh failed when an out-of-date cache was used instead (None once one succeeds).
+        self.refresh_error: ExofopMcpError | None = None
 
     # -- database access -------------------------------------------------
 
@@ -195,12 +197,15 @@ class TOICatalog:
         if status is not None and not status.stale:
             return status
         try:
-            return await self.refresh()
+            fresh = await self.refresh()
         except ExofopMcpError as exc:
             if status is None:
                 raise
             log.warning("using the stale TOI catalog (%.1f h old): %s", status.age_hours, exc)
+            self.refresh_error = exc
             return status
+        self.refresh_error = None
+        return fresh
 
     async def refresh(self) -> CatalogStatus:
         """Download and store the full table; concurrent callers share one download."""

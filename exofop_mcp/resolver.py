@@ -20,6 +20,7 @@ from exofop_mcp.errors import (
     AmbiguousTargetError,
     ExofopMcpError,
     ExofopResponseError,
+    ExofopUnavailableError,
     TargetNotFoundError,
 )
 from exofop_mcp.exofop_client import ExofopClient
@@ -128,6 +129,7 @@ class SystemResolver:
                 if status is None:
                     raise
                 log.warning("TOI-%s: ExoFOP unreachable, answering from the stale catalog: %s", host, exc)
+                self.catalog.refresh_error = exc
                 entries = self.catalog.entries_for_host(host)
         if not entries:
             raise TargetNotFoundError(
@@ -253,7 +255,7 @@ class SystemResolver:
         notes: list[str] = []
         if status is not None and status.stale:
             notes.append(
-                f"ExoFOP could not be reached; this answer comes from the TOI catalog cached "
+                f"{_stale_reason(self.catalog.refresh_error)}; this answer comes from the TOI catalog cached "
                 f"{status.age_hours:.1f} hours ago."
             )
         if not entries:
@@ -296,6 +298,13 @@ def _planet(entry: CatalogEntry) -> PlanetCandidate:
         epoch_bjd=r.epoch_bjd,
         name=r.planet_name or (r.comments[:120] if r.comments else None),
     )
+
+
+def _stale_reason(error: ExofopMcpError | None) -> str:
+    """Why the cached catalog was not refreshed: ExoFOP was down, or it answered something unusable."""
+    if error is None or isinstance(error, ExofopUnavailableError):
+        return "ExoFOP could not be reached"
+    return f"ExoFOP's TOI table could not be refreshed ({error.message.rstrip('.')})"
 
 
 def _fresh_status(source: Literal["network", "toi_page"]) -> CatalogStatus:
