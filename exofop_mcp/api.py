@@ -25,7 +25,6 @@ from exofop_mcp.exofop_client import ExofopClient
 from exofop_mcp.inventory import DownloadsInventory, inventory
 from exofop_mcp.login_status import LoginStatus, current_login_status
 from exofop_mcp.observations import ListObservationsRequest, ObservationLister, ObservationPage
-from exofop_mcp.pipe_table import preload_parser
 from exofop_mcp.resolver import ResolvedSystem, SystemResolver
 from exofop_mcp.session_pool import SessionPool
 from exofop_mcp.settings import Settings
@@ -36,7 +35,6 @@ class Exofop:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.from_env()
-        preload_parser()
         self.sessions = SessionPool.from_settings(self.settings)
         self.client = ExofopClient(self.settings, sessions=self.sessions)
         self.catalog = TOICatalog(self.client, self.settings.cache_dir, self.settings.catalog_ttl_seconds)

@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 from exofop_mcp.errors import ExofopMcpError, ExofopResponseError
 from exofop_mcp.exofop_client import ExofopClient
 from exofop_mcp.identifiers import normalize_name, star_name_of
-from exofop_mcp.pipe_table import check_pipe_table, read_pipe_table
+from exofop_mcp.pipe_table import check_pipe_table, preload_parser, read_pipe_table
 from exofop_mcp.records import TOIRecord
 
 log = logging.getLogger(__name__)
@@ -234,6 +234,7 @@ class TOICatalog:
                 await asyncio.wait_for(asyncio.shield(task), timeout)
 
     async def _download_and_store(self) -> CatalogStatus:
+        preload_parser()
         started = time.time()
         text = await self.client.get_text(TOI_PAGE, {"output": "pipe", "sort": "toi"})
         rows = await asyncio.to_thread(self._store, text, started)
@@ -274,6 +275,7 @@ class TOICatalog:
 
     async def fetch_host(self, host: int) -> list[CatalogEntry]:
         """ExoFOP's rows for one host TOI (``download_toi.php?toi=N``): one small request."""
+        preload_parser()
         text = await self.client.get_text(TOI_PAGE, {"toi": host, "output": "pipe"})
         entries = await asyncio.to_thread(parse_toi_table, text, page=TOI_PAGE)
         return [e for e in entries if e.host == host]

@@ -42,10 +42,24 @@ class ExofopClient:
         #: Stored ExoFOP login sessions; pages asked for ``logged_in=True`` carry one when available.
         self.sessions = sessions
         self.retry = retry or RetryPolicy(max_retries=settings.max_retries, base_delay=settings.retry_base_delay)
+        self._transport = transport
+        self._http: httpx.AsyncClient | None = None
+        #: Count of HTTP requests sent (including retries), for diagnostics and benchmarks.
+        self.requests_sent = 0
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The connection pool, built at first use: an answer from the caches never pays for its TLS setup."""
+        if self._http is None:
+            self._http = self._build_http()
+        return self._http
+
+    def _build_http(self) -> httpx.AsyncClient:
+        settings = self.settings
         limits = httpx.Limits(
             max_connections=settings.concurrency + 4, max_keepalive_connections=settings.concurrency + 4
         )
-        self.http = httpx.AsyncClient(
+        return httpx.AsyncClient(
             base_url=settings.tess_url + "/",
             headers={"User-Agent": USER_AGENT},
             timeout=httpx.Timeout(
@@ -59,10 +73,8 @@ class ExofopClient:
             # so anonymous requests never drag a stray PHPSESSID (and PHP's session lock) along.
             cookies=non_persistent_cookies(),
             follow_redirects=True,
-            transport=transport,
+            transport=self._transport,
         )
-        #: Count of HTTP requests sent (including retries), for diagnostics and benchmarks.
-        self.requests_sent = 0
 
     async def __aenter__(self) -> ExofopClient:
         return self
@@ -71,11 +83,13 @@ class ExofopClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     def url(self, page: str, params: Mapping[str, Any] | None = None) -> str:
         """The absolute URL of a page, for messages and manifests."""
-        return str(self.http.build_request("GET", page, params=_clean(params)).url)
+        url = httpx.URL(self.settings.tess_url + "/" + page)
+        return str(url.copy_merge_params(_clean(params)) if params else url)
 
     async def get(
         self,

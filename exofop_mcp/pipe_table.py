@@ -32,7 +32,7 @@ _preloading: threading.Thread | None = None
 def preload_parser() -> None:
     """Import astropy's table reader in a background thread (once per process).
 
-    The import takes about half a second; started when a client is created, it overlaps the first
+    The import takes about half a second; started just before a table is requested, it overlaps the
     network round trip instead of following it.
     """
     global _preloading
