@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
 from exofop_mcp.archive_safety import ArchiveError, CorruptArchive, ExtractionLimits, UnsafeArchive, extract_zip
 from exofop_mcp.atomic_files import atomic_write_text, remove_stale_temp_files
@@ -61,6 +61,12 @@ FINAL_OK: frozenset[str] = frozenset({"downloaded", "already_present"})
 IN_FLIGHT: frozenset[str] = frozenset({"pending", "downloading"})
 
 
+def _not_a_bool(value: Any) -> Any:
+    if isinstance(value, bool):  # JSON true is not tag 1
+        raise ValueError("tag numbers are whole numbers, not true/false")
+    return value
+
+
 class DownloadTagsRequest(ObservationFilters):
     """Arguments of ``download_tags``."""
 
@@ -74,7 +80,7 @@ class DownloadTagsRequest(ObservationFilters):
         ),
     ]
     tags: Annotated[
-        list[Annotated[int, Field(ge=1, le=10**9)]] | None,
+        list[Annotated[int, Field(ge=1, le=10**9), BeforeValidator(_not_a_bool)]] | None,
         Field(
             description="tag numbers to fetch (from list_observations' `tags`); omit to fetch every tag of `kind`",
             examples=[[18493, 18598]],
@@ -245,6 +251,10 @@ class Downloader:
 
     async def run(self, plan: DownloadPlan, report: ProgressCallback, on_bytes: Callable[[int], None]) -> None:
         """Fetch every planned tag, calling ``report`` as each one changes state."""
+        if not plan.kinds:  # no tag to fetch (none matched, or all refused): the sandbox stays as it is
+            for result in plan.rejected.values():
+                report(result)
+            return
         directory = plan.directory
         directory.path.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(OSError):

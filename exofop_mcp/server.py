@@ -95,6 +95,18 @@ def _validation_message(exc: ValidationError) -> str:
     return "Invalid arguments: " + "; ".join(parts)
 
 
+class _ExofopServer(MCPServer[Exofop]):
+    """The SDK's server, with its own argument errors (a required argument left out) worded like ours."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):  # not a pydantic dump with a link and the input
+                raise ToolError(f"Error executing tool {name}: {_validation_message(exc.__cause__)}") from exc.__cause__
+            raise
+
+
 def add_model_tool(
     server: MCPServer[Any],
     *,
@@ -252,7 +264,7 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
         finally:
             await exofop.aclose()
 
-    server: MCPServer[Exofop] = MCPServer(
+    server: MCPServer[Exofop] = _ExofopServer(
         SERVER_NAME,
         title="ExoFOP-TESS",
         instructions=INSTRUCTIONS,
