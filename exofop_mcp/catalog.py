@@ -285,7 +285,7 @@ class TOICatalog:
 def parse_toi_table(text: str, *, page: str) -> list[CatalogEntry]:
     """Parse TOI table text into entries with coordinates in degrees."""
     check_pipe_table(text, TOIRecord.required_columns, page=page)
-    rows = read_pipe_table(text, text_columns=TOIRecord.text_columns())
+    rows = read_pipe_table(text, text_columns=TOIRecord.text_columns(), columns=TOIRecord.columns())
     records = [TOIRecord.model_validate(row) for row in rows]
     records = [r for r in records if r.tic_id is not None and r.toi]
     if not records:

@@ -75,11 +75,15 @@ def check_pipe_table(text: str, required: Collection[str], *, page: str) -> list
     return header
 
 
-def read_pipe_table(text: str, *, text_columns: Collection[str] = ()) -> list[Row]:
+def read_pipe_table(
+    text: str, *, text_columns: Collection[str] = (), columns: Collection[str] | None = None
+) -> list[Row]:
     """Parse a pipe table into rows of plain Python values.
 
     ``text_columns`` keep their text verbatim (stripped); other columns take
     the numeric type astropy infers when every cell of the column is numeric.
+    With ``columns``, only those columns are parsed and returned (the TOI table
+    has 63; the catalog reads half of them).
     """
     text = text.replace("\r\n", "\n").strip("\n")
     if not text:
@@ -92,7 +96,15 @@ def read_pipe_table(text: str, *, text_columns: Collection[str] = ()) -> list[Ro
     width = len(header)
     # Rows with a trailing extra separator or missing trailing cells are fitted to the header width,
     # as ExoFOP's pages occasionally do both.
-    cells = [_fit(line.split("|"), width) for line in body]
+    if columns is None:
+        cells = [_fit(line.split("|"), width) for line in body]
+    else:  # keep only the wanted cells of each line: the others never outlive their line
+        keep = {i for i, name in enumerate(header) if name in columns}
+        header = [name for i, name in enumerate(header) if i in keep]
+        cells = [[cell for i, cell in enumerate(_fit(line.split("|"), width)) if i in keep] for line in body]
+        width = len(keep)
+        if not width:
+            return [{} for _ in cells]
 
     from astropy.io import ascii as astropy_ascii  # heavy import, only when a table is parsed
 
@@ -112,19 +124,19 @@ def read_pipe_table(text: str, *, text_columns: Collection[str] = ()) -> list[Ro
         )
     except Exception as exc:  # astropy raises several types for malformed input
         raise ExofopResponseError(f"ExoFOP returned a table that cannot be parsed: {exc}") from None
-    columns: list[list[Any]] = []
+    parsed: list[list[Any]] = []
     for i, name in enumerate(names):
         if i in text_idx or table[name].dtype.kind in "SU":
-            columns.append([row[i].strip() or None for row in cells])
+            parsed.append([row[i].strip() or None for row in cells])
             continue
         col = table[name]
         mask = getattr(col, "mask", None)
         if mask is not None and mask.any():
             values = col.filled(col.dtype.type()).tolist()
-            columns.append([None if m else v for v, m in zip(values, mask.tolist(), strict=True)])
+            parsed.append([None if m else v for v, m in zip(values, mask.tolist(), strict=True)])
         else:
-            columns.append(col.tolist())
-    return [dict(zip(header, row, strict=True)) for row in zip(*columns, strict=True)]
+            parsed.append(col.tolist())
+    return [dict(zip(header, row, strict=True)) for row in zip(*parsed, strict=True)]
 
 
 def _fit(cells: list[str], width: int) -> list[str]:

@@ -71,6 +71,11 @@ class TableRecord(BaseModel):
     required_columns: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
+    def columns(cls) -> set[str]:
+        """Every column this record reads."""
+        return {f.validation_alias for f in cls.model_fields.values() if isinstance(f.validation_alias, str)}
+
+    @classmethod
     def text_columns(cls) -> set[str]:
         """Columns to keep verbatim as text (every ``str`` field's column)."""
         names = set()
@@ -224,7 +229,7 @@ class StellarParameters(TableRecord):
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> StellarParameters:
-        known = {f.validation_alias for f in cls.model_fields.values() if isinstance(f.validation_alias, str)}
+        known = cls.columns()
         params = {k: v for k, v in row.items() if k not in known and v not in (None, "")}
         return cls.model_validate({**row, "parameters": params})
 

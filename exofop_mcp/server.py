@@ -28,6 +28,7 @@ from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.inventory import DownloadsInventory, ListDownloadsRequest
 from exofop_mcp.login_status import LoginStatus
 from exofop_mcp.observations import ListObservationsRequest, ObservationPage
+from exofop_mcp.pipe_table import preload_parser
 from exofop_mcp.resolver import ResolvedSystem, ResolveSystemRequest
 from exofop_mcp.settings import Settings
 from exofop_mcp.summaries import (
@@ -258,6 +259,8 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: MCPServer[Exofop]) -> AsyncIterator[Exofop]:
+        # A server will parse tables sooner or later: load the parser now, off the answering path.
+        preload_parser()
         exofop = Exofop(resolved_settings)
         try:
             yield exofop

@@ -92,3 +92,8 @@ def test_text_columns_round_trip(rows):
         {k: (v.strip() or None) for k, v in zip("abc", r, strict=True)} for r in rows if "|".join(r).strip()
     ]
     assert parsed == expected
+
+
+def test_only_the_wanted_columns_are_returned():
+    rows = read_pipe_table(HEADER + "\n" + ROWS, text_columns={"Notes"}, columns={"Tag", "Notes", "Missing"})
+    assert rows == [{"Tag": 18493, "Notes": None}, {"Tag": 19442, "Notes": "nominal .02 with overlapping .01"}]
