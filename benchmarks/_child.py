@@ -128,7 +128,7 @@ async def cmd_download(args: argparse.Namespace) -> None:
 
     tags = [int(t) for t in args.tags.split(",") if t]
     if args.preload_astropy:
-        # What the MCP server does in the background at start-up (server._preload_heavy_modules).
+        # What the MCP server does in the background at start-up (pipe_table.preload_parser).
         import astropy.coordinates
         import astropy.io.ascii  # noqa: F401
     t_imported = time.perf_counter()

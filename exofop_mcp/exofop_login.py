@@ -59,6 +59,14 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
+MAX_SESSIONS = MAX_CONCURRENCY + 1
+
+
+def default_session_count(settings: Settings) -> int:
+    """One session per parallel download, plus one so that table requests never wait behind downloads."""
+    return settings.concurrency + 1
+
+
 async def login(
     settings: Settings,
     credentials: Credentials,
@@ -68,7 +76,7 @@ async def login(
     retry: RetryPolicy | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> list[StoredSession]:
-    """Log in ``sessions`` times (default ``settings.concurrency``) and return the new sessions.
+    """Log in ``sessions`` times (default :func:`default_session_count`) and return the new sessions.
 
     With ``store`` (the default) they replace the user's stored sessions in
     ``<config_dir>/sessions.json`` and the user becomes the active one.
@@ -79,10 +87,10 @@ async def login(
     welcome nor a rejection.  If the first session succeeds and some others fail for a transient
     reason, the sessions that worked are kept (a warning says how many).
     """
-    count = settings.concurrency if sessions is None else sessions
-    if not 1 <= count <= MAX_CONCURRENCY:
+    count = default_session_count(settings) if sessions is None else sessions
+    if not 1 <= count <= MAX_SESSIONS:
         raise InvalidRequestError(
-            f"The number of sessions must be between 1 and {MAX_CONCURRENCY}, got {count}.",
+            f"The number of sessions must be between 1 and {MAX_SESSIONS}, got {count}.",
             hint="Each session carries one download at a time; a handful is plenty.",
         )
     _check_secure(settings)

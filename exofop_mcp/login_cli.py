@@ -18,10 +18,10 @@ from typing import Any, TextIO
 
 from exofop_mcp.credentials import PASSWORD_ENV, USERNAME_ENV, resolve_credentials
 from exofop_mcp.errors import ConfigurationError, ExofopMcpError, InvalidRequestError
-from exofop_mcp.exofop_login import login
+from exofop_mcp.exofop_login import MAX_SESSIONS, default_session_count, login
 from exofop_mcp.login_status import current_login_status
 from exofop_mcp.session_store import active_username, delete_sessions, load_sessions, sessions_path
-from exofop_mcp.settings import MAX_CONCURRENCY, Settings, _parse_base_url
+from exofop_mcp.settings import Settings, _parse_base_url
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -40,7 +40,8 @@ through an assistant. What is stored are the session cookies the site gives back
 a week), in sessions.json under the config directory, readable only by you.
 
 Several sessions are opened because ExoFOP serves one request at a time per session: with N
-sessions, N downloads run in parallel."""
+sessions, N downloads run in parallel; one more than the download concurrency is opened by
+default, so that table requests never wait behind downloads."""
 
 _LOGIN_EPILOG = f"""\
 credential files (must be private: chmod 600 FILE):
@@ -69,8 +70,8 @@ def _sessions_count(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if not 1 <= value <= MAX_CONCURRENCY:
-        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_CONCURRENCY}, got {value}")
+    if not 1 <= value <= MAX_SESSIONS:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_SESSIONS}, got {value}")
     return value
 
 
@@ -105,7 +106,7 @@ def add_login_commands(subparsers: Any) -> None:
         "--sessions",
         type=_sessions_count,
         metavar="N",
-        help=f"sessions to open, one per parallel download (default: EXOFOP_MCP_CONCURRENCY; 1-{MAX_CONCURRENCY})",
+        help=f"sessions to open, one per parallel download (default: EXOFOP_MCP_CONCURRENCY + 1; 1-{MAX_SESSIONS})",
     )
     _add_common_options(login_parser)
 
@@ -205,7 +206,7 @@ def _login(
         prompt=prompt,
         getpass=getpass,
     )
-    wanted = getattr(args, "sessions", None) or settings.concurrency
+    wanted = getattr(args, "sessions", None) or default_session_count(settings)
     sessions = asyncio.run(login(settings, credentials, wanted))
     earliest = min(s.expires for s in sessions)
     print(

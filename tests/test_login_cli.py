@@ -90,7 +90,7 @@ def test_login_with_a_credential_file(cli: Cli, site: Replica, tmp_path: Path) -
 def test_login_with_yaml_file_and_default_session_count(cli: Cli, tmp_path: Path) -> None:
     result = cli("login", "--credential-file", str(credential_file(tmp_path, suffix=".yaml")))
     assert result.code == EXIT_OK, result.err
-    assert ": 4 sessions," in result.out  # EXOFOP_MCP_CONCURRENCY's default
+    assert ": 5 sessions," in result.out  # EXOFOP_MCP_CONCURRENCY (4 by default) + 1 for tables
 
 
 def test_login_from_the_environment(cli) -> None:
