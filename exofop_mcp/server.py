@@ -9,9 +9,11 @@ traceback.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any, TypeVar, cast
 
@@ -167,12 +169,18 @@ async def _list(exofop: Exofop, request: ListObservationsRequest, ctx: Context) 
 
 async def _download(exofop: Exofop, request: DownloadTagsRequest, ctx: Context) -> DownloadReport:
     job = await exofop.start_download(request)
-    return await exofop.jobs.wait(job, request.wait_seconds, _progress_sink(ctx))
+    progress = _ProgressSink(ctx)
+    report = await exofop.jobs.wait(job, request.wait_seconds, progress)
+    await progress.settle()
+    return report
 
 
 async def _download_status(exofop: Exofop, request: DownloadStatusRequest, ctx: Context) -> DownloadReport:
     job = exofop.jobs.get(request.job_id)
-    return await exofop.jobs.wait(job, request.wait_seconds, _progress_sink(ctx))
+    progress = _ProgressSink(ctx)
+    report = await exofop.jobs.wait(job, request.wait_seconds, progress)
+    await progress.settle()
+    return report
 
 
 async def _cancel(exofop: Exofop, request: JobRequest, ctx: Context) -> DownloadReport:
@@ -183,12 +191,26 @@ async def _list_downloads(exofop: Exofop, request: ListDownloadsRequest, ctx: Co
     return await exofop.list_downloads(request.system)
 
 
-def _progress_sink(ctx: Context) -> Callable[[int, int, str], Awaitable[None]]:
-    async def sink(done: int, total: int, message: str) -> None:
-        with contextlib.suppress(Exception):  # progress is best effort; never fail a download over it
-            await ctx.report_progress(done, total, message=message)
+class _ProgressSink:
+    """Sends a call's progress notifications (best effort: a failure never fails the download)."""
 
-    return sink
+    #: Some clients (the TypeScript SDK among them) handle a notification a moment after reading it,
+    #: and drop a progress notification that arrives together with the call's answer; so the answer
+    #: leaves this long after the last notification.
+    SETTLE_SECONDS = 0.05
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.last_sent: float | None = None
+
+    async def __call__(self, done: int, total: int, message: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.ctx.report_progress(done, total, message=message)
+            self.last_sent = time.monotonic()
+
+    async def settle(self) -> None:
+        if self.last_sent is not None:
+            await asyncio.sleep(max(0.0, self.last_sent + self.SETTLE_SECONDS - time.monotonic()))
 
 
 class JobRequest(BaseModel):
