@@ -178,3 +178,21 @@ async def test_two_processes_overlapping_fetch_each_tag_once(warm_settings, repl
     assert manifest is not None and sorted(manifest.tags) == sorted(str(t) for t in TAGS)
     assert all(is_complete(directory, e) for e in manifest.tags.values())
     assert temp_files(warm_settings.data_dir) == []
+
+
+async def test_never_more_transfers_in_flight_than_the_concurrency(warm_settings, replica):
+    from dataclasses import replace
+
+    replica.configure(tag_size=256 * 1024, bandwidth=512 * 1024)
+    polite = replace(warm_settings, concurrency=2)
+    async with Exofop(polite) as exofop:
+        tags = (await exofop.list_observations("TOI-1130", limit=1)).tags[:6]
+        report = await exofop.download_tags("TOI-1130", tags=tags)
+    assert report.totals == {"downloaded": 6}
+    transfers = [r for r in replica.requests if r.path.endswith(ARCHIVE_PAGE)]
+    events = sorted([(r.start, 1) for r in transfers] + [(r.end, -1) for r in transfers])
+    in_flight = peak = 0
+    for _, step in events:
+        in_flight += step
+        peak = max(peak, in_flight)
+    assert peak == 2

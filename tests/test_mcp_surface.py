@@ -118,3 +118,12 @@ async def test_published_row_schema_uses_the_field_names(settings):
     rows = tools["list_observations"].output_schema["$defs"]["TimeSeriesObservation"]["properties"]
     assert {"tic_id", "obs_date", "tag", "telescope"} <= set(rows)
     assert not any(" " in name for name in rows)
+
+
+def test_requests_name_exofop_mcp_and_its_version(settings):
+    from exofop_mcp import __version__
+    from exofop_mcp.exofop_client import ExofopClient
+
+    client = ExofopClient(settings)
+    agent = client.http.headers["User-Agent"]
+    assert agent.startswith(f"exofop-mcp/{__version__}")
