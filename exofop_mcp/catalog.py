@@ -36,6 +36,8 @@ from exofop_mcp.records import TOIRecord
 log = logging.getLogger(__name__)
 
 CACHE_FORMAT = 1
+#: After a failed refresh, the stale cache answers at once for this many seconds before ExoFOP is tried again.
+RETRY_FAILED_REFRESH_AFTER = 300.0
 CACHE_FILE = "toi_catalog.sqlite3"
 TOI_PAGE = TOIRecord.page
 
@@ -105,6 +107,7 @@ class TOICatalog:
         self._refresh_task: asyncio.Task[CatalogStatus] | None = None
         #: Why the last refresh failed when an out-of-date cache was used instead (None once one succeeds).
         self.refresh_error: ExofopMcpError | None = None
+        self._failed_at = 0.0
 
     # -- database access -------------------------------------------------
 
@@ -194,7 +197,7 @@ class TOICatalog:
         there is no cache at all and ExoFOP cannot deliver one.
         """
         status = self.status()
-        if status is not None and not status.stale:
+        if status is not None and (not status.stale or self.failed_recently()):
             return status
         try:
             fresh = await self.refresh()
@@ -202,10 +205,23 @@ class TOICatalog:
             if status is None:
                 raise
             log.warning("using the stale TOI catalog (%.1f h old): %s", status.age_hours, exc)
-            self.refresh_error = exc
+            self.note_failure(exc)
             return status
         self.refresh_error = None
         return fresh
+
+    def note_failure(self, exc: ExofopMcpError) -> None:
+        """Remember that ExoFOP could not refresh the catalog, so callers use the stale one for a while."""
+        self.refresh_error = exc
+        self._failed_at = time.monotonic()
+
+    def failed_recently(self) -> bool:
+        """A refresh failed less than :data:`RETRY_FAILED_REFRESH_AFTER` seconds ago: do not wait for another.
+
+        While ExoFOP is down, every lookup would otherwise spend its retries (seconds) before falling
+        back to the stale cache.
+        """
+        return self.refresh_error is not None and time.monotonic() - self._failed_at < RETRY_FAILED_REFRESH_AFTER
 
     async def refresh(self) -> CatalogStatus:
         """Download and store the full table; concurrent callers share one download."""

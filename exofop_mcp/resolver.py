@@ -118,7 +118,7 @@ class SystemResolver:
         assert host is not None
         status = self.catalog.status()
         entries: list[CatalogEntry] = []
-        if status is not None and not status.stale:
+        if status is not None and (not status.stale or self.catalog.failed_recently()):
             entries = self.catalog.entries_for_host(host)
         if not entries:
             try:
@@ -129,7 +129,7 @@ class SystemResolver:
                 if status is None:
                     raise
                 log.warning("TOI-%s: ExoFOP unreachable, answering from the stale catalog: %s", host, exc)
-                self.catalog.refresh_error = exc
+                self.catalog.note_failure(exc)
                 entries = self.catalog.entries_for_host(host)
         if not entries:
             raise TargetNotFoundError(

@@ -129,3 +129,18 @@ async def test_name_answers_are_remembered_across_processes(warm_settings, repli
     assert replica.count("gototicid.php") == 1
     assert resolve_in_new_process(warm_settings, "wasp 46", "WASP-46") == ["TOI-101 cache", "TOI-101 cache"]
     assert replica.count("gototicid.php") == 1
+
+
+async def test_after_a_failed_refresh_the_stale_cache_answers_at_once(warm_settings, replica):
+    age_cache(warm_settings, 30)
+    replica.configure(fault_paths=("download_toi.php",), error_rate=1.0, fault_kinds=("5xx",))
+    async with Exofop(warm_settings) as exofop:
+        first = await exofop.resolve_system("TIC 254113311")
+        tried = replica.count("download_toi.php")
+        assert tried == warm_settings.max_retries + 1
+        again = await exofop.resolve_system("TIC 254113311")
+        planet = await exofop.resolve_system("TOI-1130.02")
+    assert replica.count("download_toi.php") == tried  # no new attempt while the failure is recent
+    for system in (first, again, planet):
+        assert system.catalog is not None and system.catalog.stale and system.canonical_name == "TOI-1130"
+        assert any("could not be refreshed" in n or "could not be reached" in n for n in system.notes)
