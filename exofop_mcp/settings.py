@@ -10,9 +10,10 @@ tool call.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import platformdirs
@@ -71,29 +72,9 @@ class Settings:
             raw = env.get(name)
             return raw.strip() if raw is not None and raw.strip() else None
 
-        if (raw := get("EXOFOP_BASE_URL")) is not None:
-            values["base_url"] = _parse_base_url(raw, "EXOFOP_BASE_URL")
-        for var, attr in (
-            ("EXOFOP_MCP_DATA_DIR", "data_dir"),
-            ("EXOFOP_MCP_CACHE_DIR", "cache_dir"),
-            ("EXOFOP_MCP_CONFIG_DIR", "config_dir"),
-        ):
+        for var, attr, parse in _VARIABLES:
             if (raw := get(var)) is not None:
-                values[attr] = _parse_dir(raw, var)
-        if (raw := get("EXOFOP_MCP_CONCURRENCY")) is not None:
-            values["concurrency"] = _parse_int(raw, "EXOFOP_MCP_CONCURRENCY", 1, MAX_CONCURRENCY)
-        if (raw := get("EXOFOP_MCP_CATALOG_TTL_HOURS")) is not None:
-            values["catalog_ttl_hours"] = _parse_float(raw, "EXOFOP_MCP_CATALOG_TTL_HOURS", 0.0, 24.0 * 30)
-        if (raw := get("EXOFOP_MCP_MAX_RETRIES")) is not None:
-            values["max_retries"] = _parse_int(raw, "EXOFOP_MCP_MAX_RETRIES", 0, 10)
-        for var, attr, low, high in (
-            ("EXOFOP_MCP_RETRY_BASE_DELAY", "retry_base_delay", 0.0, 60.0),
-            ("EXOFOP_MCP_STALL_SECONDS", "stall_seconds", 0.1, 3600.0),
-            ("EXOFOP_MCP_TAG_DEADLINE_SECONDS", "tag_deadline_seconds", 1.0, 7 * 86400.0),
-            ("EXOFOP_MCP_READ_TIMEOUT", "read_timeout", 0.1, 3600.0),
-        ):
-            if (raw := get(var)) is not None:
-                values[attr] = _parse_float(raw, var, low, high)
+                values[attr] = parse(raw, var)
         return _validated(replace(base, **values), source="environment")  # type: ignore[arg-type]
 
 
@@ -149,3 +130,23 @@ def _parse_float(raw: str, var: str, low: float, high: float) -> float:
     if not low <= value <= high:
         raise ConfigurationError(f"{var} must be between {low} and {high}, got {value}.")
     return value
+
+
+def _bounded(parse: Callable[[str, str, Any, Any], Any], low: float, high: float) -> Callable[[str, str], Any]:
+    return lambda raw, var: parse(raw, var, low, high)
+
+
+#: Every environment variable: its name, the setting it fills, and how its text is checked and converted.
+_VARIABLES: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
+    ("EXOFOP_BASE_URL", "base_url", _parse_base_url),
+    ("EXOFOP_MCP_DATA_DIR", "data_dir", _parse_dir),
+    ("EXOFOP_MCP_CACHE_DIR", "cache_dir", _parse_dir),
+    ("EXOFOP_MCP_CONFIG_DIR", "config_dir", _parse_dir),
+    ("EXOFOP_MCP_CONCURRENCY", "concurrency", _bounded(_parse_int, 1, MAX_CONCURRENCY)),
+    ("EXOFOP_MCP_CATALOG_TTL_HOURS", "catalog_ttl_hours", _bounded(_parse_float, 0.0, 24.0 * 30)),
+    ("EXOFOP_MCP_MAX_RETRIES", "max_retries", _bounded(_parse_int, 0, 10)),
+    ("EXOFOP_MCP_RETRY_BASE_DELAY", "retry_base_delay", _bounded(_parse_float, 0.0, 60.0)),
+    ("EXOFOP_MCP_STALL_SECONDS", "stall_seconds", _bounded(_parse_float, 0.1, 3600.0)),
+    ("EXOFOP_MCP_TAG_DEADLINE_SECONDS", "tag_deadline_seconds", _bounded(_parse_float, 1.0, 7 * 86400.0)),
+    ("EXOFOP_MCP_READ_TIMEOUT", "read_timeout", _bounded(_parse_float, 0.1, 3600.0)),
+)

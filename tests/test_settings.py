@@ -54,3 +54,20 @@ def test_data_dir_that_is_a_file_is_rejected(tmp_path):
     f.write_text("x")
     with pytest.raises(ConfigurationError, match="EXOFOP_MCP_DATA_DIR"):
         Settings.from_env({"EXOFOP_MCP_DATA_DIR": str(f)})
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "attr", "expected"),
+    [
+        ("EXOFOP_MCP_CATALOG_TTL_HOURS", "2.5", "catalog_ttl_hours", 2.5),
+        ("EXOFOP_MCP_MAX_RETRIES", "0", "max_retries", 0),
+        ("EXOFOP_MCP_RETRY_BASE_DELAY", "0.1", "retry_base_delay", 0.1),
+        ("EXOFOP_MCP_STALL_SECONDS", "5", "stall_seconds", 5.0),
+        ("EXOFOP_MCP_TAG_DEADLINE_SECONDS", "60", "tag_deadline_seconds", 60.0),
+        ("EXOFOP_MCP_READ_TIMEOUT", "12", "read_timeout", 12.0),
+    ],
+)
+def test_every_tuning_variable_is_read(var, value, attr, expected):
+    assert getattr(Settings.from_env({var: value}), attr) == expected
+    with pytest.raises(ConfigurationError, match=var):
+        Settings.from_env({var: "-5"})
