@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -163,6 +163,7 @@ async def _attempt(
                     head += chunk
                     if len(head) >= SNIFF_BYTES:
                         break
+                await chunks.aclose()
                 _classify_non_zip(bytes(head), tag, logged_in=cookies is not None)
             # ``async with``: the final flush, fsync and rename run in a worker thread, not on the event loop.
             async with AtomicStreamWriter(destination, head_size=16) as writer:
@@ -192,7 +193,7 @@ async def _attempt(
         raise
 
 
-async def _watched(chunks: AsyncIterator[bytes], limits: TransferLimits) -> AsyncIterator[bytes]:
+async def _watched(chunks: AsyncIterator[bytes], limits: TransferLimits) -> AsyncGenerator[bytes, None]:
     """The body's chunks; raises :class:`_Stalled` when a window of ``stall_seconds`` brings too few bytes.
 
     A body that sends nothing trips the window's timer; one that trickles trips the byte count.
