@@ -617,15 +617,32 @@ class Doctor:
         )
         return f"{what}{'' if attempts == 1 else f' ({attempts} attempts)'}"
 
-    async def _pause(self, attempt: int, response: httpx.Response | None = None) -> bool:
-        """Wait before another attempt; ``False`` when no attempt is left (or the server asks for too long)."""
+    def _retry_delay(self, attempt: int, response: httpx.Response | None = None) -> float | None:
+        """Seconds to wait before another attempt; ``None`` when no attempt is left (or the server asks too long)."""
         if attempt > self.retry.max_retries:
-            return False
+            return None
         retry_after = parse_retry_after(response.headers.get("Retry-After")) if response is not None else None
         if retry_after is not None and retry_after > MAX_RETRY_AFTER:
+            return None
+        return self.retry.delay(attempt, retry_after)
+
+    async def _pause(self, attempt: int, response: httpx.Response | None = None) -> bool:
+        """Wait before another attempt; ``False`` when no attempt is left (or the server asks for too long)."""
+        delay = self._retry_delay(attempt, response)
+        if delay is None:
             return False
-        await asyncio.sleep(self.retry.delay(attempt, retry_after))
+        await asyncio.sleep(delay)
         return True
+
+    async def _retry_or_stop(
+        self, exc: httpx.TransportError, url: str, attempt: int, *, subject: str, expected: str, hint: str
+    ) -> None:
+        """After a transport error: wait for another attempt, or end the check with a FAIL naming the error."""
+        # A timeout has used up the check's time already: report it rather than wait again.
+        if not isinstance(exc, httpx.TimeoutException) and await self._pause(attempt):
+            return
+        failure = self._transport_failure(exc, url, attempt)
+        raise _Stop("FAIL", f"{subject}: {failure}", expected=expected, got=failure, hint=hint) from None
 
     async def _get(
         self,
@@ -647,17 +664,15 @@ class Doctor:
                 client.requests_sent += 1
                 response = await client.http.get(page, params=params, headers=cookie_header(cookies))
             except httpx.TransportError as exc:
-                # A timeout has used up the check's time already: report it rather than wait again.
-                if not isinstance(exc, httpx.TimeoutException) and await self._pause(attempt):
-                    continue
-                failure = self._transport_failure(exc, url, attempt)
-                raise _Stop(
-                    "FAIL",
-                    f"{page or '/tess/'}: {failure}",
+                await self._retry_or_stop(
+                    exc,
+                    url,
+                    attempt,
+                    subject=page or "/tess/",
                     expected="an HTTP answer",
-                    got=failure,
                     hint="Check your network connection and EXOFOP_BASE_URL (or --base-url).",
-                ) from None
+                )
+                continue
             if is_retryable_status(response.status_code) and await self._pause(attempt, response):
                 continue
             draft.http_status = response.status_code
@@ -1030,25 +1045,23 @@ class Doctor:
             try:
                 client.requests_sent += 1
                 async with client.http.stream("GET", TAG_ZIP_PAGE, params=params) as response:
-                    if is_retryable_status(response.status_code) and attempt <= self.retry.max_retries:
-                        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                        if retry_after is None or retry_after <= MAX_RETRY_AFTER:
+                    if is_retryable_status(response.status_code):
+                        delay = self._retry_delay(attempt, response)
+                        if delay is not None:
                             await response.aclose()
-                            await asyncio.sleep(self.retry.delay(attempt, retry_after))
+                            await asyncio.sleep(delay)
                             continue
                     draft.http_status = response.status_code
                     return await self._read_tag_body(response, destination, attempt)
             except httpx.TransportError as exc:
-                if not isinstance(exc, httpx.TimeoutException) and await self._pause(attempt):
-                    continue
-                failure = self._transport_failure(exc, url, attempt)
-                raise _Stop(
-                    "FAIL",
-                    f"tag {tag}: {failure}",
+                await self._retry_or_stop(
+                    exc,
+                    url,
+                    attempt,
+                    subject=f"tag {tag}",
                     expected="a zip archive",
-                    got=failure,
                     hint="A transfer that keeps breaking off makes downloads fail too; try again later.",
-                ) from None
+                )
 
     async def _read_tag_body(self, response: httpx.Response, destination: Path, attempts: int) -> _TagBody:
         chunks = response.aiter_bytes(SNIFF_BYTES)
