@@ -112,24 +112,22 @@ def _parse_dir(raw: str, var: str) -> Path:
     return path
 
 
-def _parse_int(raw: str, var: str, low: int, high: int) -> int:
+def _parse_number(raw: str, var: str, low: float, high: float, *, whole: bool) -> float:
     try:
-        value = int(raw)
+        value: float = int(raw) if whole else float(raw)
     except ValueError:
-        raise ConfigurationError(f"{var} must be a whole number, got {raw!r}.") from None
+        raise ConfigurationError(f"{var} must be a {'whole ' if whole else ''}number, got {raw!r}.") from None
     if not low <= value <= high:
         raise ConfigurationError(f"{var} must be between {low} and {high}, got {value}.")
     return value
+
+
+def _parse_int(raw: str, var: str, low: int, high: int) -> int:
+    return int(_parse_number(raw, var, low, high, whole=True))
 
 
 def _parse_float(raw: str, var: str, low: float, high: float) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigurationError(f"{var} must be a number, got {raw!r}.") from None
-    if not low <= value <= high:
-        raise ConfigurationError(f"{var} must be between {low} and {high}, got {value}.")
-    return value
+    return _parse_number(raw, var, low, high, whole=False)
 
 
 def _bounded(parse: Callable[[str, str, Any, Any], Any], low: float, high: float) -> Callable[[str, str], Any]:
