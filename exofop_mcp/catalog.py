@@ -68,6 +68,11 @@ class CatalogEntry:
         return host_of(self.record.toi)
 
 
+def _log_failure(task: asyncio.Task[CatalogStatus]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("refreshing the TOI catalog failed: %s", task.exception())
+
+
 def host_of(toi: str | None) -> int | None:
     if not toi:
         return None
@@ -225,22 +230,19 @@ class TOICatalog:
 
     async def refresh(self) -> CatalogStatus:
         """Download and store the full table; concurrent callers share one download."""
-        if self._refresh_task is None or self._refresh_task.done():
-            self._refresh_task = asyncio.create_task(self._download_and_store())
-        return await asyncio.shield(self._refresh_task)
+        return await asyncio.shield(self._running_refresh())
 
     def warm_in_background(self) -> None:
         """Start fetching the full catalog if it is missing or stale; errors are only logged."""
-        if self.is_fresh() or (self._refresh_task is not None and not self._refresh_task.done()):
-            return
-        task = asyncio.create_task(self._download_and_store())
-        self._refresh_task = task
+        if not self.is_fresh():
+            self._running_refresh()
 
-        def done(t: asyncio.Task[CatalogStatus]) -> None:
-            if not t.cancelled() and t.exception() is not None:
-                log.warning("warming the TOI catalog failed: %s", t.exception())
-
-        task.add_done_callback(done)
+    def _running_refresh(self) -> asyncio.Task[CatalogStatus]:
+        """The download in progress, or a new one (whose failure is logged even if nobody awaits it)."""
+        if self._refresh_task is None or self._refresh_task.done():
+            self._refresh_task = asyncio.create_task(self._download_and_store())
+            self._refresh_task.add_done_callback(_log_failure)
+        return self._refresh_task
 
     async def wait_for_warm_up(self, timeout: float) -> None:
         """Give a background refresh up to ``timeout`` seconds to finish (used before a process exits)."""
