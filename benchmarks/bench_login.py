@@ -40,8 +40,8 @@ from benchmarks._common import (
     settings_env,
     verdict,
 )
-from exofop_mcp.credentials import Credentials
-from exofop_mcp.exofop_login import login
+from exofop_mcp.auth.credentials import Credentials
+from exofop_mcp.auth.login import login
 from exofop_mcp.replica import Replica, ReplicaConfig
 from exofop_mcp.settings import Settings
 

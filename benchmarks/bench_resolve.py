@@ -215,12 +215,12 @@ _IMPORT_LINE = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
 
 
 def import_profile(reps: int) -> dict[str, Any]:
-    """Wall time of ``import exofop_mcp.server`` in a fresh process, and -X importtime's biggest parts."""
+    """Wall time of ``import exofop_mcp.mcp_server.server`` in a fresh process, and -X importtime's biggest parts."""
     walls, bare = [], []
     for _ in range(reps):
         bare.append(run_child([PYTHON, "-c", "pass"], env=child_env()).wall)
-        walls.append(run_child([PYTHON, "-c", "import exofop_mcp.server"], env=child_env()).wall)
-    run = run_child([PYTHON, "-X", "importtime", "-c", "import exofop_mcp.server"], env=child_env())
+        walls.append(run_child([PYTHON, "-c", "import exofop_mcp.mcp_server.server"], env=child_env()).wall)
+    run = run_child([PYTHON, "-X", "importtime", "-c", "import exofop_mcp.mcp_server.server"], env=child_env())
     entries = []
     for line in run.stderr.splitlines():
         m = _IMPORT_LINE.match(line)
@@ -228,7 +228,7 @@ def import_profile(reps: int) -> dict[str, Any]:
             entries.append((len(m.group(3)), m.group(4), int(m.group(2)) / 1e6))
     # The listing is post-order (a module after the modules it imported): walking it backwards gives each
     # module's importer.  A package's share = the cumulative time of its modules imported from outside it.
-    total = next((seconds for _, name, seconds in entries if name == "exofop_mcp.server"), 0.0)
+    total = next((seconds for _, name, seconds in entries if name == "exofop_mcp.mcp_server.server"), 0.0)
     shares: dict[str, float] = {}
     stack: list[tuple[int, str]] = []
     for indent, name, cumulative in reversed(entries):
@@ -523,13 +523,13 @@ The client is the mcp SDK's Client over StdioServerParameters; it spawns `exofop
     )
     rows = [
         ["python -c pass", fmt_s(imports["bare_s"]), "-"],
-        ["python -c 'import exofop_mcp.server'", fmt_s(imports["wall_s"]), "-"],
+        ["python -c 'import exofop_mcp.mcp_server.server'", fmt_s(imports["wall_s"]), "-"],
         ["  difference (the import itself)", fmt_s(imports["wall_s"] - imports["bare_s"]), "-"],
-        ["  -X importtime: exofop_mcp.server", "-", fmt_s(imports["importtime_s"])],
+        ["  -X importtime: exofop_mcp.mcp_server.server", "-", fmt_s(imports["importtime_s"])],
     ]
     rows += [[f"    of which {name}", "-", fmt_s(seconds)] for name, seconds in imports["biggest"]]
     print_table(
-        f"Import time of exofop_mcp.server (median of {reps} fresh processes)",
+        f"Import time of exofop_mcp.mcp_server.server (median of {reps} fresh processes)",
         ["", "process wall", "cumulative import"],
         rows,
         note="-X importtime figures overlap (a package imported by another counts under the first importer).",

@@ -1,3 +1,3 @@
-from exofop_mcp.cli import main
+from exofop_mcp.cli.main import main
 
 raise SystemExit(main())

@@ -18,16 +18,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from exofop_mcp.catalog import TOICatalog
-from exofop_mcp.download_jobs import DownloadJob, DownloadJobs, DownloadReport
-from exofop_mcp.downloader import Downloader, DownloadTagsRequest
-from exofop_mcp.exofop_client import ExofopClient
-from exofop_mcp.inventory import DownloadsInventory, inventory
-from exofop_mcp.login_status import LoginStatus, current_login_status
-from exofop_mcp.observations import ListObservationsRequest, ObservationLister, ObservationPage
-from exofop_mcp.resolver import ResolvedSystem, SystemResolver
-from exofop_mcp.session_pool import SessionPool
+from exofop_mcp.auth.login_status import LoginStatus, current_login_status
+from exofop_mcp.auth.session_pool import SessionPool
+from exofop_mcp.downloads.downloader import Downloader, DownloadTagsRequest
+from exofop_mcp.downloads.inventory import DownloadsInventory, inventory
+from exofop_mcp.downloads.jobs import DownloadJob, DownloadJobs, DownloadReport
 from exofop_mcp.settings import Settings
+from exofop_mcp.site.catalog import TOICatalog
+from exofop_mcp.site.client import ExofopClient
+from exofop_mcp.site.observations import ListObservationsRequest, ObservationLister, ObservationPage
+from exofop_mcp.site.resolver import ResolvedSystem, SystemResolver
 
 
 class Exofop:

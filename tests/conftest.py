@@ -18,6 +18,7 @@ import pytest
 
 from exofop_mcp.replica import Replica, ReplicaConfig
 from exofop_mcp.settings import Settings
+from tests.helpers.environment import make_settings
 
 REPLICA_DEFAULTS = ReplicaConfig()
 
@@ -47,21 +48,6 @@ def replica(replica_session: Replica) -> Iterator[Replica]:
     replica_session.start()
     replica_session.clear_sessions()
     replica_session.configure(**defaults)
-
-
-def make_settings(base_url: str, root: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "base_url": base_url,
-        "data_dir": root / "data",
-        "cache_dir": root / "cache",
-        "config_dir": root / "config",
-        "retry_base_delay": 0.01,
-        "max_retries": 3,
-        "read_timeout": 10.0,
-        "connect_timeout": 2.0,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -100,17 +86,3 @@ def warm_settings(settings: Settings, warm_catalog_file: Path) -> Settings:
     conn.close()
     os.utime(target)
     return settings
-
-
-def server_env(settings: Settings) -> dict[str, str]:
-    """Environment for an `exofop-mcp` subprocess using these settings."""
-    return {
-        "EXOFOP_BASE_URL": settings.base_url,
-        "EXOFOP_MCP_DATA_DIR": str(settings.data_dir),
-        "EXOFOP_MCP_CACHE_DIR": str(settings.cache_dir),
-        "EXOFOP_MCP_CONFIG_DIR": str(settings.config_dir),
-        "EXOFOP_MCP_RETRY_BASE_DELAY": str(settings.retry_base_delay),
-        "EXOFOP_MCP_MAX_RETRIES": str(settings.max_retries),
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),
-    }

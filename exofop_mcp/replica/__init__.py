@@ -10,6 +10,6 @@ See ``dataset`` for the ids of the curated systems and special tags, ``config`` 
 
 from exofop_mcp.replica.config import ReplicaConfig, parse_size
 from exofop_mcp.replica.lifecycle import Replica
-from exofop_mcp.replica.records import RequestRecord
+from exofop_mcp.replica.request_log import RequestRecord
 
 __all__ = ["Replica", "ReplicaConfig", "RequestRecord", "parse_size"]

@@ -11,8 +11,7 @@ import datetime as dt
 import threading
 from dataclasses import dataclass, field
 
-from exofop_mcp.replica.names import NameIndex, Resolver, load_aliases
-from exofop_mcp.replica.observations import (
+from exofop_mcp.replica.follow_up_rows import (
     COMPANION_COLUMNS,
     IMAGING_COLUMNS,
     SPECT_COLUMNS,
@@ -21,6 +20,7 @@ from exofop_mcp.replica.observations import (
     StarSummary,
     generate,
 )
+from exofop_mcp.replica.names import NameIndex, Resolver, load_aliases
 from exofop_mcp.replica.tag_numbers import KINDS, TagAllocation, distinct_tags
 from exofop_mcp.replica.toi_table import StarRecord, ToiTable
 

@@ -11,7 +11,7 @@ from typing import Any
 from exofop_mcp.replica.config import ReplicaConfig
 from exofop_mcp.replica.dataset import Dataset
 from exofop_mcp.replica.http_server import HTTPServer
-from exofop_mcp.replica.records import RequestRecord
+from exofop_mcp.replica.request_log import RequestRecord
 from exofop_mcp.replica.site import ExofopSite
 from exofop_mcp.replica.state import ReplicaState
 

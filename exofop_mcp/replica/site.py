@@ -11,7 +11,7 @@ from exofop_mcp.replica.accounts import SESSION_COOKIE
 from exofop_mcp.replica.faults import Fault
 from exofop_mcp.replica.http_server import Delivery, Request, Response, ResponseChannel
 from exofop_mcp.replica.pages import error_page
-from exofop_mcp.replica.records import RequestRecord
+from exofop_mcp.replica.request_log import RequestRecord
 from exofop_mcp.replica.routes import PageContext
 from exofop_mcp.replica.state import ReplicaState
 

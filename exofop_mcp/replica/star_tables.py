@@ -8,7 +8,7 @@ import math
 import random
 
 from exofop_mcp.replica.dataset import COLUMNS, Dataset
-from exofop_mcp.replica.observations import GROUP, number
+from exofop_mcp.replica.follow_up_rows import GROUP, number
 from exofop_mcp.replica.tables import pipe_columns
 from exofop_mcp.replica.tag_numbers import KINDS
 from exofop_mcp.replica.toi_table import StarRecord

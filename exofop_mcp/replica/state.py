@@ -9,7 +9,7 @@ from exofop_mcp.replica.accounts import SessionLocks, SessionStore
 from exofop_mcp.replica.config import ReplicaConfig
 from exofop_mcp.replica.dataset import Dataset
 from exofop_mcp.replica.faults import FaultInjector
-from exofop_mcp.replica.records import RequestLog
+from exofop_mcp.replica.request_log import RequestLog
 from exofop_mcp.replica.tag_archives import ArchiveStore
 
 _SHARED_DATASET: Dataset | None = None

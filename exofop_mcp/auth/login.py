@@ -1,0 +1,311 @@
+"""Logging in to ExoFOP: the site's own form, run in the user's terminal, never through an assistant.
+
+The flow, once per session:
+
+1. ``GET /tess/login.php?ref=%2Ftess%2F`` sets a ``PHPSESSID`` cookie;
+2. ``POST /tess/password_check.php`` with ``username``, ``password``, ``ref=login_user`` and
+   ``ref_page=/tess/``, following redirects.  A redirect to ``/tess/index.php`` means success; a page
+   saying ``Invalid username or password`` means the account was rejected.
+
+PHP serves one request at a time per session, so parallel downloads need several sessions: :func:`login`
+logs in ``sessions`` times with independent cookie jars.  The first login runs alone, so a wrong
+password costs one attempt, not one per session.
+
+Nothing here logs the password or a cookie value: only the username and how many sessions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import httpx
+
+from exofop_mcp.auth.credentials import Credentials
+from exofop_mcp.auth.session_store import SESSION_COOKIE, StoredSession, store_login, utc_now
+from exofop_mcp.errors import (
+    ConfigurationError,
+    ExofopHTTPError,
+    ExofopMcpError,
+    ExofopUnavailableError,
+    InvalidRequestError,
+    LoginFailedError,
+    LoginUnconfirmedError,
+)
+from exofop_mcp.settings import MAX_CONCURRENCY, Settings
+from exofop_mcp.site.client import USER_AGENT, transport_failure
+from exofop_mcp.site.retry_policy import RetryPolicy, is_retryable_status, parse_retry_after
+
+log = logging.getLogger(__name__)
+
+LOGIN_PAGE = "login.php"
+PASSWORD_CHECK_PAGE = "password_check.php"
+SUCCESS_PAGE = "index.php"
+INVALID_LOGIN_TEXT = "Invalid username or password"
+#: How long a session lasts when the site's cookie does not say (ExoFOP keeps logins about a week).
+DEFAULT_SESSION_LIFETIME = timedelta(days=7)
+#: Only the start of an answer is searched for the rejection text.
+_MAX_BODY_SCAN = 1_000_000
+
+
+class _Retryable(Exception):
+    """A transient failure of one login attempt: a network error, HTTP 429 or 5xx."""
+
+    def __init__(self, error: ExofopMcpError, retry_after: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+
+
+MAX_SESSIONS = MAX_CONCURRENCY + 1
+
+
+def default_session_count(settings: Settings) -> int:
+    """One session per parallel download, plus one so that table requests never wait behind downloads."""
+    return settings.concurrency + 1
+
+
+async def login(
+    settings: Settings,
+    credentials: Credentials,
+    sessions: int | None = None,
+    *,
+    store: bool = True,
+    retry: RetryPolicy | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[StoredSession]:
+    """Log in ``sessions`` times (default :func:`default_session_count`) and return the new sessions.
+
+    With ``store`` (the default) they replace the user's stored sessions in
+    ``<config_dir>/sessions.json`` and the user becomes the active one.
+
+    Raises :class:`LoginFailedError` when ExoFOP rejects the account (one attempt only, no retry),
+    :class:`ExofopUnavailableError` when the site cannot be reached, :class:`ExofopHTTPError` when it
+    answers with a server error, and :class:`LoginUnconfirmedError` when the answer is neither a
+    welcome nor a rejection.  If the first session succeeds and some others fail for a transient
+    reason, the sessions that worked are kept (a warning says how many).
+    """
+    count = default_session_count(settings) if sessions is None else sessions
+    if not 1 <= count <= MAX_SESSIONS:
+        raise InvalidRequestError(
+            f"The number of sessions must be between 1 and {MAX_SESSIONS}, got {count}.",
+            hint="Each session carries one download at a time; a handful is plenty.",
+        )
+    _check_secure(settings)
+    policy = retry or RetryPolicy(max_retries=settings.max_retries, base_delay=settings.retry_base_delay)
+    log.info("logging in to ExoFOP as %s (%d session(s))", credentials.username, count)
+
+    first = await _login_with_retries(settings, credentials, policy, transport)
+    results: list[StoredSession] = [first]
+    if count > 1:
+        others = await asyncio.gather(
+            *(_login_with_retries(settings, credentials, policy, transport) for _ in range(count - 1)),
+            return_exceptions=True,
+        )
+        failures: list[BaseException] = []
+        for outcome in others:
+            if isinstance(outcome, StoredSession):
+                results.append(outcome)
+            elif isinstance(outcome, Exception):
+                failures.append(outcome)
+            else:  # CancelledError, KeyboardInterrupt: not ours to swallow
+                raise outcome
+        hard = [f for f in failures if not isinstance(f, ExofopUnavailableError | ExofopHTTPError)]
+        if hard:
+            raise hard[0]
+        if failures:
+            log.warning(
+                "only %d of %d ExoFOP sessions could be opened for %s (%s); downloads will run with fewer connections",
+                len(results),
+                count,
+                credentials.username,
+                type(failures[0]).__name__,
+            )
+    if store:
+        await asyncio.to_thread(store_login, settings.config_dir, credentials.username, results)
+    log.info("logged in to ExoFOP as %s: %d session(s)", credentials.username, len(results))
+    return results
+
+
+async def _login_with_retries(
+    settings: Settings,
+    credentials: Credentials,
+    policy: RetryPolicy,
+    transport: httpx.AsyncBaseTransport | None,
+) -> StoredSession:
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return await login_once(settings, credentials, transport=transport, attempt=attempt)
+        except _Retryable as exc:
+            if attempt > policy.max_retries:
+                raise exc.error from None
+            if exc.retry_after is not None and exc.retry_after > policy.max_retry_after:
+                raise exc.error from None
+            delay = policy.delay(attempt, exc.retry_after)
+            log.info("ExoFOP login: %s; retrying in %.1f s", type(exc.error).__name__, delay)
+            await asyncio.sleep(delay)
+
+
+async def login_once(
+    settings: Settings,
+    credentials: Credentials,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    attempt: int = 1,
+) -> StoredSession:
+    """One pass through the site's login flow with a fresh cookie jar; the new session.
+
+    Transient failures raise the private ``_Retryable`` (use :func:`login`, which retries them).
+    """
+    _check_secure(settings)
+    timeout = httpx.Timeout(
+        connect=settings.connect_timeout, read=settings.read_timeout, write=settings.read_timeout, pool=None
+    )
+    async with httpx.AsyncClient(
+        base_url=settings.tess_url + "/",
+        headers={"User-Agent": USER_AGENT},
+        timeout=timeout,
+        follow_redirects=True,
+        transport=transport,
+    ) as client:
+        started = utc_now().replace(microsecond=0)
+        try:
+            form_page = await client.get(LOGIN_PAGE, params={"ref": "/tess/"})
+            _check_transient(form_page, LOGIN_PAGE, attempt)
+            if not form_page.is_success:
+                # Never send the password to a page that is not the site's login form.
+                raise LoginUnconfirmedError(
+                    f"ExoFOP's login page answered HTTP {form_page.status_code} "
+                    f"({form_page.url.path or '/'}); the password was not sent.",
+                    hint="Check EXOFOP_BASE_URL (it should be https://exofop.ipac.caltech.edu) and try again.",
+                )
+            answer = await client.post(
+                PASSWORD_CHECK_PAGE,
+                data={
+                    "username": credentials.username,
+                    "password": credentials.password,
+                    "ref": "login_user",
+                    "ref_page": "/tess/",
+                },
+            )
+        except httpx.TransportError as exc:
+            raise _Retryable(_unreachable(settings, exc, attempt)) from None
+        return _evaluate(settings, credentials, client, answer, started, attempt)
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def _check_secure(settings: Settings) -> None:
+    """Refuse to send a password in clear text over the network (plain http is fine on this machine only)."""
+    parts = urlsplit(settings.base_url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" and not (host in LOOPBACK_HOSTS or host.startswith("127.")):
+        raise ConfigurationError(
+            f"Refusing to send the ExoFOP password over plain http to {settings.base_url}.",
+            hint="Use https (EXOFOP_BASE_URL=https://exofop.ipac.caltech.edu).",
+        )
+
+
+def _check_transient(response: httpx.Response, page: str, attempt: int) -> None:
+    status = response.status_code
+    if status >= 500 or is_retryable_status(status):
+        raise _Retryable(_server_error(page, status, attempt), parse_retry_after(response.headers.get("Retry-After")))
+
+
+def _evaluate(
+    settings: Settings,
+    credentials: Credentials,
+    client: httpx.AsyncClient,
+    answer: httpx.Response,
+    started: datetime,
+    attempt: int,
+) -> StoredSession:
+    success_path = urlsplit(settings.tess_url).path.rstrip("/") + "/" + SUCCESS_PAGE
+    redirected_home = any(_location_path(step) == success_path for step in answer.history if step.is_redirect) or (
+        answer.is_success and answer.url.path == success_path
+    )
+
+    if not redirected_home:
+        _check_transient(answer, PASSWORD_CHECK_PAGE, attempt)
+        body = answer.text[:_MAX_BODY_SCAN] if answer.content else ""
+        if INVALID_LOGIN_TEXT.lower() in body.lower():
+            raise LoginFailedError(
+                f"ExoFOP rejected the login for {credentials.username}: Invalid username or password.",
+                hint="Check the username and password (they are those of the ExoFOP web site) and run "
+                "`exofop-mcp login` again.",
+            )
+        where = answer.url.path or "/"
+        raise LoginUnconfirmedError(
+            f"Could not confirm the ExoFOP login for {credentials.username}: after the password check the site "
+            f"answered HTTP {answer.status_code} at {where} instead of its home page.",
+            hint="Check EXOFOP_BASE_URL and try `exofop-mcp login` again; if it keeps happening, the site's login "
+            "form may have changed.",
+        )
+
+    cookie = _session_cookie(client)
+    if cookie is None:
+        raise LoginUnconfirmedError(
+            f"ExoFOP accepted the login for {credentials.username} but set no {SESSION_COOKIE} cookie.",
+            hint="Try `exofop-mcp login` again; if it keeps happening, the site's login may have changed.",
+        )
+    value, expires_epoch = cookie
+    now = utc_now()
+    expires = (
+        datetime.fromtimestamp(expires_epoch, UTC) if expires_epoch is not None else started + DEFAULT_SESSION_LIFETIME
+    )
+    if expires <= now:
+        raise LoginUnconfirmedError(
+            f"ExoFOP accepted the login for {credentials.username} but its session cookie has already expired.",
+            hint="Check this computer's clock, then run `exofop-mcp login` again.",
+        )
+    return StoredSession(cookie_name=SESSION_COOKIE, cookie_value=value, created=started, expires=expires)
+
+
+def _location_path(response: httpx.Response) -> str | None:
+    location = response.headers.get("Location")
+    if not location:
+        return None
+    try:
+        return response.url.join(location).path
+    except (httpx.InvalidURL, ValueError):
+        return None
+
+
+def _session_cookie(client: httpx.AsyncClient) -> tuple[str, int | None] | None:
+    """The session cookie the site left in the jar: (value, expiry as epoch seconds or None)."""
+    found: tuple[str, int | None] | None = None
+    for cookie in client.cookies.jar:
+        if cookie.name != SESSION_COOKIE or not cookie.value:
+            continue
+        # Prefer the cookie carrying an expiry (the one set when the login succeeded).
+        if found is None or (found[1] is None and cookie.expires is not None):
+            found = (cookie.value, cookie.expires)
+    return found
+
+
+def _unreachable(settings: Settings, exc: httpx.TransportError, attempts: int) -> ExofopUnavailableError:
+    return ExofopUnavailableError(
+        f"ExoFOP at {settings.base_url} is unreachable: the login {transport_failure(exc)} after {attempts} "
+        "attempt(s).",
+        hint="Check your network connection and EXOFOP_BASE_URL, or try again later. Your password was not "
+        "rejected: nothing was checked.",
+    )
+
+
+def _server_error(page: str, status: int, attempts: int) -> ExofopHTTPError:
+    if status == 429:
+        return ExofopHTTPError(
+            f"ExoFOP is rate-limiting requests (HTTP 429 on {page}) while logging in.",
+            status,
+            hint="Wait a minute and run `exofop-mcp login` again.",
+        )
+    return ExofopHTTPError(
+        f"ExoFOP had a server error (HTTP {status}) on {page} while logging in, {attempts} attempt(s).",
+        status,
+        hint="The site may be under maintenance; try `exofop-mcp login` again later. Your password was not rejected.",
+    )

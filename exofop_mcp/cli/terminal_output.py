@@ -1,0 +1,542 @@
+"""What the command line shows a person: observation tables, next-step hints and download progress.
+
+Presentation only: every number shown comes from the core's result models
+(:class:`~exofop_mcp.site.observations.ObservationPage`,
+:class:`~exofop_mcp.downloads.jobs.DownloadJob`); nothing here decides anything.
+
+* :func:`observation_table` renders a page as an aligned text table (columns
+  chosen per kind, long text shortened with an ellipsis to fit the width);
+  :func:`page_hints` adds the total, the next page's command and the tags.
+* :func:`progress_display` picks how a download is followed:
+  :class:`LiveProgress` redraws a small block on a terminal with plain ANSI
+  escapes (overall tags, bytes, rate; one line per active tag), and
+  :class:`PlainProgress` writes one log line per finished tag when the output
+  is a file or a pipe.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol, TextIO
+
+from exofop_mcp.atomic_files import TEMP_SUFFIX, is_temp_name
+from exofop_mcp.downloads.downloader import IN_FLIGHT, TagResult
+from exofop_mcp.downloads.jobs import DownloadJob, DownloadReport
+from exofop_mcp.site.observations import TAG_KINDS, ObservationPage
+
+PROGRAM = "exofop-mcp"
+DEFAULT_WIDTH = 120
+#: Plain (non-terminal) progress also writes a line this often while nothing finishes, so logs show life.
+HEARTBEAT_SECONDS = 60.0
+#: Seconds of byte counts used for the transfer rate.
+RATE_WINDOW_SECONDS = 5.0
+MAX_TAGS_SHOWN = 20
+
+# ------------------------------------------------------------------------------------------------
+# Small formatting helpers
+# ------------------------------------------------------------------------------------------------
+
+
+def format_bytes(n: float) -> str:
+    """``1536`` → ``1.5 KiB``; binary units, one decimal."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(value) < 1000 or unit == "GiB":  # 1000, not 1024: "1.0 MiB" reads better than "1010.0 KiB"
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def format_duration(seconds: float) -> str:
+    """``75.2`` → ``1:15``; hours when needed (``1:02:03``)."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def ellipsis_for(stream: TextIO | None) -> str:
+    """``…`` where the stream can encode it, else ``~``."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        "…".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return "~"
+    return "…"
+
+
+def shorten(text: str, width: int, mark: str = "…") -> str:
+    """``text`` cut to ``width`` characters, the cut marked with ``mark``."""
+    if len(text) <= width:
+        return text
+    if width <= len(mark):
+        return text[:width]
+    return text[: width - len(mark)].rstrip() + mark
+
+
+def command_line(*parts: object) -> str:
+    """A shell-quoted ``exofop-mcp ...`` command a person can paste."""
+    return " ".join([PROGRAM, *(shlex.quote(str(p)) for p in parts)])
+
+
+def filter_flags(filters: dict[str, str]) -> list[str]:
+    """``{"telescope": "LCO"}`` → ``["--telescope", "LCO"]`` (the flags that gave these filters)."""
+    flags: list[str] = []
+    for name, value in filters.items():
+        flags += [f"--{name}", value]
+    return flags
+
+
+# ------------------------------------------------------------------------------------------------
+# Tables
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """One table column: its header, how to read a cell from a row, and how it may be squeezed."""
+
+    header: str
+    value: Callable[[Any], Any]
+    fmt: str = ""
+    align: Literal["<", ">"] = "<"
+    #: Columns are shortened to fit the width in increasing order of this number (0: never).
+    shrink: int = 0
+    min_width: int = 4
+    #: Left out when no row on the page has a value.
+    optional: bool = False
+
+    def cell(self, row: Any) -> str:
+        value = self.value(row)
+        if value is None or value == "":
+            return ""
+        if self.fmt and isinstance(value, int | float):
+            return format(value, self.fmt)
+        return " ".join(str(value).split())  # one line per row, whatever the cell holds
+
+
+def _attr(name: str) -> Callable[[Any], Any]:
+    return lambda row: getattr(row, name, None)
+
+
+def _planet(row: Any) -> str | None:
+    toi = getattr(row, "toi", None)
+    return toi.replace("TOI", "").strip() if toi else None
+
+
+def _param(*names: str) -> Callable[[Any], Any]:
+    def read(row: Any) -> Any:
+        params = getattr(row, "parameters", {}) or {}
+        for name in names:
+            if name in params:
+                return params[name]
+        return None
+
+    return read
+
+
+_DATE = Column("date", _attr("obs_date"), min_width=10)
+_TELESCOPE = Column("telescope", _attr("telescope"), shrink=3, min_width=10)
+_INSTRUMENT = Column("instrument", _attr("instrument"), shrink=4, min_width=8)
+_FILTER = Column("filter", _attr("filter"), shrink=5, min_width=6)
+_PLANET = Column("planet", _planet, shrink=6, min_width=7, optional=True)
+_TAG = Column("tag", _attr("tag"), align=">", min_width=3, optional=True)
+_USER = Column("user", _attr("user"), shrink=7, min_width=6, optional=True)
+_NOTES = Column("notes", _attr("notes"), shrink=1, min_width=5, optional=True)
+
+COLUMNS: dict[str, tuple[Column, ...]] = {
+    "time_series": (
+        _DATE,
+        _TELESCOPE,
+        Column("instrument", _attr("camera"), shrink=4, min_width=8),
+        _FILTER,
+        _PLANET,
+        _TAG,
+        _USER,
+        _NOTES,
+    ),
+    "spectroscopy": (
+        _DATE,
+        _TELESCOPE,
+        _INSTRUMENT,
+        Column("R", _attr("spectral_resolution"), ".0f", ">", optional=True),
+        Column("SNR", _attr("snr_per_resolution"), ".0f", ">", optional=True),
+        _PLANET,
+        _TAG,
+        _USER,
+        _NOTES,
+    ),
+    "imaging": (
+        _DATE,
+        _TELESCOPE,
+        _INSTRUMENT,
+        _FILTER,
+        Column("type", _attr("image_type"), shrink=8, min_width=4, optional=True),
+        Column("contrast", _attr("contrast"), shrink=2, min_width=8, optional=True),
+        _TAG,
+        _USER,
+        _NOTES,
+    ),
+    "stellar_companions": (
+        _DATE,
+        Column('sep(")', _attr("separation_arcsec"), ".3f", ">"),
+        Column("PA(deg)", _attr("position_angle_deg"), ".1f", ">", optional=True),
+        _FILTER,
+        Column("dmag", _attr("delta_mag"), ".2f", ">", optional=True),
+        _PLANET,
+        _TAG,
+        _USER,
+        _NOTES,
+    ),
+    "nearby_targets": (
+        Column("TIC", _attr("tic_id"), align=">"),
+        Column('sep(")', _attr("separation_arcsec"), ".2f", ">"),
+        Column("PA(deg)", _attr("position_angle_deg"), ".1f", ">", optional=True),
+        Column("Tmag", _attr("tess_mag"), ".3f", ">"),
+        Column("Gmag", _attr("gaia_mag"), ".3f", ">", optional=True),
+        Column("dist(pc)", _attr("distance_pc"), ".1f", ">", optional=True),
+        Column("RA", _attr("ra"), optional=True),
+        Column("Dec", _attr("dec"), optional=True),
+        Column("TOI", _attr("toi"), shrink=1, min_width=5, optional=True),
+    ),
+    "stellar_parameters": (
+        Column("source", _attr("source"), shrink=3, min_width=6),
+        Column("date", _attr("date"), min_width=10),
+        Column("Teff(K)", _param("Teff (K)"), ".0f", ">", optional=True),
+        Column("logg", _param("log(g) (cm/s^2)", "logg"), ".2f", ">", optional=True),
+        Column("R(Rsun)", _param("Radius (R_Sun)"), ".3f", ">", optional=True),
+        Column("M(Msun)", _param("Mass (M_Sun)"), ".3f", ">", optional=True),
+        Column("[M/H]", _param("Metallicity"), ".2f", ">", optional=True),
+        Column("dist(pc)", _param("Distance (pc)"), ".1f", ">", optional=True),
+        _TAG,
+        _USER,
+        _NOTES,
+    ),
+    "files": (
+        Column("date", _attr("date"), min_width=10),
+        Column("type", _attr("type"), shrink=3, min_width=6),
+        Column("file name", _attr("file_name"), shrink=2, min_width=30),
+        _TAG,
+        _USER,
+        Column("description", _attr("description"), shrink=1, min_width=8, optional=True),
+    ),
+}
+
+
+def render_table(
+    columns: Sequence[Column], rows: Sequence[Any], *, first_index: int = 0, width: int = DEFAULT_WIDTH, mark: str = "…"
+) -> list[str]:
+    """Rows as aligned text lines (an index column first, a dashed rule under the headers)."""
+    index = Column("#", lambda row: None, align=">")
+    cells = [[str(first_index + i), *(c.cell(row) for c in columns)] for i, row in enumerate(rows)]
+    chosen = [0] + [j + 1 for j, c in enumerate(columns) if not c.optional or any(line[j + 1] for line in cells)]
+    all_columns = [index, *columns]
+    cols = [all_columns[j] for j in chosen]
+    body = [[line[j] for j in chosen] for line in cells]
+    widths = [max([len(c.header), *(len(line[k]) for line in body)]) for k, c in enumerate(cols)]
+
+    # Too wide: trim the widest squeezable column, one character at a time, until the table fits or
+    # every such column is at its minimum; ties go to the column with the lowest shrink order (notes first).
+    excess = sum(widths) + 2 * (len(widths) - 1) - width
+    squeezable = [k for k, c in enumerate(cols) if c.shrink]
+    while excess > 0:
+        room = [k for k in squeezable if widths[k] > cols[k].min_width]
+        if not room:
+            break
+        k = max(room, key=lambda k: (widths[k], -cols[k].shrink))
+        widths[k] -= 1
+        excess -= 1
+
+    def line(values: Iterable[str]) -> str:
+        parts = [f"{shorten(v, w, mark):{c.align}{w}}" for v, w, c in zip(values, widths, cols, strict=True)]
+        return "  ".join(parts).rstrip()
+
+    lines = [line(c.header for c in cols), "  ".join("-" * w for w in widths)]
+    lines.extend(line(values) for values in body)
+    return lines
+
+
+def observation_table(page: ObservationPage, *, width: int = DEFAULT_WIDTH, mark: str = "…") -> list[str]:
+    """A page's rows as a table whose columns suit its kind (e.g. TIC, separation and Tmag for nearby targets)."""
+    return render_table(COLUMNS[page.kind], page.rows, first_index=page.offset, width=width, mark=mark)
+
+
+def page_heading(page: ObservationPage) -> str:
+    kind = page.kind.replace("_", " ")
+    filters = ", ".join(f"{k}={v}" for k, v in page.filters.items())
+    return f"{page.system} (TIC {page.tic_id}): {page.total} {kind} row(s)" + (
+        f" matching {filters}" if filters else ""
+    )
+
+
+def page_hints(page: ObservationPage, *, limit: int | None = None) -> list[str]:
+    """What follows the table: which rows these are, the next page's command, the tags and how to fetch them."""
+    flags = filter_flags(page.filters)
+    lines: list[str] = []
+    if page.total == 0:
+        lines.append("No rows match." + (" Try fewer filters." if page.filters else ""))
+    elif page.returned:
+        lines.append(f"Rows {page.offset + 1}-{page.offset + page.returned} of {page.total}.")
+    if page.next_offset is not None:
+        paging = ["--offset", page.next_offset] + (["--limit", limit] if limit is not None else [])
+        lines.append("Next page: " + command_line("list", page.system, "--kind", page.kind, *flags, *paging))
+    if page.tags:
+        shown = " ".join(map(str, page.tags[:MAX_TAGS_SHOWN])) + (" ..." if len(page.tags) > MAX_TAGS_SHOWN else "")
+        lines.append(f"{len(page.tags)} tag(s) in all {page.total} matching rows: {shown}")
+        if page.kind in TAG_KINDS:
+            lines.append("Download them: " + command_line("download", page.system, "--kind", page.kind, *flags))
+        elif len(page.tags) <= MAX_TAGS_SHOWN:
+            lines.append("Download them: " + command_line("download", page.system, *page.tags))
+    lines.extend(f"Note: {note}" for note in page.notes)
+    return lines
+
+
+# ------------------------------------------------------------------------------------------------
+# Download progress
+# ------------------------------------------------------------------------------------------------
+
+
+def tag_line(result: TagResult, done: int, total: int) -> str:
+    """One finished tag, e.g. ``[2/4] tag 18598 downloaded: 4.0 MiB, 3 files in time_series/18598``."""
+    head = f"[{done}/{total}] tag {result.tag}"
+    status = result.status.replace("_", " ")
+    if result.status == "downloaded":
+        files = f"{result.file_count} file{'s' if result.file_count != 1 else ''}"
+        return f"{head} downloaded: {format_bytes(result.bytes)}, {files} in {result.directory}"
+    if result.status == "already_present":
+        return f"{head} already present in {result.directory}"
+    return f"{head} {status}: {result.message or 'no details'}"
+
+
+class ProgressDisplay(Protocol):
+    """How a running download is shown; the command calls these from its event loop."""
+
+    #: Seconds between two calls of :meth:`update`.
+    tick: float
+
+    def start(self, job: DownloadJob) -> None: ...
+
+    def update(self, job: DownloadJob) -> None: ...
+
+    def finish(self, report: DownloadReport) -> None: ...
+
+
+class _Progress:
+    """What both displays track: which finished tags were shown, and the recent transfer rate."""
+
+    tick = 0.5
+
+    def __init__(self, stream: TextIO, clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream = stream
+        self.clock = clock
+        self.shown: set[int] = set()
+        self.samples: deque[tuple[float, int]] = deque()
+
+    def _finished_lines(self, results: Iterable[TagResult], total: int) -> list[str]:
+        """A line for each tag that reached a final status since the last call (cancelled ones are left to
+        the summary: they did not finish)."""
+        lines = []
+        for result in results:
+            if result.status not in (*IN_FLIGHT, "cancelled") and result.tag not in self.shown:
+                self.shown.add(result.tag)
+                lines.append(tag_line(result, len(self.shown), total))
+        return lines
+
+    def _rate(self, job: DownloadJob) -> float:
+        now = self.clock()
+        self.samples.append((now, job.bytes))
+        while len(self.samples) > 2 and now - self.samples[0][0] > RATE_WINDOW_SECONDS:
+            self.samples.popleft()
+        first_time, first_bytes = self.samples[0]
+        return (job.bytes - first_bytes) / (now - first_time) if now > first_time else 0.0
+
+    def _start_line(self, job: DownloadJob) -> str:
+        n = len(job.results)
+        name = job.plan.system.canonical_name
+        return f"{name}: {n} tag{'s' if n != 1 else ''}, into {job.plan.directory.path}"
+
+
+class PlainProgress(_Progress):
+    """For files and pipes: a start line, one line per finished tag, a heartbeat when nothing finishes."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        clock: Callable[[], float] = time.monotonic,
+        heartbeat_seconds: float | None = HEARTBEAT_SECONDS,
+    ) -> None:
+        super().__init__(stream, clock)
+        self.heartbeat_seconds = heartbeat_seconds
+        self.last_line = clock()
+
+    def _write(self, lines: Iterable[str]) -> None:
+        wrote = False
+        for text in lines:
+            self.stream.write(text + "\n")
+            wrote = True
+        if wrote:
+            self.stream.flush()
+            self.last_line = self.clock()
+
+    def start(self, job: DownloadJob) -> None:
+        self._write([self._start_line(job)])
+
+    def update(self, job: DownloadJob) -> None:
+        rate = self._rate(job)
+        lines = self._finished_lines(job.results.values(), len(job.results))
+        if not lines and self.heartbeat_seconds is not None and self.clock() - self.last_line >= self.heartbeat_seconds:
+            lines = [
+                f"... {job.done_count}/{len(job.results)} tags done, {format_bytes(job.bytes)} "
+                f"at {format_bytes(rate)}/s"
+            ]
+        self._write(lines)
+
+    def finish(self, report: DownloadReport) -> None:
+        # tags that ended with the job (cancelled ones) get their line too
+        self._write(self._finished_lines(report.results, len(report.results)))
+
+
+class LiveProgress(_Progress):
+    """For a terminal: finished tags scroll by as log lines; below them a block is redrawn in place.
+
+    The block is the overall line (tags done/total, a bar, bytes, rate, elapsed time) and one line per
+    tag being transferred (bytes so far, read from its temporary archive file, and time since it started).
+    Redraws use only ``ESC[nF`` (up n lines) and ``ESC[J`` (clear below), so no dependency is needed.
+    """
+
+    tick = 0.2
+
+    def __init__(
+        self,
+        stream: TextIO,
+        clock: Callable[[], float] = time.monotonic,
+        width: Callable[[], int] | None = None,
+    ) -> None:
+        super().__init__(stream, clock)
+        self.width = width or (lambda: _terminal_width(stream))
+        self.block_lines = 0
+        self.started_at: dict[int, float] = {}
+
+    def start(self, job: DownloadJob) -> None:
+        self._draw([self._start_line(job)], self._block(job))
+
+    def update(self, job: DownloadJob) -> None:
+        self._draw(self._finished_lines(job.results.values(), len(job.results)), self._block(job))
+
+    def finish(self, report: DownloadReport) -> None:
+        self._draw(self._finished_lines(report.results, len(report.results)), [])
+
+    def _draw(self, permanent: list[str], block: list[str]) -> None:
+        width = max(20, self.width() - 1)  # never let a line wrap: the cursor arithmetic depends on it
+        out = []
+        if self.block_lines:
+            out.append(f"\x1b[{self.block_lines}F\x1b[J")
+        else:
+            out.append("\r")
+        out.extend(text + "\n" for text in permanent)
+        out.extend(shorten(text, width) + "\n" for text in block)
+        self.stream.write("".join(out))
+        self.stream.flush()
+        self.block_lines = len(block)
+
+    def _block(self, job: DownloadJob) -> list[str]:
+        total = len(job.results)
+        done = job.done_count
+        now = self.clock()
+        rate = self._rate(job)
+        bar_width = 20
+        filled = round(bar_width * done / total) if total else bar_width
+        head = (
+            f"{job.plan.system.canonical_name} [{'#' * filled}{'-' * (bar_width - filled)}] {done}/{total} tags  "
+            f"{format_bytes(job.bytes)}  {format_bytes(rate)}/s  {format_duration(now - job.started)}"
+        )
+        lines = [head]
+        active = [r for r in job.results.values() if r.status == "downloading"]
+        waiting = sum(1 for r in job.results.values() if r.status == "pending")
+        partial = partial_archive_sizes(job.plan.directory.archives_dir) if active else {}
+        for r in active:
+            began = self.started_at.setdefault(r.tag, now)
+            size = partial.get(r.tag)
+            got = format_bytes(size) if size is not None else "starting"
+            lines.append(f"  tag {r.tag} ({r.kind or 'other'}): {got}, {format_duration(now - began)}")
+        if waiting:
+            lines.append(f"  {waiting} tag{'s' if waiting != 1 else ''} waiting for a connection")
+        return lines
+
+
+def partial_archive_sizes(archives_dir: Path) -> dict[int, int]:
+    """Bytes received so far per tag: the sizes of the archives' temporary files (``.<tag>.zip.<random>.part``)."""
+    sizes: dict[int, int] = {}
+    try:
+        entries = list(os.scandir(archives_dir))
+    except OSError:
+        return sizes
+    for entry in entries:
+        name = entry.name
+        if not (name.endswith(TEMP_SUFFIX) and is_temp_name(name)):
+            continue
+        stem = name[1:].split(".", 1)[0]
+        if not stem.isdigit() or not name[1:].startswith(f"{stem}.zip."):
+            continue
+        try:
+            sizes[int(stem)] = sizes.get(int(stem), 0) + entry.stat().st_size
+        except OSError:
+            continue
+    return sizes
+
+
+class QuietProgress:
+    """Shows nothing (``--quiet``)."""
+
+    tick = 0.5
+
+    def start(self, job: DownloadJob) -> None:
+        pass
+
+    def update(self, job: DownloadJob) -> None:
+        pass
+
+    def finish(self, report: DownloadReport) -> None:
+        pass
+
+
+def _terminal_width(stream: TextIO) -> int:
+    """``COLUMNS`` if set, else the terminal's width, else :data:`DEFAULT_WIDTH`."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        width = os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return DEFAULT_WIDTH
+    return width if width > 0 else DEFAULT_WIDTH
+
+
+def is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty() and os.environ.get("TERM", "") != "dumb"
+    except (ValueError, AttributeError):
+        return False
+
+
+def progress_display(stream: TextIO, *, quiet: bool = False) -> ProgressDisplay:
+    """Live redraws on a terminal, plain lines otherwise, nothing when ``quiet``."""
+    if quiet:
+        return QuietProgress()
+    if is_terminal(stream):
+        return LiveProgress(stream)
+    return PlainProgress(stream)
+
+
+def output_width(stream: TextIO) -> int:
+    """Width for tables on ``stream``: ``COLUMNS``, else the terminal's, else :data:`DEFAULT_WIDTH`."""
+    if is_terminal(stream):
+        return _terminal_width(stream)
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else DEFAULT_WIDTH

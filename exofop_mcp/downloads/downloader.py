@@ -1,0 +1,543 @@
+"""Downloading a system's tags into the sandbox: plan, fetch, verify, unpack, record.
+
+:class:`Downloader` turns a :class:`DownloadTagsRequest` into a plan (which
+tags, under which kind) and then fetches the tags concurrently under one
+process-wide limit.  Each tag is fetched by
+:func:`~exofop_mcp.downloads.transfer.fetch_tag_archive`, unpacked by
+:func:`~exofop_mcp.downloads.archive_safety.extract_zip` and committed by an atomic
+manifest update; one bad tag never fails the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import logging
+import shutil
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
+
+from exofop_mcp.atomic_files import atomic_write_text, remove_stale_temp_files
+from exofop_mcp.downloads.archive_safety import (
+    ArchiveError,
+    CorruptArchive,
+    ExtractionLimits,
+    UnsafeArchive,
+    extract_zip,
+)
+from exofop_mcp.downloads.locks import range_lock
+from exofop_mcp.downloads.manifest import (
+    Manifest,
+    ManifestFile,
+    ManifestTag,
+    is_complete,
+    load_manifest,
+    now,
+    save_manifest,
+)
+from exofop_mcp.downloads.sandbox import DownloadKind, SystemDirectory
+from exofop_mcp.downloads.transfer import TransferLimits, fetch_tag_archive, tag_url
+from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.settings import Settings
+from exofop_mcp.site.client import ExofopClient
+from exofop_mcp.site.observations import TAG_KINDS, ObservationFilters, ObservationLister, TagKind, apply_filters
+from exofop_mcp.site.records import TableRecord
+from exofop_mcp.site.resolver import ResolvedSystem, SystemResolver
+from exofop_mcp.site.retry_policy import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+MAX_TAGS_PER_REQUEST = 500
+MAX_FILES_LISTED = 20
+DEFAULT_WAIT_SECONDS = 40.0
+MAX_WAIT_SECONDS = 300.0
+
+TagStatus = Literal[
+    "pending",
+    "downloading",
+    "downloaded",
+    "already_present",
+    "not_found",
+    "login_required",
+    "failed",
+    "timed_out",
+    "corrupt",
+    "unsafe_archive",
+    "cancelled",
+]
+FINAL_OK: frozenset[str] = frozenset({"downloaded", "already_present"})
+IN_FLIGHT: frozenset[str] = frozenset({"pending", "downloading"})
+
+
+def _not_a_bool(value: Any) -> Any:
+    if isinstance(value, bool):  # JSON true is not tag 1
+        raise ValueError("tag numbers are whole numbers, not true/false")
+    return value
+
+
+class DownloadTagsRequest(ObservationFilters):
+    """Arguments of ``download_tags``."""
+
+    system: Annotated[
+        str,
+        Field(
+            description="the system: anything resolve_system accepts (TIC id, TOI, planet TOI, name)",
+            examples=["TOI-1130"],
+            min_length=1,
+            max_length=200,
+        ),
+    ]
+    tags: Annotated[
+        list[Annotated[int, Field(ge=1, le=10**9), BeforeValidator(_not_a_bool)]] | None,
+        Field(
+            description="tag numbers to fetch (from list_observations' `tags`); omit to fetch every tag of `kind`",
+            examples=[[18493, 18598]],
+        ),
+    ] = None
+    kind: Annotated[
+        TagKind | None,
+        Field(description="fetch every tag of this kind (after the filters); with `tags`, checks them against it"),
+    ] = None
+    unzip: Annotated[bool, Field(description="unpack each archive into <kind>/<tag>/ (default true)")] = True
+    overwrite: Annotated[bool, Field(description="fetch again even tags that are already complete")] = False
+    keep_zip: Annotated[bool, Field(description="keep the verified archive in archives/<tag>.zip")] = False
+    wait_seconds: Annotated[
+        float,
+        Field(
+            description="how long to wait before returning a progress report (the download goes on in the "
+            "background; poll with download_status)",
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+        ),
+    ] = DEFAULT_WAIT_SECONDS
+
+    @model_validator(mode="after")
+    def _check_request(self) -> DownloadTagsRequest:
+        if self.tags is not None:
+            if not self.tags:
+                raise ValueError("'tags' is empty: give tag numbers, or omit it and give 'kind'")
+            unique = list(dict.fromkeys(self.tags))
+            if len(unique) > MAX_TAGS_PER_REQUEST:
+                raise ValueError(
+                    f"{len(unique)} tags requested; at most {MAX_TAGS_PER_REQUEST} per call. Split the request."
+                )
+            self.tags = unique
+        elif self.kind is None:
+            raise ValueError(
+                "say what to download: 'tags' (numbers from list_observations) and/or 'kind' "
+                "(time_series, spectroscopy or imaging)"
+            )
+        if self.tags is not None and self.filters().active():
+            raise ValueError("filters apply only when downloading by 'kind' without 'tags'")
+        return self
+
+    def filters(self) -> ObservationFilters:
+        return ObservationFilters.model_validate(self.model_dump(include=set(ObservationFilters.model_fields)))
+
+
+class TagResult(BaseModel):
+    """What happened to one tag."""
+
+    tag: int
+    kind: DownloadKind | None = Field(None, description="the table that lists the tag ('other' if none)")
+    status: TagStatus
+    bytes: int = Field(0, description="archive bytes downloaded")
+    sha256: str | None = Field(None, description="SHA-256 of the archive")
+    directory: str | None = Field(None, description="the tag's files, relative to the system directory")
+    files: list[str] = Field(default_factory=list, description=f"first {MAX_FILES_LISTED} files, relative")
+    file_count: int = 0
+    attempts: int = 0
+    message: str | None = Field(None, description="what went wrong and what to do next")
+
+
+@dataclass
+class DownloadPlan:
+    system: ResolvedSystem
+    directory: SystemDirectory
+    request: DownloadTagsRequest
+    #: Each tag's kind; ``None`` until the observation tables say (they are read while archives transfer).
+    kinds: dict[int, DownloadKind | None]
+    rejected: dict[int, TagResult] = field(default_factory=dict)
+    tables: dict[DownloadKind, list[TableRecord]] = field(default_factory=dict)
+    #: The tables are still to be read (explicit tags only): transfers need not wait for them.
+    tables_deferred: bool = False
+    started: float = field(default_factory=time.time)
+    tables_task: asyncio.Task[dict[DownloadKind, list[TableRecord]]] | None = None
+    tables_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def tags(self) -> list[int]:
+        return list(self.kinds) + [t for t in self.rejected if t not in self.kinds]
+
+
+ProgressCallback = Callable[[TagResult], None]
+
+
+class Downloader:
+    """Plans and runs downloads; one instance per process shares the concurrency limit."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: ExofopClient,
+        resolver: SystemResolver,
+        observations: ObservationLister,
+        *,
+        transfer_limits: TransferLimits | None = None,
+        extraction_limits: ExtractionLimits | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.resolver = resolver
+        self.observations = observations
+        self.transfer_limits = transfer_limits or TransferLimits(
+            deadline_seconds=settings.tag_deadline_seconds, stall_seconds=settings.stall_seconds
+        )
+        self.extraction_limits = extraction_limits or ExtractionLimits()
+        self.retry = retry or client.retry
+        self.slots = asyncio.Semaphore(settings.concurrency)
+        #: Archive requests sent by this process (for reports and benchmarks).
+        self.archive_requests = 0
+        #: Hook for logged-in downloads: an async context manager factory giving cookies per request.
+        self.cookie_lease: Callable[[], contextlib.AbstractAsyncContextManager[dict[str, str] | None]] = _anonymous
+
+    # -- planning ----------------------------------------------------------------------
+
+    async def plan(self, request: DownloadTagsRequest) -> DownloadPlan:
+        system = await self.resolver.resolve(request.system)
+        directory = SystemDirectory(self.settings.data_dir, system.canonical_name)
+        manifest = load_manifest(directory)
+        plan = DownloadPlan(system, directory, request, kinds={})
+
+        def complete_kind(tag: int) -> DownloadKind | None:
+            entry = manifest.entry(tag) if manifest else None
+            if entry and not request.overwrite and is_complete(directory, entry):
+                return entry.kind
+            return None
+
+        if request.tags is not None and request.kind is None:
+            # Explicit tags: start transferring at once; the tables that file each tag under its kind
+            # are read meanwhile (only for tags that are not already complete).
+            plan.kinds = {tag: complete_kind(tag) for tag in request.tags}
+            plan.tables_deferred = any(kind is None for kind in plan.kinds.values())
+            return plan
+        needs_tables = request.tags is None or any(complete_kind(t) != request.kind for t in request.tags)
+        if needs_tables:
+            plan.tables = await self._tag_tables(system)
+        if request.tags is None:
+            assert request.kind is not None
+            rows = apply_filters(plan.tables.get(request.kind, []), request.filters(), request.kind)
+            for row in rows:
+                tag = getattr(row, "tag", None)
+                if tag is not None:
+                    plan.kinds.setdefault(tag, request.kind)
+            return plan
+
+        table_kind = _tag_kinds(plan.tables)
+        for tag in request.tags:
+            kind = table_kind.get(tag) or complete_kind(tag) or "other"
+            if request.kind and kind != request.kind:
+                where = f"listed under {kind}" if kind != "other" else "not in any of its observation tables"
+                plan.rejected[tag] = TagResult(
+                    tag=tag,
+                    kind=kind,
+                    status="not_found",
+                    message=f"tag {tag} is not a {request.kind} observation of {system.canonical_name} ({where}). "
+                    f"Use list_observations(kind='{request.kind}') to see its tags.",
+                )
+                continue
+            plan.kinds[tag] = kind
+        return plan
+
+    async def _tag_tables(self, system: ResolvedSystem) -> dict[DownloadKind, list[TableRecord]]:
+        kinds = list(TAG_KINDS)
+        tables = await asyncio.gather(*(self.observations.table(k, system.tic_id) for k in kinds))
+        return dict(zip(kinds, tables, strict=True))
+
+    # -- running -------------------------------------------------------------------------
+
+    async def run(self, plan: DownloadPlan, report: ProgressCallback, on_bytes: Callable[[int], None]) -> None:
+        """Fetch every planned tag, calling ``report`` as each one changes state."""
+        if not plan.kinds:  # no tag to fetch (none matched, or all refused): the sandbox stays as it is
+            for result in plan.rejected.values():
+                report(result)
+            return
+        directory = plan.directory
+        directory.path.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            # Leftovers of a crashed run; recent ones may belong to a download running in another process.
+            remove_stale_temp_files(directory.path, recursive=True, min_age_seconds=3600)
+        if plan.tables_deferred:
+            plan.tables_task = asyncio.create_task(self._tag_tables(plan.system))
+        else:
+            await self._write_tables(plan)
+        for result in plan.rejected.values():
+            report(result)
+        try:
+            await asyncio.gather(*(self._tag(plan, tag, kind, report, on_bytes) for tag, kind in plan.kinds.items()))
+        finally:
+            if plan.tables_task is not None and not plan.tables_task.done():
+                plan.tables_task.cancel()
+
+    async def _kind_of(self, plan: DownloadPlan, tag: int) -> DownloadKind:
+        """The kind a tag is filed under, waiting for the observation tables if they are still on their way."""
+        kind = plan.kinds.get(tag)
+        if kind is not None:
+            return kind
+        assert plan.tables_task is not None
+        async with plan.tables_lock:
+            if plan.tables_deferred:
+                plan.tables = await plan.tables_task
+                listed = _tag_kinds(plan.tables)
+                plan.kinds = {t: k or listed.get(t, "other") for t, k in plan.kinds.items()}
+                plan.tables_deferred = False
+                await self._write_tables(plan)
+        return plan.kinds[tag] or "other"
+
+    async def _write_tables(self, plan: DownloadPlan) -> None:
+        wanted = set(plan.kinds.values())
+        plan.directory.tables_dir.mkdir(parents=True, exist_ok=True)
+        for kind, rows in plan.tables.items():
+            if kind in wanted and rows:
+                text = _rows_to_csv(rows)
+                await asyncio.to_thread(atomic_write_text, plan.directory.table_path(kind), text)
+
+    async def _tag(
+        self,
+        plan: DownloadPlan,
+        tag: int,
+        kind: DownloadKind | None,
+        report: ProgressCallback,
+        on_bytes: Callable[[int], None],
+    ) -> None:
+        directory = plan.directory
+        request = plan.request
+        present = self._present(directory, tag, request.overwrite)
+        if present is not None:
+            report(present)
+            return
+        report(TagResult(tag=tag, kind=kind, status="pending"))
+        async with range_lock(directory.lock_file, directory.lock_index(tag)):
+            # Another call may have completed the tag while this one waited for the lock.
+            present = self._present(directory, tag, request.overwrite and not self._fresh(directory, tag, plan))
+            if present is not None:
+                report(present)
+                return
+            report(TagResult(tag=tag, kind=kind, status="downloading"))
+            try:
+                result = await self._fetch_and_unpack(plan, tag, on_bytes)
+            except asyncio.CancelledError:
+                # An archive that was complete but never recorded does not stay either.
+                directory.archive_path(tag).unlink(missing_ok=True)
+                raise
+            # Recorded before the tag's lock is released, so a waiting call sees it complete.
+            result = await self._record(plan, result)
+        report(result)
+
+    def _present(self, directory: SystemDirectory, tag: int, overwrite: bool) -> TagResult | None:
+        if overwrite:
+            return None
+        manifest = load_manifest(directory)
+        entry = manifest.entry(tag) if manifest else None
+        if entry is None or not is_complete(directory, entry):
+            return None
+        files = [f.path for f in entry.files]
+        return TagResult(
+            tag=tag,
+            kind=entry.kind,
+            status="already_present",
+            bytes=entry.size or 0,
+            sha256=entry.sha256,
+            directory=entry.directory,
+            files=files[:MAX_FILES_LISTED],
+            file_count=len(files),
+            message="already downloaded and complete; ask with overwrite to fetch it again",
+        )
+
+    def _fresh(self, directory: SystemDirectory, tag: int, plan: DownloadPlan) -> bool:
+        """With overwrite, a tag completed by another call after this plan was made need not be fetched twice."""
+        manifest = load_manifest(directory)
+        entry = manifest.entry(tag) if manifest else None
+        return bool(entry and entry.time.timestamp() > plan.started)
+
+    async def _fetch_and_unpack(self, plan: DownloadPlan, tag: int, on_bytes: Callable[[int], None]) -> TagResult:
+        directory = plan.directory
+        request = plan.request
+        archive = directory.archive_path(tag)
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        attempts = 0
+        for round_ in (1, 2):  # a corrupt archive is fetched once more: corruption in transit is transient
+            # A connection slot is held for the transfer only, not while the archive is unpacked.
+            async with self.slots, self.cookie_lease() as cookies:
+                self.archive_requests += 1
+                outcome = await fetch_tag_archive(
+                    self.client,
+                    tag,
+                    archive,
+                    retry=self.retry,
+                    limits=self.transfer_limits,
+                    cookies=cookies,
+                    on_bytes=on_bytes,
+                )
+            attempts += outcome.attempts
+            try:
+                kind = await self._kind_of(plan, tag)
+            except ExofopMcpError as exc:
+                archive.unlink(missing_ok=True)
+                return TagResult(
+                    tag=tag,
+                    status="failed",
+                    attempts=attempts,
+                    message=f"the archive arrived but the observation tables that file it could not be read: {exc}",
+                )
+            base = TagResult(
+                tag=tag, kind=kind, status="failed", bytes=outcome.size, sha256=outcome.sha256, attempts=attempts
+            )
+            if outcome.status != "ok":
+                return base.model_copy(update={"status": outcome.status, "message": outcome.message})
+            if not request.unzip:
+                rel = directory.relative(archive)
+                return base.model_copy(
+                    update={"status": "downloaded", "directory": "archives", "files": [rel], "file_count": 1}
+                )
+            target = directory.tag_dir(kind, tag)
+            try:
+                files = await _uncancellable(asyncio.to_thread(extract_zip, archive, target, self.extraction_limits))
+            except asyncio.CancelledError:
+                # Cancelled while unpacking: the files were never recorded, so they do not stay either.
+                archive.unlink(missing_ok=True)
+                shutil.rmtree(target, ignore_errors=True)
+                raise
+            except UnsafeArchive as exc:
+                archive.unlink(missing_ok=True)
+                return base.model_copy(update={"status": "unsafe_archive", "message": str(exc)})
+            except CorruptArchive as exc:
+                archive.unlink(missing_ok=True)
+                if round_ == 1:
+                    log.info("tag %s: corrupt archive (%s); fetching it again", tag, exc.reason)
+                    on_bytes(-outcome.size)
+                    continue
+                return base.model_copy(update={"status": "corrupt", "message": str(exc)})
+            except ArchiveError as exc:
+                archive.unlink(missing_ok=True)
+                return base.model_copy(update={"message": str(exc)})
+            if not request.keep_zip:
+                archive.unlink(missing_ok=True)
+            rel_dir = directory.relative(target)
+            return base.model_copy(
+                update={
+                    "status": "downloaded",
+                    "directory": rel_dir,
+                    "files": [f"{rel_dir}/{f}" for f in files[:MAX_FILES_LISTED]],
+                    "file_count": len(files),
+                }
+            )
+        raise AssertionError("unreachable")
+
+    async def _record(self, plan: DownloadPlan, result: TagResult) -> TagResult:
+        """Commit the tag's outcome to the manifest and return it; a manifest that cannot be written fails the tag."""
+        try:
+            await self._write_record(plan, result)
+        except OSError as exc:  # a full disk: this tag fails with the reason, the others go on
+            log.warning("tag %s could not be recorded: %s", result.tag, exc)
+            if result.status != "downloaded":
+                return result  # its own failure says more
+            await asyncio.to_thread(self._remove_unrecorded, plan.directory, result)
+            return result.model_copy(
+                update={"status": "failed", "directory": None, "files": [], "file_count": 0, "message": str(exc)}
+            )
+        return result
+
+    def _remove_unrecorded(self, directory: SystemDirectory, result: TagResult) -> None:
+        """Files unpacked for a tag that the manifest does not list as complete must not look like a download."""
+        if self._present(directory, result.tag, False) is not None:
+            return  # an earlier complete download of the tag stays
+        directory.archive_path(result.tag).unlink(missing_ok=True)
+        if result.directory and result.directory != "archives":
+            shutil.rmtree(directory.path / result.directory, ignore_errors=True)
+
+    async def _write_record(self, plan: DownloadPlan, result: TagResult) -> None:
+        """Commit the tag's outcome to the manifest (atomically, under the system's lock)."""
+        directory = plan.directory
+        async with range_lock(directory.lock_file, directory.lock_index()):
+            manifest = load_manifest(directory, for_update=True) or Manifest(
+                system=directory.name, tic_id=plan.system.tic_id, updated=now()
+            )
+            previous = manifest.entry(result.tag)
+            if result.status != "downloaded" and previous is not None and is_complete(directory, previous):
+                return  # a failed re-fetch never forgets a good earlier download
+            files: list[ManifestFile] = []
+            archive = None
+            if result.status == "downloaded":
+                if result.directory == "archives":
+                    archive = result.files[0]
+                    files = [ManifestFile(path=archive, size=result.bytes)]
+                else:
+                    assert result.directory is not None
+                    target = directory.path / result.directory
+                    files = [
+                        ManifestFile(path=p.relative_to(directory.path).as_posix(), size=p.stat().st_size)
+                        for p in sorted(target.rglob("*"))
+                        if p.is_file()
+                    ]
+                    kept = directory.archive_path(result.tag)
+                    if plan.request.keep_zip and kept.exists():
+                        archive = directory.relative(kept)
+            manifest.tags[str(result.tag)] = ManifestTag(
+                tag=result.tag,
+                kind=result.kind or "other",
+                status=result.status,
+                source_url=tag_url(self.client, result.tag),
+                sha256=result.sha256,
+                size=result.bytes or None,
+                directory=result.directory,
+                archive=archive,
+                files=files,
+                attempts=result.attempts,
+                message=result.message,
+                time=now(),
+            )
+            await asyncio.to_thread(save_manifest, directory, manifest)
+
+
+@contextlib.asynccontextmanager
+async def _anonymous() -> AsyncIterator[dict[str, str] | None]:
+    yield None
+
+
+async def _uncancellable(work: Coroutine[Any, Any, list[str]]) -> list[str]:
+    """Let an extraction that has started finish even if the caller is cancelled, then re-raise."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await task
+        raise
+
+
+def _tag_kinds(tables: dict[DownloadKind, list[TableRecord]]) -> dict[int, DownloadKind]:
+    kinds: dict[int, DownloadKind] = {}
+    for kind in TAG_KINDS:
+        for row in tables.get(kind, []):
+            tag = getattr(row, "tag", None)
+            if tag is not None:
+                kinds.setdefault(tag, kind)
+    return kinds
+
+
+def _rows_to_csv(rows: list[TableRecord]) -> str:
+    fields = [name for name in type(rows[0]).model_fields if name != "kind"]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if v is None else v) for k, v in row.model_dump(include=set(fields)).items()})
+    return out.getvalue()

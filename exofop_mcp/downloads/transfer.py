@@ -1,0 +1,295 @@
+"""Fetching one tag's archive from ExoFOP onto disk, verified and with retries.
+
+The body is streamed in chunks to a temporary file (memory stays flat), hashed
+on the way, and moved to its final name only when it is complete: a body
+shorter than its ``Content-Length`` is a failure and is retried.  What came
+back is sniffed, not trusted: an HTML login page means ``login_required``, a
+"no files" page or a 404 means ``not_found``, anything else that is not a zip
+is ``failed`` with its first bytes described.
+
+Transient failures (connection errors, 429 with ``Retry-After``, 5xx,
+truncation, a stalled body) are retried with backoff and jitter; permanent
+ones are not.  A stall detector and an overall deadline bound each tag, so a
+body that trickles a few bytes a second cannot hold a download hostage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import httpx
+
+from exofop_mcp.atomic_files import AtomicStreamWriter
+from exofop_mcp.auth.session_pool import cookie_header
+from exofop_mcp.downloads.archive_safety import describe_bytes, sniff_body
+from exofop_mcp.site.client import ExofopClient
+from exofop_mcp.site.retry_policy import RetryPolicy, is_retryable_status, parse_retry_after
+
+log = logging.getLogger(__name__)
+
+TAG_ZIP_PAGE = "download_tag_files_zip.php"
+CHUNK_SIZE = 64 * 1024
+SNIFF_BYTES = 64 * 1024
+
+TransferStatus = Literal["ok", "not_found", "login_required", "failed", "timed_out"]
+
+
+@dataclass(frozen=True)
+class TransferLimits:
+    """Time limits of one tag's transfer."""
+
+    #: Overall limit for one tag, retries included.
+    deadline_seconds: float = 1800.0
+    #: A body that delivers fewer than ``stall_min_bytes`` within this many seconds has stalled.
+    stall_seconds: float = 30.0
+    stall_min_bytes: int = 16 * 1024
+
+
+@dataclass
+class TransferOutcome:
+    status: TransferStatus
+    attempts: int
+    size: int = 0
+    sha256: str | None = None
+    message: str | None = None
+
+
+class _Transient(Exception):
+    """A failure worth another attempt."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class _Permanent(Exception):
+    def __init__(self, status: TransferStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Stalled(_Transient):
+    pass
+
+
+def tag_url(client: ExofopClient, tag: int) -> str:
+    return client.url(TAG_ZIP_PAGE, {"tag": tag})
+
+
+async def fetch_tag_archive(
+    client: ExofopClient,
+    tag: int,
+    destination: Path,
+    *,
+    retry: RetryPolicy,
+    limits: TransferLimits,
+    cookies: dict[str, str] | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> TransferOutcome:
+    """Download tag ``tag``'s zip to ``destination`` (atomically); never raises for network trouble."""
+    started = time.monotonic()
+    attempts = 0
+    last_error = "no attempt made"
+    stalls = 0
+    while True:
+        attempts += 1
+        remaining = limits.deadline_seconds - (time.monotonic() - started)
+        if remaining <= 0:
+            return TransferOutcome(
+                "timed_out",
+                attempts - 1,
+                message=f"gave up after {limits.deadline_seconds:.0f} s ({last_error}). Try again later.",
+            )
+        try:
+            async with asyncio.timeout(remaining):
+                size, sha = await _attempt(client, tag, destination, limits, cookies, on_bytes)
+            return TransferOutcome("ok", attempts, size=size, sha256=sha)
+        except _Permanent as exc:
+            return TransferOutcome(exc.status, attempts, message=str(exc))
+        except TimeoutError:
+            return TransferOutcome(
+                "timed_out",
+                attempts,
+                message=f"the transfer did not finish within {limits.deadline_seconds:.0f} s; try again later.",
+            )
+        except OSError as exc:
+            # Writing the archive failed (disk full, permissions): the message says what to do; a retry
+            # would only download the same bytes again.
+            return TransferOutcome("failed", attempts, message=str(exc))
+        except _Transient as exc:
+            last_error = str(exc)
+            if isinstance(exc, _Stalled):
+                stalls += 1
+            # A stalled body is retried once; other transient failures up to the retry budget.
+            if attempts > retry.max_retries or stalls > 1:
+                status: TransferStatus = "timed_out" if isinstance(exc, _Stalled) else "failed"
+                return TransferOutcome(
+                    status,
+                    attempts,
+                    message=f"{last_error} (after {attempts} attempts). Try again later; "
+                    "a repeated call fetches only what is missing.",
+                )
+            delay = retry.delay(attempts, exc.retry_after)
+            log.info("tag %s: %s; retrying in %.1f s", tag, exc, delay)
+            await asyncio.sleep(delay)
+
+
+async def _attempt(
+    client: ExofopClient,
+    tag: int,
+    destination: Path,
+    limits: TransferLimits,
+    cookies: dict[str, str] | None,
+    on_bytes: Callable[[int], None] | None,
+) -> tuple[int, str]:
+    counted = 0
+    try:
+        client.requests_sent += 1
+        headers = cookie_header(cookies)
+        async with client.http.stream("GET", TAG_ZIP_PAGE, params={"tag": str(tag)}, headers=headers) as response:
+            _check_status(response, tag, logged_in=cookies is not None)
+            declared = _declared_length(response)
+            chunks = _watched(response.aiter_bytes(CHUNK_SIZE), limits)
+            head = await _read_head(chunks)
+            if sniff_body(bytes(head[:4])) != "zip":
+                # Not a zip: read a little more to tell a login page from a "no files" page; write nothing.
+                async for chunk in chunks:
+                    head += chunk
+                    if len(head) >= SNIFF_BYTES:
+                        break
+                await chunks.aclose()
+                _classify_non_zip(bytes(head), tag, logged_in=cookies is not None)
+            # ``async with``: the final flush, fsync and rename run in a worker thread, not on the event loop.
+            async with AtomicStreamWriter(destination, head_size=16) as writer:
+                writer.write(head)
+                counted = _count(on_bytes, len(head), counted)
+                async for chunk in chunks:
+                    writer.write(chunk)
+                    counted = _count(on_bytes, len(chunk), counted)
+                if declared is not None and response.num_bytes_downloaded < declared:
+                    raise _Transient(
+                        f"the body was truncated ({response.num_bytes_downloaded:,} of {declared:,} bytes)"
+                    )
+                size, sha = writer.bytes_written, writer.sha256_hex()
+            return size, sha
+    except (_Transient, _Permanent):
+        _uncount(on_bytes, counted)
+        raise
+    except httpx.TimeoutException as exc:
+        _uncount(on_bytes, counted)
+        raise _Stalled(f"ExoFOP stopped sending data ({type(exc).__name__})") from None
+    except httpx.TransportError as exc:
+        _uncount(on_bytes, counted)
+        what = "the connection was cut" if counted else "the request failed"
+        raise _Transient(f"{what} ({type(exc).__name__})") from None
+    except BaseException:
+        _uncount(on_bytes, counted)
+        raise
+
+
+async def _watched(chunks: AsyncIterator[bytes], limits: TransferLimits) -> AsyncGenerator[bytes, None]:
+    """The body's chunks; raises :class:`_Stalled` when a window of ``stall_seconds`` brings too few bytes.
+
+    A body that sends nothing trips the window's timer; one that trickles trips the byte count.
+    """
+    loop = asyncio.get_running_loop()
+    window_end = loop.time() + limits.stall_seconds
+    window_bytes = 0
+    iterator = chunks.__aiter__()
+    while True:
+        try:
+            async with asyncio.timeout_at(window_end):
+                chunk = await anext(iterator)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise _Stalled(
+                f"the transfer stalled ({window_bytes} bytes in the last {limits.stall_seconds:g} s)"
+            ) from None
+        window_bytes += len(chunk)
+        if window_bytes >= limits.stall_min_bytes:
+            window_end, window_bytes = loop.time() + limits.stall_seconds, 0
+        yield chunk
+
+
+async def _read_head(chunks: AsyncIterator[bytes]) -> bytearray:
+    """At least the first 4 bytes of the body (less only if the body is shorter)."""
+    head = bytearray()
+    async for chunk in chunks:
+        head += chunk
+        if len(head) >= 4:
+            break
+    return head
+
+
+def _count(on_bytes: Callable[[int], None] | None, n: int, counted: int) -> int:
+    if on_bytes is not None and n:
+        on_bytes(n)
+    return counted + n
+
+
+def _uncount(on_bytes: Callable[[int], None] | None, counted: int) -> None:
+    """Take back the progress of an attempt that did not complete."""
+    if on_bytes is not None and counted:
+        on_bytes(-counted)
+
+
+def _declared_length(response: httpx.Response) -> int | None:
+    raw = response.headers.get("Content-Length")
+    if raw is None or response.headers.get("Content-Encoding"):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return None
+
+
+def _check_status(response: httpx.Response, tag: int, *, logged_in: bool) -> None:
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    if is_retryable_status(status):
+        raise _Transient(f"ExoFOP answered HTTP {status}", parse_retry_after(response.headers.get("Retry-After")))
+    if status == 404:
+        raise _Permanent("not_found", f"tag {tag} does not exist on ExoFOP (HTTP 404). Check the tag number.")
+    if status in (401, 403):
+        raise _Permanent("login_required", _login_message(tag, logged_in))
+    raise _Permanent("failed", f"ExoFOP refused tag {tag} with HTTP {status}.")
+
+
+def _classify_non_zip(head: bytes, tag: int, *, logged_in: bool) -> None:
+    """Raise the right permanent failure for a body that is not a zip."""
+    kind = sniff_body(head)
+    if kind == "html_login":
+        raise _Permanent("login_required", _login_message(tag, logged_in))
+    if kind in ("html_no_files", "html_not_found"):
+        raise _Permanent(
+            "not_found",
+            f"ExoFOP has no files for tag {tag} (it answered a page saying so). Check the tag number with "
+            "list_observations.",
+        )
+    if kind == "empty":
+        raise _Transient("ExoFOP sent an empty body")
+    raise _Permanent(
+        "failed",
+        f"ExoFOP answered tag {tag} with something that is not a zip: {describe_bytes(head)}.",
+    )
+
+
+def _login_message(tag: int, logged_in: bool) -> str:
+    if logged_in:
+        return (
+            f"tag {tag}: ExoFOP answered its login page although a stored login was sent: the login has expired "
+            "or was ended on the site, or this account has no rights to the tag. The user runs `exofop-mcp login` "
+            "again in a terminal, then asks again."
+        )
+    return (
+        f"tag {tag} is proprietary (TFOP data stays private for 12 months) and needs a login: the user runs "
+        "`exofop-mcp login` in a terminal, then asks again."
+    )

@@ -1,0 +1,376 @@
+"""The MCP server: a thin translation of the core's operations into MCP tools.
+
+Each tool's input schema comes from one pydantic request model (its fields
+become the tool's arguments) and its output schema from one result model.
+Errors of the core become MCP tool errors carrying the core's actionable
+message; anything unexpected is logged to stderr and reported without a
+traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any, TypeVar, cast
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field, ValidationError, WithJsonSchema
+
+from exofop_mcp import __version__
+from exofop_mcp.api import Exofop
+from exofop_mcp.auth.login_status import LoginStatus
+from exofop_mcp.downloads.downloader import MAX_WAIT_SECONDS, DownloadTagsRequest
+from exofop_mcp.downloads.inventory import DownloadsInventory, ListDownloadsRequest
+from exofop_mcp.downloads.jobs import DownloadReport
+from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.mcp_server.summaries import (
+    download_summary,
+    inventory_summary,
+    login_summary,
+    page_summary,
+    system_summary,
+)
+from exofop_mcp.settings import Settings
+from exofop_mcp.site.observations import ListObservationsRequest, ObservationPage
+from exofop_mcp.site.pipe_table import preload_parser
+from exofop_mcp.site.resolver import ResolvedSystem, ResolveSystemRequest
+
+log = logging.getLogger(__name__)
+
+SERVER_NAME = "exofop"
+
+INSTRUCTIONS = """\
+ExoFOP-TESS follow-up data. 1) resolve_system turns any TIC id, TOI or star name into one system \
+(canonical name, TIC, planet candidates, observation counts).
+2) list_observations shows what was observed for that system by kind (time_series, spectroscopy, \
+imaging, ...), with filters and paging; its `tags` field lists every matching upload tag.
+3) download_tags fetches those tags into the local sandbox (poll download_status while state is \
+'running'); list_downloads shows what is on disk; login_status tells whether proprietary data is reachable."""
+
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+ADDS_FILES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+LOCAL_READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+STOPS_JOB = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+
+Req = TypeVar("Req", bound=BaseModel)
+
+
+class NoArguments(BaseModel):
+    """A tool that takes no arguments."""
+
+
+def _arguments_signature(model: type[BaseModel]) -> tuple[inspect.Signature, dict[str, Any]]:
+    """A function signature whose parameters are the model's fields, publishing the model's own JSON Schema.
+
+    The parameters accept any value: the request model validates the arguments in the tool (so an
+    assistant gets one clear message for every mistake), while the published schema is exactly the
+    model's, property by property.
+    """
+    schema = model.model_json_schema()
+    if "$defs" in schema:
+        raise TypeError(f"{model.__name__}: tool argument models must not need $defs")
+    params: list[inspect.Parameter] = []
+    annotations: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        annotation: Any = Annotated[Any, WithJsonSchema(schema["properties"][name])]
+        default = inspect.Parameter.empty if field.is_required() else field.default
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default))
+        annotations[name] = annotation
+    params.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))
+    annotations["ctx"] = Context
+    return inspect.Signature(params), annotations
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err.get("loc", ())) or "arguments"
+        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}")
+    return "Invalid arguments: " + "; ".join(parts)
+
+
+class _ExofopServer(MCPServer[Exofop]):
+    """The SDK's server, with its own argument errors (a required argument left out) worded like ours."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):  # not a pydantic dump with a link and the input
+                raise ToolError(f"Error executing tool {name}: {_validation_message(exc.__cause__)}") from exc.__cause__
+            raise
+
+
+def add_model_tool(
+    server: MCPServer[Any],
+    *,
+    name: str,
+    title: str,
+    description: str,
+    request_model: type[Req],
+    result_model: type[BaseModel],
+    handler: Callable[[Exofop, Req, Context], Awaitable[BaseModel]],
+    summarize: Callable[[Any], str],
+    annotations: ToolAnnotations,
+) -> None:
+    """Register ``handler`` as tool ``name`` with arguments from ``request_model``."""
+
+    async def tool(**kwargs: Any) -> Any:
+        ctx: Context = kwargs.pop("ctx")
+        try:
+            request = request_model.model_validate(kwargs)
+        except ValidationError as exc:
+            raise ToolError(_validation_message(exc)) from None
+        exofop = cast(Exofop, ctx.request_context.lifespan_context)
+        try:
+            result = await handler(exofop, request, ctx)
+        except ExofopMcpError as exc:
+            raise ToolError(str(exc)) from None
+        except ValidationError as exc:
+            raise ToolError(_validation_message(exc)) from None
+        except Exception:
+            log.exception("unexpected error in tool %s", name)
+            raise ToolError(
+                f"exofop-mcp hit an internal error while running {name}. The details are in the server's "
+                "log (stderr); please report them. Other tools keep working."
+            ) from None
+        return CallToolResult(
+            content=[TextContent(type="text", text=summarize(result))],
+            structured_content=result.model_dump(mode="json", exclude_none=True),
+        )
+
+    signature, hints = _arguments_signature(request_model)
+    tool.__signature__ = signature.replace(return_annotation=Annotated[CallToolResult, result_model])  # type: ignore[attr-defined]
+    tool.__annotations__ = {**hints, "return": Annotated[CallToolResult, result_model]}
+    tool.__name__ = name
+    tool.__doc__ = description
+    server.add_tool(tool, name=name, title=title, description=description, annotations=annotations)
+
+
+# -- tool handlers: translate, nothing more ---------------------------------------
+
+
+async def _resolve(exofop: Exofop, request: ResolveSystemRequest, ctx: Context) -> ResolvedSystem:
+    return await exofop.resolve_system(request.query)
+
+
+async def _list(exofop: Exofop, request: ListObservationsRequest, ctx: Context) -> ObservationPage:
+    return await exofop.list_observations_for(request)
+
+
+async def _download(exofop: Exofop, request: DownloadTagsRequest, ctx: Context) -> DownloadReport:
+    job = await exofop.start_download(request)
+    progress = _ProgressSink(ctx)
+    report = await exofop.jobs.wait(job, request.wait_seconds, progress)
+    await progress.settle()
+    return report
+
+
+async def _download_status(exofop: Exofop, request: DownloadStatusRequest, ctx: Context) -> DownloadReport:
+    job = exofop.jobs.get(request.job_id)
+    progress = _ProgressSink(ctx)
+    report = await exofop.jobs.wait(job, request.wait_seconds, progress)
+    await progress.settle()
+    return report
+
+
+async def _cancel(exofop: Exofop, request: JobRequest, ctx: Context) -> DownloadReport:
+    return await exofop.cancel_download(request.job_id)
+
+
+async def _list_downloads(exofop: Exofop, request: ListDownloadsRequest, ctx: Context) -> DownloadsInventory:
+    return await exofop.list_downloads(request.system)
+
+
+class _ProgressSink:
+    """Sends a call's progress notifications (best effort: a failure never fails the download)."""
+
+    #: Some clients (the TypeScript SDK among them) handle a notification a moment after reading it,
+    #: and drop a progress notification that arrives together with the call's answer; so the answer
+    #: leaves this long after the last notification.
+    SETTLE_SECONDS = 0.05
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.last_sent: float | None = None
+
+    async def __call__(self, done: int, total: int, message: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.ctx.report_progress(done, total, message=message)
+            self.last_sent = time.monotonic()
+
+    async def settle(self) -> None:
+        if self.last_sent is not None:
+            await asyncio.sleep(max(0.0, self.last_sent + self.SETTLE_SECONDS - time.monotonic()))
+
+
+class JobRequest(BaseModel):
+    """Arguments naming a download job."""
+
+    job_id: Annotated[
+        str,
+        Field(description="the job_id from download_tags", min_length=1, max_length=64, pattern=r"^[0-9a-f]+$"),
+    ]
+
+
+class DownloadStatusRequest(JobRequest):
+    """Arguments of ``download_status``."""
+
+    wait_seconds: Annotated[
+        float,
+        Field(description="wait up to this long for the job to finish before reporting", ge=0, le=MAX_WAIT_SECONDS),
+    ] = 30.0
+
+
+async def _login_status(exofop: Exofop, request: NoArguments, ctx: Context) -> LoginStatus:
+    return exofop.login_status()
+
+
+RESOLVE_DESCRIPTION = """\
+Resolve any TIC id, TOI, planet candidate or common star/planet name (e.g. 'TOI-1130', 'TIC 254113311', \
+'toi_1130.02', 'WASP-46', 'TOI-1130 b') to one canonical system: TIC id, host TOI, a stable canonical \
+name, every planet candidate with period, duration, depth, radius and dispositions, coordinates in \
+degrees, TESS magnitude, and counts of time-series, spectroscopy and imaging observations. \
+Start here; then call list_observations with the canonical name."""
+
+LIST_DESCRIPTION = """\
+List what ExoFOP holds for a system (anything resolve_system accepts), one kind at a time: time_series \
+(ground-based light curves), spectroscopy, imaging, stellar_companions, nearby_targets, \
+stellar_parameters or files. Optional filters: telescope, instrument, filter (band), user, planet, \
+since/until dates. Pages are compact (default 25 rows, always under ~20 kB of JSON); use next_offset \
+for more. `tags` lists the upload tags of ALL matching rows: pass them to the download tool."""
+
+DOWNLOAD_DESCRIPTION = """\
+Download observation tags of a system into the local sandbox: give `tags` (from list_observations) \
+and/or `kind` (time_series, spectroscopy, imaging: every tag of that kind, after optional filters). \
+Archives are verified and unpacked safely into <data dir>/<system>/<kind>/<tag>/. Returns one result \
+per tag (downloaded, already_present, not_found, login_required, failed, timed_out, corrupt, \
+unsafe_archive) with files and a message saying what to do next. Waits at most wait_seconds (default 40): \
+if the report says state='running', the download continues in the background: call download_status \
+with the job_id until state is 'completed'. Calling again is safe: complete tags are not fetched twice."""
+
+STATUS_DESCRIPTION = """\
+Report on a download job started by download_tags, waiting up to wait_seconds for it to finish. Call \
+repeatedly while state is 'running'."""
+
+CANCEL_DESCRIPTION = """\
+Stop a running download job promptly. Tags already complete stay; nothing partial is left behind."""
+
+LIST_DOWNLOADS_DESCRIPTION = """\
+List what is already downloaded in the local sandbox (all systems, or one), from each system's \
+manifest: tags, kinds, status, directories. Use it to find files downloaded earlier."""
+
+LOGIN_DESCRIPTION = """\
+Report whether proprietary ExoFOP data is reachable: logged in or not, username, valid sessions and \
+expiry. It never logs in and never shows secrets: when a login is needed it gives the command the USER \
+must run in their own terminal (exofop-mcp login). Never ask the user for their password."""
+
+
+def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
+    """The exofop-mcp MCP server; settings are validated here, before anything runs."""
+    resolved_settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: MCPServer[Exofop]) -> AsyncIterator[Exofop]:
+        # A server will parse tables sooner or later: load the parser now, off the answering path.
+        preload_parser()
+        exofop = Exofop(resolved_settings)
+        try:
+            yield exofop
+        finally:
+            await exofop.aclose()
+
+    server: MCPServer[Exofop] = _ExofopServer(
+        SERVER_NAME,
+        title="ExoFOP-TESS",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        lifespan=lifespan,
+    )
+    add_model_tool(
+        server,
+        name="resolve_system",
+        title="Resolve a TESS target",
+        description=RESOLVE_DESCRIPTION,
+        request_model=ResolveSystemRequest,
+        result_model=ResolvedSystem,
+        handler=_resolve,
+        summarize=system_summary,
+        annotations=READ_ONLY,
+    )
+    add_model_tool(
+        server,
+        name="list_observations",
+        title="List follow-up observations",
+        description=LIST_DESCRIPTION,
+        request_model=ListObservationsRequest,
+        result_model=ObservationPage,
+        handler=_list,
+        summarize=page_summary,
+        annotations=READ_ONLY,
+    )
+    add_model_tool(
+        server,
+        name="download_tags",
+        title="Download observation tags",
+        description=DOWNLOAD_DESCRIPTION,
+        request_model=DownloadTagsRequest,
+        result_model=DownloadReport,
+        handler=_download,
+        summarize=download_summary,
+        annotations=ADDS_FILES,
+    )
+    add_model_tool(
+        server,
+        name="download_status",
+        title="Download progress",
+        description=STATUS_DESCRIPTION,
+        request_model=DownloadStatusRequest,
+        result_model=DownloadReport,
+        handler=_download_status,
+        summarize=download_summary,
+        annotations=LOCAL_READ_ONLY,
+    )
+    add_model_tool(
+        server,
+        name="cancel_download",
+        title="Cancel a download",
+        description=CANCEL_DESCRIPTION,
+        request_model=JobRequest,
+        result_model=DownloadReport,
+        handler=_cancel,
+        summarize=download_summary,
+        annotations=STOPS_JOB,
+    )
+    add_model_tool(
+        server,
+        name="list_downloads",
+        title="List downloaded data",
+        description=LIST_DOWNLOADS_DESCRIPTION,
+        request_model=ListDownloadsRequest,
+        result_model=DownloadsInventory,
+        handler=_list_downloads,
+        summarize=inventory_summary,
+        annotations=LOCAL_READ_ONLY,
+    )
+    add_model_tool(
+        server,
+        name="login_status",
+        title="ExoFOP login status",
+        description=LOGIN_DESCRIPTION,
+        request_model=NoArguments,
+        result_model=LoginStatus,
+        handler=_login_status,
+        summarize=login_summary,
+        annotations=LOCAL_READ_ONLY,
+    )
+    return server

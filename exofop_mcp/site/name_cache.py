@@ -1,0 +1,63 @@
+"""Answers of ExoFOP's name resolver, remembered on disk for as long as the TOI catalog is.
+
+A name such as ``WASP-46`` maps to the same TIC id for years; asking ``gototicid.php`` again on
+every lookup would cost a round trip each time.  Only positive answers are kept, for the catalog's
+TTL, in a small SQLite file next to the catalog, shared by every process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sqlite3
+import time
+from pathlib import Path
+
+from exofop_mcp.site.identifiers import normalize_name
+
+log = logging.getLogger(__name__)
+
+CACHE_FILE = "names.sqlite3"
+
+
+class NameCache:
+    def __init__(self, cache_dir: Path, ttl_seconds: float) -> None:
+        self.path = cache_dir / CACHE_FILE
+        self.ttl_seconds = ttl_seconds
+        self._memory: dict[str, tuple[float, list[int]]] = {}
+
+    def get(self, name: str) -> list[int] | None:
+        """The TIC ids remembered for ``name``, or ``None`` when unknown or too old."""
+        key = normalize_name(name)
+        now = time.time()
+        hit = self._memory.get(key)
+        if hit is not None and now - hit[0] <= self.ttl_seconds:
+            return hit[1]
+        if not self.path.exists():
+            return None
+        try:
+            with contextlib.closing(sqlite3.connect(self.path, timeout=5)) as conn:
+                row = conn.execute("SELECT fetched_at, tics FROM names WHERE norm = ?", (key,)).fetchone()
+        except sqlite3.Error as exc:
+            log.debug("name cache unreadable: %s", exc)
+            return None
+        if row is None or now - float(row[0]) > self.ttl_seconds:
+            return None
+        tics = [int(t) for t in json.loads(row[1])]
+        self._memory[key] = (float(row[0]), tics)
+        return tics
+
+    def put(self, name: str, tics: list[int]) -> None:
+        key = normalize_name(name)
+        now = time.time()
+        self._memory[key] = (now, tics)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.closing(sqlite3.connect(self.path, timeout=5)) as conn, conn:
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS names (norm TEXT PRIMARY KEY, tics TEXT NOT NULL, fetched_at REAL)"
+                )
+                conn.execute("INSERT OR REPLACE INTO names VALUES (?, ?, ?)", (key, json.dumps(tics), now))
+        except sqlite3.Error as exc:  # a cache that cannot be written only costs a round trip later
+            log.debug("name cache not written: %s", exc)

@@ -1,0 +1,315 @@
+"""Listing what has been observed for a system: fetch, filter, sort and page ExoFOP's tables.
+
+A page is kept compact for an assistant's context: at most ``limit`` rows and
+never more than :data:`PAGE_BUDGET_BYTES` of JSON; ``next_offset`` tells where
+the next page starts.  The distinct tags of the *whole* filtered result come
+with every page, so a caller can download them without paging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Sequence
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter, model_validator
+
+from exofop_mcp.errors import InvalidRequestError
+from exofop_mcp.site.client import ExofopClient
+from exofop_mcp.site.identifiers import parse_identifier
+from exofop_mcp.site.pipe_table import check_pipe_table, preload_parser, read_pipe_table
+from exofop_mcp.site.records import (
+    RECORD_TYPES,
+    ObservationKind,
+    ObservationRecord,
+    StellarParameters,
+    TableRecord,
+)
+from exofop_mcp.site.resolver import ResolvedSystem
+
+#: Upper bound on a page's JSON size, so that a default page fits comfortably in an assistant's context.
+PAGE_BUDGET_BYTES = 20_000
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 200
+TABLE_CACHE_SECONDS = 300.0
+
+#: Kinds whose page takes ``target=`` (the others take ``id=``).
+_TARGET_PAGES = {"time_series", "spectroscopy", "imaging", "stellar_companions"}
+#: Kinds that can be downloaded as tags, and the kinds whose rows carry an observation date.
+TagKind = Literal["time_series", "spectroscopy", "imaging"]
+TAG_KINDS: tuple[TagKind, ...] = ("time_series", "spectroscopy", "imaging")
+
+
+class ObservationFilters(BaseModel):
+    """Filters an astronomer uses; every one is optional and they combine with AND."""
+
+    telescope: Annotated[
+        str | None,
+        Field(
+            description="part of the telescope name, any case (e.g. 'LCO', 'MuSCAT2', 'TRES')",
+            examples=["LCO"],
+            max_length=100,
+        ),
+    ] = None
+    instrument: Annotated[
+        str | None,
+        Field(description="part of the camera/instrument name, any case", examples=["Sinistro"], max_length=100),
+    ] = None
+    filter: Annotated[
+        str | None,
+        Field(
+            description="photometric filter or band, exact, any case (e.g. 'zs', 'Rc', 'ip')",
+            examples=["zs"],
+            max_length=50,
+        ),
+    ] = None
+    user: Annotated[
+        str | None,
+        Field(description="ExoFOP user who uploaded the data, exact, any case", examples=["collins"], max_length=100),
+    ] = None
+    planet: Annotated[
+        str | None,
+        Field(
+            description="only rows for this planet candidate (e.g. 'TOI-1130.02' or '1130.02')",
+            examples=["TOI-1130.02"],
+            max_length=50,
+        ),
+    ] = None
+    since: Annotated[
+        date | None, Field(description="observed on or after this date (YYYY-MM-DD)", examples=["2020-01-01"])
+    ] = None
+    until: Annotated[
+        date | None, Field(description="observed on or before this date (YYYY-MM-DD)", examples=["2024-12-31"])
+    ] = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ObservationFilters:
+        if self.since and self.until and self.since > self.until:
+            raise ValueError(f"'since' ({self.since}) is after 'until' ({self.until})")
+        if self.planet is not None:
+            ident = parse_identifier(self.planet)
+            if ident.kind != "planet":
+                raise ValueError(f"'planet' must be a planet candidate such as TOI-1130.02, got {self.planet!r}")
+        return self
+
+    def active(self) -> dict[str, str]:
+        return {k: str(v) for k, v in self.model_dump(exclude_none=True).items()}
+
+
+class SystemAndKind(BaseModel):
+    """Which system, and which of its tables."""
+
+    system: Annotated[
+        str,
+        Field(
+            description="the system: anything resolve_system accepts (TIC id, TOI, planet TOI, name)",
+            examples=["TOI-1130", "TIC 254113311", "WASP-46"],
+            min_length=1,
+            max_length=200,
+        ),
+    ]
+    kind: Annotated[
+        ObservationKind,
+        Field(
+            description="which table: time_series (light curves), spectroscopy, imaging (high-resolution "
+            "imaging), stellar_companions, nearby_targets, stellar_parameters, files",
+        ),
+    ] = "time_series"
+
+
+class ListObservationsRequest(ObservationFilters, SystemAndKind):
+    """Arguments of ``list_observations``."""
+
+    limit: Annotated[
+        int,
+        Field(
+            description=f"rows per page (a page also stays under ~{PAGE_BUDGET_BYTES // 1000} kB)",
+            ge=1,
+            le=MAX_LIMIT,
+        ),
+    ] = DEFAULT_LIMIT
+    offset: Annotated[int, Field(description="rows to skip: pass the previous page's next_offset", ge=0)] = 0
+
+    def filters(self) -> ObservationFilters:
+        return ObservationFilters.model_validate(self.model_dump(include=set(ObservationFilters.model_fields)))
+
+
+class ObservationPage(BaseModel):
+    """One page of a system's observations of one kind."""
+
+    system: str = Field(description="canonical system name (also its download directory)")
+    tic_id: int
+    kind: ObservationKind
+    total: int = Field(description="rows matching the filters, over all pages")
+    offset: int
+    returned: int = Field(description="rows on this page")
+    next_offset: int | None = Field(None, description="offset of the next page; null on the last page")
+    tags: list[int] = Field(
+        default_factory=list, description="distinct upload tags of ALL matching rows (pass to download_tags)"
+    )
+    filters: dict[str, str] = Field(default_factory=dict, description="the filters that were applied")
+    rows: list[ObservationRecord] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+_ROW_ADAPTER: TypeAdapter[Any] = TypeAdapter(ObservationRecord)
+
+
+class ObservationLister:
+    """Fetches a system's tables from ExoFOP (cached briefly in memory) and pages them."""
+
+    def __init__(self, client: ExofopClient, cache_seconds: float = TABLE_CACHE_SECONDS) -> None:
+        self.client = client
+        self.cache_seconds = cache_seconds
+        self._cache: dict[tuple[str, int], tuple[float, list[TableRecord]]] = {}
+        self._locks: dict[tuple[str, int], asyncio.Lock] = {}
+
+    async def table(self, kind: ObservationKind, tic: int) -> list[TableRecord]:
+        """Every row of one table for one star, sorted (date, then tag)."""
+        key = (kind, tic)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            cached = self._cache.get(key)
+            if cached and time.monotonic() - cached[0] < self.cache_seconds:
+                return cached[1]
+            rows = await self._fetch(kind, tic)
+            self._cache[key] = (time.monotonic(), rows)
+            return rows
+
+    async def _fetch(self, kind: ObservationKind, tic: int) -> list[TableRecord]:
+        record_type = RECORD_TYPES[kind]
+        preload_parser()  # the parser's import overlaps the round trip
+        params: dict[str, Any] = {"output": "pipe"}
+        params["target" if kind in _TARGET_PAGES else "id"] = tic
+        text = await self.client.get_text(record_type.page, params, logged_in=True)
+        if not text.strip():
+            return []
+        check_pipe_table(text, record_type.required_columns, page=record_type.page)
+        raw = await asyncio.to_thread(read_pipe_table, text, text_columns=record_type.text_columns())
+        rows: list[TableRecord]
+        if record_type is StellarParameters:
+            rows = [StellarParameters.from_row(r) for r in raw]
+        else:
+            rows = [record_type.model_validate(r) for r in raw]
+        if kind == "nearby_targets":
+            rows.sort(
+                key=lambda r: (getattr(r, "separation_arcsec", None) is None, getattr(r, "separation_arcsec", 0) or 0)
+            )
+        elif kind != "stellar_parameters":
+            rows.sort(key=lambda r: (_row_date(r) or "9999", getattr(r, "tag", None) or 0))
+        return rows
+
+    async def list(self, system: ResolvedSystem, request: ListObservationsRequest) -> ObservationPage:
+        filters = request.filters()
+        rows = await self.table(request.kind, system.tic_id)
+        matching = apply_filters(rows, filters, request.kind)
+        tags = sorted({t for r in matching if (t := getattr(r, "tag", None)) is not None})
+        notes: list[str] = []
+        if request.offset >= len(matching) and matching:
+            notes.append(f"offset {request.offset} is past the last row ({len(matching)} rows match).")
+        page = ObservationPage(
+            system=system.canonical_name,
+            tic_id=system.tic_id,
+            kind=request.kind,
+            total=len(matching),
+            offset=request.offset,
+            returned=0,
+            tags=tags,
+            filters=filters.active(),
+            notes=notes,
+        )
+        page_rows = _fit_rows(matching[request.offset : request.offset + request.limit], _json_size(page))
+        end = request.offset + len(page_rows)
+        if len(page_rows) < min(request.limit, len(matching) - request.offset):
+            page.notes.append(
+                f"Page cut to {len(page_rows)} rows to stay under ~{PAGE_BUDGET_BYTES // 1000} kB; "
+                f"ask for the rest with offset={end}."
+            )
+        page.rows = page_rows  # type: ignore[assignment]
+        page.returned = len(page_rows)
+        page.next_offset = end if end < len(matching) else None
+        return page
+
+
+def apply_filters(rows: Sequence[TableRecord], f: ObservationFilters, kind: ObservationKind) -> list[TableRecord]:
+    """Rows passing every active filter; a filter that the kind's table cannot answer is an error."""
+    if not rows:
+        return []
+    sample = rows[0]
+    instrument_attr = "camera" if hasattr(sample, "camera") else "instrument"
+    needs = {
+        "telescope": "telescope",
+        "instrument": instrument_attr,
+        "filter": "filter",
+        "user": "user",
+        "planet": "toi",
+        "since": "date",
+        "until": "date",
+    }
+    for name in f.active():
+        attr = needs[name]
+        if attr == "date":
+            if _row_date(sample) is None and not hasattr(sample, "obs_date") and not hasattr(sample, "date"):
+                raise InvalidRequestError(f"The {kind} table has no dates, so '{name}' cannot filter it.")
+        elif not hasattr(sample, attr):
+            raise InvalidRequestError(
+                f"The {kind} table has no {attr.replace('_', ' ')} column, so '{name}' cannot filter it.",
+                hint="Remove that filter or choose another kind.",
+            )
+
+    planet = parse_identifier(f.planet).planet_toi if f.planet else None
+    since = f.since.isoformat() if f.since else None
+    until = f.until.isoformat() if f.until else None
+
+    def keep(row: TableRecord) -> bool:
+        if f.telescope and f.telescope.lower() not in (getattr(row, "telescope", None) or "").lower():
+            return False
+        if f.instrument and f.instrument.lower() not in (getattr(row, instrument_attr, None) or "").lower():
+            return False
+        if f.filter and f.filter.lower() != (getattr(row, "filter", None) or "").strip().lower():
+            return False
+        if f.user and f.user.lower() != (getattr(row, "user", None) or "").strip().lower():
+            return False
+        if planet and not _mentions_planet(getattr(row, "toi", None), planet):
+            return False
+        if since or until:
+            day = _row_date(row)
+            if day is None or (since and day < since) or (until and day > until):
+                return False
+        return True
+
+    return [r for r in rows if keep(r)]
+
+
+def _mentions_planet(toi_cell: str | None, planet: str) -> bool:
+    if not toi_cell:
+        return False
+    return planet in re.findall(r"\d+\.\d{2}", toi_cell)
+
+
+def _row_date(row: TableRecord) -> str | None:
+    value = getattr(row, "obs_date", None) or getattr(row, "date", None)
+    return value[:10] if isinstance(value, str) and len(value) >= 10 else None
+
+
+def _json_size(model: BaseModel) -> int:
+    """Size of the JSON a client sees (``json.dumps`` spacing, the larger of the usual renderings)."""
+    return len(json.dumps(model.model_dump(mode="json", exclude_none=True)))
+
+
+def _fit_rows(rows: list[TableRecord], envelope: int) -> list[TableRecord]:
+    """The leading rows whose JSON, added to ``envelope`` bytes, stays under the page budget (at least one row)."""
+    budget = PAGE_BUDGET_BYTES - envelope - 200  # room for the "page cut" note
+    chosen: list[TableRecord] = []
+    used = 0
+    for row in rows:
+        size = _json_size(row) + 2
+        if chosen and used + size > budget:
+            break
+        chosen.append(row)
+        used += size
+    return chosen

@@ -1,0 +1,341 @@
+"""Turning any way a person names a target into one canonical system.
+
+TOIs and planet candidates are answered from the cached TOI catalog, or on a
+cold cache from ExoFOP's rows for that one TOI (one small request) while the
+full catalog warms up in the background.  TIC ids are answered from the
+catalog.  Names go to ExoFOP's name resolver (``gototicid.php``) and, when it
+does not know them or cannot be reached, to the names found in the catalog.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from exofop_mcp.errors import (
+    AmbiguousTargetError,
+    ExofopMcpError,
+    ExofopResponseError,
+    ExofopUnavailableError,
+    TargetNotFoundError,
+)
+from exofop_mcp.site.catalog import CatalogEntry, CatalogStatus, TOICatalog
+from exofop_mcp.site.client import ExofopClient
+from exofop_mcp.site.identifiers import Identifier, parse_identifier
+from exofop_mcp.site.name_cache import NameCache
+
+log = logging.getLogger(__name__)
+
+NAME_RESOLVER_PAGE = "gototicid.php"
+
+MatchedBy = Literal["tic", "toi", "planet_toi", "name_resolver", "catalog_name"]
+
+
+class ResolveSystemRequest(BaseModel):
+    """Arguments of ``resolve_system``."""
+
+    query: Annotated[
+        str,
+        Field(
+            description="A TIC id, a TOI, a planet candidate or a common name, in any usual spelling.",
+            examples=["TOI-1130", "TIC 254113311", "toi_1130.02", "WASP-46", "TOI-1130 b"],
+            min_length=1,
+            max_length=200,
+        ),
+    ]
+
+
+class PlanetCandidate(BaseModel):
+    """Key facts of one planet candidate (one row of the TOI table)."""
+
+    toi: str = Field(description="planet candidate, e.g. '1130.01'")
+    tess_disposition: str | None = Field(None, description="TESS project disposition (PC, KP, CP, FP, ...)")
+    tfopwg_disposition: str | None = Field(None, description="TFOP working group disposition")
+    period_days: float | None = None
+    duration_hours: float | None = None
+    depth_ppm: float | None = None
+    planet_radius_earth: float | None = None
+    epoch_bjd: float | None = None
+    name: str | None = Field(None, description="planet name or catalog comment, e.g. 'TOI-1130 b'")
+
+
+class ObservationCounts(BaseModel):
+    """Follow-up observations ExoFOP's TOI table counts for the star."""
+
+    time_series: int | None = None
+    spectroscopy: int | None = None
+    imaging: int | None = None
+
+
+class ResolvedSystem(BaseModel):
+    """One star (and its planet candidates), whatever form it was asked for in."""
+
+    query: str = Field(description="the query as given")
+    canonical_name: str = Field(description="stable, directory-safe name: 'TOI-<host>' for a TOI host, else 'TIC-<id>'")
+    tic_id: int
+    host_toi: int | None = Field(None, description="host TOI number, e.g. 1130 (none for a star without TOIs)")
+    planets: list[PlanetCandidate] = Field(default_factory=list, description="every TOI of the star")
+    ra_deg: float | None = Field(None, description="right ascension (J2000), degrees")
+    dec_deg: float | None = Field(None, description="declination (J2000), degrees")
+    tess_mag: float | None = None
+    observation_counts: ObservationCounts | None = Field(
+        None, description="counts of follow-up observations from the TOI table (none for stars without TOIs)"
+    )
+    matched_by: MatchedBy = Field(
+        description="how the query was matched: a TIC id, a host TOI, a planet TOI, ExoFOP's name resolver "
+        "(gototicid) or a name found in the TOI catalog"
+    )
+    matched_name: str | None = Field(None, description="the name that matched, for name queries")
+    exofop_url: str = Field(description="the target's page on ExoFOP")
+    catalog: CatalogStatus | None = Field(None, description="age and origin of the TOI catalog data used")
+    notes: list[str] = Field(default_factory=list, description="anything the user should know about the answer")
+
+
+class SystemResolver:
+    """Resolves queries to :class:`ResolvedSystem` using the catalog and ExoFOP's name resolver."""
+
+    def __init__(self, client: ExofopClient, catalog: TOICatalog) -> None:
+        self.client = client
+        self.catalog = catalog
+        self.names = NameCache(catalog.path.parent, catalog.ttl_seconds)
+
+    async def resolve(self, query: str) -> ResolvedSystem:
+        ident = parse_identifier(query)
+        if ident.kind in ("toi", "planet"):
+            return await self._resolve_toi(ident)
+        if ident.kind == "tic":
+            assert ident.tic is not None
+            return await self._resolve_tic(ident, ident.tic, "tic", None)
+        return await self._resolve_name(ident)
+
+    # -- TOIs ----------------------------------------------------------------
+
+    async def _resolve_toi(self, ident: Identifier) -> ResolvedSystem:
+        host = ident.toi_host
+        assert host is not None
+        status = self.catalog.status()
+        entries: list[CatalogEntry] = []
+        if status is not None and (not status.stale or self.catalog.failed_recently()):
+            entries = self.catalog.entries_for_host(host)
+        if not entries:
+            try:
+                entries = await self.catalog.fetch_host(host)
+                status = _fresh_status("toi_page")
+                self.catalog.warm_in_background()
+            except ExofopMcpError as exc:
+                if status is None:
+                    raise
+                log.warning("TOI-%s: ExoFOP unreachable, answering from the stale catalog: %s", host, exc)
+                self.catalog.note_failure(exc)
+                entries = self.catalog.entries_for_host(host)
+        if not entries:
+            raise TargetNotFoundError(
+                f"TOI-{host} is not in ExoFOP's TOI table.",
+                hint="Check the number, or give the TIC id or a star name instead.",
+            )
+        if ident.kind == "planet":
+            wanted = ident.planet_toi
+            known = sorted(e.record.toi or "" for e in entries)
+            if wanted not in known:
+                raise TargetNotFoundError(
+                    f"TOI-{wanted} is not a planet candidate of TOI-{host}; it has "
+                    f"{', '.join('TOI-' + k for k in known)}.",
+                    hint=f"Use one of those, or TOI-{host} for the whole system.",
+                )
+        tic = entries[0].record.tic_id
+        assert tic is not None
+        # A star can in rare cases carry TOIs of several host numbers: include them all when known.
+        if status is not None and status.source == "cache":
+            entries = self.catalog.entries_for_tic(tic) or entries
+        matched: MatchedBy = "planet_toi" if ident.kind == "planet" else "toi"
+        return self._build(ident.raw, tic, entries, matched, None, status)
+
+    # -- TIC ids ---------------------------------------------------------------
+
+    async def _resolve_tic(
+        self, ident: Identifier, tic: int, matched: MatchedBy, matched_name: str | None
+    ) -> ResolvedSystem:
+        status = await self.catalog.ensure()
+        entries = self.catalog.entries_for_tic(tic)
+        if not entries and matched == "tic":
+            # Not a TOI host: make sure ExoFOP knows the star at all.
+            tics = await self._name_resolver(f"TIC{tic}")
+            if tics is None or tic not in tics:
+                raise TargetNotFoundError(
+                    f"TIC {tic} is not known to ExoFOP.",
+                    hint="Check the number; TIC ids have up to 10 digits.",
+                )
+        return self._build(ident.raw, tic, entries, matched, matched_name, status)
+
+    # -- names -------------------------------------------------------------------
+
+    async def _resolve_name(self, ident: Identifier) -> ResolvedSystem:
+        name = ident.name
+        assert name is not None
+        tics: list[int] | None
+        resolver_error: ExofopMcpError | None = None
+        try:
+            tics = self.names.get(name)
+            if tics is None:
+                tics = await self._name_resolver(name)
+                if tics:
+                    self.names.put(name, tics)
+        except ExofopMcpError as exc:
+            log.warning("ExoFOP's name resolver failed for %r: %s", name, exc)
+            tics, resolver_error = None, exc
+        if tics and len(tics) > 1:
+            raise self._ambiguous(name, tics)
+        if tics:
+            return await self._resolve_tic(ident, tics[0], "name_resolver", name)
+
+        # Fall back to names in the TOI catalog.
+        try:
+            status = await self.catalog.ensure()
+        except ExofopMcpError:
+            if resolver_error is not None:
+                raise resolver_error from None
+            raise
+        matches = self.catalog.tics_for_name(name)
+        if len(matches) > 1:
+            raise self._ambiguous(name, sorted(matches))
+        if not matches:
+            raise TargetNotFoundError(
+                f"No star or planet named {name!r} is known to ExoFOP.",
+                hint="Check the spelling (e.g. 'WASP-46', 'TOI-1130 b'), or give a TIC id or TOI.",
+            )
+        tic, matched_name = next(iter(matches.items()))
+        result = self._build(ident.raw, tic, self.catalog.entries_for_tic(tic), "catalog_name", matched_name, status)
+        if resolver_error is not None:
+            result.notes.append("ExoFOP's name resolver was unreachable; the name was matched in the TOI catalog.")
+        return result
+
+    async def _name_resolver(self, target: str) -> list[int] | None:
+        """TIC ids ExoFOP's ``gototicid.php`` gives for ``target``; ``None`` when it knows none."""
+        answer: Any = await self.client.get_json(NAME_RESOLVER_PAGE, {"target": target, "json": True})
+        if not isinstance(answer, dict) or "status" not in answer:
+            raise ExofopResponseError(
+                f"ExoFOP's name resolver answered something unexpected for {target!r}.",
+                hint="Run `exofop-mcp doctor` and report the result.",
+            )
+        if str(answer.get("status")).upper() != "OK":
+            return None
+        return _tic_list(answer.get("TIC"))
+
+    def _ambiguous(self, name: str, tics: list[int]) -> AmbiguousTargetError:
+        described = []
+        for tic in tics[:20]:
+            entries = self.catalog.entries_for_tic(tic)
+            hosts = sorted({e.host for e in entries if e.host is not None})
+            label = f"TIC {tic}" + (f" (TOI-{', TOI-'.join(map(str, hosts))})" if hosts else "")
+            described.append(label)
+        return AmbiguousTargetError(
+            f"{name!r} matches {len(tics)} stars: {'; '.join(described)}.",
+            tics,
+            hint="Ask again with one of these TIC ids or TOIs.",
+        )
+
+    # -- building the answer -----------------------------------------------
+
+    def _build(
+        self,
+        query: str,
+        tic: int,
+        entries: list[CatalogEntry],
+        matched: MatchedBy,
+        matched_name: str | None,
+        status: CatalogStatus | None,
+    ) -> ResolvedSystem:
+        entries = sorted(entries, key=lambda e: _toi_sort_key(e.record.toi))
+        hosts = [e.host for e in entries if e.host is not None]
+        host = min(hosts) if hosts else None
+        first = entries[0] if entries else None
+        notes: list[str] = []
+        if status is not None and status.stale:
+            notes.append(
+                f"{_stale_reason(self.catalog.refresh_error)}; this answer comes from the TOI catalog cached "
+                f"{status.age_hours:.1f} hours ago."
+            )
+        if not entries:
+            notes.append("This star has no TOI; it is known to ExoFOP by its TIC id only.")
+        counts = None
+        if entries:
+            counts = ObservationCounts(
+                time_series=_max(e.record.time_series_count for e in entries),
+                spectroscopy=_max(e.record.spectroscopy_count for e in entries),
+                imaging=_max(e.record.imaging_count for e in entries),
+            )
+        return ResolvedSystem(
+            query=query,
+            canonical_name=f"TOI-{host}" if host is not None else f"TIC-{tic}",
+            tic_id=tic,
+            host_toi=host,
+            planets=[_planet(e) for e in entries],
+            ra_deg=first.ra_deg if first else None,
+            dec_deg=first.dec_deg if first else None,
+            tess_mag=first.record.tess_mag if first else None,
+            observation_counts=counts,
+            matched_by=matched,
+            matched_name=matched_name,
+            exofop_url=f"{self.client.settings.tess_url}/target.php?id={tic}",
+            catalog=status,
+            notes=notes,
+        )
+
+
+def _planet(entry: CatalogEntry) -> PlanetCandidate:
+    r = entry.record
+    return PlanetCandidate(
+        toi=r.toi or "",
+        tess_disposition=r.tess_disposition,
+        tfopwg_disposition=r.tfopwg_disposition,
+        period_days=r.period_days,
+        duration_hours=r.duration_hours,
+        depth_ppm=r.depth_ppm,
+        planet_radius_earth=r.planet_radius_earth,
+        epoch_bjd=r.epoch_bjd,
+        name=r.planet_name or (r.comments[:120] if r.comments else None),
+    )
+
+
+def _stale_reason(error: ExofopMcpError | None) -> str:
+    """Why the cached catalog was not refreshed: ExoFOP was down, or it answered something unusable."""
+    if error is None or isinstance(error, ExofopUnavailableError):
+        return "ExoFOP could not be reached"
+    return f"ExoFOP's TOI table could not be refreshed ({error.message.rstrip('.')})"
+
+
+def _fresh_status(source: Literal["network", "toi_page"]) -> CatalogStatus:
+    return CatalogStatus(source=source, fetched_at=datetime.now(UTC), age_hours=0.0, stale=False)
+
+
+def _tic_list(value: Any) -> list[int]:
+    """``"138969239"``, ``138969239``, ``["1", "2"]`` or ``"1,2"`` → TIC ids."""
+    items: list[Any]
+    if isinstance(value, list):
+        items = value
+    elif isinstance(value, int | str):
+        items = str(value).replace(";", ",").split(",")
+    else:
+        return []
+    tics = []
+    for item in items:
+        text = str(item).strip().upper().removeprefix("TIC").strip()
+        if text.isdigit() and int(text) > 0:
+            tics.append(int(text))
+    return list(dict.fromkeys(tics))
+
+
+def _toi_sort_key(toi: str | None) -> tuple[int, int]:
+    try:
+        host, _, suffix = (toi or "0").partition(".")
+        return int(host), int(suffix or 0)
+    except ValueError:
+        return (0, 0)
+
+
+def _max(values: Any) -> int | None:
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
