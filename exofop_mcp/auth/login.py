@@ -28,14 +28,13 @@ from exofop_mcp.auth.session_store import SESSION_COOKIE, StoredSession, store_l
 from exofop_mcp.errors import (
     ConfigurationError,
     ExofopHTTPError,
-    ExofopMcpError,
     ExofopUnavailableError,
     InvalidRequestError,
     LoginFailedError,
     LoginUnconfirmedError,
 )
 from exofop_mcp.settings import MAX_CONCURRENCY, Settings
-from exofop_mcp.site.client import USER_AGENT, transport_failure
+from exofop_mcp.site.client import ExofopClient, TransientFailure
 from exofop_mcp.site.retry_policy import RetryPolicy, is_retryable_status, parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -50,13 +49,17 @@ DEFAULT_SESSION_LIFETIME = timedelta(days=7)
 _MAX_BODY_SCAN = 1_000_000
 
 
-class _Retryable(Exception):
-    """A transient failure of one login attempt: a network error, HTTP 429 or 5xx."""
+class _Busy(TransientFailure):
+    """The site answered HTTP 429 or a server error on one page of the login flow: worth another attempt."""
 
-    def __init__(self, error: ExofopMcpError, retry_after: float | None = None) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.retry_after = retry_after
+    def __init__(self, page: str, response: httpx.Response) -> None:
+        super().__init__(
+            f"HTTP {response.status_code} on {page}",
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            response=response,
+        )
+        self.page = page
+        self.status_code = response.status_code
 
 
 MAX_SESSIONS = MAX_CONCURRENCY + 1
@@ -97,13 +100,16 @@ async def login(
     policy = retry or RetryPolicy(max_retries=settings.max_retries, base_delay=settings.retry_base_delay)
     log.info("logging in to ExoFOP as %s (%d session(s))", credentials.username, count)
 
-    first = await _login_with_retries(settings, credentials, policy, transport)
-    results: list[StoredSession] = [first]
-    if count > 1:
-        others = await asyncio.gather(
-            *(_login_with_retries(settings, credentials, policy, transport) for _ in range(count - 1)),
-            return_exceptions=True,
-        )
+    async with ExofopClient(settings, retry=policy, transport=transport) as client:
+        first = await _login_with_retries(client, credentials)
+        results: list[StoredSession] = [first]
+        others: list[StoredSession | BaseException] = []
+        if count > 1:
+            others = await asyncio.gather(
+                *(_login_with_retries(client, credentials) for _ in range(count - 1)),
+                return_exceptions=True,
+            )
+    if others:
         failures: list[BaseException] = []
         for outcome in others:
             if isinstance(outcome, StoredSession):
@@ -129,72 +135,45 @@ async def login(
     return results
 
 
-async def _login_with_retries(
-    settings: Settings,
-    credentials: Credentials,
-    policy: RetryPolicy,
-    transport: httpx.AsyncBaseTransport | None,
-) -> StoredSession:
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return await login_once(settings, credentials, transport=transport, attempt=attempt)
-        except _Retryable as exc:
-            if attempt > policy.max_retries:
-                raise exc.error from None
-            if exc.retry_after is not None and exc.retry_after > policy.max_retry_after:
-                raise exc.error from None
-            delay = policy.delay(attempt, exc.retry_after)
-            log.info("ExoFOP login: %s; retrying in %.1f s", type(exc.error).__name__, delay)
-            await asyncio.sleep(delay)
+async def _login_with_retries(client: ExofopClient, credentials: Credentials) -> StoredSession:
+    """One session, the whole flow tried again (with a fresh cookie jar) after a transient failure."""
+    try:
+        return await client.retrying("login", lambda _attempt: login_once(client, credentials))
+    except _Busy as failure:
+        raise _server_error(failure.page, failure.status_code, failure.attempts) from None
+    except TransientFailure as failure:
+        raise _unreachable(client, failure) from None
 
 
-async def login_once(
-    settings: Settings,
-    credentials: Credentials,
-    *,
-    transport: httpx.AsyncBaseTransport | None = None,
-    attempt: int = 1,
-) -> StoredSession:
+async def login_once(client: ExofopClient, credentials: Credentials) -> StoredSession:
     """One pass through the site's login flow with a fresh cookie jar; the new session.
 
-    Transient failures raise the private ``_Retryable`` (use :func:`login`, which retries them).
+    Transient failures raise :class:`~exofop_mcp.site.client.TransientFailure` (use :func:`login`,
+    which retries them).
     """
+    settings = client.settings
     _check_secure(settings)
-    timeout = httpx.Timeout(
-        connect=settings.connect_timeout, read=settings.read_timeout, write=settings.read_timeout, pool=None
+    session = client.cookie_session()
+    started = utc_now().replace(microsecond=0)
+    form_page = await session.get(LOGIN_PAGE, {"ref": "/tess/"})
+    _check_transient(form_page, LOGIN_PAGE)
+    if not form_page.is_success:
+        # Never send the password to a page that is not the site's login form.
+        raise LoginUnconfirmedError(
+            f"ExoFOP's login page answered HTTP {form_page.status_code} "
+            f"({form_page.url.path or '/'}); the password was not sent.",
+            hint="Check EXOFOP_BASE_URL (it should be https://exofop.ipac.caltech.edu) and try again.",
+        )
+    answer = await session.post(
+        PASSWORD_CHECK_PAGE,
+        data={
+            "username": credentials.username,
+            "password": credentials.password,
+            "ref": "login_user",
+            "ref_page": "/tess/",
+        },
     )
-    async with httpx.AsyncClient(
-        base_url=settings.tess_url + "/",
-        headers={"User-Agent": USER_AGENT},
-        timeout=timeout,
-        follow_redirects=True,
-        transport=transport,
-    ) as client:
-        started = utc_now().replace(microsecond=0)
-        try:
-            form_page = await client.get(LOGIN_PAGE, params={"ref": "/tess/"})
-            _check_transient(form_page, LOGIN_PAGE, attempt)
-            if not form_page.is_success:
-                # Never send the password to a page that is not the site's login form.
-                raise LoginUnconfirmedError(
-                    f"ExoFOP's login page answered HTTP {form_page.status_code} "
-                    f"({form_page.url.path or '/'}); the password was not sent.",
-                    hint="Check EXOFOP_BASE_URL (it should be https://exofop.ipac.caltech.edu) and try again.",
-                )
-            answer = await client.post(
-                PASSWORD_CHECK_PAGE,
-                data={
-                    "username": credentials.username,
-                    "password": credentials.password,
-                    "ref": "login_user",
-                    "ref_page": "/tess/",
-                },
-            )
-        except httpx.TransportError as exc:
-            raise _Retryable(_unreachable(settings, exc, attempt)) from None
-        return _evaluate(settings, credentials, client, answer, started, attempt)
+    return _evaluate(settings, credentials, session.cookies, answer, started)
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -211,19 +190,18 @@ def _check_secure(settings: Settings) -> None:
         )
 
 
-def _check_transient(response: httpx.Response, page: str, attempt: int) -> None:
+def _check_transient(response: httpx.Response, page: str) -> None:
     status = response.status_code
     if status >= 500 or is_retryable_status(status):
-        raise _Retryable(_server_error(page, status, attempt), parse_retry_after(response.headers.get("Retry-After")))
+        raise _Busy(page, response)
 
 
 def _evaluate(
     settings: Settings,
     credentials: Credentials,
-    client: httpx.AsyncClient,
+    cookies: httpx.Cookies,
     answer: httpx.Response,
     started: datetime,
-    attempt: int,
 ) -> StoredSession:
     success_path = urlsplit(settings.tess_url).path.rstrip("/") + "/" + SUCCESS_PAGE
     redirected_home = any(_location_path(step) == success_path for step in answer.history if step.is_redirect) or (
@@ -231,7 +209,7 @@ def _evaluate(
     )
 
     if not redirected_home:
-        _check_transient(answer, PASSWORD_CHECK_PAGE, attempt)
+        _check_transient(answer, PASSWORD_CHECK_PAGE)
         body = answer.text[:_MAX_BODY_SCAN] if answer.content else ""
         if INVALID_LOGIN_TEXT.lower() in body.lower():
             raise LoginFailedError(
@@ -247,7 +225,7 @@ def _evaluate(
             "form may have changed.",
         )
 
-    cookie = _session_cookie(client)
+    cookie = _session_cookie(cookies)
     if cookie is None:
         raise LoginUnconfirmedError(
             f"ExoFOP accepted the login for {credentials.username} but set no {SESSION_COOKIE} cookie.",
@@ -276,10 +254,10 @@ def _location_path(response: httpx.Response) -> str | None:
         return None
 
 
-def _session_cookie(client: httpx.AsyncClient) -> tuple[str, int | None] | None:
+def _session_cookie(cookies: httpx.Cookies) -> tuple[str, int | None] | None:
     """The session cookie the site left in the jar: (value, expiry as epoch seconds or None)."""
     found: tuple[str, int | None] | None = None
-    for cookie in client.cookies.jar:
+    for cookie in cookies.jar:
         if cookie.name != SESSION_COOKIE or not cookie.value:
             continue
         # Prefer the cookie carrying an expiry (the one set when the login succeeded).
@@ -288,10 +266,10 @@ def _session_cookie(client: httpx.AsyncClient) -> tuple[str, int | None] | None:
     return found
 
 
-def _unreachable(settings: Settings, exc: httpx.TransportError, attempts: int) -> ExofopUnavailableError:
-    return ExofopUnavailableError(
-        f"ExoFOP at {settings.base_url} is unreachable: the login {transport_failure(exc)} after {attempts} "
-        "attempt(s).",
+def _unreachable(client: ExofopClient, failure: TransientFailure) -> ExofopUnavailableError:
+    return client.unreachable(
+        failure,
+        "the login",
         hint="Check your network connection and EXOFOP_BASE_URL, or try again later. Your password was not "
         "rejected: nothing was checked.",
     )

@@ -4,7 +4,9 @@ PHP locks a session for the length of each request, so two requests sharing a ``
 after the other on the server.  :class:`SessionPool` therefore lends each session to one request at
 a time: ``async with pool.lease() as cookies`` waits for a free session and yields its cookies
 (``{"PHPSESSID": "…"}``), or yields ``None`` at once when no valid session is stored (anonymous
-access: public data only).  ``pool.lease`` has exactly the shape of ``Downloader.cookie_lease``.
+access: public data only).  ``pool.lease`` has exactly the shape of ``Downloader.cookie_lease`` and
+of what the ExoFOP client asks of a pool (:class:`exofop_mcp.site.client.CookieLease`); the client
+sends the cookies (:func:`exofop_mcp.site.client.cookie_header`).
 
 The pool follows ``sessions.json``: after ``exofop-mcp login`` or ``logout`` in a terminal, the next
 lease uses the new state without restarting the server.  Expired sessions are skipped when leased.
@@ -23,10 +25,7 @@ import os
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
-
-import httpx
 
 from exofop_mcp.auth.session_store import (
     SAFETY_MARGIN,
@@ -260,29 +259,3 @@ class SessionPool:
                 log.warning("could not update the sessions file: %s", exc.strerror or type(exc).__name__)
         self._wake_all()
         return True
-
-
-# --------------------------------------------------------------------------------------------------
-# Sending a leased session with httpx
-# --------------------------------------------------------------------------------------------------
-
-
-def cookie_header(cookies: Mapping[str, str] | None) -> dict[str, str]:
-    """Request headers that carry ``cookies`` (``{}`` for ``None``): ``{"Cookie": "PHPSESSID=…"}``.
-
-    Sending the session as a header, on a client whose own jar keeps nothing (see
-    :func:`non_persistent_cookies`), keeps every request's session exactly the one leased.
-    """
-    if not cookies:
-        return {}
-    return {"Cookie": "; ".join(f"{name}={value}" for name, value in cookies.items())}
-
-
-def non_persistent_cookies() -> httpx.Cookies:
-    """A cookie jar that stores nothing the server sets.
-
-    Give it to the shared ``httpx.AsyncClient`` (``cookies=non_persistent_cookies()``): otherwise a
-    ``PHPSESSID`` set on one answer would be sent with every later request, anonymous or not, and PHP
-    would serialise them all behind one session.
-    """
-    return httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])))

@@ -2,7 +2,7 @@
 
 ``exofop_mcp.cli.main`` adds the command with :func:`add_doctor_command` and runs it with
 :func:`run_doctor_command`; :func:`main` runs it on its own (``python -m exofop_mcp.cli.doctor_command``).
-The checks themselves live in :mod:`exofop_mcp.doctor.checks`, imported only when the command runs, so
+The checks themselves live in :mod:`exofop_mcp.doctor`, imported only when the command runs, so
 adding the command to a parser costs nothing.
 """
 
@@ -26,7 +26,7 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 DOCTOR_COMMAND = "doctor"
-# The defaults of exofop_mcp.doctor.checks.DoctorOptions, repeated here so that building the parser (at every
+# The defaults of exofop_mcp.doctor.report.DoctorOptions, repeated here so that building the parser (at every
 # start of `exofop-mcp`) does not import the checks.
 DEFAULT_TOI = 1130
 DEFAULT_TIMEOUT = 30.0
@@ -177,7 +177,7 @@ def run_doctor_command(
     except ConfigurationError as exc:
         print(f"exofop-mcp doctor: {exc}", file=err)
         return EXIT_USAGE
-    from exofop_mcp.doctor.checks import DoctorOptions, render_text, run_doctor
+    from exofop_mcp.doctor import DoctorOptions, render_text, run_doctor
 
     options = DoctorOptions(
         toi=getattr(args, "toi", None) or DEFAULT_TOI,

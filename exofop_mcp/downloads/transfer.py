@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -26,9 +26,8 @@ from typing import Literal
 import httpx
 
 from exofop_mcp.atomic_files import AtomicStreamWriter
-from exofop_mcp.auth.session_pool import cookie_header
 from exofop_mcp.downloads.archive_safety import describe_bytes, sniff_body
-from exofop_mcp.site.client import ExofopClient
+from exofop_mcp.site.client import ExofopClient, TransientFailure
 from exofop_mcp.site.retry_policy import RetryPolicy, is_retryable_status, parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -60,22 +59,14 @@ class TransferOutcome:
     message: str | None = None
 
 
-class _Transient(Exception):
-    """A failure worth another attempt."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
 class _Permanent(Exception):
     def __init__(self, status: TransferStatus, message: str) -> None:
         super().__init__(message)
         self.status = status
 
 
-class _Stalled(_Transient):
-    pass
+class _Stalled(TransientFailure):
+    """The body stopped coming: retried once only."""
 
 
 def tag_url(client: ExofopClient, tag: int) -> str:
@@ -89,55 +80,62 @@ async def fetch_tag_archive(
     *,
     retry: RetryPolicy,
     limits: TransferLimits,
-    cookies: dict[str, str] | None = None,
+    cookies: Mapping[str, str] | None = None,
     on_bytes: Callable[[int], None] | None = None,
 ) -> TransferOutcome:
-    """Download tag ``tag``'s zip to ``destination`` (atomically); never raises for network trouble."""
+    """Download tag ``tag``'s zip to ``destination`` (atomically); never raises for network trouble.
+
+    Each attempt is one :meth:`ExofopClient.stream_attempt`; the client's retry loop, with ``retry``,
+    decides whether and when to try again.  Here: the stall detector, the overall deadline, and what
+    each answer means (transient, or a final status).
+    """
     started = time.monotonic()
-    attempts = 0
     last_error = "no attempt made"
     stalls = 0
-    while True:
-        attempts += 1
+
+    async def attempt(number: int) -> TransferOutcome:
+        nonlocal last_error, stalls
         remaining = limits.deadline_seconds - (time.monotonic() - started)
         if remaining <= 0:
             return TransferOutcome(
                 "timed_out",
-                attempts - 1,
+                number - 1,
                 message=f"gave up after {limits.deadline_seconds:.0f} s ({last_error}). Try again later.",
             )
         try:
             async with asyncio.timeout(remaining):
                 size, sha = await _attempt(client, tag, destination, limits, cookies, on_bytes)
-            return TransferOutcome("ok", attempts, size=size, sha256=sha)
+            return TransferOutcome("ok", number, size=size, sha256=sha)
         except _Permanent as exc:
-            return TransferOutcome(exc.status, attempts, message=str(exc))
+            return TransferOutcome(exc.status, number, message=str(exc))
         except TimeoutError:
             return TransferOutcome(
                 "timed_out",
-                attempts,
+                number,
                 message=f"the transfer did not finish within {limits.deadline_seconds:.0f} s; try again later.",
             )
         except OSError as exc:
             # Writing the archive failed (disk full, permissions): the message says what to do; a retry
             # would only download the same bytes again.
-            return TransferOutcome("failed", attempts, message=str(exc))
-        except _Transient as exc:
-            last_error = str(exc)
+            return TransferOutcome("failed", number, message=str(exc))
+        except TransientFailure as exc:
+            last_error = exc.reason
             if isinstance(exc, _Stalled):
                 stalls += 1
-            # A stalled body is retried once; other transient failures up to the retry budget.
-            if attempts > retry.max_retries or stalls > 1:
-                status: TransferStatus = "timed_out" if isinstance(exc, _Stalled) else "failed"
-                return TransferOutcome(
-                    status,
-                    attempts,
-                    message=f"{last_error} (after {attempts} attempts). Try again later; "
-                    "a repeated call fetches only what is missing.",
-                )
-            delay = retry.delay(attempts, exc.retry_after)
-            log.info("tag %s: %s; retrying in %.1f s", tag, exc, delay)
-            await asyncio.sleep(delay)
+                # A stalled body is retried once; other transient failures up to the retry budget.
+                exc.final = stalls > 1
+            raise
+
+    try:
+        return await client.retrying(f"tag {tag}", attempt, policy=retry)
+    except TransientFailure as exc:
+        status: TransferStatus = "timed_out" if isinstance(exc, _Stalled) else "failed"
+        return TransferOutcome(
+            status,
+            exc.attempts,
+            message=f"{exc.reason} (after {exc.attempts} attempts). Try again later; "
+            "a repeated call fetches only what is missing.",
+        )
 
 
 async def _attempt(
@@ -145,14 +143,12 @@ async def _attempt(
     tag: int,
     destination: Path,
     limits: TransferLimits,
-    cookies: dict[str, str] | None,
+    cookies: Mapping[str, str] | None,
     on_bytes: Callable[[int], None] | None,
 ) -> tuple[int, str]:
     counted = 0
     try:
-        client.requests_sent += 1
-        headers = cookie_header(cookies)
-        async with client.http.stream("GET", TAG_ZIP_PAGE, params={"tag": str(tag)}, headers=headers) as response:
+        async with client.stream_attempt(TAG_ZIP_PAGE, {"tag": tag}, cookies=cookies) as response:
             _check_status(response, tag, logged_in=cookies is not None)
             declared = _declared_length(response)
             chunks = _watched(response.aiter_bytes(CHUNK_SIZE), limits)
@@ -173,21 +169,20 @@ async def _attempt(
                     writer.write(chunk)
                     counted = _count(on_bytes, len(chunk), counted)
                 if declared is not None and response.num_bytes_downloaded < declared:
-                    raise _Transient(
+                    raise TransientFailure(
                         f"the body was truncated ({response.num_bytes_downloaded:,} of {declared:,} bytes)"
                     )
                 size, sha = writer.bytes_written, writer.sha256_hex()
             return size, sha
-    except (_Transient, _Permanent):
+    except TransientFailure as exc:
         _uncount(on_bytes, counted)
-        raise
-    except httpx.TimeoutException as exc:
-        _uncount(on_bytes, counted)
-        raise _Stalled(f"ExoFOP stopped sending data ({type(exc).__name__})") from None
-    except httpx.TransportError as exc:
-        _uncount(on_bytes, counted)
+        if exc.cause is None:
+            raise
+        # The network failed: say whether the body had begun, and why, precisely.
+        if exc.timed_out:
+            raise _Stalled(f"ExoFOP stopped sending data ({exc.reason})", timed_out=True, cause=exc.cause) from None
         what = "the connection was cut" if counted else "the request failed"
-        raise _Transient(f"{what} ({type(exc).__name__})") from None
+        raise TransientFailure(f"{what} ({exc.reason})", cause=exc.cause) from None
     except BaseException:
         _uncount(on_bytes, counted)
         raise
@@ -255,7 +250,9 @@ def _check_status(response: httpx.Response, tag: int, *, logged_in: bool) -> Non
     if 200 <= status < 300:
         return
     if is_retryable_status(status):
-        raise _Transient(f"ExoFOP answered HTTP {status}", parse_retry_after(response.headers.get("Retry-After")))
+        raise TransientFailure(
+            f"ExoFOP answered HTTP {status}", retry_after=parse_retry_after(response.headers.get("Retry-After"))
+        )
     if status == 404:
         raise _Permanent("not_found", f"tag {tag} does not exist on ExoFOP (HTTP 404). Check the tag number.")
     if status in (401, 403):
@@ -275,7 +272,7 @@ def _classify_non_zip(head: bytes, tag: int, *, logged_in: bool) -> None:
             "list_observations.",
         )
     if kind == "empty":
-        raise _Transient("ExoFOP sent an empty body")
+        raise TransientFailure("ExoFOP sent an empty body")
     raise _Permanent(
         "failed",
         f"ExoFOP answered tag {tag} with something that is not a zip: {describe_bytes(head)}.",

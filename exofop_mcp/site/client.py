@@ -1,30 +1,147 @@
 """The one HTTP client that talks to ExoFOP.
 
-One :class:`httpx.AsyncClient` per process (one connection pool), separate
-connect and read timeouts, a ``User-Agent`` naming exofop-mcp and its version,
-and retries with backoff and jitter for transient failures.  Every failure
-comes out as one of the project's errors with a message that says what to do.
+Every request the project sends to the site goes through :class:`ExofopClient`:
+tables and JSON (:meth:`~ExofopClient.get`, :meth:`~ExofopClient.fetch`), tag
+archives (:meth:`~ExofopClient.stream_attempt`), the login form
+(:meth:`~ExofopClient.cookie_session`) and the doctor's checks.  It owns one
+:class:`httpx.AsyncClient` per process (one connection pool), separate connect
+and read timeouts, a ``User-Agent`` naming exofop-mcp and its version, the
+request counter, how cookies are sent, and the one retry loop
+(:meth:`~ExofopClient.retrying`), driven by a
+:class:`~exofop_mcp.site.retry_policy.RetryPolicy`.  Every failure comes out as
+one of the project's errors with a message that says what to do.
+
+Nothing here knows about stored logins: a table request asked ``logged_in``
+borrows cookies from any object with a session pool's ``lease()`` (see
+:class:`CookieLease`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Mapping
-from typing import Any
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
 from exofop_mcp import __version__
-from exofop_mcp.auth.session_pool import SessionPool, cookie_header, non_persistent_cookies
-from exofop_mcp.errors import ExofopHTTPError, ExofopResponseError, ExofopUnavailableError
+from exofop_mcp.errors import ExofopHTTPError, ExofopResponseError
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.retry_policy import RetryPolicy, is_retryable_status, parse_retry_after
+from exofop_mcp.site.transport_errors import ExofopUnreachableError, describe_transport_error, failure_kind
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"exofop-mcp/{__version__} (+https://pypi.org/project/exofop-mcp/)"
+#: Redirects followed for a request with a private cookie jar (httpx's own limit for the others).
+MAX_REDIRECTS = 20
+
+T = TypeVar("T")
+
+
+class CookieLease(Protocol):
+    """What the client needs of a session pool: ``async with pool.lease(timeout) as cookies``.
+
+    ``cookies`` is a session's cookies (``{"PHPSESSID": "…"}``), or ``None`` to go anonymously.
+    """
+
+    def lease(self, timeout: float | None = None) -> contextlib.AbstractAsyncContextManager[Mapping[str, str] | None]:
+        ...
+
+
+def cookie_header(cookies: Mapping[str, str] | None) -> dict[str, str]:
+    """Request headers that carry ``cookies`` (``{}`` for ``None``): ``{"Cookie": "PHPSESSID=…"}``.
+
+    Sending the session as a header, on a client whose own jar keeps nothing (see
+    :func:`non_persistent_cookies`), keeps every request's session exactly the one leased.
+    """
+    if not cookies:
+        return {}
+    return {"Cookie": "; ".join(f"{name}={value}" for name, value in cookies.items())}
+
+
+def non_persistent_cookies() -> CookieJar:
+    """A cookie jar that stores nothing the server sets, for ``httpx.AsyncClient(cookies=...)``.
+
+    The shared connection pool has one: otherwise a ``PHPSESSID`` set on one answer would be sent
+    with every later request, anonymous or not, and PHP would serialise them all behind one session.
+    It is a plain :class:`~http.cookiejar.CookieJar`, not an ``httpx.Cookies``: httpx keeps a jar it
+    is given, but copies an ``httpx.Cookies`` into a new jar with the default policy (which stores
+    everything).
+    """
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
+class TransientFailure(Exception):
+    """One attempt failed in a way worth another: raised inside an attempt given to :meth:`ExofopClient.retrying`.
+
+    The client raises it for network errors (``cause`` set) and for 429/5xx answers (``response``
+    set); callers raise it for their own transient reasons (a truncated or stalled body).  When no
+    attempt is left, the loop raises the last one again with ``attempts`` filled in.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        retry_after: float | None = None,
+        timed_out: bool = False,
+        response: httpx.Response | None = None,
+        cause: httpx.TransportError | None = None,
+        final: bool = False,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        #: Seconds the server asked to wait (``Retry-After``), if it did.
+        self.retry_after = retry_after
+        #: The attempt ran out of time (a policy may decline to try again).
+        self.timed_out = timed_out
+        #: The answer, when the failure is an HTTP status.
+        self.response = response
+        #: The network error, when there was no answer.
+        self.cause = cause
+        #: Worth no further attempt whatever the policy allows.
+        self.final = final
+        #: Attempts made when the loop gave up (filled in by the loop).
+        self.attempts = 0
+
+    @property
+    def kind(self) -> str:
+        """``'timed out'``, ``'could not connect'``, ... for a network error; the reason otherwise."""
+        return failure_kind(self.cause) if self.cause is not None else self.reason
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The site's last answer to a request (whatever its status) and the attempts it took."""
+
+    response: httpx.Response
+    attempts: int
+
+
+class CookieSession:
+    """Requests that share one private cookie jar (one login on the site), on the client's connection pool.
+
+    Each request is one attempt (wrap a whole flow in :meth:`ExofopClient.retrying`); a network
+    error raises :class:`TransientFailure`.  Cookies the site sets, redirects included, stay in
+    :attr:`cookies` and go with the session's later requests only.
+    """
+
+    def __init__(self, client: ExofopClient) -> None:
+        self._client = client
+        self.cookies = httpx.Cookies()
+
+    async def get(self, page: str, params: Mapping[str, Any] | None = None) -> httpx.Response:
+        return await self._client._attempt("GET", page, params, jar=self.cookies)
+
+    async def post(self, page: str, data: Mapping[str, str]) -> httpx.Response:
+        return await self._client._attempt("POST", page, None, data=data, jar=self.cookies)
 
 
 class ExofopClient:
@@ -36,7 +153,7 @@ class ExofopClient:
         *,
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        sessions: SessionPool | None = None,
+        sessions: CookieLease | None = None,
     ) -> None:
         self.settings = settings
         #: Stored ExoFOP login sessions; pages asked for ``logged_in=True`` carry one when available.
@@ -48,13 +165,13 @@ class ExofopClient:
         self.requests_sent = 0
 
     @property
-    def http(self) -> httpx.AsyncClient:
+    def _pool(self) -> httpx.AsyncClient:
         """The connection pool, built at first use: an answer from the caches never pays for its TLS setup."""
         if self._http is None:
-            self._http = self._build_http()
+            self._http = self._build_pool()
         return self._http
 
-    def _build_http(self) -> httpx.AsyncClient:
+    def _build_pool(self) -> httpx.AsyncClient:
         settings = self.settings
         limits = httpx.Limits(
             max_connections=settings.concurrency + 4, max_keepalive_connections=settings.concurrency + 4
@@ -69,12 +186,18 @@ class ExofopClient:
                 pool=None,
             ),
             limits=limits,
-            # The client's own jar keeps nothing: a session cookie is sent only when one is leased,
-            # so anonymous requests never drag a stray PHPSESSID (and PHP's session lock) along.
+            # The pool's own jar keeps nothing: a session cookie is sent only when one is leased (or from a
+            # cookie session's private jar), so anonymous requests never drag a stray PHPSESSID (and PHP's
+            # session lock) along.
             cookies=non_persistent_cookies(),
             follow_redirects=True,
             transport=self._transport,
         )
+
+    @property
+    def user_agent(self) -> str:
+        """The ``User-Agent`` every request carries."""
+        return self._pool.headers["User-Agent"]
 
     async def __aenter__(self) -> ExofopClient:
         return self
@@ -90,6 +213,162 @@ class ExofopClient:
         """The absolute URL of a page, for messages and manifests."""
         url = httpx.URL(self.settings.tess_url + "/" + page)
         return str(url.copy_merge_params(_clean(params)) if params else url)
+
+    # -- the one retry loop --------------------------------------------------------------------------
+
+    async def retrying(
+        self, what: str, attempt: Callable[[int], Awaitable[T]], *, policy: RetryPolicy | None = None
+    ) -> T:
+        """Run ``attempt(1)``, ``attempt(2)``, ... until one returns; the only place a request is retried.
+
+        An attempt that raises :class:`TransientFailure` is tried again after the delay the policy
+        gives (backoff with jitter, or the server's ``Retry-After``); when the policy gives none (or the
+        failure is ``final``), the last failure is raised again with its ``attempts`` filled in.
+        Anything else an attempt raises or returns ends the loop at once.
+        """
+        rules = policy or self.retry
+        started = time.monotonic()
+        number = 0
+        while True:
+            number += 1
+            try:
+                return await attempt(number)
+            except TransientFailure as failure:
+                delay = None
+                if not failure.final:
+                    delay = rules.next_delay(
+                        number,
+                        retry_after=failure.retry_after,
+                        timed_out=failure.timed_out,
+                        elapsed=time.monotonic() - started,
+                    )
+                if delay is None:
+                    failure.attempts = number
+                    raise
+                log.info("ExoFOP %s: %s; retrying in %.1f s", what, failure.reason, delay)
+            await asyncio.sleep(delay)
+
+    # -- one attempt ---------------------------------------------------------------------------------
+
+    def describe(self, exc: BaseException, url: str | httpx.URL) -> str:
+        """Why a request to ``url`` got no answer, precisely, with this client's timeouts."""
+        return describe_transport_error(
+            exc, url, connect_timeout=self.settings.connect_timeout, read_timeout=self.settings.read_timeout
+        )
+
+    def _transient(self, exc: httpx.TransportError, page: str, params: Mapping[str, Any] | None) -> TransientFailure:
+        return TransientFailure(
+            self.describe(exc, self.url(page, params)),
+            timed_out=isinstance(exc, httpx.TimeoutException),
+            cause=exc,
+        )
+
+    async def _attempt(
+        self,
+        method: str,
+        page: str,
+        params: Mapping[str, Any] | None,
+        *,
+        cookies: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | None = None,
+        jar: httpx.Cookies | None = None,
+    ) -> httpx.Response:
+        """Send one request (redirects followed), body read; a network error raises :class:`TransientFailure`."""
+        query = _clean(params)
+        self.requests_sent += 1
+        try:
+            if jar is None:
+                return await self._pool.request(method, page, params=query, data=data, headers=cookie_header(cookies))
+            return await self._send_with_jar(method, page, query, data, jar)
+        except httpx.TransportError as exc:
+            raise self._transient(exc, page, query) from None
+
+    async def _send_with_jar(
+        self, method: str, page: str, query: dict[str, str], data: Mapping[str, str] | None, jar: httpx.Cookies
+    ) -> httpx.Response:
+        """Send with ``jar``'s cookies, following redirects by hand so that each hop sends and keeps the jar's."""
+        request = self._pool.build_request(method, page, params=query, data=data)
+        history: list[httpx.Response] = []
+        while True:
+            jar.set_cookie_header(request)
+            response = await self._pool.send(request, follow_redirects=False)
+            jar.extract_cookies(response)
+            following = response.next_request
+            if following is None or len(history) >= MAX_REDIRECTS:
+                response.history = history
+                return response
+            history.append(response)
+            request = following
+
+    @contextlib.asynccontextmanager
+    async def stream_attempt(
+        self, page: str, params: Mapping[str, Any] | None = None, *, cookies: Mapping[str, str] | None = None
+    ) -> AsyncIterator[httpx.Response]:
+        """``async with client.stream_attempt(page, params) as response``: one attempt, the body not read yet.
+
+        Whatever the status; a network error (connecting or mid-body) raises :class:`TransientFailure`
+        with ``cause`` set.  Retrying is the caller's: wrap the attempt in :meth:`retrying`.
+        """
+        query = _clean(params)
+        self.requests_sent += 1
+        try:
+            async with self._pool.stream("GET", page, params=query, headers=cookie_header(cookies)) as response:
+                yield response
+        except httpx.TransportError as exc:
+            raise self._transient(exc, page, query) from None
+
+    def cookie_session(self) -> CookieSession:
+        """Requests with a private cookie jar (a login), on this client's pool, User-Agent and timeouts."""
+        return CookieSession(self)
+
+    def unreachable(
+        self,
+        failure: TransientFailure,
+        subject: str,
+        *,
+        hint: str = "Check your network connection and EXOFOP_BASE_URL, or try again later.",
+    ) -> ExofopUnreachableError:
+        """The error for a request that got no answer after retries (``subject``: the page, 'the login', ...)."""
+        description = failure.reason
+        return ExofopUnreachableError(
+            f"ExoFOP at {self.settings.base_url} is unreachable: {subject} {failure.kind} after "
+            f"{failure.attempts} attempt(s) ({description}).",
+            description=description,
+            attempts=failure.attempts,
+            hint=hint,
+        )
+
+    # -- pages ---------------------------------------------------------------------------------------
+
+    async def fetch(
+        self,
+        page: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        cookies: Mapping[str, str] | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> Answer:
+        """GET a page, retrying network errors, 429 and 5xx; the last answer whatever its status, body read.
+
+        Raises :class:`ExofopUnreachableError` when no attempt got an answer.
+        """
+
+        async def attempt(number: int) -> Answer:
+            response = await self._attempt("GET", page, params, cookies=cookies)
+            if is_retryable_status(response.status_code):
+                raise TransientFailure(
+                    f"HTTP {response.status_code}",
+                    retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                    response=response,
+                )
+            return Answer(response, number)
+
+        try:
+            return await self.retrying(page or "/tess/", attempt, policy=policy)
+        except TransientFailure as failure:
+            if failure.response is not None:
+                return Answer(failure.response, failure.attempts)
+            raise self.unreachable(failure, page or "/tess/") from None
 
     async def get(
         self,
@@ -108,32 +387,19 @@ class ExofopClient:
                 return await self._get(page, params, cookies)
         return await self._get(page, params, None)
 
-    async def _get(self, page: str, params: Mapping[str, Any] | None, cookies: dict[str, str] | None) -> httpx.Response:
-        query = _clean(params)
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                self.requests_sent += 1
-                response = await self.http.get(page, params=query, headers=cookie_header(cookies))
-            except httpx.TransportError as exc:
-                if attempt > self.retry.max_retries:
-                    raise _unavailable(self.settings.base_url, page, exc, attempt) from None
-                delay = self.retry.delay(attempt)
-                log.info("ExoFOP %s: %s; retrying in %.1f s", page, type(exc).__name__, delay)
-                await asyncio.sleep(delay)
-                continue
-            if response.is_success:
-                return response
-            if is_retryable_status(response.status_code) and attempt <= self.retry.max_retries:
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                if retry_after is not None and retry_after > self.retry.max_retry_after:
-                    raise _http_error(page, response, attempt, retry_after)
-                delay = self.retry.delay(attempt, retry_after)
-                log.info("ExoFOP %s: HTTP %s; retrying in %.1f s", page, response.status_code, delay)
-                await asyncio.sleep(delay)
-                continue
-            raise _http_error(page, response, attempt, None)
+    async def _get(
+        self, page: str, params: Mapping[str, Any] | None, cookies: Mapping[str, str] | None
+    ) -> httpx.Response:
+        answer = await self.fetch(page, params, cookies=cookies)
+        response = answer.response
+        if response.is_success:
+            return response
+        retry_after = None
+        if is_retryable_status(response.status_code):
+            asked = parse_retry_after(response.headers.get("Retry-After"))
+            if asked is not None and asked > self.retry.max_retry_after:
+                retry_after = asked
+        raise _http_error(page, response, answer.attempts, retry_after)
 
     async def get_text(self, page: str, params: Mapping[str, Any] | None = None, *, logged_in: bool = False) -> str:
         response = await self.get(page, params, logged_in=logged_in)
@@ -155,22 +421,6 @@ def _clean(params: Mapping[str, Any] | None) -> dict[str, str]:
     if not params:
         return {}
     return {k: ("" if v is True else str(v)) for k, v in params.items() if v is not None and v is not False}
-
-
-def transport_failure(exc: httpx.TransportError) -> str:
-    """What went wrong on the wire, in a few words: 'timed out', 'could not connect', ..."""
-    if isinstance(exc, httpx.TimeoutException):
-        return "timed out"
-    if isinstance(exc, httpx.ConnectError):
-        return "could not connect"
-    return f"lost the connection ({type(exc).__name__})"
-
-
-def _unavailable(base_url: str, page: str, exc: httpx.TransportError, attempts: int) -> ExofopUnavailableError:
-    return ExofopUnavailableError(
-        f"ExoFOP at {base_url} is unreachable: {page} {transport_failure(exc)} after {attempts} attempt(s).",
-        hint="Check your network connection and EXOFOP_BASE_URL, or try again later.",
-    )
 
 
 def _http_error(page: str, response: httpx.Response, attempts: int, retry_after: float | None) -> ExofopHTTPError:

@@ -16,7 +16,6 @@ import pytest
 
 from exofop_mcp.auth.credentials import Credentials
 from exofop_mcp.auth.login import login
-from exofop_mcp.auth.session_pool import cookie_header, non_persistent_cookies
 from exofop_mcp.auth.session_store import load_sessions, sessions_path, utc_now
 from exofop_mcp.errors import (
     ConfigurationError,
@@ -29,6 +28,7 @@ from exofop_mcp.errors import (
 from exofop_mcp.replica import Replica, ReplicaConfig
 from exofop_mcp.replica.dataset import PROPRIETARY_TAGS
 from exofop_mcp.settings import Settings
+from exofop_mcp.site.client import cookie_header, non_persistent_cookies
 from tests.helpers.environment import make_settings
 
 PASSWORD = "Pw-7f3a!k9#zz=q"

@@ -12,7 +12,7 @@ import pytest
 from exofop_mcp.auth.credentials import Credentials
 from exofop_mcp.auth.login import login
 from exofop_mcp.auth.login_status import current_login_status
-from exofop_mcp.auth.session_pool import SessionPool, cookie_header, non_persistent_cookies
+from exofop_mcp.auth.session_pool import SessionPool
 from exofop_mcp.auth.session_store import (
     StoredSession,
     delete_sessions,
@@ -23,6 +23,7 @@ from exofop_mcp.auth.session_store import (
 from exofop_mcp.replica import Replica, RequestRecord
 from exofop_mcp.replica.dataset import PROPRIETARY_SYSTEM_TIC, PROPRIETARY_TAGS
 from exofop_mcp.settings import Settings
+from exofop_mcp.site.client import cookie_header, non_persistent_cookies
 from tests.helpers.environment import make_settings
 
 PASSWORD = "Pw-7f3a!k9#zz=q"

@@ -10,7 +10,6 @@ import io
 import json
 import re
 import socket
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from exofop_mcp import __version__
@@ -31,14 +29,13 @@ from exofop_mcp.auth.login import login
 from exofop_mcp.auth.session_store import StoredSession, load_sessions, store_login, utc_now
 from exofop_mcp.cli import doctor_command as doctor_cli
 from exofop_mcp.cli.doctor_command import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_doctor_command, run_doctor_command
-from exofop_mcp.doctor.checks import (
+from exofop_mcp.doctor import (
     CHECK_TITLES,
     DOCUMENTED_COLUMNS,
     OBSERVATION_RECORDS,
     SITE_CHECKS,
     DoctorOptions,
     DoctorReport,
-    describe_transport_error,
 )
 from exofop_mcp.replica import Replica
 from exofop_mcp.replica.dataset import PROPRIETARY_TAGS, SPECIAL_TAGS
@@ -297,39 +294,6 @@ def test_https_to_a_plain_http_port_is_a_tls_failure(settings: Settings, plain_h
     summary = run.summary("reachable")
     assert f"TLS handshake with 127.0.0.1:{plain_http_responder} failed" in summary
     assert "does not seem to speak https" in summary
-
-
-def test_transport_errors_are_named_precisely() -> None:
-    def chained(outer: Exception, inner: BaseException) -> Exception:
-        outer.__cause__ = inner
-        return outer
-
-    url = "https://exofop.example.org/tess/"
-    cases: list[tuple[Exception, str]] = [
-        (
-            chained(
-                httpx.ConnectError("[Errno -2] Name or service not known"),
-                socket.gaierror(-2, "Name or service not known"),
-            ),
-            "DNS lookup failed: the name 'exofop.example.org' could not be resolved",
-        ),
-        (
-            chained(httpx.ConnectError("All connection attempts failed"), ConnectionRefusedError(111, "refused")),
-            "connection refused by exofop.example.org:443",
-        ),
-        (
-            chained(httpx.ConnectError("certificate verify failed"), ssl.SSLCertVerificationError(1, "verify failed")),
-            "TLS certificate verification failed for exofop.example.org",
-        ),
-        (
-            httpx.ConnectTimeout("timed out"),
-            "timed out connecting to exofop.example.org:443 (no connection within 5 s)",
-        ),
-        (httpx.ReadTimeout("timed out"), "connected to exofop.example.org:443, but no answer within 7 s"),
-        (httpx.ConnectError("[Errno -3] Temporary failure in name resolution"), "DNS lookup failed"),
-    ]
-    for exc, expected in cases:
-        assert expected in describe_transport_error(exc, url, connect_timeout=5, read_timeout=7), expected
 
 
 # -- tags ------------------------------------------------------------------------------------------------

@@ -15,11 +15,12 @@ import pytest
 from exofop_mcp.auth.credentials import Credentials, resolve_credentials
 from exofop_mcp.auth.login import login
 from exofop_mcp.auth.login_status import current_login_status
-from exofop_mcp.auth.session_pool import SessionPool, cookie_header, non_persistent_cookies
+from exofop_mcp.auth.session_pool import SessionPool
 from exofop_mcp.auth.session_store import load_sessions, sessions_path
 from exofop_mcp.cli.login_commands import add_login_commands, run_login_command
 from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.replica import Replica
+from exofop_mcp.site.client import cookie_header, non_persistent_cookies
 from tests.helpers.environment import make_settings
 
 PASSWORD = "Pw-7f3a!k9#zz=q"

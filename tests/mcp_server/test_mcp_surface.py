@@ -125,5 +125,5 @@ def test_requests_name_exofop_mcp_and_its_version(settings):
     from exofop_mcp.site.client import ExofopClient
 
     client = ExofopClient(settings)
-    agent = client.http.headers["User-Agent"]
+    agent = client.user_agent
     assert agent.startswith(f"exofop-mcp/{__version__}")
