@@ -8,9 +8,12 @@ back is sniffed, not trusted: an HTML login page means ``login_required``, a
 is ``failed`` with its first bytes described.
 
 Transient failures (connection errors, 429 with ``Retry-After``, 5xx,
-truncation, a stalled body) are retried with backoff and jitter; permanent
-ones are not.  A stall detector and an overall deadline bound each tag, so a
-body that trickles a few bytes a second cannot hold a download hostage.
+truncation, a stalled body) are retried with backoff and jitter by the
+client's one retry loop (:meth:`~exofop_mcp.site.client.ExofopClient.retrying`);
+permanent ones are not.  This module decides, per attempt, which is which;
+the client sends the request and the policy gives the delay.  A stall detector
+and an overall deadline bound each tag, so a body that trickles a few bytes a
+second cannot hold a download hostage.
 """
 
 from __future__ import annotations
