@@ -10,7 +10,7 @@ with :func:`remove_stale_temp_files`.
 Temporary names:
 
 * files: ``.<name>.<random>.part`` (see :data:`TEMP_SUFFIX`),
-* directories (used by :mod:`exofop_mcp.downloads.archive_safety` while extracting an archive):
+* directories (used by :mod:`exofop_mcp.downloads.archive_extraction` while extracting an archive):
   ``.<name>.<random>.partdir`` (see :data:`TEMP_DIR_SUFFIX`),
 
 where ``<random>`` is :data:`TOKEN_LENGTH` lowercase hexadecimal digits.
@@ -375,7 +375,7 @@ class AtomicStreamWriter:
 
     Memory use is flat whatever the size: each chunk is hashed (SHA-256) and written straight to
     disk.  Only the first :attr:`head_size` bytes are kept (:attr:`head`) so the caller can check what
-    the server actually sent (see :func:`exofop_mcp.downloads.archive_safety.sniff_body`) before committing.
+    the server actually sent (see :func:`exofop_mcp.site.responses.sniff_body`) before committing.
 
     Typical use, also valid inside ``async`` code (the writes are ordinary blocking writes to a local
     file; ``async with`` runs the final ``fsync`` + rename in a worker thread)::

@@ -64,17 +64,10 @@ from exofop_mcp import __version__
 from exofop_mcp.auth.login_status import RENEW_BEFORE_HOURS, current_login_status
 from exofop_mcp.auth.session_pool import SessionPool, cookie_header
 from exofop_mcp.auth.session_store import load_sessions
-from exofop_mcp.downloads.archive_safety import (
-    ArchiveError,
-    CorruptArchive,
-    UnsafeArchive,
-    ZipPlan,
-    describe_bytes,
-    inspect_zip,
-    sniff_body,
-)
+from exofop_mcp.downloads.archive_extraction import inspect_zip
+from exofop_mcp.downloads.archive_plan import ZipPlan
 from exofop_mcp.downloads.transfer import TAG_ZIP_PAGE
-from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.errors import ArchiveError, CorruptArchive, ExofopMcpError, UnsafeArchive
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.catalog import CatalogEntry, parse_toi_table
 from exofop_mcp.site.client import ExofopClient
@@ -87,7 +80,9 @@ from exofop_mcp.site.records import (
     TimeSeriesObservation,
     TOIRecord,
 )
-from exofop_mcp.site.resolver import NAME_RESOLVER_PAGE, _tic_list
+from exofop_mcp.site.resolver import NAME_RESOLVER_PAGE
+from exofop_mcp.site.resolver import tic_list as _tic_list
+from exofop_mcp.site.responses import describe_bytes, sniff_body
 from exofop_mcp.site.retry_policy import RetryPolicy, is_retryable_status, parse_retry_after
 
 CheckStatus = Literal["PASS", "WARN", "FAIL", "SKIP"]
