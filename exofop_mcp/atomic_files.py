@@ -7,10 +7,13 @@ moment therefore leaves either the old file or the new one at the final path, ne
 file that looks complete.  Leftover temporary files are recognisable by their name and can be removed
 with :func:`remove_stale_temp_files`.
 
+There is one writer, :class:`AtomicStreamWriter` (downloads stream through it, chunk by chunk);
+:func:`atomic_write_text` writes a whole text file through it (manifests, sessions, schemas).
+
 Temporary names:
 
 * files: ``.<name>.<random>.part`` (see :data:`TEMP_SUFFIX`),
-* directories (used by :mod:`exofop_mcp.downloads.archive_safety` while extracting an archive):
+* directories (used by :mod:`exofop_mcp.downloads.archive_extraction` while extracting an archive):
   ``.<name>.<random>.partdir`` (see :data:`TEMP_DIR_SUFFIX`),
 
 where ``<random>`` is :data:`TOKEN_LENGTH` lowercase hexadecimal digits.
@@ -21,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import json
 import os
 import re
 import secrets
@@ -29,24 +31,18 @@ import shutil
 import stat
 import time
 import weakref
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, BinaryIO, Self
+from typing import Any, BinaryIO, Self
 
-from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.errors import AtomicWriteError
 
 __all__ = [
     "TEMP_DIR_SUFFIX",
     "TEMP_SUFFIX",
     "TOKEN_LENGTH",
     "AtomicStreamWriter",
-    "AtomicWriteError",
-    "atomic_stream",
-    "atomic_write_bytes",
-    "atomic_write_json",
     "atomic_write_text",
-    "atomic_writer",
     "fsync_directory",
     "hint_for_os_error",
     "is_temp_name",
@@ -78,17 +74,6 @@ _TEMP_NAME_RE = re.compile(
 _O_BINARY: int = getattr(os, "O_BINARY", 0)
 _O_NOFOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC: int = getattr(os, "O_CLOEXEC", 0)
-
-
-class AtomicWriteError(ExofopMcpError, OSError):
-    """Writing a file (or committing it to its final name) failed.
-
-    It is also an :class:`OSError`, so code that handles I/O errors generically keeps working;
-    ``errno`` is copied from the underlying error, which is also chained as ``__cause__``.  The message
-    names the path and ``hint`` says what the user can do about it.
-    """
-
-    code = "write_failed"
 
 
 def hint_for_os_error(err: OSError) -> str:
@@ -229,136 +214,6 @@ def _commit(temp: Path, path: Path, *, durable: bool) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Whole-file writers
-# --------------------------------------------------------------------------------------------------
-
-_MODES = {"wb": "wb", "bw": "wb", "w": "w", "wt": "w", "tw": "w"}
-
-
-@contextlib.contextmanager
-def atomic_writer(
-    path: Path,
-    mode: str = "wb",
-    *,
-    permissions: int | None = None,
-    encoding: str = "utf-8",
-    newline: str | None = None,
-    durable: bool = True,
-) -> Iterator[IO[Any]]:
-    """Write ``path`` atomically: yield a file object on a temporary sibling, commit on clean exit.
-
-    The yielded file is open on ``.<name>.<random>.part`` in the same directory (its ``name``
-    attribute is that path).  On clean exit it is flushed, ``fsync``-ed, moved onto ``path`` with
-    :func:`os.replace` and the directory is ``fsync``-ed (best effort).  If the ``with`` block raises
-    (including ``KeyboardInterrupt``) the temporary file is deleted, ``path`` is left as it was and the
-    exception propagates.
-
-    ``mode`` is ``"wb"`` (binary, default) or ``"w"`` (text, ``encoding``/``newline`` apply).
-    ``permissions`` (e.g. ``0o600`` for secrets) is applied when the temporary file is created, before
-    any byte is written; without it the file gets the usual ``0o666`` minus the umask.
-    ``durable=False`` skips the ``fsync`` calls (still atomic, but may be lost on power failure).
-
-    Errors of our own file operations are raised as :class:`AtomicWriteError`.
-    """
-    path = Path(path)
-    normalized = _MODES.get(mode)
-    if normalized is None:
-        raise ValueError(f"atomic_writer supports modes 'wb' and 'w', not {mode!r}")
-    fd, temp = _create_temp_file(path, permissions)
-
-    def opener(_name: str, _flags: int) -> int:
-        return fd
-
-    try:
-        if normalized == "wb":
-            handle: IO[Any] = open(os.fspath(temp), "wb", opener=opener)  # noqa: SIM115 - closed below
-        else:
-            handle = open(  # noqa: SIM115 - closed below
-                os.fspath(temp), "w", encoding=encoding, newline=newline, opener=opener
-            )
-    except BaseException:
-        os.close(fd)
-        _unlink_quietly(temp)
-        raise
-
-    try:
-        yield handle
-    except BaseException:
-        with contextlib.suppress(OSError):
-            handle.close()
-        _unlink_quietly(temp)
-        raise
-
-    try:
-        try:
-            if not handle.closed:
-                handle.flush()
-                if durable:
-                    os.fsync(handle.fileno())
-            elif durable:
-                _fsync_path(temp)
-        finally:
-            handle.close()
-    except OSError as exc:
-        _unlink_quietly(temp)
-        raise _wrap_os_error(exc, "write", path) from exc
-    except BaseException:
-        _unlink_quietly(temp)
-        raise
-    _commit(temp, path, durable=durable)
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | _O_BINARY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(
-    path: Path, data: bytes, *, permissions: int | None = None, durable: bool = True
-) -> None:
-    """Atomically replace ``path`` with ``data`` (see :func:`atomic_writer`)."""
-    with atomic_writer(path, "wb", permissions=permissions, durable=durable) as handle:
-        try:
-            handle.write(data)
-        except OSError as exc:  # a write larger than the buffer fails here, not at the flush
-            raise _wrap_os_error(exc, "write", Path(path)) from exc
-
-
-def atomic_write_text(
-    path: Path,
-    text: str,
-    *,
-    encoding: str = "utf-8",
-    permissions: int | None = None,
-    durable: bool = True,
-) -> None:
-    """Atomically replace ``path`` with ``text`` encoded as ``encoding``; newlines are written as-is."""
-    atomic_write_bytes(path, text.encode(encoding), permissions=permissions, durable=durable)
-
-
-def atomic_write_json(
-    path: Path,
-    obj: Any,
-    *,
-    indent: int | None = 2,
-    sort_keys: bool = False,
-    default: Callable[[Any], Any] | None = None,
-    permissions: int | None = None,
-    durable: bool = True,
-) -> None:
-    """Atomically replace ``path`` with ``obj`` as UTF-8 JSON, ending with a newline.
-
-    The object is serialised *before* anything is created, so a serialisation error (``TypeError``,
-    ``ValueError``) leaves no file behind.  Non-ASCII characters are written as UTF-8, not escaped.
-    """
-    text = json.dumps(obj, indent=indent, sort_keys=sort_keys, default=default, ensure_ascii=False)
-    atomic_write_text(path, text + "\n", permissions=permissions, durable=durable)
-
-
-# --------------------------------------------------------------------------------------------------
 # Streaming writer (downloads)
 # --------------------------------------------------------------------------------------------------
 
@@ -375,12 +230,12 @@ class AtomicStreamWriter:
 
     Memory use is flat whatever the size: each chunk is hashed (SHA-256) and written straight to
     disk.  Only the first :attr:`head_size` bytes are kept (:attr:`head`) so the caller can check what
-    the server actually sent (see :func:`exofop_mcp.downloads.archive_safety.sniff_body`) before committing.
+    the server actually sent (see :func:`exofop_mcp.site.responses.sniff_body`) before committing.
 
     Typical use, also valid inside ``async`` code (the writes are ordinary blocking writes to a local
     file; ``async with`` runs the final ``fsync`` + rename in a worker thread)::
 
-        with atomic_stream(target) as out:
+        with AtomicStreamWriter(target) as out:
             for chunk in response.iter_bytes():
                 out.write(chunk)
             if out.bytes_written == 0:
@@ -562,11 +417,32 @@ class AtomicStreamWriter:
         return f"<AtomicStreamWriter {str(self.path)!r} {self._state}, {self._bytes_written} bytes>"
 
 
-def atomic_stream(
-    path: Path, *, permissions: int | None = None, durable: bool = True, head_size: int = 8192
-) -> AtomicStreamWriter:
-    """Return an (unopened) :class:`AtomicStreamWriter` for ``path``; use it with ``with``."""
-    return AtomicStreamWriter(path, permissions=permissions, durable=durable, head_size=head_size)
+# --------------------------------------------------------------------------------------------------
+# Whole files
+# --------------------------------------------------------------------------------------------------
+
+
+def atomic_write_text(
+    path: Path,
+    text: str,
+    *,
+    encoding: str = "utf-8",
+    permissions: int | None = None,
+    durable: bool = True,
+) -> None:
+    """Atomically replace ``path`` with ``text`` encoded as ``encoding``; newlines are written as-is.
+
+    The text is written to ``.<name>.<random>.part`` in the same directory, ``fsync``-ed, moved onto
+    ``path`` with :func:`os.replace` and the directory is ``fsync``-ed (best effort); on any failure
+    the temporary file is removed and ``path`` is left as it was.  ``permissions`` (e.g. ``0o600``
+    for secrets) is applied when the temporary file is created, before any byte is written; without
+    it the file gets the usual ``0o666`` minus the umask.  ``durable=False`` skips the ``fsync``
+    calls (still atomic, but may be lost on power failure).  File-system errors are raised as
+    :class:`~exofop_mcp.errors.AtomicWriteError`.
+    """
+    data = text.encode(encoding)  # an encoding error leaves no file behind
+    with AtomicStreamWriter(path, permissions=permissions, durable=durable, head_size=0) as out:
+        out.write(data)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,17 +1,76 @@
 """The project's exceptions.
 
-Every error a user or an assistant can meet is one of these.  Each carries a
-message that says what went wrong *and what to do next*; the MCP server and the
-command line show ``str(error)`` and nothing else (no tracebacks, no secrets).
+Every error a user or an assistant can meet is one of these.  Each carries a message that says what
+went wrong *and what to do next*, and a short machine-readable ``code`` that is stable across
+versions.  The command line shows ``str(error)``; the MCP server sends ``[<code>] <str(error)>`` as
+the tool error's text (for example ``[not_found] ExoFOP knows no star named ...``), so a client can
+act on the code without parsing the sentence.  Neither ever shows a traceback or a secret.
+
+The hierarchy (the code of each class in brackets)::
+
+    ExofopMcpError [error]
+      ConfigurationError [configuration]         a setting or flag has an invalid value
+      UsageError [usage]                         command-line arguments are malformed
+      InvalidIdentifierError [invalid_identifier]  (also ValueError)
+      InvalidRequestError [invalid_request]      (also ValueError)
+      TargetNotFoundError [not_found]
+      AmbiguousTargetError [ambiguous]
+      ExofopUnavailableError [unavailable]
+      ExofopHTTPError [http_error]
+      ExofopResponseError [unexpected_response]
+      CredentialsError [credentials]
+      LoginFailedError [login_failed]
+      LoginUnconfirmedError [login_unconfirmed]
+      AtomicWriteError [write_failed]            (also OSError)
+      ArchiveError [archive_error]
+        UnsafeArchive [unsafe_archive]
+        CorruptArchive [corrupt_archive]
+        UnsupportedArchive [unsupported_archive]
+        ExtractionIOError [extraction_failed]    (also OSError)
+
+Outside the tree, on purpose: a few private exceptions that steer control flow inside one module
+and never leave it (``_Transient``, ``_Permanent`` and ``_Stalled`` in
+:mod:`exofop_mcp.downloads.transfer`, ``_Retryable`` in :mod:`exofop_mcp.auth.login`, ``_Stop`` in
+the doctor's checks), and the ExoFOP replica's ``BadRequest`` and ``ClientGone`` (the replica is
+the test site, not the client; they turn into an HTTP 400 answer or a dropped connection there).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from exofop_mcp.site.responses import BodyKind
+
+__all__ = [
+    "AmbiguousTargetError",
+    "ArchiveError",
+    "AtomicWriteError",
+    "ConfigurationError",
+    "CorruptArchive",
+    "CredentialsError",
+    "ExofopHTTPError",
+    "ExofopMcpError",
+    "ExofopResponseError",
+    "ExofopUnavailableError",
+    "ExtractionIOError",
+    "InvalidIdentifierError",
+    "InvalidRequestError",
+    "LoginFailedError",
+    "LoginUnconfirmedError",
+    "TargetNotFoundError",
+    "UnsafeArchive",
+    "UnsupportedArchive",
+    "UsageError",
+]
 
 
 class ExofopMcpError(Exception):
     """Base class of every error this package raises on purpose."""
 
-    #: A short machine-readable code, stable across versions (shown to assistants).
+    #: A short machine-readable code, stable across versions (the MCP server puts it in brackets
+    #: before the message of a tool error).
     code = "error"
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
@@ -24,6 +83,12 @@ class ConfigurationError(ExofopMcpError):
     """A setting (environment variable or flag) has an invalid value."""
 
     code = "configuration"
+
+
+class UsageError(ExofopMcpError):
+    """Command-line arguments are malformed; the command prints its usage with this and exits 2."""
+
+    code = "usage"
 
 
 class InvalidIdentifierError(ExofopMcpError, ValueError):
@@ -92,3 +157,101 @@ class LoginUnconfirmedError(ExofopMcpError):
     """ExoFOP answered the login, but neither with its welcome page nor with a rejection."""
 
     code = "login_unconfirmed"
+
+
+# --------------------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------------------
+
+
+class AtomicWriteError(ExofopMcpError, OSError):
+    """Writing a file (or committing it to its final name) failed.
+
+    It is also an :class:`OSError`, so code that handles I/O errors generically keeps working;
+    ``errno`` is copied from the underlying error, which is also chained as ``__cause__``.  The message
+    names the path and ``hint`` says what the user can do about it.
+    """
+
+    code = "write_failed"
+
+
+class ArchiveError(ExofopMcpError):
+    """Base class of every problem with an archive.
+
+    Attributes: ``reason`` (what is wrong, one phrase), ``archive`` (the archive path, if known) and
+    ``member`` (the offending member name, if any).  ``str(error)`` is a complete sentence followed
+    by what to do about it (``hint``).
+    """
+
+    code = "archive_error"
+    _verb = "Cannot extract"
+    _default_hint = "Delete the file and download it again."
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        archive: Path | str | None = None,
+        member: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.archive = Path(archive) if archive is not None else None
+        self.member = member
+        where = f" {self.archive}" if self.archive is not None else " the archive"
+        super().__init__(f"{self._verb}{where}: {reason}.", hint=hint or self._default_hint)
+
+
+class UnsafeArchive(ArchiveError):
+    """The archive could write outside its destination, create links or devices, or is a zip bomb.
+
+    Nothing was extracted.
+    """
+
+    code = "unsafe_archive"
+    _verb = "Refusing to extract"
+    _default_hint = (
+        "Nothing was extracted. The archive may be malicious; do not unpack it with other tools, "
+        "and tell the ExoFOP team if it came from their site."
+    )
+
+
+class CorruptArchive(ArchiveError):
+    """The file is not a ZIP archive, or it is damaged or truncated.
+
+    ``kind`` is what :func:`exofop_mcp.site.responses.sniff_body` makes of the first bytes when the
+    file is not a ZIP at all (``None`` otherwise).
+    """
+
+    code = "corrupt_archive"
+    _default_hint = "The download is damaged or incomplete: delete it and download it again."
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        archive: Path | str | None = None,
+        member: str | None = None,
+        hint: str | None = None,
+        kind: BodyKind | None = None,
+    ) -> None:
+        self.kind = kind
+        super().__init__(reason, archive=archive, member=member, hint=hint)
+
+
+class UnsupportedArchive(ArchiveError):
+    """The archive is valid but uses a feature we do not handle (encryption, exotic compression)."""
+
+    code = "unsupported_archive"
+    _default_hint = "Nothing was extracted; unpack it by hand with a tool that supports this feature."
+
+
+class ExtractionIOError(ArchiveError, OSError):
+    """Writing the extracted files failed (disk full, permissions, destination in the way).
+
+    Also an :class:`OSError`; ``errno`` is copied from the underlying error.  The destination is
+    left as it was.
+    """
+
+    code = "extraction_failed"
+    _default_hint = "Check that the destination directory is writable and has free space."

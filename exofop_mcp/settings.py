@@ -79,7 +79,7 @@ class Settings:
 
 
 def _validated(settings: Settings, *, source: str) -> Settings:
-    _parse_base_url(settings.base_url, "EXOFOP_BASE_URL")
+    parse_base_url(settings.base_url, "EXOFOP_BASE_URL")
     if not 1 <= settings.concurrency <= MAX_CONCURRENCY:
         raise ConfigurationError(
             f"EXOFOP_MCP_CONCURRENCY (from the {source}) must be between 1 and {MAX_CONCURRENCY}, "
@@ -89,7 +89,8 @@ def _validated(settings: Settings, *, source: str) -> Settings:
     return settings
 
 
-def _parse_base_url(raw: str, var: str) -> str:
+def parse_base_url(raw: str, var: str) -> str:
+    """``raw`` as ExoFOP's base URL (http(s), no query, no trailing ``/`` or ``/tess``); ``var`` names it in errors."""
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigurationError(
@@ -136,7 +137,7 @@ def _bounded(parse: Callable[[str, str, Any, Any], Any], low: float, high: float
 
 #: Every environment variable: its name, the setting it fills, and how its text is checked and converted.
 _VARIABLES: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
-    ("EXOFOP_BASE_URL", "base_url", _parse_base_url),
+    ("EXOFOP_BASE_URL", "base_url", parse_base_url),
     ("EXOFOP_MCP_DATA_DIR", "data_dir", _parse_dir),
     ("EXOFOP_MCP_CACHE_DIR", "cache_dir", _parse_dir),
     ("EXOFOP_MCP_CONFIG_DIR", "config_dir", _parse_dir),

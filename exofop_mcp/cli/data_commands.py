@@ -50,7 +50,13 @@ from exofop_mcp.cli.terminal_output import (
 )
 from exofop_mcp.downloads.downloader import FINAL_OK, DownloadTagsRequest
 from exofop_mcp.downloads.jobs import DownloadJob, DownloadReport
-from exofop_mcp.errors import ConfigurationError, ExofopMcpError, InvalidIdentifierError, InvalidRequestError
+from exofop_mcp.errors import (
+    ConfigurationError,
+    ExofopMcpError,
+    InvalidIdentifierError,
+    InvalidRequestError,
+    UsageError,
+)
 from exofop_mcp.mcp_server.summaries import download_summary, system_summary
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.observations import TAG_KINDS, ListObservationsRequest, ObservationFilters
@@ -67,7 +73,12 @@ EXIT_INTERRUPTED = 130
 WARM_UP_SECONDS = 30.0
 
 #: Errors that mean "your arguments are malformed" (exit 2); every other error of the core exits 1.
-USAGE_ERRORS: tuple[type[ExofopMcpError], ...] = (InvalidIdentifierError, InvalidRequestError, ConfigurationError)
+USAGE_ERRORS: tuple[type[ExofopMcpError], ...] = (
+    InvalidIdentifierError,
+    InvalidRequestError,
+    ConfigurationError,
+    UsageError,
+)
 
 FILTER_NAMES: tuple[str, ...] = tuple(ObservationFilters.model_fields)
 
@@ -85,10 +96,6 @@ FLAG_NAMES: dict[str, str] = {
     **{name: f"--{name}" for name in FILTER_NAMES},
 }
 _QUOTED_FIELD = re.compile(r"'(\w+)'")
-
-
-class UsageError(Exception):
-    """The arguments are malformed; :mod:`exofop_mcp.cli.main` prints the command's usage with this and exits 2."""
 
 
 def exit_code_for(exc: ExofopMcpError) -> int:

@@ -14,11 +14,10 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, TextIO
 
+from exofop_mcp.cli.arguments import add_settings_options, bounded, settings_from_args
 from exofop_mcp.errors import ConfigurationError, ExofopMcpError
-from exofop_mcp.settings import Settings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -63,36 +62,6 @@ examples:
   exofop-mcp doctor --base-url http://127.0.0.1:8000  # a replica (see `exofop-mcp replica`)"""
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
-
-
-def _retries(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if not 0 <= value <= 10:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 10, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 3600 seconds, got {text}")
-    return value
-
-
 def add_doctor_command(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``doctor`` to an ``argparse`` sub-parsers object; returns its parser."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -104,7 +73,7 @@ def add_doctor_command(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--toi",
-        type=_positive_int,
+        type=bounded(int, 1),
         default=DEFAULT_TOI,
         metavar="N",
         help=f"a host TOI whose rows, tables and tags are checked (default {DEFAULT_TOI})",
@@ -112,7 +81,7 @@ def add_doctor_command(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--target", metavar="NAME", help="what the name resolver is asked (default TOI-<N>)")
     parser.add_argument(
         "--tag",
-        type=_positive_int,
+        type=bounded(int, 1),
         metavar="N",
         help="the tag to download (default: the first tag of the time-series table)",
     )
@@ -124,41 +93,21 @@ def add_doctor_command(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=bounded(float, 0.0, 3600.0, exclusive_low=True),
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help=f"time each check may take (default {DEFAULT_TIMEOUT:g})",
     )
     parser.add_argument(
         "--retries",
-        type=_retries,
+        type=bounded(int, 0, 10),
         default=DEFAULT_RETRIES,
         metavar="N",
         help=f"extra attempts after a transient failure: connection error, 429, 5xx (default {DEFAULT_RETRIES})",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON (the DoctorReport model)")
-    group = parser.add_argument_group("settings (override the EXOFOP_* environment variables)")
-    group.add_argument("--base-url", help="ExoFOP base URL (EXOFOP_BASE_URL)")
-    group.add_argument("--data-dir", type=Path, help="download sandbox root (EXOFOP_MCP_DATA_DIR)")
-    group.add_argument("--cache-dir", type=Path, help="catalog cache directory (EXOFOP_MCP_CACHE_DIR)")
-    group.add_argument("--config-dir", type=Path, help="login sessions directory (EXOFOP_MCP_CONFIG_DIR)")
-    parser.add_argument(
-        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="stderr log level"
-    )
+    add_settings_options(parser)
     return parser
-
-
-def doctor_settings(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Settings:
-    """The environment's settings with ``--base-url``, ``--config-dir``, ``--data-dir`` and ``--cache-dir`` applied."""
-    from exofop_mcp.cli.login_commands import settings_for
-
-    settings = settings_for(args, environ)
-    overrides: dict[str, object] = {}
-    for attr in ("data_dir", "cache_dir"):
-        value = getattr(args, attr, None)
-        if value is not None:
-            overrides[attr] = Path(value).expanduser().resolve()
-    return settings.with_overrides(**overrides) if overrides else settings
 
 
 def run_doctor_command(
@@ -173,7 +122,7 @@ def run_doctor_command(
     err = stderr or sys.stderr
     env = os.environ if environ is None else environ
     try:
-        settings = doctor_settings(args, env)
+        settings = settings_from_args(args, env)
     except ConfigurationError as exc:
         print(f"exofop-mcp doctor: {exc}", file=err)
         return EXIT_USAGE

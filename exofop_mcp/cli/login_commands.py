@@ -20,8 +20,9 @@ from exofop_mcp.auth.credentials import PASSWORD_ENV, USERNAME_ENV, resolve_cred
 from exofop_mcp.auth.login import MAX_SESSIONS, default_session_count, login
 from exofop_mcp.auth.login_status import current_login_status
 from exofop_mcp.auth.session_store import active_username, delete_sessions, load_sessions, sessions_path
+from exofop_mcp.cli.arguments import add_settings_options, bounded, settings_from_args
 from exofop_mcp.errors import ConfigurationError, ExofopMcpError, InvalidRequestError
-from exofop_mcp.settings import Settings, _parse_base_url
+from exofop_mcp.settings import Settings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -65,25 +66,6 @@ Show whether a valid ExoFOP login is stored, for whom, how many sessions and unt
 Never shows a cookie or a password. --json prints the same fields as the login_status tool."""
 
 
-def _sessions_count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if not 1 <= value <= MAX_SESSIONS:
-        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_SESSIONS}, got {value}")
-    return value
-
-
-def _add_common_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("settings (override the EXOFOP_* environment variables)")
-    group.add_argument("--base-url", help="ExoFOP base URL (EXOFOP_BASE_URL)")
-    group.add_argument("--config-dir", type=Path, help="where sessions.json lives (EXOFOP_MCP_CONFIG_DIR)")
-    parser.add_argument(
-        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="stderr log level"
-    )
-
-
 def add_login_commands(subparsers: Any) -> None:
     """Add ``login``, ``logout`` and ``status`` to an ``argparse`` sub-parsers object."""
     raw = argparse.RawDescriptionHelpFormatter
@@ -104,11 +86,11 @@ def add_login_commands(subparsers: Any) -> None:
     )
     login_parser.add_argument(
         "--sessions",
-        type=_sessions_count,
+        type=bounded(int, 1, MAX_SESSIONS),
         metavar="N",
         help=f"sessions to open, one per parallel download (default: EXOFOP_MCP_CONCURRENCY + 1; 1-{MAX_SESSIONS})",
     )
-    _add_common_options(login_parser)
+    add_settings_options(login_parser)
 
     logout_parser = subparsers.add_parser(
         "logout",
@@ -120,7 +102,7 @@ def add_login_commands(subparsers: Any) -> None:
     who = logout_parser.add_mutually_exclusive_group()
     who.add_argument("--username", metavar="NAME", help="forget this user's sessions")
     who.add_argument("--all", action="store_true", help="forget every stored session (all users)")
-    _add_common_options(logout_parser)
+    add_settings_options(logout_parser)
 
     status_parser = subparsers.add_parser(
         "status",
@@ -131,19 +113,7 @@ def add_login_commands(subparsers: Any) -> None:
     )
     status_parser.add_argument("--json", action="store_true", help="print the state as JSON")
     status_parser.add_argument("--username", metavar="NAME", help="look at this user instead of the active one")
-    _add_common_options(status_parser)
-
-
-def settings_for(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Settings:
-    """``Settings.from_env()`` with ``--base-url`` and ``--config-dir`` applied."""
-    base = Settings.from_env(environ)
-    overrides: dict[str, object] = {}
-    if getattr(args, "base_url", None):
-        overrides["base_url"] = _parse_base_url(args.base_url, "--base-url")
-    config_dir = getattr(args, "config_dir", None)
-    if config_dir is not None:
-        overrides["config_dir"] = Path(config_dir).expanduser().resolve()
-    return base.with_overrides(**overrides)
+    add_settings_options(status_parser)
 
 
 def run_login_command(
@@ -166,7 +136,7 @@ def run_login_command(
     env = os.environ if environ is None else environ
     command = getattr(args, "command", None)
     try:
-        settings = settings_for(args, env)
+        settings = settings_from_args(args, env)
         if command == "login":
             return _login(args, settings, out, err, env, interactive, prompt, getpass)
         if command == "logout":

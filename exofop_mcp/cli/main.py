@@ -19,15 +19,14 @@ from pathlib import Path
 from typing import Any, get_args
 
 from exofop_mcp import __version__
-from exofop_mcp.errors import ExofopMcpError
-from exofop_mcp.settings import Settings
+from exofop_mcp.cli.arguments import LOG_LEVELS, add_settings_options, settings_from_args
+from exofop_mcp.errors import ConfigurationError, ExofopMcpError, UsageError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
-LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
 RAW = argparse.RawDescriptionHelpFormatter
 
 EXIT_CODES_HELP = """\
@@ -106,16 +105,6 @@ examples:
 FILTER_METAVARS = {"filter": "BAND", "user": "NAME", "planet": "TOI", "since": "YYYY-MM-DD", "until": "YYYY-MM-DD"}
 
 
-def _add_settings_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("settings (override the EXOFOP_* environment variables)")
-    group.add_argument("--base-url", help="ExoFOP base URL (EXOFOP_BASE_URL)")
-    group.add_argument("--data-dir", type=Path, help="download sandbox root (EXOFOP_MCP_DATA_DIR)")
-    group.add_argument("--cache-dir", type=Path, help="catalog cache directory (EXOFOP_MCP_CACHE_DIR)")
-    group.add_argument("--config-dir", type=Path, help="login sessions directory (EXOFOP_MCP_CONFIG_DIR)")
-    group.add_argument("--concurrency", type=int, help="simultaneous downloads (EXOFOP_MCP_CONCURRENCY)")
-    parser.add_argument("--log-level", default="WARNING", choices=LOG_LEVELS, help="stderr log level")
-
-
 def _add_filter_options(parser: argparse.ArgumentParser) -> None:
     """One flag per field of ObservationFilters (the list_observations filters), with its description."""
     from exofop_mcp.site.observations import ObservationFilters
@@ -135,23 +124,6 @@ def _add_json_option(parser: argparse.ArgumentParser, tool: str) -> None:
         action="store_true",
         help=f"print exactly the {tool} tool's structured output (schemas/{tool}.output.json) instead of text",
     )
-
-
-def settings_from(args: argparse.Namespace) -> Settings:
-    """Environment settings with this command's flags applied on top (validated)."""
-    base = Settings.from_env()
-    overrides: dict[str, object] = {}
-    if getattr(args, "base_url", None):
-        from exofop_mcp.settings import _parse_base_url
-
-        overrides["base_url"] = _parse_base_url(args.base_url, "--base-url")
-    for attr in ("data_dir", "cache_dir", "config_dir"):
-        value = getattr(args, attr, None)
-        if value is not None:
-            overrides[attr] = value.expanduser().resolve()
-    if getattr(args, "concurrency", None) is not None:
-        overrides["concurrency"] = args.concurrency
-    return base.with_overrides(**overrides)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -182,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP host (loopback only; default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
-    _add_settings_options(serve)
+    add_settings_options(serve)
 
     demo = sub.add_parser(
         "demo",
@@ -238,7 +210,7 @@ def _add_data_commands(sub: Any) -> None:
     )
     resolve.add_argument("query", metavar="QUERY", help="TIC id, TOI, planet candidate or star name")
     _add_json_option(resolve, "resolve_system")
-    _add_settings_options(resolve)
+    add_settings_options(resolve)
     resolve.set_defaults(command_parser=resolve)
 
     listing = sub.add_parser(
@@ -264,7 +236,7 @@ def _add_data_commands(sub: Any) -> None:
     )
     paging.add_argument("--offset", type=int, metavar="N", help="rows to skip: the next page's offset (default 0)")
     _add_json_option(listing, "list_observations")
-    _add_settings_options(listing)
+    add_settings_options(listing)
     listing.set_defaults(command_parser=listing)
 
     download = sub.add_parser(
@@ -291,7 +263,7 @@ def _add_data_commands(sub: Any) -> None:
     what.add_argument("--keep-zip", action="store_true", help="keep each archive in archives/<tag>.zip after unpacking")
     _add_json_option(download, "download_tags")
     download.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-    _add_settings_options(download)
+    add_settings_options(download)
     download.set_defaults(command_parser=download)
 
 
@@ -342,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _schemas(args)
     except ExofopMcpError as exc:
         print(f"exofop-mcp: {exc}", file=sys.stderr)
-        return EXIT_USAGE if exc.code == "configuration" else EXIT_FAILED
+        return EXIT_USAGE if isinstance(exc, ConfigurationError | UsageError) else EXIT_FAILED
     except KeyboardInterrupt:
         print("\nexofop-mcp: interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -358,14 +330,14 @@ def _data_command(command: str, args: argparse.Namespace) -> int:
 
     run = {"resolve": cli_commands.run_resolve, "list": cli_commands.run_list, "download": cli_commands.run_download}
     try:
-        return run[command](args, settings_from(args))
-    except cli_commands.UsageError as exc:
+        return run[command](args, settings_from_args(args))
+    except UsageError as exc:
         args.command_parser.error(str(exc))  # prints the usage and the message, exits 2
         raise AssertionError("unreachable") from exc
 
 
 def _serve(args: argparse.Namespace) -> int:
-    settings = settings_from(args)
+    settings = settings_from_args(args)
     from exofop_mcp.mcp_server.server import build_server
 
     server = build_server(settings)

@@ -29,6 +29,7 @@ from exofop_mcp.atomic_files import TEMP_SUFFIX, is_temp_name
 from exofop_mcp.downloads.downloader import IN_FLIGHT, TagResult
 from exofop_mcp.downloads.jobs import DownloadJob, DownloadReport
 from exofop_mcp.site.observations import TAG_KINDS, ObservationPage
+from exofop_mcp.text_format import format_bytes
 
 PROGRAM = "exofop-mcp"
 DEFAULT_WIDTH = 120
@@ -41,16 +42,6 @@ MAX_TAGS_SHOWN = 20
 # ------------------------------------------------------------------------------------------------
 # Small formatting helpers
 # ------------------------------------------------------------------------------------------------
-
-
-def format_bytes(n: float) -> str:
-    """``1536`` → ``1.5 KiB``; binary units, one decimal."""
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(value) < 1000 or unit == "GiB":  # 1000, not 1024: "1.0 MiB" reads better than "1010.0 KiB"
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def format_duration(seconds: float) -> str:
@@ -303,7 +294,7 @@ def page_hints(page: ObservationPage, *, limit: int | None = None) -> list[str]:
 
 
 def tag_line(result: TagResult, done: int, total: int) -> str:
-    """One finished tag, e.g. ``[2/4] tag 18598 downloaded: 4.0 MiB, 3 files in time_series/18598``."""
+    """One finished tag, e.g. ``[2/4] tag 18598 downloaded: 4 MiB, 3 files in time_series/18598``."""
     head = f"[{done}/{total}] tag {result.tag}"
     status = result.status.replace("_", " ")
     if result.status == "downloaded":

@@ -2,8 +2,8 @@
 
 Each check asks the site one small question and judges the answer with the same code the tools use
 (:func:`~exofop_mcp.site.pipe_table.check_pipe_table`, :func:`~exofop_mcp.site.pipe_table.read_pipe_table`, the
-record models, :func:`~exofop_mcp.site.catalog.parse_toi_table`, :func:`~exofop_mcp.downloads.archive_safety.sniff_body`
-and :func:`~exofop_mcp.downloads.archive_safety.inspect_zip`), so a PASS here means the tools will understand
+record models, :func:`~exofop_mcp.site.catalog.parse_toi_table`, :func:`~exofop_mcp.site.responses.sniff_body`
+and :func:`~exofop_mcp.downloads.archive_extraction.inspect_zip`), so a PASS here means the tools will understand
 the site, and a FAIL names what changed: what was expected, what came back (status, first bytes,
 columns) and a block to paste into a bug report.
 

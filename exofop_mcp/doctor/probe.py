@@ -7,22 +7,19 @@ report: status, redirects, content type, first bytes, columns.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 import httpx
 
 from exofop_mcp.doctor.columns import DOCUMENTED_COLUMNS, KIND_OF, columns_text, missing_text, record_columns
 from exofop_mcp.doctor.report import DoctorOptions, Draft, Stop, public_url
-from exofop_mcp.downloads.archive_safety import describe_bytes, sniff_body
 from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.client import ExofopClient
 from exofop_mcp.site.pipe_table import check_pipe_table, split_header
 from exofop_mcp.site.records import TableRecord
+from exofop_mcp.site.responses import SNIFF_BYTES, describe_bytes, html_title, sniff_body
 from exofop_mcp.site.transport_errors import ExofopUnreachableError
-
-SNIFF_BYTES = 64 * 1024
 
 SITE_CHANGED_HINT = (
     "ExoFOP may have changed this page: the exofop-mcp tools that use it will fail or miss data until "
@@ -30,24 +27,10 @@ SITE_CHANGED_HINT = (
 )
 
 
-def _titled(body: bytes) -> str:
+def titled(body: bytes) -> str:
     """`` titled 'Maintenance | ExoFOP-TESS'`` for an HTML body with a title, else ``''``."""
-    match = re.search(rb"<title\b[^<>]*>([^<]{1,200})", body[:SNIFF_BYTES], re.IGNORECASE)
-    if not match:
-        return ""
-    title = " ".join(match.group(1).decode("utf-8", "replace").split())
+    title = html_title(body)
     return f" titled {title[:80]!r}" if title else ""
-
-
-
-def _size_text(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{size:,} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size:,} bytes"
-
 
 
 def with_attempts(failure: str, attempts: int) -> str:
@@ -158,7 +141,7 @@ class Probe:
         if kind.startswith("html"):
             raise Stop(
                 "FAIL",
-                f"{page}{moved} answered an HTML page{_titled(body)} instead of a pipe table",
+                f"{page}{moved} answered an HTML page{titled(body)} instead of a pipe table",
                 hint="The site may be down for maintenance (try again later); if it persists, " + SITE_CHANGED_HINT,
             )
         if kind in ("zip", "binary"):

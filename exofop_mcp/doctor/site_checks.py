@@ -28,16 +28,17 @@ from exofop_mcp.doctor.columns import (
     missing_text,
     record_columns,
 )
-from exofop_mcp.doctor.probe import SITE_CHANGED_HINT, SNIFF_BYTES, Probe, _size_text
+from exofop_mcp.doctor.probe import SITE_CHANGED_HINT, Probe
 from exofop_mcp.doctor.report import MIN_FULL_TOI_ROWS, DoctorOptions, Draft, Stop, public_url
-from exofop_mcp.downloads.archive_safety import describe_bytes
 from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.catalog import CatalogEntry, parse_toi_table
 from exofop_mcp.site.client import ExofopClient
 from exofop_mcp.site.pipe_table import read_pipe_table
 from exofop_mcp.site.records import TOIRecord
-from exofop_mcp.site.resolver import NAME_RESOLVER_PAGE, _tic_list
+from exofop_mcp.site.resolver import NAME_RESOLVER_PAGE, tic_list
+from exofop_mcp.site.responses import SNIFF_BYTES, describe_bytes
+from exofop_mcp.text_format import format_bytes
 
 
 class SiteChecks(Probe):
@@ -158,7 +159,7 @@ class SiteChecks(Probe):
         if len(entries) < MIN_FULL_TOI_ROWS:
             raise Stop(
                 "FAIL",
-                f"the whole TOI table has only {len(entries):,} row(s) ({_size_text(size)})",
+                f"the whole TOI table has only {len(entries):,} row(s) ({format_bytes(size)})",
                 expected=f"thousands of rows (at least {MIN_FULL_TOI_ROWS:,}; about 7,700 in 2025)",
                 hint=SITE_CHANGED_HINT,
             )
@@ -167,7 +168,7 @@ class SiteChecks(Probe):
         draft.details.append(f"{len(hosts):,} host stars; {unconverted:,} row(s) whose RA/Dec do not convert")
         if unconverted > len(entries) // 100:
             draft.warnings.append(f"{unconverted:,} rows have RA/Dec that do not convert to degrees")
-        return f"{len(entries):,} rows ({_size_text(size)}) parsed in {seconds:.1f} s"
+        return f"{len(entries):,} rows ({format_bytes(size)}) parsed in {seconds:.1f} s"
 
     # -- 3. name resolver ---------------------------------------------------------------------------
 
@@ -199,7 +200,7 @@ class SiteChecks(Probe):
                 hint=f"Check that {target!r} is known to ExoFOP (--target NAME asks for another); otherwise "
                 + SITE_CHANGED_HINT,
             )
-        tics = _tic_list(answer.get("TIC"))
+        tics = tic_list(answer.get("TIC"))
         if not tics:
             raise Stop(
                 "FAIL",

@@ -2,8 +2,8 @@
 
 The archive is streamed through the client (:meth:`~exofop_mcp.site.client.ExofopClient.stream_attempt`,
 retried by its one loop with the doctor's policy) into a temporary directory that is removed afterwards,
-then judged with the download's own code (:func:`~exofop_mcp.downloads.archive_safety.sniff_body`,
-:func:`~exofop_mcp.downloads.archive_safety.inspect_zip`) and a CRC test of every member.
+then judged with the download's own code (:func:`~exofop_mcp.site.responses.sniff_body`,
+:func:`~exofop_mcp.downloads.archive_extraction.inspect_zip`) and a CRC test of every member.
 """
 
 from __future__ import annotations
@@ -17,21 +17,17 @@ from pathlib import Path
 
 import httpx
 
-from exofop_mcp.doctor.probe import SITE_CHANGED_HINT, SNIFF_BYTES, _size_text, with_attempts
+from exofop_mcp.doctor.probe import SITE_CHANGED_HINT, with_attempts
 from exofop_mcp.doctor.report import TEMP_PREFIX, Draft, Stop
 from exofop_mcp.doctor.site_checks import SiteChecks
-from exofop_mcp.downloads.archive_safety import (
-    ArchiveError,
-    CorruptArchive,
-    UnsafeArchive,
-    ZipPlan,
-    describe_bytes,
-    inspect_zip,
-    sniff_body,
-)
+from exofop_mcp.downloads.archive_extraction import inspect_zip
+from exofop_mcp.downloads.archive_plan import ZipPlan
 from exofop_mcp.downloads.transfer import TAG_ZIP_PAGE
+from exofop_mcp.errors import ArchiveError, CorruptArchive, UnsafeArchive
 from exofop_mcp.site.client import TransientFailure
+from exofop_mcp.site.responses import SNIFF_BYTES, describe_bytes, sniff_body
 from exofop_mcp.site.retry_policy import is_retryable_status, parse_retry_after
+from exofop_mcp.text_format import format_bytes
 
 
 @dataclass
@@ -182,7 +178,7 @@ class TagArchiveCheck:
             raise Stop("FAIL", summary, hint=hint)
         if not body.complete:
             draft.warnings.append(
-                f"the archive is larger than {_size_text(self.options.max_tag_bytes)}: only its start was checked "
+                f"the archive is larger than {format_bytes(self.options.max_tag_bytes)}: only its start was checked "
                 "(it is a zip); pick a smaller tag with --tag N to check a whole archive"
             )
             return f"tag {tag}: a zip ({length_note})"
@@ -205,8 +201,8 @@ class TagArchiveCheck:
             )
             draft.expected = "a zip holding one top-level folder (assumed)"
             draft.hint = "Nothing to do for downloads; please report it so the documentation can be corrected."
-        draft.details.append(f"{len(files)} file(s), {_size_text(plan.total_uncompressed)} unpacked")
-        return f"tag {tag}: valid zip, {_size_text(body.size)}, {len(files)} file(s){layout}; {length_note}"
+        draft.details.append(f"{len(files)} file(s), {format_bytes(plan.total_uncompressed)} unpacked")
+        return f"tag {tag}: valid zip, {format_bytes(body.size)}, {len(files)} file(s){layout}; {length_note}"
 
     @staticmethod
     def _verify_zip(archive: Path, tag: int) -> ZipPlan:

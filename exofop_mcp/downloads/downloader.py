@@ -4,7 +4,7 @@
 tags, under which kind) and then fetches the tags concurrently under one
 process-wide limit.  Each tag is fetched by
 :func:`~exofop_mcp.downloads.transfer.fetch_tag_archive`, unpacked by
-:func:`~exofop_mcp.downloads.archive_safety.extract_zip` and committed by an atomic
+:func:`~exofop_mcp.downloads.archive_extraction.extract_zip` and committed by an atomic
 manifest update; one bad tag never fails the others.
 """
 
@@ -24,13 +24,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
 from exofop_mcp.atomic_files import atomic_write_text, remove_stale_temp_files
-from exofop_mcp.downloads.archive_safety import (
-    ArchiveError,
-    CorruptArchive,
-    ExtractionLimits,
-    UnsafeArchive,
-    extract_zip,
-)
+from exofop_mcp.downloads.archive_extraction import extract_zip
+from exofop_mcp.downloads.archive_limits import ExtractionLimits
 from exofop_mcp.downloads.locks import range_lock
 from exofop_mcp.downloads.manifest import (
     Manifest,
@@ -43,7 +38,7 @@ from exofop_mcp.downloads.manifest import (
 )
 from exofop_mcp.downloads.sandbox import DownloadKind, SystemDirectory
 from exofop_mcp.downloads.transfer import TransferLimits, fetch_tag_archive, tag_url
-from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.errors import ArchiveError, CorruptArchive, ExofopMcpError, UnsafeArchive
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.client import ExofopClient
 from exofop_mcp.site.observations import TAG_KINDS, ObservationFilters, ObservationLister, TagKind, apply_filters

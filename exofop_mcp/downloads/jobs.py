@@ -28,6 +28,7 @@ from exofop_mcp.downloads.downloader import (
     TagResult,
 )
 from exofop_mcp.errors import ExofopMcpError, InvalidRequestError
+from exofop_mcp.text_format import format_bytes
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ class DownloadJobs:
         while job.state == "running":
             if progress is not None and job.done_count != last:
                 last = job.done_count
-                await progress(last, len(job.results), f"{last}/{len(job.results)} tags, {job.bytes / 2**20:.1f} MiB")
+                await progress(last, len(job.results), f"{last}/{len(job.results)} tags, {format_bytes(job.bytes)}")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break

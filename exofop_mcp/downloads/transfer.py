@@ -29,15 +29,14 @@ from typing import Literal
 import httpx
 
 from exofop_mcp.atomic_files import AtomicStreamWriter
-from exofop_mcp.downloads.archive_safety import describe_bytes, sniff_body
 from exofop_mcp.site.client import ExofopClient, TransientFailure
+from exofop_mcp.site.responses import SNIFF_BYTES, describe_bytes, sniff_body
 from exofop_mcp.site.retry_policy import RetryPolicy, is_retryable_status, parse_retry_after
 
 log = logging.getLogger(__name__)
 
 TAG_ZIP_PAGE = "download_tag_files_zip.php"
 CHUNK_SIZE = 64 * 1024
-SNIFF_BYTES = 64 * 1024
 
 TransferStatus = Literal["ok", "not_found", "login_required", "failed", "timed_out"]
 

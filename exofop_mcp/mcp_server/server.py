@@ -2,9 +2,11 @@
 
 Each tool's input schema comes from one pydantic request model (its fields
 become the tool's arguments) and its output schema from one result model.
-Errors of the core become MCP tool errors carrying the core's actionable
-message; anything unexpected is logged to stderr and reported without a
-traceback.
+Errors of the core become MCP tool errors whose text is the error's code in
+brackets and then its actionable message (``[not_found] ...``, see
+:mod:`exofop_mcp.errors`); malformed arguments are ``[invalid_request]``;
+anything unexpected is logged to stderr and reported as ``[internal_error]``
+without a traceback.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from exofop_mcp.auth.login_status import LoginStatus
 from exofop_mcp.downloads.downloader import MAX_WAIT_SECONDS, DownloadTagsRequest
 from exofop_mcp.downloads.inventory import DownloadsInventory, ListDownloadsRequest
 from exofop_mcp.downloads.jobs import DownloadReport
-from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.errors import ExofopMcpError, InvalidRequestError
 from exofop_mcp.mcp_server.summaries import (
     download_summary,
     inventory_summary,
@@ -89,13 +91,18 @@ def _arguments_signature(model: type[BaseModel]) -> tuple[inspect.Signature, dic
     return inspect.Signature(params), annotations
 
 
+def tool_error_text(exc: ExofopMcpError) -> str:
+    """The text of the tool error for a project error: ``[<code>] <message and hint>``."""
+    return f"[{exc.code}] {exc}"
+
+
 def _validation_message(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors(include_url=False):
         where = ".".join(str(p) for p in err.get("loc", ())) or "arguments"
         msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         parts.append(f"{where}: {msg}")
-    return "Invalid arguments: " + "; ".join(parts)
+    return f"[{InvalidRequestError.code}] Invalid arguments: " + "; ".join(parts)
 
 
 class _ExofopServer(MCPServer[Exofop]):
@@ -134,14 +141,14 @@ def add_model_tool(
         try:
             result = await handler(exofop, request, ctx)
         except ExofopMcpError as exc:
-            raise ToolError(str(exc)) from None
+            raise ToolError(tool_error_text(exc)) from None
         except ValidationError as exc:
             raise ToolError(_validation_message(exc)) from None
         except Exception:
             log.exception("unexpected error in tool %s", name)
             raise ToolError(
-                f"exofop-mcp hit an internal error while running {name}. The details are in the server's "
-                "log (stderr); please report them. Other tools keep working."
+                f"[internal_error] exofop-mcp hit an internal error while running {name}. The details are in "
+                "the server's log (stderr); please report them. Other tools keep working."
             ) from None
         return CallToolResult(
             content=[TextContent(type="text", text=summarize(result))],

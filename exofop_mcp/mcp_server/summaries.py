@@ -7,6 +7,7 @@ from exofop_mcp.downloads.inventory import DownloadsInventory
 from exofop_mcp.downloads.jobs import DownloadReport
 from exofop_mcp.site.observations import ObservationPage
 from exofop_mcp.site.resolver import ResolvedSystem
+from exofop_mcp.text_format import format_bytes
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -60,7 +61,7 @@ def download_summary(r: DownloadReport) -> str:
     counts = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in sorted(r.totals.items()))
     lines = [
         f"{r.system}: {r.state}, {r.tags_done}/{r.tags_total} tags done ({counts}); "
-        f"{r.bytes_downloaded / 2**20:.1f} MiB in {r.elapsed_seconds:.1f} s.",
+        f"{format_bytes(r.bytes_downloaded)} in {r.elapsed_seconds:.1f} s.",
         f"Directory: {r.directory}",
     ]
     problems = [t for t in r.results if t.status not in ("downloaded", "already_present", "pending", "downloading")]

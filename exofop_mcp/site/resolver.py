@@ -222,7 +222,7 @@ class SystemResolver:
             )
         if str(answer.get("status")).upper() != "OK":
             return None
-        return _tic_list(answer.get("TIC"))
+        return tic_list(answer.get("TIC"))
 
     def _ambiguous(self, name: str, tics: list[int]) -> AmbiguousTargetError:
         described = []
@@ -311,7 +311,7 @@ def _fresh_status(source: Literal["network", "toi_page"]) -> CatalogStatus:
     return CatalogStatus(source=source, fetched_at=datetime.now(UTC), age_hours=0.0, stale=False)
 
 
-def _tic_list(value: Any) -> list[int]:
+def tic_list(value: Any) -> list[int]:
     """``"138969239"``, ``138969239``, ``["1", "2"]`` or ``"1,2"`` → TIC ids."""
     items: list[Any]
     if isinstance(value, list):

@@ -524,7 +524,7 @@ def test_plain_progress_writes_one_line_per_finished_tag(tmp_path: Path) -> None
     display.finish(job.report())
     assert stream.getvalue().splitlines() == [
         f"TOI-1130: 3 tags, into {tmp_path.resolve() / 'TOI-1130'}",
-        "[1/3] tag 2 downloaded: 3.0 MiB, 4 files in time_series/2",
+        "[1/3] tag 2 downloaded: 3 MiB, 4 files in time_series/2",
         "[2/3] tag 1 already present in time_series/1",
         "[3/3] tag 3 corrupt: CRC mismatch; download it again",
     ]
@@ -544,7 +544,7 @@ def test_plain_progress_heartbeat_and_cancelled_tags(tmp_path: Path) -> None:
     job.state = "cancelled"
     display.finish(job.report())  # cancelled tags are left to the summary
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 2 and lines[1].startswith("... 0/2 tags done, 1.0 MiB")
+    assert len(lines) == 2 and lines[1].startswith("... 0/2 tags done, 1 MiB")
 
 
 def test_live_progress_redraws_in_place(tmp_path: Path) -> None:

@@ -21,20 +21,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exofop_mcp.atomic_files import is_temp_name, remove_stale_temp_files
-from exofop_mcp.downloads import archive_safety
-from exofop_mcp.downloads.archive_safety import (
+from exofop_mcp.downloads import archive_extraction, zip_reader
+from exofop_mcp.downloads.archive_extraction import extract_zip, inspect_zip
+from exofop_mcp.downloads.archive_limits import ExtractionLimits
+from exofop_mcp.errors import (
     ArchiveError,
     CorruptArchive,
+    ExofopMcpError,
     ExtractionIOError,
-    ExtractionLimits,
     UnsafeArchive,
     UnsupportedArchive,
-    describe_bytes,
-    extract_zip,
-    inspect_zip,
-    sniff_body,
 )
-from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.site.responses import sniff_body
 
 Entry = tuple["str | zipfile.ZipInfo", bytes]
 
@@ -289,7 +287,7 @@ def test_default_entry_limit(ws: Workspace) -> None:
 
 def test_entry_count_checked_after_parsing_too(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     # If the end record understates the count, the parsed directory is still counted.
-    monkeypatch.setattr(archive_safety, "_declared_directory", lambda fh, size: None)
+    monkeypatch.setattr(zip_reader, "_declared_directory", lambda fh, size: None)
     entries: list[Entry] = [(f"f{i}.txt", b"x") for i in range(11)]
     ws.expect_failure(zip_bytes(entries), UnsafeArchive, "lists 11 entries", SMALL)
 
@@ -505,7 +503,7 @@ def test_new_destination_and_parents_created(ws: Workspace) -> None:
 @pytest.mark.parametrize("exchange", [True, False])
 def test_reextract_replaces_existing(ws: Workspace, monkeypatch: pytest.MonkeyPatch, exchange: bool) -> None:
     if not exchange:
-        monkeypatch.setattr(archive_safety, "_exchange", lambda a, b: False)
+        monkeypatch.setattr(archive_extraction, "_exchange", lambda a, b: False)
     (ws.dest / "sub").mkdir()
     (ws.dest / "sub" / "stale.txt").write_bytes(b"stale")
     ws.write(zip_bytes([("t/new.txt", b"new")]))
@@ -519,7 +517,7 @@ def test_reextract_replaces_existing(ws: Workspace, monkeypatch: pytest.MonkeyPa
 
 
 def test_failed_swap_restores_old(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(archive_safety, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(archive_extraction, "_exchange", lambda a, b: False)
     real_rename = os.rename
     calls = {"n": 0}
 
@@ -661,84 +659,15 @@ def test_random_names_never_escape(tmp_path: Path, names: list[str]) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Sniffing and describing bodies
-# --------------------------------------------------------------------------------------------------
-
-HEADER = b"<!DOCTYPE html><html><head><title>ExoFOP</title></head><body><nav><a href='/login'>Login</a></nav>"
-
-
-@pytest.mark.parametrize(
-    ("body", "kind"),
-    [
-        (b"PK\x03\x04\x14\x00", "zip"),
-        (b"PK\x05\x06" + bytes(18), "zip"),
-        (b"", "empty"),
-        (b" \r\n\t", "empty"),
-        (b'<html><form method="post"><INPUT TYPE="Password" name="p"></form></html>', "html_login"),
-        (b"\xef\xbb\xbf  <!doctype HTML><title>Log In</title><p>Please Log In</p>", "html_login"),
-        (b"<html><body><h1>Sign in to ExoFOP</h1></body></html>", "html_login"),
-        (HEADER + b"<p>There are No Files for this tag.</p></body></html>", "html_no_files"),
-        (HEADER + b"<h1>Tag not found</h1></body></html>", "html_not_found"),
-        (HEADER + b"<p>This target does not exist</p>", "html_not_found"),
-        (b"<html><body>No such file or directory</body></html>", "html_not_found"),
-        (HEADER + b"<p>Internal server error</p>", "html_other"),
-        (HEADER + b"<p>Please log in to see this page</p>", "html_other"),
-        (HEADER + b"<form action='/login.php'><input name='u'></form>", "html_login"),
-        (HEADER + b"<button>Log in</button>", "html_login"),
-        (b"<html><body><p>Maintenance</p></body></html>", "html_other"),
-        (b"tic_id|toi|period\n123|456.01|3.2\n", "text"),
-        (b"SIMPLE  =                    T / conforming FITS", "text"),
-        (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", "binary"),
-        (bytes(range(256)), "binary"),
-        (b"a < b and c > d", "text"),
-    ],
-)
-def test_sniff_body(body: bytes, kind: str) -> None:
-    assert sniff_body(body) == kind
-
-
-def test_describe_bytes() -> None:
-    html = b"<!DOCTYPE html>\n<html>\n  <head><title>Error</title></head><body>" + b"x" * 1200
-    text = describe_bytes(html)
-    assert text.startswith("'<!DOCTYPE html> <html> <head><title>Error</title></head>")
-    assert f"(HTML titled 'Error', {len(html):,} bytes)" in text
-    assert (
-        describe_bytes(b"PK\x03\x04abc", total_size=1234) == "b'PK\\x03\\x04abc' (ZIP archive, 1,234 bytes)"
-    )
-    assert describe_bytes(b"\x1f\x8b\x08") == "b'\\x1f\\x8b\\x08' (gzip data, 3 bytes)"
-    assert describe_bytes(b"") == "nothing (0 bytes)"
-    assert describe_bytes(b"\n") == "only whitespace (1 byte)"
-    assert "FITS file" in describe_bytes(b"SIMPLE  =                    T")
-    assert "\n" not in describe_bytes(b"line1\nline2\x07\x1b[31m")
-
-
-@given(st.binary(max_size=300))
-def test_sniff_and_describe_never_fail(body: bytes) -> None:
-    assert sniff_body(body) in {
-        "zip",
-        "html_login",
-        "html_no_files",
-        "html_not_found",
-        "html_other",
-        "empty",
-        "text",
-        "binary",
-    }
-    description = describe_bytes(body)
-    assert description.isprintable()
-    assert len(description) < 200
-
-
-# --------------------------------------------------------------------------------------------------
 # Crash during extraction
 # --------------------------------------------------------------------------------------------------
 
 CHILD = r"""
 import sys, time
 from pathlib import Path
-from exofop_mcp.downloads import archive_safety
+from exofop_mcp.downloads import archive_extraction
 
-real = archive_safety._extract_member
+real = archive_extraction._extract_member
 done = []
 
 def slow(*args, **kwargs):
@@ -749,8 +678,8 @@ def slow(*args, **kwargs):
         time.sleep(60)
     return written
 
-archive_safety._extract_member = slow
-archive_safety.extract_zip(Path(sys.argv[1]), Path(sys.argv[2]))
+archive_extraction._extract_member = slow
+archive_extraction.extract_zip(Path(sys.argv[1]), Path(sys.argv[2]))
 """
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 import errno
 import gc
 import hashlib
-import json
 import os
 import signal
 import stat
@@ -23,17 +22,13 @@ from exofop_mcp.atomic_files import (
     TEMP_DIR_SUFFIX,
     TEMP_SUFFIX,
     AtomicStreamWriter,
-    AtomicWriteError,
-    atomic_stream,
-    atomic_write_bytes,
-    atomic_write_json,
     atomic_write_text,
-    atomic_writer,
     is_temp_name,
     make_temp_dir,
     remove_stale_temp_files,
     temp_path_for,
 )
+from exofop_mcp.errors import AtomicWriteError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -122,36 +117,31 @@ def test_make_temp_dir_creates_sibling(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def test_write_bytes_text_json(tmp_path: Path) -> None:
-    atomic_write_bytes(tmp_path / "a.bin", b"\x00\x01")
-    atomic_write_text(tmp_path / "a.txt", "héllo\n")
-    atomic_write_json(tmp_path / "a.json", {"b": 1, "a": "é"})
-    atomic_write_json(tmp_path / "s.json", {"b": 1, "a": 2}, sort_keys=True)
+def test_write_bytes_and_text(tmp_path: Path) -> None:
+    with AtomicStreamWriter(tmp_path / "a.bin") as out:
+        out.write(b"\x00\x01")
+    atomic_write_text(tmp_path / "a.txt", "héllo\r\n")
+    atomic_write_text(tmp_path / "l.txt", "é", encoding="latin-1")
     assert (tmp_path / "a.bin").read_bytes() == b"\x00\x01"
-    assert (tmp_path / "a.txt").read_bytes() == "héllo\n".encode()
-    text = (tmp_path / "a.json").read_text(encoding="utf-8")
-    assert text.endswith("}\n") and "é" in text and json.loads(text) == {"b": 1, "a": "é"}
-    assert text.index('"b"') < text.index('"a"')
-    sorted_text = (tmp_path / "s.json").read_text()
-    assert sorted_text.index('"a"') < sorted_text.index('"b"')
-    assert sorted_text == json.dumps({"a": 2, "b": 1}, indent=2) + "\n"
+    assert (tmp_path / "a.txt").read_bytes() == "héllo\r\n".encode()
+    assert (tmp_path / "l.txt").read_bytes() == b"\xe9"
     assert leftovers(tmp_path) == []
 
 
 def test_replaces_existing_file(tmp_path: Path) -> None:
     target = tmp_path / "f"
     target.write_bytes(b"old")
-    atomic_write_bytes(target, b"new")
+    atomic_write_text(target, "new")
     assert target.read_bytes() == b"new"
     assert leftovers(tmp_path) == []
 
 
 def test_writer_yields_file_on_temp_sibling(tmp_path: Path) -> None:
     target = tmp_path / "f.txt"
-    with atomic_writer(target, "w") as handle:
-        temp = Path(handle.name)
-        assert temp.parent == tmp_path and is_temp_name(temp.name)
-        handle.write("line\n")
+    with AtomicStreamWriter(target) as out:
+        temp = out.temp_path
+        assert temp is not None and temp.parent == tmp_path and is_temp_name(temp.name)
+        out.write(b"line\n")
         assert not target.exists()
     assert target.read_text() == "line\n"
     assert not temp.exists()
@@ -160,8 +150,8 @@ def test_writer_yields_file_on_temp_sibling(tmp_path: Path) -> None:
 @pytest.mark.parametrize("error", [ValueError("boom"), KeyboardInterrupt()])
 def test_exception_leaves_no_file_and_no_temp(tmp_path: Path, error: BaseException) -> None:
     target = tmp_path / "f"
-    with pytest.raises(type(error)), atomic_writer(target) as handle:
-        handle.write(b"partial")
+    with pytest.raises(type(error)), AtomicStreamWriter(target) as out:
+        out.write(b"partial")
         raise error
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
@@ -170,41 +160,35 @@ def test_exception_leaves_no_file_and_no_temp(tmp_path: Path, error: BaseExcepti
 def test_exception_keeps_old_content(tmp_path: Path) -> None:
     target = tmp_path / "f"
     target.write_bytes(b"old")
-    with pytest.raises(OSError, match="unrelated"), atomic_writer(target) as handle:
-        handle.write(b"new")
+    with pytest.raises(OSError, match="unrelated"), AtomicStreamWriter(target) as out:
+        out.write(b"new")
         raise FileNotFoundError("unrelated")  # errors of the caller are not rewrapped
     assert target.read_bytes() == b"old"
     assert leftovers(tmp_path) == []
 
 
-def test_json_serialisation_error_creates_nothing(tmp_path: Path) -> None:
-    with pytest.raises(TypeError):
-        atomic_write_json(tmp_path / "x.json", {"a": object()})
+def test_encoding_error_creates_nothing(tmp_path: Path) -> None:
+    with pytest.raises(UnicodeEncodeError):
+        atomic_write_text(tmp_path / "x.txt", "é", encoding="ascii")
     assert list(tmp_path.iterdir()) == []
 
 
-def test_closing_handle_inside_block_still_commits(tmp_path: Path) -> None:
+def test_committing_inside_block_still_commits(tmp_path: Path) -> None:
     target = tmp_path / "f"
-    with atomic_writer(target) as handle:
-        handle.write(b"data")
-        handle.close()
+    with AtomicStreamWriter(target) as out:
+        out.write(b"data")
+        out.commit()
     assert target.read_bytes() == b"data"
-
-
-def test_invalid_mode(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="modes"), atomic_writer(tmp_path / "f", "ab"):
-        pass
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_permissions_600_from_the_start(tmp_path: Path, umask_000: None) -> None:
     target = tmp_path / "secret.json"
-    with atomic_writer(target, permissions=0o600) as handle:
+    with AtomicStreamWriter(target, permissions=0o600) as out:
         # Even with an empty umask, the temporary file is private before anything is written.
-        assert mode_of(Path(handle.name)) == 0o600
-        handle.write(b"{}")
+        assert out.temp_path is not None and mode_of(out.temp_path) == 0o600
+        out.write(b"{}")
     assert mode_of(target) == 0o600
-    atomic_write_json(target, {"token": "x"}, permissions=0o600)
+    atomic_write_text(target, '{"token": "x"}', permissions=0o600)
     assert mode_of(target) == 0o600
 
 
@@ -212,20 +196,20 @@ def test_permissions_replace_a_more_permissive_file(tmp_path: Path) -> None:
     target = tmp_path / "secret"
     target.write_bytes(b"old")
     os.chmod(target, 0o666)
-    atomic_write_bytes(target, b"new", permissions=0o600)
+    atomic_write_text(target, "new", permissions=0o600)
     assert mode_of(target) == 0o600
 
 
 def test_default_permissions_follow_umask(tmp_path: Path, umask_022: None) -> None:
     target = tmp_path / "f"
-    atomic_write_bytes(target, b"x")
+    atomic_write_text(target, "x")
     assert mode_of(target) == 0o644
 
 
 def test_missing_directory_raises_helpful_error(tmp_path: Path) -> None:
     target = tmp_path / "missing" / "f"
     with pytest.raises(AtomicWriteError, match="does not exist") as info:
-        atomic_write_bytes(target, b"x")
+        atomic_write_text(target, "x")
     assert isinstance(info.value, OSError)
     assert info.value.errno == errno.ENOENT
     assert str(target) in str(info.value)
@@ -236,7 +220,7 @@ def test_target_is_a_directory(tmp_path: Path) -> None:
     target.mkdir()
     (target / "keep").write_bytes(b"k")
     with pytest.raises(AtomicWriteError, match="move the new file into place"):
-        atomic_write_bytes(target, b"x")
+        atomic_write_text(target, "x")
     assert (target / "keep").read_bytes() == b"k"
     assert leftovers(tmp_path) == []
 
@@ -248,7 +232,7 @@ def test_read_only_directory(tmp_path: Path) -> None:
     folder.chmod(0o500)
     try:
         with pytest.raises(AtomicWriteError, match="permissions"):
-            atomic_write_bytes(folder / "f", b"x")
+            atomic_write_text(folder / "f", "x")
     finally:
         folder.chmod(0o700)
 
@@ -264,17 +248,17 @@ def test_disk_full_on_fsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, use
     monkeypatch.setattr(os, "fsync", full)
     with pytest.raises(AtomicWriteError, match="Free some disk space") as info:
         if use_stream:
-            with atomic_stream(target) as out:
+            with AtomicStreamWriter(target) as out:
                 out.write(b"new")
         else:
-            atomic_write_bytes(target, b"new")
+            atomic_write_text(target, "new")
     assert info.value.errno == errno.ENOSPC
     assert target.read_bytes() == b"old"
     assert leftovers(tmp_path) == []
 
 
 def test_non_durable_mode(tmp_path: Path) -> None:
-    atomic_write_bytes(tmp_path / "f", b"x", durable=False)
+    atomic_write_text(tmp_path / "f", "x", durable=False)
     assert (tmp_path / "f").read_bytes() == b"x"
 
 
@@ -291,7 +275,7 @@ def test_stream_commit_hash_and_head(tmp_path: Path) -> None:
         bytearray(b"b" * 5),
         memoryview(b"end"),
     ]
-    with atomic_stream(target, head_size=16) as out:
+    with AtomicStreamWriter(target, head_size=16) as out:
         assert out.temp_path is not None and out.temp_path.parent == tmp_path
         for chunk in chunks:
             out.write(chunk)
@@ -308,7 +292,7 @@ def test_stream_commit_hash_and_head(tmp_path: Path) -> None:
 def test_stream_exception_discards(tmp_path: Path) -> None:
     target = tmp_path / "tag.zip"
     target.write_bytes(b"old")
-    with pytest.raises(RuntimeError, match="network"), atomic_stream(target) as out:
+    with pytest.raises(RuntimeError, match="network"), AtomicStreamWriter(target) as out:
         out.write(b"new")
         raise RuntimeError("network dropped")
     assert out.discarded
@@ -318,7 +302,7 @@ def test_stream_exception_discards(tmp_path: Path) -> None:
 
 def test_stream_explicit_discard_inside_block(tmp_path: Path) -> None:
     target = tmp_path / "tag.zip"
-    with atomic_stream(target) as out:
+    with AtomicStreamWriter(target) as out:
         out.write(b"<html>login</html>")
         out.discard()
         out.discard()  # idempotent
@@ -344,7 +328,7 @@ def test_stream_manual_use_and_misuse(tmp_path: Path) -> None:
 
 
 def test_stream_permissions(tmp_path: Path, umask_000: None) -> None:
-    with atomic_stream(tmp_path / "f", permissions=0o600) as out:
+    with AtomicStreamWriter(tmp_path / "f", permissions=0o600) as out:
         assert out.temp_path is not None
         assert mode_of(out.temp_path) == 0o600
         out.write(b"x")
@@ -352,7 +336,7 @@ def test_stream_permissions(tmp_path: Path, umask_000: None) -> None:
 
 
 def test_abandoned_stream_writer_removes_temp(tmp_path: Path) -> None:
-    writer = atomic_stream(tmp_path / "f").open()
+    writer = AtomicStreamWriter(tmp_path / "f").open()
     writer.write(b"x")
     assert leftovers(tmp_path)
     del writer
@@ -362,10 +346,10 @@ def test_abandoned_stream_writer_removes_temp(tmp_path: Path) -> None:
 
 def test_stream_async_context(tmp_path: Path) -> None:
     async def main() -> None:
-        async with atomic_stream(tmp_path / "a") as out:
+        async with AtomicStreamWriter(tmp_path / "a") as out:
             out.write(b"async")
         with pytest.raises(ValueError):
-            async with atomic_stream(tmp_path / "b") as out:
+            async with AtomicStreamWriter(tmp_path / "b") as out:
                 out.write(b"x")
                 raise ValueError
 
@@ -379,7 +363,7 @@ def test_stream_memory_stays_flat(tmp_path: Path) -> None:
     chunk = b"\xab" * (1 << 20)
     tracemalloc.start()
     try:
-        with atomic_stream(tmp_path / "big", durable=False) as out:
+        with AtomicStreamWriter(tmp_path / "big", durable=False) as out:
             for _ in range(48):
                 out.write(chunk)
         _, peak = tracemalloc.get_traced_memory()
@@ -459,14 +443,17 @@ def test_remove_stale_respects_min_age(tmp_path: Path) -> None:
 CHILD = r"""
 import sys, time
 from pathlib import Path
-from exofop_mcp.atomic_files import atomic_stream, atomic_writer
+import os
+from exofop_mcp.atomic_files import AtomicStreamWriter, atomic_write_text
 
 target = Path(sys.argv[1])
 if sys.argv[2] == "writer":
-    context = atomic_writer(target)
-else:
-    context = atomic_stream(target)
-with context as out:
+    def stuck(*args):  # the whole file is written; the process dies before it is moved into place
+        print("writing", flush=True)
+        time.sleep(60)
+    os.replace = stuck
+    atomic_write_text(target, "x" * 8192)
+with AtomicStreamWriter(target) as out:
     out.write(b"x" * 4096)
     if hasattr(out, "flush"):
         out.flush()

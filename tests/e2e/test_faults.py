@@ -384,8 +384,8 @@ async def test_manifest_that_cannot_be_written_fails_only_that_tag(warm_settings
     """The moment a full disk is hardest to meet: a tag is unpacked, then its manifest update fails."""
     import errno
 
-    from exofop_mcp.atomic_files import AtomicWriteError
     from exofop_mcp.downloads import downloader
+    from exofop_mcp.errors import AtomicWriteError
 
     real_save = downloader.save_manifest
 
