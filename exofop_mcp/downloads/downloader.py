@@ -46,7 +46,14 @@ from exofop_mcp.downloads.transfer import TransferLimits, fetch_tag_archive, tag
 from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.client import ExofopClient
-from exofop_mcp.site.observations import TAG_KINDS, ObservationFilters, ObservationLister, TagKind, apply_filters
+from exofop_mcp.site.observations import (
+    TAG_KINDS,
+    ObservationFilters,
+    ObservationLister,
+    TagKind,
+    apply_filters,
+    odd_tags_note,
+)
 from exofop_mcp.site.records import TableRecord
 from exofop_mcp.site.resolver import ResolvedSystem, SystemResolver
 from exofop_mcp.site.retry_policy import RetryPolicy
@@ -170,6 +177,8 @@ class DownloadPlan:
     started: float = field(default_factory=time.time)
     tables_task: asyncio.Task[dict[DownloadKind, list[TableRecord]]] | None = None
     tables_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: What the caller should know about the plan (rows skipped, say).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def tags(self) -> list[int]:
@@ -213,6 +222,7 @@ class Downloader:
     async def plan(self, request: DownloadTagsRequest) -> DownloadPlan:
         system = await self.resolver.resolve(request.system)
         directory = SystemDirectory(self.settings.data_dir, system.canonical_name)
+        directory.check_links()  # a link leading outside the sandbox is refused before anything is read
         manifest = load_manifest(directory)
         plan = DownloadPlan(system, directory, request, kinds={})
 
@@ -233,6 +243,9 @@ class Downloader:
             plan.tables = await self._tag_tables(system)
         if request.tags is None:
             assert request.kind is not None
+            odd = self.observations.odd_tags.get((request.kind, system.tic_id), 0)
+            if odd:
+                plan.notes.append(odd_tags_note(odd))
             rows = apply_filters(plan.tables.get(request.kind, []), request.filters(), request.kind)
             for row in rows:
                 tag = getattr(row, "tag", None)
@@ -270,6 +283,7 @@ class Downloader:
                 report(result)
             return
         directory = plan.directory
+        directory.check_links()
         directory.path.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(OSError):
             # Leftovers of a crashed run; recent ones may belong to a download running in another process.
@@ -281,7 +295,10 @@ class Downloader:
         for result in plan.rejected.values():
             report(result)
         try:
-            await asyncio.gather(*(self._tag(plan, tag, kind, report, on_bytes) for tag, kind in plan.kinds.items()))
+            # One tag's failure is that tag's status; and if the run stops, no tag's task outlives it.
+            async with asyncio.TaskGroup() as group:
+                for tag, kind in plan.kinds.items():
+                    group.create_task(self._guarded_tag(plan, tag, kind, report, on_bytes), name=f"tag-{tag}")
         finally:
             if plan.tables_task is not None and not plan.tables_task.done():
                 plan.tables_task.cancel()
@@ -303,11 +320,35 @@ class Downloader:
 
     async def _write_tables(self, plan: DownloadPlan) -> None:
         wanted = set(plan.kinds.values())
+        plan.directory.check_links()
         plan.directory.tables_dir.mkdir(parents=True, exist_ok=True)
         for kind, rows in plan.tables.items():
             if kind in wanted and rows:
                 text = _rows_to_csv(rows)
                 await asyncio.to_thread(atomic_write_text, plan.directory.table_path(kind), text)
+
+    async def _guarded_tag(
+        self,
+        plan: DownloadPlan,
+        tag: int,
+        kind: DownloadKind | None,
+        report: ProgressCallback,
+        on_bytes: Callable[[int], None],
+    ) -> None:
+        """:meth:`_tag`, with anything unexpected turned into that tag's ``failed`` status."""
+        try:
+            await self._tag(plan, tag, kind, report, on_bytes)
+        except Exception as exc:
+            if isinstance(exc, ExofopMcpError):
+                message = str(exc)
+                log.warning("tag %s failed: %s", tag, message)
+            else:
+                log.exception("tag %s failed unexpectedly", tag)
+                message = (
+                    f"exofop-mcp hit an internal error on tag {tag} ({type(exc).__name__}); the details are in "
+                    "the server's log (stderr). The other tags were not affected; asking again retries this one."
+                )
+            report(TagResult(tag=tag, kind=plan.kinds.get(tag) or kind, status="failed", message=message))
 
     async def _tag(
         self,
@@ -319,6 +360,7 @@ class Downloader:
     ) -> None:
         directory = plan.directory
         request = plan.request
+        directory.check_links()
         present = self._present(directory, tag, request.overwrite)
         if present is not None:
             report(present)

@@ -1,0 +1,83 @@
+"""Hostile local state and hostile answers: nothing escapes the sandbox, nothing freezes, nothing lies.
+
+Each test prepares the sandbox, the cache or the config directory by hand (links, damaged files,
+loose permissions, a lock held by another process), or switches the replica to answer oddly (odd
+table rows, odd name-service answers, an empty archive), then goes through the MCP tools.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers.sandbox_checks import tree_snapshot
+from tests.helpers.tool_client import error, ok
+
+pytestmark = pytest.mark.anyio
+
+ARCHIVE_PAGE = "download_tag_files_zip.php"
+TAG = 18493  # a public TOI-1130 time-series tag
+
+
+# -- links in the sandbox ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("link", "args"),
+    [
+        ("TOI-1130", {}),
+        ("TOI-1130/time_series", {}),
+        ("TOI-1130/archives", {"keep_zip": True}),
+        ("TOI-1130/tables", {}),
+        ("TOI-1130/.lock", {}),
+    ],
+)
+async def test_a_link_leading_outside_the_sandbox_is_refused(link, args, warm_settings, replica, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    data = warm_settings.data_dir
+    (data / "TOI-1130").mkdir(parents=True)
+    if link == "TOI-1130":
+        (data / "TOI-1130").rmdir()
+    target = outside / "x" if link.endswith(".lock") else outside
+    (data / link).symlink_to(target)
+    before = tree_snapshot(outside)
+    call = {"system": "TOI-1130", "tags": [TAG], "kind": "time_series", **args}
+    message = await error(warm_settings, "download_tags", call)
+    assert str(data / link) in message and "outside the download sandbox" in message
+    assert tree_snapshot(outside) == before  # nothing written through the link
+    assert not (outside / "x").exists()
+
+
+async def test_a_link_that_stays_inside_the_sandbox_is_followed(warm_settings, replica):
+    data = warm_settings.data_dir
+    (data / "store" / "TOI-1130").mkdir(parents=True)
+    (data / "TOI-1130").symlink_to(data / "store" / "TOI-1130")
+    call = {"system": "TOI-1130", "tags": [TAG]}
+    first = await ok(warm_settings, "download_tags", call)
+    assert first["totals"] == {"downloaded": 1}, first
+    assert (data / "store" / "TOI-1130" / "manifest.json").is_file()
+    again = await ok(warm_settings, "download_tags", call)
+    assert again["totals"] == {"already_present": 1}, again  # the completeness check follows the link too
+    assert replica.count(ARCHIVE_PAGE) == 1
+
+
+# -- odd table rows ----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_odd_tags_in_a_table_are_skipped_with_a_note_and_fail_nothing(warm_settings, replica):
+    odd = ("0", "-5", "abc", "1" * 40)
+    replica.configure(odd_tags=odd)
+    page = await ok(warm_settings, "list_observations", {"system": "TOI-1130", "kind": "time_series", "limit": 200})
+    assert all(t >= 1 for t in page["tags"])
+    assert any("4 row(s)" in note and "not a tag number" in note for note in page["notes"]), page["notes"]
+    report = await ok(
+        warm_settings,
+        "download_tags",
+        {"system": "TOI-1130", "kind": "time_series", "wait_seconds": 300},
+    )
+    assert report["tags_total"] == len(page["tags"])
+    assert report["state"] == "completed", report["message"]
+    assert set(report["totals"]) == {"downloaded"}, report["totals"]
+    assert all(r["tag"] >= 1 for r in report["results"])
+    assert "not a tag number" in report["message"]
