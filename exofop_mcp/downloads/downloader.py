@@ -17,8 +17,10 @@ import io
 import logging
 import shutil
 import time
+import zipfile
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
@@ -76,6 +78,7 @@ TagStatus = Literal[
     "timed_out",
     "corrupt",
     "unsafe_archive",
+    "empty",
     "cancelled",
 ]
 FINAL_OK: frozenset[str] = frozenset({"downloaded", "already_present"})
@@ -444,6 +447,9 @@ class Downloader:
             )
             if outcome.status != "ok":
                 return base.model_copy(update={"status": outcome.status, "message": outcome.message})
+            if await asyncio.to_thread(_holds_no_files, archive):
+                archive.unlink(missing_ok=True)
+                return base.model_copy(update={"status": "empty", "message": _empty_message(tag, cookies)})
             if not request.unzip:
                 rel = directory.relative(archive)
                 return base.model_copy(
@@ -470,6 +476,10 @@ class Downloader:
             except ArchiveError as exc:
                 archive.unlink(missing_ok=True)
                 return base.model_copy(update={"message": str(exc)})
+            if not files:  # only folders: nothing to keep
+                archive.unlink(missing_ok=True)
+                shutil.rmtree(target, ignore_errors=True)
+                return base.model_copy(update={"status": "empty", "message": _empty_message(tag, cookies)})
             if not request.keep_zip:
                 archive.unlink(missing_ok=True)
             rel_dir = directory.relative(target)
@@ -563,6 +573,27 @@ async def _uncancellable(work: Coroutine[Any, Any, list[str]]) -> list[str]:
         with contextlib.suppress(Exception):
             await task
         raise
+
+
+def _holds_no_files(archive: Path) -> bool:
+    """A zip whose directory lists no file (an empty archive); a damaged one is left to the extraction."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            return not any(not info.is_dir() for info in zf.infolist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+
+
+def _empty_message(tag: int, cookies: dict[str, str] | None) -> str:
+    login = (
+        "it may be proprietary and visible only to a logged-in account with rights to it"
+        if cookies
+        else "it may be proprietary (the user runs `exofop-mcp login` in a terminal, then asks again)"
+    )
+    return (
+        f"ExoFOP sent tag {tag} as an archive with no files: {login}, or the tag is empty on the site. "
+        "Nothing was kept."
+    )
 
 
 def _tag_kinds(tables: dict[DownloadKind, list[TableRecord]]) -> dict[int, DownloadKind]:

@@ -16,10 +16,15 @@ from pydantic import BaseModel, Field, ValidationError
 
 from exofop_mcp.atomic_files import atomic_write_text
 from exofop_mcp.downloads.sandbox import DownloadKind, SystemDirectory
+from exofop_mcp.errors import ExofopMcpError
 
 log = logging.getLogger(__name__)
 
 MANIFEST_VERSION = 1
+
+
+class ManifestUnreadableError(ExofopMcpError):
+    """A manifest that cannot be read and cannot be moved aside either."""
 
 
 class ManifestFile(BaseModel):
@@ -61,6 +66,10 @@ _parsed: dict[Path, tuple[tuple[int, int, int], Manifest]] = {}
 def load_manifest(system_dir: SystemDirectory, *, for_update: bool = False) -> Manifest | None:
     """The system's manifest; ``None`` if there is none.  A damaged one is set aside, not trusted.
 
+    Damaged means anything that is not a readable manifest: not UTF-8, not JSON, not the manifest's
+    shape, a folder, a file that cannot be read.  It is moved aside to ``manifest.json.damaged-<time>``
+    (kept for inspection) and the system counts as having no manifest, so its tags are fetched again.
+
     The result is shared with other readers until the file changes: treat it as read-only, or ask
     ``for_update=True`` for a private copy to change and save.
     """
@@ -71,19 +80,43 @@ def load_manifest(system_dir: SystemDirectory, *, for_update: bool = False) -> M
         cached = _parsed.get(path)
         if cached is not None and cached[0] == signature:
             return cached[1].model_copy(deep=True) if for_update else cached[1]
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        manifest = Manifest.model_validate_json(data.decode("utf-8"))
     except FileNotFoundError:
         _parsed.pop(path, None)
         return None
-    try:
-        manifest = Manifest.model_validate_json(text)
-    except ValidationError as exc:
-        aside = path.with_name(f"{path.name}.damaged-{int(time.time())}")
-        path.replace(aside)
-        log.warning("manifest %s was unreadable (%s); moved aside to %s", path, exc.error_count(), aside)
+    except (OSError, ValueError) as exc:  # ValidationError and UnicodeDecodeError are ValueErrors
+        _parsed.pop(path, None)
+        set_aside(path, _reason(exc))
         return None
     _parsed[path] = (signature, manifest)
     return manifest.model_copy(deep=True) if for_update else manifest
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return f"{exc.error_count()} error(s) in its content"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(exc, IsADirectoryError):
+        return "a folder, not a file"
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return type(exc).__name__
+
+
+def set_aside(path: Path, reason: str) -> Path:
+    """Move a damaged manifest out of the way (kept for inspection); return where it went."""
+    aside = path.with_name(f"{path.name}.damaged-{time.time_ns()}")
+    try:
+        path.replace(aside)
+    except OSError as exc:
+        raise ManifestUnreadableError(
+            f"{path} is unreadable ({reason}) and could not be moved aside ({exc.strerror or exc}).",
+            hint=f"Move or delete {path} by hand; the next download then fetches the tags again.",
+        ) from None
+    log.warning("manifest %s was unreadable (%s); moved aside to %s", path, reason, aside)
+    return aside
 
 
 def save_manifest(system_dir: SystemDirectory, manifest: Manifest) -> None:
@@ -96,8 +129,12 @@ def save_manifest(system_dir: SystemDirectory, manifest: Manifest) -> None:
 
 def is_complete(system_dir: SystemDirectory, entry: ManifestTag) -> bool:
     """True when ``entry`` is a finished download whose files are all on disk with their recorded sizes."""
-    if entry.status != "downloaded" or (not entry.files and not entry.archive):
-        return False
+    if entry.status != "downloaded" or not entry.files:
+        return False  # a download with no files is not a download (a hand-edited entry, an empty archive)
+    if entry.archive is not None:  # the archive it says it kept must be there too
+        kept = system_dir.path / entry.archive
+        if not system_dir.contains(kept) or not kept.is_file():
+            return False
     for f in entry.files:
         p = system_dir.path / f.path
         try:
@@ -113,7 +150,7 @@ def now() -> datetime:
 
 
 def list_manifests(root: Path) -> list[Path]:
-    """Every ``<root>/<system>/manifest.json``."""
+    """Every ``<root>/<system>/manifest.json`` (a folder of that name too: it is a damaged manifest)."""
     if not root.is_dir():
         return []
-    return sorted(p for p in root.glob("*/manifest.json") if p.is_file())
+    return sorted(p for p in root.glob("*/manifest.json") if p.is_file() or p.is_dir())

@@ -7,6 +7,8 @@ table rows, odd name-service answers, an empty archive), then goes through the M
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.helpers.sandbox_checks import tree_snapshot
@@ -81,3 +83,57 @@ async def test_odd_tags_in_a_table_are_skipped_with_a_note_and_fail_nothing(warm
     assert set(report["totals"]) == {"downloaded"}, report["totals"]
     assert all(r["tag"] >= 1 for r in report["results"])
     assert "not a tag number" in report["message"]
+
+
+# -- damaged manifests --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("damage", ["not_utf8", "folder"])
+async def test_an_unreadable_manifest_is_set_aside_and_the_tag_fetched_again(damage, warm_settings, replica):
+    call = {"system": "TOI-1130", "tags": [TAG]}
+    assert (await ok(warm_settings, "download_tags", call))["totals"] == {"downloaded": 1}
+    manifest = warm_settings.data_dir / "TOI-1130" / "manifest.json"
+    if damage == "not_utf8":
+        manifest.write_bytes(b'{"version": 1, "system": "TOI-1130\xff\xfe"}')
+    else:
+        manifest.unlink()
+        manifest.mkdir()
+    listing = await ok(warm_settings, "list_downloads", {})
+    assert listing["unreadable"] == ["TOI-1130"] and "cannot be read" in listing["message"], listing
+    again = await ok(warm_settings, "download_tags", call)
+    assert again["totals"] == {"downloaded": 1}, again
+    aside = list(manifest.parent.glob("manifest.json.damaged-*"))
+    assert len(aside) == 1 and aside[0].is_dir() == (damage == "folder")  # kept for inspection
+    assert manifest.is_file()
+    assert (await ok(warm_settings, "download_tags", call))["totals"] == {"already_present": 1}
+    listing = await ok(warm_settings, "list_downloads", {})
+    assert listing["systems"][0]["tags_complete"] == 1 and listing.get("unreadable", []) == []
+
+
+# -- empty archives and hand-edited entries -----------------------------------------------------------
+
+
+async def test_an_archive_with_no_files_is_empty_and_keeps_nothing(warm_settings, replica):
+    replica.configure(empty_archive_tags=(TAG,))
+    call = {"system": "TOI-1130", "tags": [TAG], "keep_zip": True}
+    report = await ok(warm_settings, "download_tags", call)
+    result = report["results"][0]
+    assert result["status"] == "empty", result
+    assert "no files" in result["message"] and "exofop-mcp login" in result["message"]
+    system_dir = warm_settings.data_dir / "TOI-1130"
+    assert not (system_dir / "archives" / f"{TAG}.zip").exists()
+    assert not (system_dir / "time_series" / str(TAG)).exists()
+    assert (await ok(warm_settings, "download_tags", call))["results"][0]["status"] == "empty"  # never "present"
+
+
+async def test_a_hand_edited_entry_with_no_files_is_not_present(warm_settings, replica):
+    call = {"system": "TOI-1130", "tags": [TAG], "keep_zip": True}
+    assert (await ok(warm_settings, "download_tags", call))["totals"] == {"downloaded": 1}
+    manifest = warm_settings.data_dir / "TOI-1130" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["tags"][str(TAG)]["files"] = []
+    manifest.write_text(json.dumps(data))
+    (warm_settings.data_dir / "TOI-1130" / "archives" / f"{TAG}.zip").unlink()
+    again = await ok(warm_settings, "download_tags", {"system": "TOI-1130", "tags": [TAG]})
+    assert again["totals"] == {"downloaded": 1}, again
+    assert replica.count(ARCHIVE_PAGE) == 2
