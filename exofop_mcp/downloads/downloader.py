@@ -104,7 +104,7 @@ class DownloadTagsRequest(ObservationFilters):
         ),
     ]
     tags: Annotated[
-        list[Annotated[int, Field(ge=1, le=10**9), BeforeValidator(_not_a_bool)]] | None,
+        list[Annotated[int, Field(strict=True, ge=1, le=10**9), BeforeValidator(_not_a_bool)]] | None,
         Field(
             description="tag numbers to fetch (from list_observations' `tags`); omit to fetch every tag of `kind`",
             examples=[[18493, 18598]],
@@ -114,14 +114,29 @@ class DownloadTagsRequest(ObservationFilters):
         TagKind | None,
         Field(description="fetch every tag of this kind (after the filters); with `tags`, checks them against it"),
     ] = None
-    unzip: Annotated[bool, Field(description="unpack each archive into <kind>/<tag>/ (default true)")] = True
-    overwrite: Annotated[bool, Field(description="fetch again even tags that are already complete")] = False
-    keep_zip: Annotated[bool, Field(description="keep the verified archive in archives/<tag>.zip")] = False
+    unzip: Annotated[bool, Field(strict=True, description="unpack each archive into <kind>/<tag>/ (default true)")] = (
+        True
+    )
+    overwrite: Annotated[bool, Field(strict=True, description="fetch again even tags that are already complete")] = (
+        False
+    )
+    keep_zip: Annotated[bool, Field(strict=True, description="keep the verified archive in archives/<tag>.zip")] = (
+        False
+    )
+    verify: Annotated[
+        bool,
+        Field(
+            strict=True,
+            description="check the SHA-256 of every file of the tags already on disk (not only sizes and times); "
+            "a tag whose files changed is fetched again",
+        ),
+    ] = False
     wait_seconds: Annotated[
         float,
         Field(
             description="how long to wait before returning a progress report (the download goes on in the "
             "background; poll with download_status)",
+            strict=True,
             ge=0,
             le=MAX_WAIT_SECONDS,
         ),

@@ -227,7 +227,12 @@ class DownloadStatusRequest(JobRequest):
 
     wait_seconds: Annotated[
         float,
-        Field(description="wait up to this long for the job to finish before reporting", ge=0, le=MAX_WAIT_SECONDS),
+        Field(
+            description="wait up to this long for the job to finish before reporting",
+            strict=True,
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+        ),
     ] = 30.0
 
 

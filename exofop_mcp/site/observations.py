@@ -36,6 +36,8 @@ from exofop_mcp.site.resolver import ResolvedSystem
 PAGE_BUDGET_BYTES = 20_000
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 200
+#: No table of one star comes near this many rows.
+MAX_OFFSET = 1_000_000
 TABLE_CACHE_SECONDS = 300.0
 
 #: Kinds whose page takes ``target=`` (the others take ``id=``).
@@ -129,11 +131,15 @@ class ListObservationsRequest(ObservationFilters, SystemAndKind):
         int,
         Field(
             description=f"rows per page (a page also stays under ~{PAGE_BUDGET_BYTES // 1000} kB)",
+            strict=True,
             ge=1,
             le=MAX_LIMIT,
         ),
     ] = DEFAULT_LIMIT
-    offset: Annotated[int, Field(description="rows to skip: pass the previous page's next_offset", ge=0)] = 0
+    offset: Annotated[
+        int,
+        Field(description="rows to skip: pass the previous page's next_offset", strict=True, ge=0, le=MAX_OFFSET),
+    ] = 0
 
     def filters(self) -> ObservationFilters:
         return ObservationFilters.model_validate(self.model_dump(include=set(ObservationFilters.model_fields)))

@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from exofop_mcp.replica import dataset
 from tests.helpers.sandbox_checks import tree_snapshot
 from tests.helpers.tool_client import error, ok
 
@@ -137,3 +138,43 @@ async def test_a_hand_edited_entry_with_no_files_is_not_present(warm_settings, r
     again = await ok(warm_settings, "download_tags", {"system": "TOI-1130", "tags": [TAG]})
     assert again["totals"] == {"downloaded": 1}, again
     assert replica.count(ARCHIVE_PAGE) == 2
+
+
+# -- names and arguments --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query", ["TIC -254113311", "TOI -1130", "tic  -254113311", "TOI \u22121130"])
+async def test_a_negative_number_is_not_a_target(query, warm_settings, replica):
+    message = await error(warm_settings, "resolve_system", {"query": query})
+    assert "negative" in message and "internal error" not in message
+
+
+@pytest.mark.parametrize("answer", ["\u00b2", "1" * 23, "-5", "\u0661\u0662\u0663"])
+async def test_an_odd_name_service_answer_is_a_clear_error(answer, warm_settings, replica):
+    replica.configure(name_service_tic=answer)
+    message = await error(warm_settings, "resolve_system", {"query": f"TIC {dataset.KEPLER_633_TIC}"})
+    assert "internal error" not in message and "not a TIC id" in message, message
+    by_name = await ok(warm_settings, "resolve_system", {"query": "WASP-46"})  # the catalog's names still answer
+    assert by_name["matched_by"] == "catalog_name"
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "field"),
+    [
+        ("download_tags", {"system": "TOI-1130", "tags": ["18493"]}, "tags.0"),
+        ("download_tags", {"system": "TOI-1130", "tags": [" 18493 "]}, "tags.0"),
+        ("download_tags", {"system": "TOI-1130", "tags": [1e9]}, "tags.0"),
+        ("download_tags", {"system": "TOI-1130", "tags": [18493], "overwrite": "yes"}, "overwrite"),
+        ("download_tags", {"system": "TOI-1130", "tags": [18493], "verify": 1}, "verify"),
+        ("download_tags", {"system": "TOI-1130", "tags": [18493], "wait_seconds": "5"}, "wait_seconds"),
+        ("list_observations", {"system": "TOI-1130", "offset": 1e40}, "offset"),
+        ("list_observations", {"system": "TOI-1130", "offset": 10**40}, "offset"),
+        ("list_observations", {"system": "TOI-1130", "limit": "5"}, "limit"),
+        ("download_status", {"job_id": "abcdef123456", "wait_seconds": "1"}, "wait_seconds"),
+    ],
+)
+async def test_arguments_are_validated_strictly(tool, args, field, warm_settings, replica):
+    message = await error(warm_settings, tool, args)
+    assert f"{field}:" in message and "Invalid arguments" in message, message
+    assert "0" * 30 not in message  # no 40-digit row range
+    assert replica.count(ARCHIVE_PAGE) == 0
