@@ -38,6 +38,7 @@ from exofop_mcp.downloads.manifest import (
     Manifest,
     ManifestFile,
     ManifestTag,
+    describe_file,
     is_complete,
     load_manifest,
     now,
@@ -246,7 +247,7 @@ class Downloader:
 
         def complete_kind(tag: int) -> DownloadKind | None:
             entry = manifest.entry(tag) if manifest else None
-            if entry and not request.overwrite and is_complete(directory, entry):
+            if entry and not request.overwrite and is_complete(directory, entry, verify=request.verify):
                 return entry.kind
             return None
 
@@ -379,14 +380,16 @@ class Downloader:
         directory = plan.directory
         request = plan.request
         directory.check_links()
-        present = self._present(directory, tag, request.overwrite)
+        present = self._present(directory, tag, request.overwrite, verify=request.verify)
         if present is not None:
             report(present)
             return
         report(TagResult(tag=tag, kind=kind, status="pending"))
         async with range_lock(directory.lock_file, directory.lock_index(tag)):
             # Another call may have completed the tag while this one waited for the lock.
-            present = self._present(directory, tag, request.overwrite and not self._fresh(directory, tag, plan))
+            present = self._present(
+                directory, tag, request.overwrite and not self._fresh(directory, tag, plan), verify=request.verify
+            )
             if present is not None:
                 report(present)
                 return
@@ -401,12 +404,14 @@ class Downloader:
             result = await self._record(plan, result)
         report(result)
 
-    def _present(self, directory: SystemDirectory, tag: int, overwrite: bool) -> TagResult | None:
+    def _present(
+        self, directory: SystemDirectory, tag: int, overwrite: bool, *, verify: bool = False
+    ) -> TagResult | None:
         if overwrite:
             return None
         manifest = load_manifest(directory)
         entry = manifest.entry(tag) if manifest else None
-        if entry is None or not is_complete(directory, entry):
+        if entry is None or not is_complete(directory, entry, verify=verify):
             return None
         files = [f.path for f in entry.files]
         return TagResult(
@@ -530,9 +535,27 @@ class Downloader:
         if result.directory and result.directory != "archives":
             shutil.rmtree(directory.path / result.directory, ignore_errors=True)
 
+    def _describe_files(self, plan: DownloadPlan, result: TagResult) -> tuple[list[ManifestFile], str | None]:
+        """The files of a downloaded tag (size, time, SHA-256) and its kept archive, as the manifest records them."""
+        if result.status != "downloaded":
+            return [], None
+        directory = plan.directory
+        if result.directory == "archives":
+            path = directory.path / result.files[0]
+            st = path.stat()
+            return [
+                ManifestFile(path=result.files[0], size=result.bytes, sha256=result.sha256, mtime_ns=st.st_mtime_ns)
+            ], result.files[0]
+        assert result.directory is not None
+        target = directory.path / result.directory
+        files = [describe_file(directory, p) for p in sorted(target.rglob("*")) if p.is_file()]
+        kept = directory.archive_path(result.tag)
+        return files, directory.relative(kept) if plan.request.keep_zip and kept.exists() else None
+
     async def _write_record(self, plan: DownloadPlan, result: TagResult) -> None:
         """Commit the tag's outcome to the manifest (atomically, under the system's lock)."""
         directory = plan.directory
+        files, kept = await asyncio.to_thread(self._describe_files, plan, result)
         async with range_lock(directory.lock_file, directory.lock_index()):
             manifest = load_manifest(directory, for_update=True) or Manifest(
                 system=directory.name, tic_id=plan.system.tic_id, updated=now()
@@ -540,23 +563,7 @@ class Downloader:
             previous = manifest.entry(result.tag)
             if result.status != "downloaded" and previous is not None and is_complete(directory, previous):
                 return  # a failed re-fetch never forgets a good earlier download
-            files: list[ManifestFile] = []
-            archive = None
-            if result.status == "downloaded":
-                if result.directory == "archives":
-                    archive = result.files[0]
-                    files = [ManifestFile(path=archive, size=result.bytes)]
-                else:
-                    assert result.directory is not None
-                    target = directory.path / result.directory
-                    files = [
-                        ManifestFile(path=p.relative_to(directory.path).as_posix(), size=p.stat().st_size)
-                        for p in sorted(target.rglob("*"))
-                        if p.is_file()
-                    ]
-                    kept = directory.archive_path(result.tag)
-                    if plan.request.keep_zip and kept.exists():
-                        archive = directory.relative(kept)
+            archive = kept
             manifest.tags[str(result.tag)] = ManifestTag(
                 tag=result.tag,
                 kind=result.kind or "other",

@@ -7,6 +7,7 @@ recorded sizes.  It is rewritten atomically, under the system's lock.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from datetime import UTC, datetime
@@ -30,6 +31,29 @@ class ManifestUnreadableError(ExofopMcpError):
 class ManifestFile(BaseModel):
     path: str = Field(description="relative to the system directory")
     size: int
+    sha256: str | None = Field(None, description="SHA-256 of the file as written")
+    mtime_ns: int | None = Field(None, description="modification time of the file as written (ns)")
+
+
+def describe_file(system_dir: SystemDirectory, path: Path) -> ManifestFile:
+    """The record of a file just written: its size, modification time and SHA-256."""
+    st = path.stat()
+    return ManifestFile(
+        path=system_dir.relative(path), size=st.st_size, sha256=file_sha256(path), mtime_ns=st.st_mtime_ns
+    )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# Checksums computed by is_complete, by the file state they were computed from (path, inode, size,
+# mtime, ctime): a file is hashed again only when something about it changed.
+_verified: dict[tuple[str, int, int, int, int], str] = {}
 
 
 class ManifestTag(BaseModel):
@@ -127,8 +151,12 @@ def save_manifest(system_dir: SystemDirectory, manifest: Manifest) -> None:
     _parsed[path] = ((st.st_ino, st.st_mtime_ns, st.st_size), manifest.model_copy(deep=True))
 
 
-def is_complete(system_dir: SystemDirectory, entry: ManifestTag) -> bool:
-    """True when ``entry`` is a finished download whose files are all on disk with their recorded sizes."""
+def is_complete(system_dir: SystemDirectory, entry: ManifestTag, *, verify: bool = False) -> bool:
+    """True when ``entry`` is a finished download whose files are all on disk as they were written.
+
+    A file counts when its size is the recorded one and, if its modification time differs from the
+    recorded one (or ``verify`` asks), its SHA-256 is the recorded one too.
+    """
     if entry.status != "downloaded" or not entry.files:
         return False  # a download with no files is not a download (a hand-edited entry, an empty archive)
     if entry.archive is not None:  # the archive it says it kept must be there too
@@ -138,8 +166,20 @@ def is_complete(system_dir: SystemDirectory, entry: ManifestTag) -> bool:
     for f in entry.files:
         p = system_dir.path / f.path
         try:
-            if not system_dir.contains(p) or p.stat().st_size != f.size:
+            if not system_dir.contains(p):
                 return False
+            st = p.stat()
+            if st.st_size != f.size:
+                return False
+            if f.sha256 is not None and (verify or st.st_mtime_ns != f.mtime_ns):
+                key = (str(p), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+                digest = _verified.get(key) if not verify else None
+                if digest is None:
+                    digest = file_sha256(p)
+                    _verified[key] = digest
+                if digest != f.sha256:
+                    log.warning("%s changed since it was downloaded (SHA-256 differs)", p)
+                    return False
         except OSError:
             return False
     return True

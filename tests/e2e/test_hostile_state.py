@@ -8,6 +8,8 @@ table rows, odd name-service answers, an empty archive), then goes through the M
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -178,3 +180,39 @@ async def test_arguments_are_validated_strictly(tool, args, field, warm_settings
     assert f"{field}:" in message and "Invalid arguments" in message, message
     assert "0" * 30 not in message  # no 40-digit row range
     assert replica.count(ARCHIVE_PAGE) == 0
+
+
+# -- files changed after download ---------------------------------------------------------------------
+
+
+def _garble_keeping_size(path: Path, *, keep_time: bool) -> None:
+    st = path.stat()
+    path.write_bytes(b"\x00" * st.st_size)  # same size, garbage content
+    if keep_time:
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    else:
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+
+
+async def test_a_file_changed_after_download_is_checked_and_fetched_again(warm_settings, replica):
+    call = {"system": "TOI-1130", "tags": [TAG]}
+    report = await ok(warm_settings, "download_tags", call)
+    system_dir = warm_settings.data_dir / "TOI-1130"
+    victim = system_dir / report["results"][0]["files"][0]
+    manifest = json.loads((system_dir / "manifest.json").read_text())
+    recorded = manifest["tags"][str(TAG)]["files"][0]
+    assert len(recorded["sha256"]) == 64 and recorded["mtime_ns"] == victim.stat().st_mtime_ns
+    original = victim.read_bytes()
+
+    os.utime(victim)  # touched but unchanged: the checksum agrees, the file is trusted
+    assert (await ok(warm_settings, "download_tags", call))["totals"] == {"already_present": 1}
+
+    _garble_keeping_size(victim, keep_time=False)  # a new time: the checksum is checked and differs
+    assert (await ok(warm_settings, "download_tags", call))["totals"] == {"downloaded": 1}
+    assert victim.read_bytes() == original
+
+    _garble_keeping_size(victim, keep_time=True)  # the old time put back: only `verify` catches it
+    assert (await ok(warm_settings, "download_tags", call))["totals"] == {"already_present": 1}
+    assert (await ok(warm_settings, "download_tags", {**call, "verify": True}))["totals"] == {"downloaded": 1}
+    assert victim.read_bytes() == original
+    assert replica.count(ARCHIVE_PAGE) == 3
