@@ -159,8 +159,12 @@ class SystemResolver:
     async def _resolve_tic(
         self, ident: Identifier, tic: int, matched: MatchedBy, matched_name: str | None
     ) -> ResolvedSystem:
+        damage = self.catalog.damage_count
         status = await self.catalog.ensure()
         entries = self.catalog.entries_for_tic(tic)
+        if self.catalog.damage_count != damage:  # the cache was found damaged meanwhile: build it again
+            status = await self.catalog.ensure()
+            entries = self.catalog.entries_for_tic(tic)
         if not entries and matched == "tic":
             # Not a TOI host: make sure ExoFOP knows the star at all.
             tics = await self._name_resolver(f"TIC{tic}")

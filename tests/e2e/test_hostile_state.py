@@ -7,8 +7,10 @@ table rows, odd name-service answers, an empty archive), then goes through the M
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -216,3 +218,35 @@ async def test_a_file_changed_after_download_is_checked_and_fetched_again(warm_s
     assert (await ok(warm_settings, "download_tags", {**call, "verify": True}))["totals"] == {"downloaded": 1}
     assert victim.read_bytes() == original
     assert replica.count(ARCHIVE_PAGE) == 3
+
+
+# -- damaged caches -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "UPDATE tois SET record = 'not json' WHERE host = 1130",
+        "UPDATE tois SET record = '{\"tic_id\": \"many\"}' WHERE host = 1130",
+        "UPDATE meta SET value = 'soon' WHERE key = 'fetched_at'",
+        "UPDATE tois SET ra_deg = 'north' WHERE host = 1130",
+    ],
+)
+@pytest.mark.parametrize("query", ["TOI-1130", "TIC 254113311"])
+async def test_a_damaged_catalog_cache_is_rebuilt(damage, query, warm_settings, replica):
+    path = warm_settings.cache_dir / "toi_catalog.sqlite3"
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute(damage)
+    system = await ok(warm_settings, "resolve_system", {"query": query})
+    assert system["canonical_name"] == "TOI-1130" and system["tic_id"] == 254113311
+    again = await ok(warm_settings, "resolve_system", {"query": query})  # a cache that works again
+    assert again["canonical_name"] == "TOI-1130"
+
+
+async def test_a_damaged_name_cache_entry_is_asked_again(warm_settings, replica):
+    first = await ok(warm_settings, "resolve_system", {"query": "WASP-46"})
+    path = warm_settings.cache_dir / "names.sqlite3"
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        assert conn.execute("UPDATE names SET tics = '[\"x\"' ").rowcount == 1
+    again = await ok(warm_settings, "resolve_system", {"query": "WASP-46"})
+    assert again["tic_id"] == first["tic_id"]
