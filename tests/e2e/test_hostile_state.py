@@ -11,10 +11,13 @@ import contextlib
 import json
 import os
 import sqlite3
+import stat
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from exofop_mcp.auth.session_store import StoredSession, store_login, utc_now
 from exofop_mcp.replica import dataset
 from tests.helpers.sandbox_checks import tree_snapshot
 from tests.helpers.tool_client import error, ok
@@ -250,3 +253,37 @@ async def test_a_damaged_name_cache_entry_is_asked_again(warm_settings, replica)
         assert conn.execute("UPDATE names SET tics = '[\"x\"' ").rowcount == 1
     again = await ok(warm_settings, "resolve_system", {"query": "WASP-46"})
     assert again["tic_id"] == first["tic_id"]
+
+
+# -- the login store ------------------------------------------------------------------------------------
+
+
+def _store_a_login(config_dir: Path) -> Path:
+    now = utc_now()
+    session = StoredSession("PHPSESSID", "secret-cookie", now, now + timedelta(days=7))
+    store_login(config_dir, "alice", [session])
+    return config_dir / "sessions.json"
+
+
+async def test_a_sessions_file_others_can_read_is_tightened(warm_settings, replica):
+    path = _store_a_login(warm_settings.config_dir)
+    os.chmod(path, 0o644)
+    os.chmod(path.parent, 0o755)
+    status = await ok(warm_settings, "login_status", {})
+    assert status["logged_in"] is True and status["username"] == "alice"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+async def test_a_link_to_a_sessions_file_others_can_read_is_refused_with_the_chmod(warm_settings, replica, tmp_path):
+    real = _store_a_login(tmp_path / "elsewhere")
+    os.chmod(real, 0o644)
+    link = warm_settings.config_dir / "sessions.json"
+    warm_settings.config_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    link.symlink_to(real)
+    status = await ok(warm_settings, "login_status", {})
+    assert status["logged_in"] is False
+    assert f"chmod 600 {real}" in status["message"] and "secret-cookie" not in status["message"]
+    assert stat.S_IMODE(real.stat().st_mode) == 0o644  # not changed behind the user's back
+    os.chmod(real, 0o600)
+    assert (await ok(warm_settings, "login_status", {}))["logged_in"] is True
