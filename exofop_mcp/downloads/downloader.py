@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
-from exofop_mcp.atomic_files import atomic_write_text, remove_stale_temp_files
+from exofop_mcp.atomic_files import atomic_write_text, hint_for_os_error, remove_stale_temp_files
 from exofop_mcp.downloads.archive_safety import (
     ArchiveError,
     CorruptArchive,
@@ -33,7 +33,8 @@ from exofop_mcp.downloads.archive_safety import (
     UnsafeArchive,
     extract_zip,
 )
-from exofop_mcp.downloads.locks import range_lock
+from exofop_mcp.downloads.leftovers import remove_abandoned_temp_files
+from exofop_mcp.downloads.locks import LockWaitTimeout, describe_process, range_lock
 from exofop_mcp.downloads.manifest import (
     Manifest,
     ManifestFile,
@@ -80,6 +81,7 @@ TagStatus = Literal[
     "corrupt",
     "unsafe_archive",
     "empty",
+    "locked",
     "cancelled",
 ]
 FINAL_OK: frozenset[str] = frozenset({"downloaded", "already_present"})
@@ -303,14 +305,21 @@ class Downloader:
             return
         directory = plan.directory
         directory.check_links()
-        directory.path.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(OSError):
-            # Leftovers of a crashed run; recent ones may belong to a download running in another process.
+        try:
+            directory.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SandboxWriteError(_write_failure(exc, directory.path), hint=hint_for_os_error(exc)) from None
+        # Leftovers of a killed run: those whose lock no live process holds.
+        remove_abandoned_temp_files(directory)
+        with contextlib.suppress(OSError):  # anything else temporary, once it is old enough
             remove_stale_temp_files(directory.path, recursive=True, min_age_seconds=3600)
         if plan.tables_deferred:
             plan.tables_task = asyncio.create_task(self._tag_tables(plan.system))
         else:
-            await self._write_tables(plan)
+            try:
+                await self._write_tables(plan)
+            except OSError as exc:  # AtomicWriteError included: it names the file
+                raise SandboxWriteError(_write_failure(exc)) from None
         for result in plan.rejected.values():
             report(result)
         try:
@@ -330,21 +339,33 @@ class Downloader:
         assert plan.tables_task is not None
         async with plan.tables_lock:
             if plan.tables_deferred:
-                plan.tables = await plan.tables_task
+                try:
+                    plan.tables = await plan.tables_task
+                except ExofopMcpError as exc:
+                    raise _TablesFailure(
+                        f"the archive arrived but the observation tables that file it could not be read: {exc}"
+                    ) from exc
                 listed = _tag_kinds(plan.tables)
                 plan.kinds = {t: k or listed.get(t, "other") for t, k in plan.kinds.items()}
                 plan.tables_deferred = False
-                await self._write_tables(plan)
+                try:
+                    await self._write_tables(plan)
+                except (OSError, ExofopMcpError) as exc:  # a write, not the site, failed: say which
+                    raise _TablesFailure(f"the archive arrived but {_write_failure(exc)}") from exc
         return plan.kinds[tag] or "other"
 
     async def _write_tables(self, plan: DownloadPlan) -> None:
         wanted = set(plan.kinds.values())
         plan.directory.check_links()
-        plan.directory.tables_dir.mkdir(parents=True, exist_ok=True)
-        for kind, rows in plan.tables.items():
-            if kind in wanted and rows:
-                text = _rows_to_csv(rows)
-                await asyncio.to_thread(atomic_write_text, plan.directory.table_path(kind), text)
+        try:
+            plan.directory.tables_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SandboxWriteError(_write_failure(exc, plan.directory.tables_dir)) from None
+        async with range_lock(plan.directory.lock_file, plan.directory.lock_index()):  # its temp files too
+            for kind, rows in plan.tables.items():
+                if kind in wanted and rows:
+                    text = _rows_to_csv(rows)
+                    await asyncio.to_thread(atomic_write_text, plan.directory.table_path(kind), text)
 
     async def _guarded_tag(
         self,
@@ -385,7 +406,36 @@ class Downloader:
             report(present)
             return
         report(TagResult(tag=tag, kind=kind, status="pending"))
-        async with range_lock(directory.lock_file, directory.lock_index(tag)):
+
+        def waiting(pid: int | None) -> None:
+            report(
+                TagResult(
+                    tag=tag,
+                    kind=kind,
+                    status="pending",
+                    message=f"waiting for {describe_process(pid)}, which is downloading this tag (exofop-mcp "
+                    f"running elsewhere); this call gives up after {self.settings.lock_wait_seconds:g} s",
+                )
+            )
+
+        try:
+            await self._tag_locked(plan, tag, kind, report, on_bytes, waiting)
+        except LockWaitTimeout as exc:
+            report(TagResult(tag=tag, kind=kind, status="locked", message=_locked_message(tag, exc)))
+
+    async def _tag_locked(
+        self,
+        plan: DownloadPlan,
+        tag: int,
+        kind: DownloadKind | None,
+        report: ProgressCallback,
+        on_bytes: Callable[[int], None],
+        waiting: Callable[[int | None], None],
+    ) -> None:
+        directory = plan.directory
+        request = plan.request
+        lock_wait = self.settings.lock_wait_seconds
+        async with range_lock(directory.lock_file, directory.lock_index(tag), timeout=lock_wait, on_wait=waiting):
             # Another call may have completed the tag while this one waited for the lock.
             present = self._present(
                 directory, tag, request.overwrite and not self._fresh(directory, tag, plan), verify=request.verify
@@ -454,14 +504,9 @@ class Downloader:
             attempts += outcome.attempts
             try:
                 kind = await self._kind_of(plan, tag)
-            except ExofopMcpError as exc:
+            except _TablesFailure as exc:
                 archive.unlink(missing_ok=True)
-                return TagResult(
-                    tag=tag,
-                    status="failed",
-                    attempts=attempts,
-                    message=f"the archive arrived but the observation tables that file it could not be read: {exc}",
-                )
+                return TagResult(tag=tag, status="failed", attempts=attempts, message=str(exc))
             base = TagResult(
                 tag=tag, kind=kind, status="failed", bytes=outcome.size, sha256=outcome.sha256, attempts=attempts
             )
@@ -517,8 +562,10 @@ class Downloader:
         """Commit the tag's outcome to the manifest and return it; a manifest that cannot be written fails the tag."""
         try:
             await self._write_record(plan, result)
-        except OSError as exc:  # a full disk: this tag fails with the reason, the others go on
+        except (OSError, LockWaitTimeout) as exc:  # a full disk: this tag fails with the reason, the others go on
             log.warning("tag %s could not be recorded: %s", result.tag, exc)
+            if isinstance(exc, LockWaitTimeout):
+                exc = LockWaitTimeout(_locked_message(result.tag, exc, manifest=True), exc.pid)
             if result.status != "downloaded":
                 return result  # its own failure says more
             await asyncio.to_thread(self._remove_unrecorded, plan.directory, result)
@@ -556,7 +603,7 @@ class Downloader:
         """Commit the tag's outcome to the manifest (atomically, under the system's lock)."""
         directory = plan.directory
         files, kept = await asyncio.to_thread(self._describe_files, plan, result)
-        async with range_lock(directory.lock_file, directory.lock_index()):
+        async with range_lock(directory.lock_file, directory.lock_index(), timeout=self.settings.lock_wait_seconds):
             manifest = load_manifest(directory, for_update=True) or Manifest(
                 system=directory.name, tic_id=plan.system.tic_id, updated=now()
             )
@@ -595,6 +642,36 @@ async def _uncancellable(work: Coroutine[Any, Any, list[str]]) -> list[str]:
         with contextlib.suppress(Exception):
             await task
         raise
+
+
+class _TablesFailure(Exception):
+    """The observation tables a tag needs could not be read, or could not be written (the message says)."""
+
+
+class SandboxWriteError(ExofopMcpError):
+    """Something the download needs could not be written in the sandbox."""
+
+
+def _write_failure(exc: BaseException, path: Path | None = None) -> str:
+    """What could not be written, and why (``Could not write ...: Permission denied.``)."""
+    if isinstance(exc, ExofopMcpError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = path or (Path(exc.filename) if exc.filename else None)
+        reason = exc.strerror or type(exc).__name__
+        return f"{where} could not be written: {reason}." if where else f"a write failed: {reason}."
+    return str(exc)
+
+
+def _locked_message(tag: int, exc: LockWaitTimeout, *, manifest: bool = False) -> str:
+    what = "the system's manifest" if manifest else f"tag {tag}"
+    holder = describe_process(exc.pid)
+    kill = f"end it (`kill {exc.pid}`)" if exc.pid is not None else "end it"
+    return (
+        f"{what} is locked by {holder}, another exofop-mcp download, which held it past this call's wait "
+        f"(EXOFOP_MCP_LOCK_WAIT_SECONDS). If that process is stuck (stopped or hung), {kill} and ask again; "
+        "otherwise ask again once it is done."
+    )
 
 
 def _holds_no_files(archive: Path) -> bool:

@@ -289,6 +289,7 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
         # A server will parse tables sooner or later: load the parser now, off the answering path.
         preload_parser()
         exofop = Exofop(resolved_settings)
+        exofop.remove_abandoned_files()  # what a killed server left behind, unless a live process holds it
         try:
             yield exofop
         finally:

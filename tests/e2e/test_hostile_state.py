@@ -8,10 +8,14 @@ table rows, odd name-service answers, an empty archive), then goes through the M
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
+import signal
 import sqlite3
 import stat
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -287,3 +291,79 @@ async def test_a_link_to_a_sessions_file_others_can_read_is_refused_with_the_chm
     assert stat.S_IMODE(real.stat().st_mode) == 0o644  # not changed behind the user's back
     os.chmod(real, 0o600)
     assert (await ok(warm_settings, "login_status", {}))["logged_in"] is True
+
+
+# -- leftovers and locks of other processes ----------------------------------------------------------
+
+HOLD_A_LOCK = (
+    "import fcntl, os, sys, time\n"
+    "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+    "fcntl.lockf(fd, fcntl.LOCK_EX, 1, int(sys.argv[2]), os.SEEK_SET)\n"
+    "print('held', flush=True)\n"
+    "time.sleep(600)\n"
+)
+
+
+@contextlib.contextmanager
+def lock_held_elsewhere(lock_file: Path, index: int):
+    """Another process holding lock ``index`` of ``lock_file`` (as a download in it would)."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLD_A_LOCK, str(lock_file), str(index)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "held"
+        yield child
+    finally:
+        child.kill()
+        child.wait()
+
+
+async def test_leftovers_no_live_process_holds_are_removed_at_start(warm_settings, replica):
+    system_dir = warm_settings.data_dir / "TOI-1130"
+    (system_dir / "archives").mkdir(parents=True)
+    (system_dir / "time_series").mkdir()
+    abandoned = [
+        system_dir / "archives" / ".18493.zip.0123abcd.part",
+        system_dir / ".manifest.json.0123abcd.part",
+    ]
+    for path in abandoned:
+        path.write_bytes(b"x" * 300_000)
+    unpacking = system_dir / "time_series" / ".18598.0123abcd.partdir"
+    (unpacking / "sub").mkdir(parents=True)
+    (unpacking / "sub" / "a.fits").write_bytes(b"x" * 1000)
+    being_written = system_dir / "archives" / ".19121.zip.89abcdef.part"  # its tag is locked by a live process
+    being_written.write_bytes(b"x" * 1000)
+    with lock_held_elsewhere(system_dir / ".lock", 19121):
+        await ok(warm_settings, "login_status", {})  # the server starts and stops
+        assert not any(p.exists() for p in [*abandoned, unpacking])
+        assert being_written.exists()
+    await ok(warm_settings, "login_status", {})
+    assert not being_written.exists()
+
+
+@pytest.mark.slow
+async def test_a_tag_locked_by_a_stopped_process_gives_up_naming_it(warm_settings, replica):
+    settings = dataclasses.replace(warm_settings, lock_wait_seconds=1.0)
+    system_dir = settings.data_dir / "TOI-1130"
+    with lock_held_elsewhere(system_dir / ".lock", TAG) as holder:
+        os.kill(holder.pid, signal.SIGSTOP)
+        report = await ok(settings, "download_tags", {"system": "TOI-1130", "tags": [TAG, 18598], "wait_seconds": 60})
+    assert report["state"] == "completed"
+    results = {r["tag"]: r for r in report["results"]}
+    assert results[18598]["status"] == "downloaded"
+    locked = results[TAG]
+    assert locked["status"] == "locked", locked
+    assert f"process {holder.pid} (stopped)" in locked["message"] and f"kill {holder.pid}" in locked["message"]
+    assert replica.count(ARCHIVE_PAGE) == 1
+
+
+async def test_a_write_that_fails_is_reported_as_a_write(warm_settings, replica):
+    system_dir = warm_settings.data_dir / "TOI-1130"
+    system_dir.mkdir(parents=True)
+    (system_dir / "tables").write_text("a file where the tables folder goes")
+    report = await ok(warm_settings, "download_tags", {"system": "TOI-1130", "tags": [TAG]})
+    message = report["results"][0]["message"]
+    assert report["totals"] == {"failed": 1}, report
+    assert "could not be written" in message and str(system_dir / "tables") in message, message
+    assert "could not be read" not in message
