@@ -121,6 +121,9 @@ class DownloadJob:
         )
 
     def _message(self, results: list[TagResult], totals: dict[str, int]) -> str:
+        return " ".join([self._outcome(results, totals), *self.plan.notes])
+
+    def _outcome(self, results: list[TagResult], totals: dict[str, int]) -> str:
         ok = sum(totals.get(s, 0) for s in FINAL_OK)
         where = f"Files are under {self.plan.directory.path}."
         if self.state == "running":
