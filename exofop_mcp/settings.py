@@ -54,6 +54,11 @@ class Settings:
         return f"{self.base_url}/tess"
 
     @property
+    def origin(self) -> str:
+        """The site's origin (``scheme://host:port``): where its login sessions, and its redirects, may go."""
+        return origin_of(self.base_url)
+
+    @property
     def catalog_ttl_seconds(self) -> float:
         return self.catalog_ttl_hours * 3600.0
 
@@ -104,6 +109,26 @@ def parse_base_url(raw: str, var: str) -> str:
     if url.endswith("/tess"):
         url = url[: -len("/tess")]
     return url
+
+
+def origin_of(url: str) -> str:
+    """``url``'s origin as ``scheme://host:port`` (lowercase, the default port written out), for comparisons."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        port = 443 if scheme == "https" else 80
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{port}"
+
+
+#: The origin that sessions stored without one (by earlier versions) belong to.
+DEFAULT_ORIGIN = origin_of(DEFAULT_BASE_URL)
 
 
 def _parse_dir(raw: str, var: str) -> Path:

@@ -241,7 +241,9 @@ def _evaluate(
             f"ExoFOP accepted the login for {credentials.username} but its session cookie has already expired.",
             hint="Check this computer's clock, then run `exofop-mcp login` again.",
         )
-    return StoredSession(cookie_name=SESSION_COOKIE, cookie_value=value, created=started, expires=expires)
+    return StoredSession(
+        cookie_name=SESSION_COOKIE, cookie_value=value, created=started, expires=expires, origin=settings.origin
+    )
 
 
 def _location_path(response: httpx.Response) -> str | None:

@@ -60,9 +60,11 @@ def current_login_status(
     moment = now or utc_now()
     data = load_sessions(settings.config_dir)
     env = os.environ if environ is None else environ
-    user = active_username(data, username, env)
-    valid = valid_sessions(data, user, now=moment, margin=SAFETY_MARGIN)
-    stored = data.sessions_of(user)
+    site = settings.origin
+    user = active_username(data, username, env, origin=site)
+    valid = valid_sessions(data, user, now=moment, margin=SAFETY_MARGIN, origin=site)
+    stored = data.sessions_of(user, site)
+    elsewhere = [other for other in data.sites_of(user) if other != site]
     never = "To log in, the user runs `{cmd}` in a terminal (the password is never sent through the assistant)."
 
     if not valid:
@@ -72,7 +74,12 @@ def current_login_status(
         elif not data.readable:
             reason = f"Not logged in: the sessions file {path} could not be read."
         elif stored:
-            reason = f"Not logged in: the ExoFOP login of {user} has expired."
+            reason = f"Not logged in: the ExoFOP login of {user} at {settings.base_url} has expired."
+        elif elsewhere:
+            reason = (
+                f"Not logged in to {settings.base_url}: the stored login of {user} belongs to "
+                f"{', '.join(elsewhere)}, and a session is only ever sent to the site that set it."
+            )
         elif user is not None and user in data.users:
             reason = f"Not logged in: ExoFOP no longer accepts the stored login of {user}."
         elif user and data.users:

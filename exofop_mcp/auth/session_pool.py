@@ -49,6 +49,8 @@ class SessionPool:
 
     ``config_dir`` is where ``sessions.json`` lives (``None``: use only ``sessions``, never reload).
     ``username`` picks the user explicitly; otherwise ``EXOFOP_USERNAME``, else the last one logged in.
+    ``origin`` (``scheme://host:port``) is the site the requests go to: only sessions that site set are
+    lent (:meth:`from_settings` always gives it; ``None`` lends any).
     """
 
     def __init__(
@@ -59,8 +61,10 @@ class SessionPool:
         sessions: Sequence[StoredSession] | None = None,
         environ: Mapping[str, str] | None = None,
         margin: timedelta = SAFETY_MARGIN,
+        origin: str | None = None,
     ) -> None:
         self.config_dir = Path(config_dir) if config_dir is not None else None
+        self.origin = origin
         self.margin = margin
         self._explicit_username = username
         self._environ = environ
@@ -77,15 +81,15 @@ class SessionPool:
         #: When a session was last reported dead.
         self.last_dead_at: datetime | None = None
         if sessions is not None:
-            self._install(list(sessions), username)
+            self._install([s for s in sessions if s.belongs_to(origin)], username)
             self._loaded = True
 
     @classmethod
     def from_settings(
         cls, settings: Settings, *, username: str | None = None, environ: Mapping[str, str] | None = None
     ) -> SessionPool:
-        """The pool for ``<settings.config_dir>/sessions.json``."""
-        return cls(settings.config_dir, username=username, environ=environ)
+        """The pool for ``<settings.config_dir>/sessions.json``, lending only the configured site's sessions."""
+        return cls(settings.config_dir, username=username, environ=environ, origin=settings.origin)
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -138,8 +142,8 @@ class SessionPool:
         self._file_signature = signature
         self._loaded = True
         data = load_sessions(self.config_dir)
-        user = active_username(data, self._explicit_username, self._environ)
-        self._install(valid_sessions(data, user, margin=self.margin), user)
+        user = active_username(data, self._explicit_username, self._environ, origin=self.origin)
+        self._install(valid_sessions(data, user, margin=self.margin, origin=self.origin), user)
 
     def _install(self, sessions: list[StoredSession], username: str | None) -> None:
         if username != self._username:

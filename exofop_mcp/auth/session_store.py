@@ -9,13 +9,16 @@ so a crash never leaves half a file.  Its content::
       "users": {
         "alice": [
           {"cookie_name": "PHPSESSID", "cookie_value": "...", "created": "2026-11-25T14:00:00Z",
-           "expires": "2026-12-02T14:00:00Z"}
+           "expires": "2026-12-02T14:00:00Z", "origin": "https://exofop.ipac.caltech.edu:443"}
         ]
       }
     }
 
-``active`` is the user who logged in last.  Which user's sessions are used: an explicit username,
-else ``EXOFOP_USERNAME``, else ``active``.  A corrupt or unreadable file counts as "no sessions" (with
+``origin`` is the site (scheme, host, port) that set the cookie: a session is sent to that site only, and
+counts as a login only there.  A session stored without one (by an earlier version) belongs to the
+default site, ``settings.DEFAULT_BASE_URL``.  ``active`` is the user who logged in last.  Which user's
+sessions are used: an explicit username, else ``EXOFOP_USERNAME``, else ``active`` (on the configured
+site: the user who logged in there last).  A corrupt or unreadable file counts as "no sessions" (with
 a warning in the log), so a damaged file never stops the server.  Cookie values are never logged.
 """
 
@@ -35,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from exofop_mcp.atomic_files import atomic_write_text
+from exofop_mcp.settings import DEFAULT_ORIGIN
 
 try:
     import fcntl
@@ -105,6 +109,17 @@ class StoredSession:
     cookie_value: str = field(repr=False)
     created: datetime
     expires: datetime
+    #: The site that set the cookie (``scheme://host:port``); ``None`` for sessions stored by earlier versions.
+    origin: str | None = None
+
+    @property
+    def site(self) -> str:
+        """The origin this session belongs to (the default site for a session stored without one)."""
+        return self.origin or DEFAULT_ORIGIN
+
+    def belongs_to(self, origin: str | None) -> bool:
+        """Whether this session may be sent to ``origin`` (``None``: no site given, any session)."""
+        return origin is None or self.site == origin
 
     @property
     def key(self) -> str:
@@ -120,12 +135,15 @@ class StoredSession:
         return (now or utc_now()) + margin < self.expires
 
     def to_json(self) -> dict[str, str]:
-        return {
+        data = {
             "cookie_name": self.cookie_name,
             "cookie_value": self.cookie_value,
             "created": _format_time(self.created),
             "expires": _format_time(self.expires),
         }
+        if self.origin is not None:
+            data["origin"] = self.origin
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> StoredSession:
@@ -134,11 +152,15 @@ class StoredSession:
         name, value = data.get("cookie_name"), data.get("cookie_value")
         if not isinstance(name, str) or not name or not isinstance(value, str) or not value:
             raise ValueError("a session lacks its cookie")
+        origin = data.get("origin")
+        if origin is not None and (not isinstance(origin, str) or "://" not in origin):
+            raise ValueError("a session's origin is not a site")
         return cls(
             cookie_name=name,
             cookie_value=value,
             created=_parse_time(data.get("created")),
             expires=_parse_time(data.get("expires")),
+            origin=origin,
         )
 
 
@@ -156,8 +178,15 @@ class SessionsData:
     def usernames(self) -> list[str]:
         return sorted(self.users)
 
-    def sessions_of(self, username: str | None) -> list[StoredSession]:
-        return list(self.users.get(username, [])) if username else []
+    def sessions_of(self, username: str | None, origin: str | None = None) -> list[StoredSession]:
+        """``username``'s sessions (those of the site ``origin`` only, when given)."""
+        if not username:
+            return []
+        return [s for s in self.users.get(username, []) if s.belongs_to(origin)]
+
+    def sites_of(self, username: str | None) -> list[str]:
+        """The sites ``username`` has stored sessions for."""
+        return sorted({s.site for s in self.users.get(username or "", [])})
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -328,10 +357,15 @@ def save_sessions(config_dir: Path, data: SessionsData) -> Path:
 
 
 def store_login(config_dir: Path, username: str, sessions: Sequence[StoredSession]) -> SessionsData:
-    """Replace ``username``'s sessions with ``sessions`` and make them the active user."""
+    """Replace ``username``'s sessions on the sites of ``sessions`` with them and make them the active user.
+
+    Sessions of the same user on other sites are kept.
+    """
+    sites = {s.site for s in sessions}
     with _store_lock(config_dir):
         data = load_sessions(config_dir)
-        data.users[username] = list(sessions)
+        kept = [s for s in data.users.get(username, []) if s.site not in sites]
+        data.users[username] = kept + list(sessions)
         data.active = username
         save_sessions(config_dir, data)
     log.info("stored %d ExoFOP session(s) for %s", len(sessions), username)
@@ -386,25 +420,39 @@ def remove_session(config_dir: Path, username: str, key: str) -> bool:
 # --------------------------------------------------------------------------------------------------
 
 
-def _most_recent_user(data: SessionsData) -> str | None:
+def _most_recent_user(data: SessionsData, origin: str | None = None) -> str | None:
     best: tuple[datetime, str] | None = None
     for name, sessions in data.users.items():
-        newest = max((s.created for s in sessions), default=datetime.min.replace(tzinfo=UTC))
+        here = [s for s in sessions if s.belongs_to(origin)]
+        if origin is not None and not here:
+            continue
+        newest = max((s.created for s in here), default=datetime.min.replace(tzinfo=UTC))
         if best is None or (newest, name) > best:
             best = (newest, name)
     return best[1] if best else None
 
 
 def active_username(
-    data: SessionsData, username: str | None = None, environ: Mapping[str, str] | None = None
+    data: SessionsData,
+    username: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    origin: str | None = None,
 ) -> str | None:
-    """The user whose sessions to use: ``username``, else ``EXOFOP_USERNAME``, else the last one logged in."""
+    """The user whose sessions to use: ``username``, else ``EXOFOP_USERNAME``, else the last one logged in.
+
+    With ``origin``, "the last one logged in" means on that site: the active user if they have sessions
+    there, else the user who logged in there most recently, else the active user.
+    """
     if username:
         return username
     env = os.environ if environ is None else environ
     from_env = (env.get(USERNAME_ENV) or "").strip()
     if from_env:
         return from_env
+    if origin is not None and not (data.active and data.sessions_of(data.active, origin)):
+        here = _most_recent_user(data, origin)
+        if here is not None:
+            return here
     if data.active:
         return data.active
     return _most_recent_user(data)
@@ -416,10 +464,14 @@ def valid_sessions(
     *,
     now: datetime | None = None,
     margin: timedelta = SAFETY_MARGIN,
+    origin: str | None = None,
 ) -> list[StoredSession]:
-    """``username``'s sessions that are still valid ``margin`` from ``now``, earliest expiry first."""
+    """``username``'s sessions that are still valid ``margin`` from ``now``, earliest expiry first.
+
+    With ``origin``, only the sessions of that site.
+    """
     moment = now or utc_now()
     return sorted(
-        (s for s in data.sessions_of(username) if s.is_valid(moment, margin)),
+        (s for s in data.sessions_of(username, origin) if s.is_valid(moment, margin)),
         key=lambda s: s.expires,
     )

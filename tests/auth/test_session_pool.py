@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -198,7 +199,8 @@ async def test_errors_inside_a_lease_return_the_session() -> None:
 
 @pytest.mark.anyio
 async def test_mark_dead_stops_lending_and_updates_the_file(tmp_path: Path, replica: Replica) -> None:
-    s1, s2 = made("s1"), made("s2")
+    site = make_settings(replica.base_url, tmp_path.parent / "x", config_dir=tmp_path).origin
+    s1, s2 = (replace(made(v), origin=site) for v in ("s1", "s2"))
     store_login(tmp_path, "alice", [s1, s2])
     pool = SessionPool(tmp_path, environ={})
     assert pool.valid_count == 2

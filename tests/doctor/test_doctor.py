@@ -428,7 +428,11 @@ def test_documented_columns_cover_what_the_records_read() -> None:
 def test_a_login_expiring_within_a_day_warns(settings: Settings) -> None:
     now = utc_now()
     session = StoredSession(
-        "PHPSESSID", "cookie-value-never-shown", created=now - timedelta(days=6), expires=now + timedelta(hours=10)
+        "PHPSESSID",
+        "cookie-value-never-shown",
+        created=now - timedelta(days=6),
+        expires=now + timedelta(hours=10),
+        origin=settings.origin,
     )
     store_login(settings.config_dir, "alice", [session])
     run = doctor(settings)

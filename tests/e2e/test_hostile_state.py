@@ -262,15 +262,15 @@ async def test_a_damaged_name_cache_entry_is_asked_again(warm_settings, replica)
 # -- the login store ------------------------------------------------------------------------------------
 
 
-def _store_a_login(config_dir: Path) -> Path:
+def _store_a_login(config_dir: Path, origin: str | None = None) -> Path:
     now = utc_now()
-    session = StoredSession("PHPSESSID", "secret-cookie", now, now + timedelta(days=7))
+    session = StoredSession("PHPSESSID", "secret-cookie", now, now + timedelta(days=7), origin=origin)
     store_login(config_dir, "alice", [session])
     return config_dir / "sessions.json"
 
 
 async def test_a_sessions_file_others_can_read_is_tightened(warm_settings, replica):
-    path = _store_a_login(warm_settings.config_dir)
+    path = _store_a_login(warm_settings.config_dir, warm_settings.origin)
     os.chmod(path, 0o644)
     os.chmod(path.parent, 0o755)
     status = await ok(warm_settings, "login_status", {})
@@ -280,7 +280,7 @@ async def test_a_sessions_file_others_can_read_is_tightened(warm_settings, repli
 
 
 async def test_a_link_to_a_sessions_file_others_can_read_is_refused_with_the_chmod(warm_settings, replica, tmp_path):
-    real = _store_a_login(tmp_path / "elsewhere")
+    real = _store_a_login(tmp_path / "elsewhere", warm_settings.origin)
     os.chmod(real, 0o644)
     link = warm_settings.config_dir / "sessions.json"
     warm_settings.config_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
