@@ -55,10 +55,12 @@ __all__ = [
     "ExofopResponseError",
     "ExofopUnavailableError",
     "ExtractionIOError",
+    "ForeignRedirectError",
     "InvalidIdentifierError",
     "InvalidRequestError",
     "LoginFailedError",
     "LoginUnconfirmedError",
+    "ResponseTooLargeError",
     "TargetNotFoundError",
     "UnsafeArchive",
     "UnsupportedArchive",
@@ -139,6 +141,22 @@ class ExofopResponseError(ExofopMcpError):
     """ExoFOP answered, but not with what the page is documented to return."""
 
     code = "unexpected_response"
+
+
+class ResponseTooLargeError(ExofopResponseError):
+    """An answer decoded to more bytes than the limit for its kind (a decompression bomb, or a runaway page)."""
+
+    code = "response_too_large"
+
+
+class ForeignRedirectError(ExofopResponseError):
+    """A page redirected to another site (scheme, host or port) than the configured one: not followed."""
+
+    code = "foreign_redirect"
+
+    def __init__(self, message: str, location: str, *, hint: str | None = None) -> None:
+        self.location = location
+        super().__init__(message, hint=hint)
 
 
 class CredentialsError(ExofopMcpError):

@@ -25,6 +25,10 @@ DEFAULT_BASE_URL = "https://exofop.ipac.caltech.edu"
 DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 16
 DEFAULT_CATALOG_TTL_HOURS = 6.0
+#: Most bytes a table, page or JSON answer may decode to (counted while it streams in).
+DEFAULT_MAX_PAGE_BYTES = 64 << 20
+#: Most bytes an archive may decode to: the same bound as ``ExtractionLimits.max_total_uncompressed``.
+DEFAULT_MAX_ARCHIVE_BYTES = 20 << 30
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,10 @@ class Settings:
     tag_deadline_seconds: float = 1800.0
     #: How long a tag locked by another exofop-mcp process is waited for before giving up on it.
     lock_wait_seconds: float = 900.0
+    #: Most bytes one table, page or JSON answer may decode to; past it the request fails, naming the page.
+    max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES
+    #: Most bytes one tag archive may decode to.
+    max_archive_bytes: int = DEFAULT_MAX_ARCHIVE_BYTES
 
     @property
     def tess_url(self) -> str:
@@ -176,4 +184,6 @@ _VARIABLES: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("EXOFOP_MCP_TAG_DEADLINE_SECONDS", "tag_deadline_seconds", _bounded(_parse_float, 1.0, 7 * 86400.0)),
     ("EXOFOP_MCP_LOCK_WAIT_SECONDS", "lock_wait_seconds", _bounded(_parse_float, 0.1, 7 * 86400.0)),
     ("EXOFOP_MCP_READ_TIMEOUT", "read_timeout", _bounded(_parse_float, 0.1, 3600.0)),
+    ("EXOFOP_MCP_MAX_PAGE_BYTES", "max_page_bytes", _bounded(_parse_int, 1024, 1 << 40)),
+    ("EXOFOP_MCP_MAX_ARCHIVE_BYTES", "max_archive_bytes", _bounded(_parse_int, 1024, 1 << 50)),
 )

@@ -29,6 +29,7 @@ from typing import Literal
 import httpx
 
 from exofop_mcp.atomic_files import AtomicStreamWriter
+from exofop_mcp.errors import ExofopResponseError
 from exofop_mcp.site.client import ExofopClient, TransientFailure
 from exofop_mcp.site.responses import SNIFF_BYTES, describe_bytes, sniff_body
 from exofop_mcp.site.retry_policy import RetryPolicy, is_retryable_status, parse_retry_after
@@ -110,6 +111,9 @@ async def fetch_tag_archive(
             return TransferOutcome("ok", number, size=size, sha256=sha)
         except _Permanent as exc:
             return TransferOutcome(exc.status, number, message=str(exc))
+        except ExofopResponseError as exc:
+            # A redirect to another site, or a body past the archive limit: that tag fails, saying why.
+            return TransferOutcome("failed", number, message=f"tag {tag}: {exc}")
         except TimeoutError:
             return TransferOutcome(
                 "timed_out",
@@ -153,7 +157,14 @@ async def _attempt(
         async with client.stream_attempt(TAG_ZIP_PAGE, {"tag": tag}, cookies=cookies) as response:
             _check_status(response, tag, logged_in=cookies is not None)
             declared = _declared_length(response)
-            chunks = _watched(response.aiter_bytes(CHUNK_SIZE), limits)
+            body = client.body_chunks(
+                response,
+                TAG_ZIP_PAGE,
+                limit=client.settings.max_archive_bytes,
+                setting="EXOFOP_MCP_MAX_ARCHIVE_BYTES",
+                chunk_size=CHUNK_SIZE,
+            )
+            chunks = _watched(body, limits)
             head = await _read_head(chunks)
             if sniff_body(bytes(head[:4])) != "zip":
                 # Not a zip: read a little more to tell a login page from a "no files" page; write nothing.

@@ -103,12 +103,31 @@ class ReplicaConfig(BaseModel):
     empty_archive_tags: tuple[int, ...] = Field(
         default=(), description="tags whose archive is served as a valid zip with no entries"
     )
+    inflating_pages: tuple[str, ...] = Field(
+        default=(),
+        description="pages (path suffixes, e.g. 'download_tseries.php') answered with a small gzip body "
+        "(Content-Encoding: gzip) that decodes to inflate_bytes of zeros: a decompression bomb",
+    )
+    inflate_bytes: int = Field(default=300 * 1024 * 1024, gt=0, description="decoded size of an inflating body")
+    foreign_redirect: str | None = Field(
+        default=None,
+        description="base URL of another site (e.g. a second replica); the pages of foreign_redirect_pages "
+        "answer 302 to the same path and query there",
+    )
+    foreign_redirect_pages: tuple[str, ...] = Field(
+        default=(), description="pages (path suffixes) that redirect to foreign_redirect"
+    )
     cache_dir: str | None = None
     keepalive_timeout: float = Field(default=15.0, gt=0)
 
     @field_validator("bandwidth", mode="before")
     @classmethod
     def _bandwidth_from_text(cls, value: Any) -> Any:
+        return parse_size(value) if isinstance(value, str) else value
+
+    @field_validator("inflate_bytes", mode="before")
+    @classmethod
+    def _inflate_from_text(cls, value: Any) -> Any:
         return parse_size(value) if isinstance(value, str) else value
 
     @field_validator("tag_size", mode="before")

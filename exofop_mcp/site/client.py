@@ -31,15 +31,16 @@ from typing import Any, Protocol, TypeVar
 import httpx
 
 from exofop_mcp import __version__
-from exofop_mcp.errors import ExofopHTTPError, ExofopResponseError
-from exofop_mcp.settings import Settings
+from exofop_mcp.errors import ExofopHTTPError, ExofopResponseError, ForeignRedirectError, ResponseTooLargeError
+from exofop_mcp.settings import Settings, origin_of
 from exofop_mcp.site.retry_policy import RetryPolicy, is_retryable_status, parse_retry_after
 from exofop_mcp.site.transport_errors import ExofopUnreachableError, describe_transport_error, failure_kind
+from exofop_mcp.text_format import format_bytes
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"exofop-mcp/{__version__} (+https://pypi.org/project/exofop-mcp/)"
-#: Redirects followed for a request with a private cookie jar (httpx's own limit for the others).
+#: Redirects followed for one request (all within the configured site).
 MAX_REDIRECTS = 20
 
 T = TypeVar("T")
@@ -190,7 +191,8 @@ class ExofopClient:
             # cookie session's private jar), so anonymous requests never drag a stray PHPSESSID (and PHP's
             # session lock) along.
             cookies=non_persistent_cookies(),
-            follow_redirects=True,
+            # Redirects are followed by hand (:meth:`_send`), within the configured site only.
+            follow_redirects=False,
             transport=self._transport,
         )
 
@@ -273,32 +275,101 @@ class ExofopClient:
         data: Mapping[str, str] | None = None,
         jar: httpx.Cookies | None = None,
     ) -> httpx.Response:
-        """Send one request (redirects followed), body read; a network error raises :class:`TransientFailure`."""
+        """Send one request (redirects within the site followed), body read and decoded as UTF-8.
+
+        A network error raises :class:`TransientFailure`; a body decoding to more than
+        ``settings.max_page_bytes`` raises :class:`ResponseTooLargeError`, a redirect to another site
+        :class:`ForeignRedirectError`.
+        """
         query = _clean(params)
         self.requests_sent += 1
+        request = self._pool.build_request(method, page, params=query, data=data, headers=cookie_header(cookies))
         try:
-            if jar is None:
-                return await self._pool.request(method, page, params=query, data=data, headers=cookie_header(cookies))
-            return await self._send_with_jar(method, page, query, data, jar)
+            response = await self._send(request, page, cookies=cookies, jar=jar)
+            await self.read_body(response, page, limit=self.settings.max_page_bytes)
+            return response
         except httpx.TransportError as exc:
             raise self._transient(exc, page, query) from None
 
-    async def _send_with_jar(
-        self, method: str, page: str, query: dict[str, str], data: Mapping[str, str] | None, jar: httpx.Cookies
+    async def _send(
+        self,
+        request: httpx.Request,
+        page: str,
+        *,
+        cookies: Mapping[str, str] | None = None,
+        jar: httpx.Cookies | None = None,
     ) -> httpx.Response:
-        """Send with ``jar``'s cookies, following redirects by hand so that each hop sends and keeps the jar's."""
-        request = self._pool.build_request(method, page, params=query, data=data)
+        """Send ``request``, its body not read yet, following redirects by hand within the configured site.
+
+        Each hop carries the same cookies (the leased ones, or ``jar``'s, which keeps what the site sets).
+        A redirect to another scheme, host or port is not followed: :class:`ForeignRedirectError`, and
+        nothing is sent there.
+        """
         history: list[httpx.Response] = []
         while True:
-            jar.set_cookie_header(request)
-            response = await self._pool.send(request, follow_redirects=False)
-            jar.extract_cookies(response)
+            if jar is not None:
+                jar.set_cookie_header(request)
+            response = await self._pool.send(request, follow_redirects=False, stream=True)
+            if jar is not None:
+                jar.extract_cookies(response)
             following = response.next_request
             if following is None or len(history) >= MAX_REDIRECTS:
                 response.history = history
                 return response
+            await response.aclose()
+            if origin_of(str(following.url)) != self.settings.origin:
+                raise self._foreign(page, following.url)
+            if jar is None and cookies:
+                following.headers.update(cookie_header(cookies))
             history.append(response)
             request = following
+
+    def _foreign(self, page: str, url: httpx.URL) -> ForeignRedirectError:
+        where = str(url.copy_with(query=None, fragment=None))
+        return ForeignRedirectError(
+            f"ExoFOP's {page or '/tess/'} redirected to {where}, which is not the configured site "
+            f"{self.settings.base_url}; the redirect was not followed and nothing was sent there.",
+            where,
+            hint="Check EXOFOP_BASE_URL (it should be https://exofop.ipac.caltech.edu); if it is right, the site "
+            "may have moved a page (run `exofop-mcp doctor`).",
+        )
+
+    def too_large(self, page: str, limit: int, setting: str) -> ResponseTooLargeError:
+        """The error for an answer of ``page`` that decoded past ``limit`` bytes (``setting`` raises it)."""
+        return ResponseTooLargeError(
+            f"ExoFOP's {page or '/tess/'} sent more than {format_bytes(limit)} once decoded; the answer was "
+            "refused before it could fill the memory.",
+            hint=f"This is far more than the page should hold; if it is really that large, raise {setting}.",
+        )
+
+    async def body_chunks(
+        self, response: httpx.Response, page: str, *, limit: int, setting: str, chunk_size: int | None = None
+    ) -> AsyncIterator[bytes]:
+        """``response``'s decoded body in chunks; raises :class:`ResponseTooLargeError` past ``limit`` bytes.
+
+        The count is of decoded bytes, taken as they stream in, so a small compressed body that inflates
+        without bound is stopped at the limit.
+        """
+        total = 0
+        async for chunk in response.aiter_bytes(chunk_size):
+            total += len(chunk)
+            if total > limit:
+                await response.aclose()
+                raise self.too_large(page, limit, setting)
+            yield chunk
+
+    async def read_body(self, response: httpx.Response, page: str, *, limit: int) -> bytes:
+        """Read a streamed ``response``'s body (at most ``limit`` decoded bytes); its text is UTF-8.
+
+        ExoFOP's tables and pages are UTF-8 whatever the ``Content-Type`` header claims.
+        """
+        parts = [
+            chunk
+            async for chunk in self.body_chunks(response, page, limit=limit, setting="EXOFOP_MCP_MAX_PAGE_BYTES")
+        ]
+        response._content = b"".join(parts)
+        response.encoding = "utf-8"
+        return response._content
 
     @contextlib.asynccontextmanager
     async def stream_attempt(
@@ -307,13 +378,19 @@ class ExofopClient:
         """``async with client.stream_attempt(page, params) as response``: one attempt, the body not read yet.
 
         Whatever the status; a network error (connecting or mid-body) raises :class:`TransientFailure`
-        with ``cause`` set.  Retrying is the caller's: wrap the attempt in :meth:`retrying`.
+        with ``cause`` set, a redirect to another site :class:`ForeignRedirectError`.  Read the body with
+        :meth:`body_chunks` (it bounds the decoded size).  Retrying is the caller's: wrap the attempt in
+        :meth:`retrying`.
         """
         query = _clean(params)
         self.requests_sent += 1
+        request = self._pool.build_request("GET", page, params=query, headers=cookie_header(cookies))
         try:
-            async with self._pool.stream("GET", page, params=query, headers=cookie_header(cookies)) as response:
+            response = await self._send(request, page, cookies=cookies)
+            try:
                 yield response
+            finally:
+                await response.aclose()
         except httpx.TransportError as exc:
             raise self._transient(exc, page, query) from None
 

@@ -54,6 +54,11 @@ def split_header(text: str) -> list[str]:
     return [name.strip() for name in first.split("|")]
 
 
+def _shown(name: str, most: int = 60) -> str:
+    """A column name as quoted in a message: at most ``most`` characters (a hostile header may be huge)."""
+    return name if len(name) <= most else name[:most] + "…"
+
+
 def check_pipe_table(text: str, required: Collection[str], *, page: str) -> list[str]:
     """Verify that ``text`` looks like a pipe table holding ``required`` columns; return the header."""
     stripped = text.lstrip()
@@ -69,7 +74,7 @@ def check_pipe_table(text: str, required: Collection[str], *, page: str) -> list
     if missing:
         raise ExofopResponseError(
             f"ExoFOP's {page} table lacks the expected column(s) {', '.join(map(repr, missing))}; "
-            f"it has {', '.join(map(repr, header[:12]))}{'…' if len(header) > 12 else ''}.",
+            f"it has {', '.join(repr(_shown(name)) for name in header[:12])}{'…' if len(header) > 12 else ''}.",
             hint="ExoFOP may have changed its format; run `exofop-mcp doctor` and report the result.",
         )
     return header
