@@ -4,8 +4,11 @@ The flow, once per session:
 
 1. ``GET /tess/login.php?ref=%2Ftess%2F`` sets a ``PHPSESSID`` cookie;
 2. ``POST /tess/password_check.php`` with ``username``, ``password``, ``ref=login_user`` and
-   ``ref_page=/tess/``, following redirects.  A redirect to ``/tess/index.php`` means success; a page
-   saying ``Invalid username or password`` means the account was rejected.
+   ``ref_page=/tess/``, following redirects (within the site only).  A page saying ``Invalid username or
+   password`` means the account was rejected.  Where success lands is not documented, so it is never
+   decided from one redirect target: the login is good when the answer lacks the rejection text, a
+   session cookie was set, and the final page is a 2xx that is not the login form (a redirect to
+   ``/tess/index.php``, to ``ref_page`` ``/tess/``, or a 200 page all qualify).
 
 PHP serves one request at a time per session, so parallel downloads need several sessions: :func:`login`
 logs in ``sessions`` times with independent cookie jars.  The first login runs alone, so a wrong
@@ -35,6 +38,7 @@ from exofop_mcp.errors import (
 )
 from exofop_mcp.settings import MAX_CONCURRENCY, Settings
 from exofop_mcp.site.client import ExofopClient, TransientFailure
+from exofop_mcp.site.responses import sniff_body
 from exofop_mcp.site.retry_policy import RetryPolicy, is_retryable_status, parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -203,24 +207,20 @@ def _evaluate(
     answer: httpx.Response,
     started: datetime,
 ) -> StoredSession:
-    success_path = urlsplit(settings.tess_url).path.rstrip("/") + "/" + SUCCESS_PAGE
-    redirected_home = any(_location_path(step) == success_path for step in answer.history if step.is_redirect) or (
-        answer.is_success and answer.url.path == success_path
-    )
-
-    if not redirected_home:
-        _check_transient(answer, PASSWORD_CHECK_PAGE)
-        body = answer.text[:_MAX_BODY_SCAN] if answer.content else ""
-        if INVALID_LOGIN_TEXT.lower() in body.lower():
-            raise LoginFailedError(
-                f"ExoFOP rejected the login for {credentials.username}: Invalid username or password.",
-                hint="Check the username and password (they are those of the ExoFOP web site) and run "
-                "`exofop-mcp login` again.",
-            )
+    _check_transient(answer, PASSWORD_CHECK_PAGE)
+    body = answer.text[:_MAX_BODY_SCAN] if answer.content else ""
+    if INVALID_LOGIN_TEXT.lower() in body.lower():
+        raise LoginFailedError(
+            f"ExoFOP rejected the login for {credentials.username}: Invalid username or password.",
+            hint="Check the username and password (they are those of the ExoFOP web site) and run "
+            "`exofop-mcp login` again.",
+        )
+    if not answer.is_success or sniff_body(answer.content) == "html_login":
         where = answer.url.path or "/"
+        what = "its login form again" if answer.is_success else f"HTTP {answer.status_code}"
         raise LoginUnconfirmedError(
             f"Could not confirm the ExoFOP login for {credentials.username}: after the password check the site "
-            f"answered HTTP {answer.status_code} at {where} instead of its home page.",
+            f"answered {what} at {where}, neither a welcome nor a rejection.",
             hint="Check EXOFOP_BASE_URL and try `exofop-mcp login` again; if it keeps happening, the site's login "
             "form may have changed.",
         )
@@ -244,16 +244,6 @@ def _evaluate(
     return StoredSession(
         cookie_name=SESSION_COOKIE, cookie_value=value, created=started, expires=expires, origin=settings.origin
     )
-
-
-def _location_path(response: httpx.Response) -> str | None:
-    location = response.headers.get("Location")
-    if not location:
-        return None
-    try:
-        return response.url.join(location).path
-    except (httpx.InvalidURL, ValueError):
-        return None
 
 
 def _session_cookie(cookies: httpx.Cookies) -> tuple[str, int | None] | None:

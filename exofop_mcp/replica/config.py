@@ -90,6 +90,11 @@ class ReplicaConfig(BaseModel):
     accounts: dict[str, str] = Field(default_factory=dict, repr=False)
     session_ttl: float = Field(default=7 * 86400, gt=0)
     session_locking: bool = True
+    login_success: Literal["index", "ref_page", "page"] = Field(
+        default="index",
+        description="where a good login lands: a 302 to /tess/index.php, a 302 to the form's ref_page "
+        "(/tess/), or a 200 welcome page at password_check.php itself",
+    )
 
     toi_table_quirk: TableQuirk | None = None
     odd_tags: tuple[str, ...] = Field(

@@ -443,6 +443,12 @@ async def password_check(ctx: PageContext) -> Response:
     sessions.log_in(session, username, ctx.state.config.session_ttl)
     ctx.user = username
     headers.append(("Set-Cookie", session_cookie(session.sid, session.expires)))
+    landing = ctx.state.config.login_success  # a switch: where the real site lands is not documented
+    if landing == "page":
+        return html(pages.index_page(username), headers=headers)
+    if landing == "ref_page":
+        ref_page = form.get("ref_page", "/tess/")
+        return redirect(ref_page if ref_page.startswith("/") and not ref_page.startswith("//") else "/tess/", headers)
     return redirect("/tess/index.php", headers)
 
 

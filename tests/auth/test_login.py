@@ -326,3 +326,26 @@ async def test_password_is_not_sent_when_the_login_page_is_missing(site: Replica
     with pytest.raises(LoginUnconfirmedError, match="password was not sent"):
         await login(settings, ALICE, 1)
     assert not [r for r in site.requests if r.method == "POST"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("landing", ["index", "ref_page", "page"])
+async def test_a_good_login_counts_wherever_it_lands(site: Replica, tmp_path: Path, landing: str) -> None:
+    site.configure(login_success=landing)
+    settings = make_settings(site.base_url, tmp_path)
+    sessions = await login(settings, ALICE, 2)
+    assert len(sessions) == 2
+    posts = [r for r in site.requests if r.path == "/tess/password_check.php"]
+    assert posts and all(r.status == (200 if landing == "page" else 302) for r in posts)
+    # the stored sessions really are logged in on the site
+    async with httpx.AsyncClient(base_url=settings.tess_url + "/", cookies=non_persistent_cookies()) as http:
+        for session in sessions:
+            answer = await http.get(
+                "download_tag_files_zip.php",
+                params={"tag": PROPRIETARY_TAGS[0]},
+                headers=cookie_header(session.cookies()),
+            )
+            assert answer.content.startswith(b"PK")
+    # a wrong password stays a clear failure, whatever the landing
+    with pytest.raises(LoginFailedError, match="Invalid username or password"):
+        await login(settings, Credentials("alice", "wrong", source="test"), 1)
