@@ -102,6 +102,16 @@ class ReplicaConfig(BaseModel):
         description="Tag cells written over the tags of the first rows of every observation table "
         "(e.g. '0', '-5', 'abc', forty digits)",
     )
+    name_multi_shape: Literal["list", "string", "comma"] = Field(
+        default="list",
+        description="the TIC value of a gototicid.php JSON answer with num > 1: a list of strings, only the "
+        "first TIC as one string, or a comma-separated string (the real shape is not documented)",
+    )
+    name_service_accepts_tic: bool = Field(
+        default=True,
+        description="False: gototicid.php answers 'No object found.' to TIC-form targets (TIC 123, bare digits), "
+        "as one third-party client reports of the real site",
+    )
     name_service_tic: str | None = Field(
         default=None, description="the TIC value every gototicid.php JSON answer carries instead of the real one"
     )

@@ -101,6 +101,13 @@ class NameIndex:
         return {key: tics for key, tics in self._index.items() if len(tics) > 1}
 
 
+def load_star_facts() -> dict[int, dict[str, float]]:
+    """Coordinates and magnitudes of stars without a TOI (``aliases.json``'s ``stars``)."""
+    text = resources.files("exofop_mcp.replica").joinpath("data").joinpath(ALIASES_RESOURCE).read_text("utf-8")
+    raw = json.loads(text)
+    return {int(tic): dict(facts) for tic, facts in raw.get("stars", {}).items()}
+
+
 def load_aliases() -> dict[str, list[int]]:
     text = resources.files("exofop_mcp.replica").joinpath("data").joinpath(ALIASES_RESOURCE).read_text("utf-8")
     raw = json.loads(text)

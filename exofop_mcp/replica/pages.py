@@ -116,6 +116,17 @@ def error_page(status: int) -> bytes:
 """.encode()
 
 
+def candidates_page(target: str, tics: Sequence[int]) -> bytes:
+    """gototicid.php without ``&json`` for a name matching several stars: a ``table.tfop`` of candidates."""
+    rows = "\n".join(f'<tr><td><a href="/tess/target.php?id={tic}">TIC {tic}</a></td></tr>' for tic in tics)
+    body = f"""<h2>Several targets match {escape(target)}</h2>
+<table class="tfop">
+<tr><th>Target</th></tr>
+{rows}
+</table>"""
+    return _page("Select a target", body)
+
+
 def not_found_page(path: str) -> bytes:
     return f"""<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
 <html><head>

@@ -17,6 +17,7 @@ from exofop_mcp.replica import pages
 from exofop_mcp.replica.accounts import check_password, session_cookie
 from exofop_mcp.replica.dataset import COLUMNS, SPECIAL_TAGS, TagInfo
 from exofop_mcp.replica.http_server import FileBody, Request, Response, StreamBody
+from exofop_mcp.replica.names import load_star_facts
 from exofop_mcp.replica.star_tables import (
     CTOI_COLUMNS,
     FILELIST_COLUMNS,
@@ -107,12 +108,22 @@ async def download_ctoi(ctx: PageContext) -> Response:
     return text_table(render(CTOI_COLUMNS, [], output), output)
 
 
+def _tic_form(target: str) -> bool:
+    text = target.strip().upper().replace(" ", "").replace("_", "").replace("-", "")
+    return text.removeprefix("TIC").isdigit()
+
+
 async def gototicid(ctx: PageContext) -> Response:
     target = ctx.param("target")
+    config = ctx.state.config
     tics = ctx.state.dataset.resolve(target) if target else []
+    if not config.name_service_accepts_tic and _tic_form(target):  # a switch: TIC-form targets refused
+        tics = []
     if "json" not in ctx.request.query:
         if len(tics) == 1:
             return redirect(f"/tess/target.php?id={tics[0]}")
+        if len(tics) > 1:
+            return html(pages.candidates_page(target, tics))
         return html(pages.not_found_page(f"/tess/gototicid.php?target={target}"), status=200)
     if not tics:
         payload: dict[str, object] = {"status": "ERROR", "message": "No object found."}
@@ -123,7 +134,13 @@ async def gototicid(ctx: PageContext) -> Response:
     else:
         # Assumption: the real site's answer for a name matching several stars is not documented
         # beyond "num > 1".  The replica returns the TIC ids as a JSON list of strings then.
-        payload = {"status": "OK", "num": len(tics), "TIC": [str(tic) for tic in tics]}
+        shape = config.name_multi_shape  # a switch: the real shape is not documented
+        value: object = [str(tic) for tic in tics]
+        if shape == "string":
+            value = str(tics[0])
+        elif shape == "comma":
+            value = ",".join(str(tic) for tic in tics)
+        payload = {"status": "OK", "num": len(tics), "TIC": value}
     body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
     return Response(200, [("Content-Type", "application/json"), POWERED_BY], body)
 
@@ -276,7 +293,32 @@ def _collect_user_tags(state: ReplicaState) -> dict[str, list[list[str]]]:
     return {user: [tags[tag] for tag in sorted(tags)] for user, tags in found.items()}
 
 
+def _target_json(ctx: PageContext, tic: int) -> Response:
+    """``target.php?id=TIC&json``: coordinates and magnitudes (as far as the replica knows them)."""
+    star = ctx.state.dataset.star(tic)
+    coordinates: dict[str, object] = {}
+    magnitudes: list[dict[str, object]] = []
+    if star is not None:
+        coordinates = {"ra": star.value("RA"), "dec": star.value("Dec")}
+        magnitudes = [{"band": "TESS", "value": star.value("TESS Mag")}]
+    elif (facts := load_star_facts().get(tic)) is not None:
+        coordinates = {"ra": facts["ra"], "dec": facts["dec"]}
+        magnitudes = [{"band": "TESS", "value": facts["tmag"]}]
+    payload = {
+        "basic_info": {"tic_id": str(tic)},
+        "coordinates": coordinates,
+        "magnitudes": magnitudes,
+        "stellar_parameters": [],
+        "planet_parameters": [],
+        "files": [],
+    }
+    return Response(200, [("Content-Type", "application/json"), POWERED_BY], json.dumps(payload).encode())
+
+
 async def target_page(ctx: PageContext) -> Response:
+    id_text = ctx.param("id")
+    if "json" in ctx.request.query and id_text.isdigit():
+        return _target_json(ctx, int(id_text))  # the real page answers for any number, real or not
     tics = _target_tics(ctx, "id") or []
     if not tics:
         return html(pages.not_found_page(ctx.request.target))

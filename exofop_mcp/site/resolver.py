@@ -25,12 +25,18 @@ from exofop_mcp.errors import (
 )
 from exofop_mcp.site.catalog import CatalogEntry, CatalogStatus, TOICatalog
 from exofop_mcp.site.client import ExofopClient
+from exofop_mcp.site.coordinates import parse_sexagesimal
 from exofop_mcp.site.identifiers import MAX_TIC, Identifier, parse_identifier
 from exofop_mcp.site.name_cache import NameCache
+from exofop_mcp.site.pipe_table import split_header
 
 log = logging.getLogger(__name__)
 
 NAME_RESOLVER_PAGE = "gototicid.php"
+STELLAR_PAGE = "download_stellar.php"
+TARGET_PAGE = "target.php"
+_CANDIDATE_TABLE_RE = re.compile(r"<table\b[^>]*class\s*=\s*[\"']?[^\"'>]*\btfop\b.*?</table>", re.I | re.S)
+_CANDIDATE_TIC_RE = re.compile(r"target\.php\?id=(\d{1,10})|\bTIC\s*(\d{1,10})\b", re.I)
 
 MatchedBy = Literal["tic", "toi", "planet_toi", "name_resolver", "catalog_name"]
 
@@ -165,15 +171,65 @@ class SystemResolver:
         if self.catalog.damage_count != damage:  # the cache was found damaged meanwhile: build it again
             status = await self.catalog.ensure()
             entries = self.catalog.entries_for_tic(tic)
+        notes: list[str] = []
         if not entries and matched == "tic":
-            # Not a TOI host: make sure ExoFOP knows the star at all.
-            tics = await self._name_resolver(f"TIC{tic}")
+            # Not a TOI host: make sure ExoFOP knows the star at all.  Whether gototicid accepts TIC-form
+            # targets is not documented, so a refusal is checked against the star's stellar-parameters page.
+            tics, _ = await self._name_resolver(f"TIC{tic}")
             if tics is None or tic not in tics:
-                raise TargetNotFoundError(
-                    f"TIC {tic} is not known to ExoFOP.",
-                    hint="Check the number; TIC ids have up to 10 digits.",
-                )
-        return self._build(ident.raw, tic, entries, matched, matched_name, status)
+                known = await self._has_stellar_row(tic)
+                if known is False:
+                    raise TargetNotFoundError(
+                        f"TIC {tic} is not known to ExoFOP (its name resolver and its stellar parameters page "
+                        "have no such star).",
+                        hint="Check the number; TIC ids have up to 10 digits.",
+                    )
+                if known is None:
+                    notes.append(
+                        f"ExoFOP's name resolver did not confirm TIC {tic} and its stellar parameters page could not "
+                        "be read: the star is unverified."
+                    )
+                else:
+                    notes.append(
+                        f"ExoFOP's name resolver did not accept 'TIC{tic}'; the star was found on its stellar "
+                        "parameters page."
+                    )
+        result = self._build(ident.raw, tic, entries, matched, matched_name, status)
+        if not entries:
+            await self._add_target_facts(result)
+        result.notes.extend(notes)
+        return result
+
+    async def _has_stellar_row(self, tic: int) -> bool | None:
+        """Whether ``download_stellar.php?id=TIC`` lists the star (every star has its TIC row); None: unknown."""
+        try:
+            text = await self.client.get_text(STELLAR_PAGE, {"id": tic, "output": "pipe"})
+        except ExofopMcpError as exc:
+            log.info("TIC %s: the stellar parameters page could not be read: %s", tic, exc)
+            return None
+        lines = [line for line in text.splitlines() if line.strip()]
+        if not lines or "|" not in lines[0] or lines[0].lstrip().startswith("<"):
+            return None
+        header = split_header(lines[0])
+        column = header.index("TIC ID") if "TIC ID" in header else None
+        for line in lines[1:]:
+            cells = line.split("|")
+            if column is None or (column < len(cells) and cells[column].strip() == str(tic)):
+                return True
+        return False
+
+    async def _add_target_facts(self, result: ResolvedSystem) -> None:
+        """Coordinates and TESS magnitude of a star without a TOI, from ``target.php?id=TIC&json``."""
+        try:
+            answer: Any = await self.client.get_json(TARGET_PAGE, {"id": result.tic_id, "json": True})
+        except ExofopMcpError as exc:
+            log.info("TIC %s: target.php gave no coordinates: %s", result.tic_id, exc)
+            return
+        ra, dec, tmag = target_facts(answer)
+        if result.ra_deg is None and ra is not None and dec is not None:
+            result.ra_deg, result.dec_deg = ra, dec
+        if result.tess_mag is None and tmag is not None:
+            result.tess_mag = tmag
 
     # -- names -------------------------------------------------------------------
 
@@ -182,15 +238,19 @@ class SystemResolver:
         assert name is not None
         tics: list[int] | None
         resolver_error: ExofopMcpError | None = None
+        matched_count = 0
         try:
             tics = self.names.get(name)
             if tics is None:
-                tics = await self._name_resolver(name)
-                if tics:
+                tics, matched_count = await self._name_resolver(name)
+                if tics and matched_count <= len(tics):
                     self.names.put(name, tics)
         except ExofopMcpError as exc:
             log.warning("ExoFOP's name resolver failed for %r: %s", name, exc)
             tics, resolver_error = None, exc
+        if tics and matched_count > len(tics):
+            # ``num`` says more stars matched than the answer names: never pick one silently.
+            raise await self._partly_named(name, tics, matched_count)
         if tics and len(tics) > 1:
             raise self._ambiguous(name, tics)
         if tics:
@@ -217,8 +277,12 @@ class SystemResolver:
             result.notes.append("ExoFOP's name resolver was unreachable; the name was matched in the TOI catalog.")
         return result
 
-    async def _name_resolver(self, target: str) -> list[int] | None:
-        """TIC ids ExoFOP's ``gototicid.php`` gives for ``target``; ``None`` when it knows none."""
+    async def _name_resolver(self, target: str) -> tuple[list[int] | None, int]:
+        """TIC ids ExoFOP's ``gototicid.php`` gives for ``target`` (``None`` when it knows none), and its ``num``.
+
+        ``num`` can exceed the TIC ids named: with several matches the answer's ``TIC`` may be a list,
+        one string, or a comma-separated string (not documented).
+        """
         answer: Any = await self.client.get_json(NAME_RESOLVER_PAGE, {"target": target, "json": True})
         if not isinstance(answer, dict) or "status" not in answer:
             raise ExofopResponseError(
@@ -226,8 +290,32 @@ class SystemResolver:
                 hint="Run `exofop-mcp doctor` and report the result.",
             )
         if str(answer.get("status")).upper() != "OK":
-            return None
-        return tic_list(answer.get("TIC"))
+            return None, 0
+        tics = tic_list(answer.get("TIC"))
+        return tics, max(_whole(answer.get("num")) or 0, len(tics))
+
+    async def _partly_named(self, name: str, named: list[int], count: int) -> AmbiguousTargetError:
+        """The error for a name that matches ``count`` stars of which the answer named only ``named``.
+
+        What else can be known is listed: the candidates of gototicid's HTML page (``table.tfop``) and the
+        stars the TOI catalog knows by that name.
+        """
+        candidates = list(named)
+        try:
+            page = await self.client.get_text(NAME_RESOLVER_PAGE, {"target": name})
+            candidates += candidate_tics(page)
+        except ExofopMcpError as exc:
+            log.info("gototicid's list of candidates for %r could not be read: %s", name, exc)
+        candidates += sorted(self.catalog.tics_for_name(name))
+        candidates = list(dict.fromkeys(candidates))
+        error = self._ambiguous(name, candidates)
+        listed = "; ".join(error.message.split(": ", 1)[1:]) or ", ".join(f"TIC {t}" for t in candidates)
+        return AmbiguousTargetError(
+            f"{name!r} matches {count} stars on ExoFOP, but its name resolver named only "
+            f"{', '.join(f'TIC {t}' for t in named)}. Candidates that can be known: {listed}",
+            candidates,
+            hint="Ask again with the TIC id or TOI of the star you mean.",
+        )
 
     def _ambiguous(self, name: str, tics: list[int]) -> AmbiguousTargetError:
         described = []
@@ -314,6 +402,68 @@ def _stale_reason(error: ExofopMcpError | None) -> str:
 
 def _fresh_status(source: Literal["network", "toi_page"]) -> CatalogStatus:
     return CatalogStatus(source=source, fetched_at=datetime.now(UTC), age_hours=0.0, stale=False)
+
+
+def _whole(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def candidate_tics(page: str) -> list[int]:
+    """TIC ids listed in the ``table.tfop`` of gototicid's HTML answer for a name matching several stars."""
+    found: list[int] = []
+    for table in _CANDIDATE_TABLE_RE.findall(page[:1_000_000]):
+        for link, label in _CANDIDATE_TIC_RE.findall(table):
+            value = int(link or label)
+            if 0 < value <= MAX_TIC:
+                found.append(value)
+    return list(dict.fromkeys(found))
+
+
+def target_facts(answer: Any) -> tuple[float | None, float | None, float | None]:
+    """(RA, Dec in degrees, TESS magnitude) from ``target.php?id=TIC&json``, as far as it offers them.
+
+    The JSON's exact layout is not documented: coordinates may be degrees or sexagesimal strings, under
+    ``ra``/``dec`` or ``ra_deg``/``dec_deg``; magnitudes a list of ``{band, value}`` or a mapping.
+    """
+    if not isinstance(answer, dict):
+        return None, None, None
+    coords = answer.get("coordinates")
+    ra = dec = None
+    if isinstance(coords, dict):
+        ra = _angle(coords.get("ra_deg", coords.get("ra")), hours=True)
+        dec = _angle(coords.get("dec_deg", coords.get("dec")), hours=False)
+    tmag = None
+    mags = answer.get("magnitudes")
+    if isinstance(mags, dict):
+        mags = [{"band": band, "value": value} for band, value in mags.items()]
+    if isinstance(mags, list):
+        for item in mags:
+            if isinstance(item, dict) and str(item.get("band", "")).strip().lower() in ("tess", "tmag", "t"):
+                tmag = _number(item.get("value"))
+                break
+    return ra, dec, tmag
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def _angle(value: Any, *, hours: bool) -> float | None:
+    if isinstance(value, str) and ":" in value:
+        return parse_sexagesimal(value, hours=hours)
+    number = _number(value)
+    if number is None or not (0 <= number < 360 if hours else -90 <= number <= 90):
+        return None
+    return number
 
 
 def tic_list(value: Any) -> list[int]:
