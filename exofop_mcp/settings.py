@@ -47,6 +47,9 @@ class Settings:
     retry_base_delay: float = 0.5
     #: A download that delivers less than 16 KiB in this many seconds has stalled (and is retried once).
     stall_seconds: float = 30.0
+    #: How long an archive's response headers may take (ExoFOP builds a tag's zip before the first byte);
+    #: separate from the stall window, which applies once the body flows.
+    header_wait_seconds: float = 300.0
     #: Overall limit for one tag's transfer, retries included.
     tag_deadline_seconds: float = 1800.0
     #: How long a tag locked by another exofop-mcp process is waited for before giving up on it.
@@ -181,6 +184,7 @@ _VARIABLES: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("EXOFOP_MCP_MAX_RETRIES", "max_retries", _bounded(_parse_int, 0, 10)),
     ("EXOFOP_MCP_RETRY_BASE_DELAY", "retry_base_delay", _bounded(_parse_float, 0.0, 60.0)),
     ("EXOFOP_MCP_STALL_SECONDS", "stall_seconds", _bounded(_parse_float, 0.1, 3600.0)),
+    ("EXOFOP_MCP_HEADER_WAIT_SECONDS", "header_wait_seconds", _bounded(_parse_float, 0.1, 86400.0)),
     ("EXOFOP_MCP_TAG_DEADLINE_SECONDS", "tag_deadline_seconds", _bounded(_parse_float, 1.0, 7 * 86400.0)),
     ("EXOFOP_MCP_LOCK_WAIT_SECONDS", "lock_wait_seconds", _bounded(_parse_float, 0.1, 7 * 86400.0)),
     ("EXOFOP_MCP_READ_TIMEOUT", "read_timeout", _bounded(_parse_float, 0.1, 3600.0)),

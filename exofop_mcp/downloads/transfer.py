@@ -154,7 +154,9 @@ async def _attempt(
 ) -> tuple[int, str]:
     counted = 0
     try:
-        async with client.stream_attempt(TAG_ZIP_PAGE, {"tag": tag}, cookies=cookies) as response:
+        async with client.stream_attempt(
+            TAG_ZIP_PAGE, {"tag": tag}, cookies=cookies, header_timeout=client.settings.header_wait_seconds
+        ) as response:
             _check_status(response, tag, logged_in=cookies is not None)
             declared = _declared_length(response)
             body = client.body_chunks(

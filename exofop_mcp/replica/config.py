@@ -86,6 +86,9 @@ class ReplicaConfig(BaseModel):
     )
     unknown_tag_status: Literal[200, 404] = 200
     chunked: bool = Field(default=False, description="serve archives with Transfer-Encoding: chunked")
+    archive_header_delay: float = Field(
+        default=0.0, ge=0.0, description="seconds a tag archive's headers wait (the real site builds the zip first)"
+    )
 
     accounts: dict[str, str] = Field(default_factory=dict, repr=False)
     session_ttl: float = Field(default=7 * 86400, gt=0)

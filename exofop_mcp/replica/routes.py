@@ -360,6 +360,8 @@ async def _tag_archive(ctx: PageContext, archive_format: str) -> Response:
         return Response(200, [("Content-Type", "application/zip"), disposition, POWERED_BY], empty_zip)
     size = config.tag_sizes.get(tag, config.tag_size)
     path = await ctx.state.archives.archive(info, archive_format, size)
+    if config.archive_header_delay:  # a switch: the zip is built before the first byte is sent
+        await asyncio.sleep(config.archive_header_delay)
     damage = ctx.state.archives.damage_for(path, archive_format) if ctx.corrupt else ()
     content_type = "application/zip" if archive_format == "zip" else "application/x-tar"
     headers = [

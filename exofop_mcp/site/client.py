@@ -373,7 +373,12 @@ class ExofopClient:
 
     @contextlib.asynccontextmanager
     async def stream_attempt(
-        self, page: str, params: Mapping[str, Any] | None = None, *, cookies: Mapping[str, str] | None = None
+        self,
+        page: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        cookies: Mapping[str, str] | None = None,
+        header_timeout: float | None = None,
     ) -> AsyncIterator[httpx.Response]:
         """``async with client.stream_attempt(page, params) as response``: one attempt, the body not read yet.
 
@@ -384,7 +389,20 @@ class ExofopClient:
         """
         query = _clean(params)
         self.requests_sent += 1
-        request = self._pool.build_request("GET", page, params=query, headers=cookie_header(cookies))
+        timeout: httpx.Timeout | httpx._client.UseClientDefault = httpx.USE_CLIENT_DEFAULT
+        if header_timeout is not None:
+            # The read timeout covers the wait for the headers (a large zip is built before its first byte);
+            # once the body flows, the caller's stall window is the tighter limit.
+            settings = self.settings
+            timeout = httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=max(header_timeout, settings.read_timeout),
+                write=settings.read_timeout,
+                pool=None,
+            )
+        request = self._pool.build_request(
+            "GET", page, params=query, headers=cookie_header(cookies), timeout=timeout
+        )
         try:
             response = await self._send(request, page, cookies=cookies)
             try:
