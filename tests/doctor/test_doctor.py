@@ -248,6 +248,7 @@ def test_a_closed_port_is_unreachable_connection_refused(settings: Settings) -> 
     assert run.status("login") == "PASS" and run.status("settings") == "PASS"
 
 
+@pytest.mark.slow  # waits for the read timeout
 def test_a_silent_server_times_out_precisely(settings: Settings) -> None:
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
