@@ -12,9 +12,10 @@ the ExoFOP replica, and regenerate the JSON Schemas.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, get_args
 
@@ -267,12 +268,21 @@ def _add_data_commands(sub: Any) -> None:
     download.set_defaults(command_parser=download)
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level, logging.WARNING),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+@contextlib.contextmanager
+def _logging_to_stderr(level: str) -> Iterator[None]:
+    """Log at ``level`` and above to the current stderr for one run of :func:`main`, then put the root
+    logger back as it was, so that ``main`` can run again in the same process with its own level."""
+    root = logging.getLogger()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(getattr(logging, level, logging.WARNING))
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -288,7 +298,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "serve"
     if args.command is None:
         args = parser.parse_args(["serve", *(argv if argv is not None else sys.argv[1:])])
-    _configure_logging(getattr(args, "log_level", "WARNING") or "WARNING")
+    with _logging_to_stderr(getattr(args, "log_level", "WARNING") or "WARNING"):
+        return _run_command(parser, command, args)
+
+
+def _run_command(parser: argparse.ArgumentParser, command: str, args: argparse.Namespace) -> int:
     try:
         from exofop_mcp.cli.login_commands import LOGIN_COMMANDS, run_login_command
 

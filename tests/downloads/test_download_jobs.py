@@ -133,6 +133,7 @@ KILLABLE = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 async def test_killed_download_leaves_nothing_that_looks_complete(warm_settings, replica):
     replica.configure(tag_sizes={18493: 64 * 1024}, tag_size=3 * 2**20, bandwidth=512 * 1024)
     child = subprocess.Popen([sys.executable, "-c", KILLABLE], env=server_env(warm_settings))
@@ -167,6 +168,7 @@ async def test_killed_download_leaves_nothing_that_looks_complete(warm_settings,
         assert not leftover.name.endswith(".zip")
 
 
+@pytest.mark.slow
 async def test_two_processes_overlapping_fetch_each_tag_once(warm_settings, replica):
     replica.configure(tag_size=512 * 1024, bandwidth=1024 * 1024)
     children = [subprocess.Popen([sys.executable, "-c", KILLABLE], env=server_env(warm_settings)) for _ in range(2)]
