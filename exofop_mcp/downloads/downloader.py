@@ -241,11 +241,22 @@ class Downloader:
     # -- planning ----------------------------------------------------------------------
 
     async def plan(self, request: DownloadTagsRequest) -> DownloadPlan:
+        """The whole plan: :meth:`start_plan`, then :meth:`finish_plan`."""
+        plan = await self.start_plan(request)
+        await self.finish_plan(plan)
+        return plan
+
+    async def start_plan(self, request: DownloadTagsRequest) -> DownloadPlan:
+        """The system and its directory (errors in the request raise here); the tags come from :meth:`finish_plan`."""
         system = await self.resolver.resolve(request.system)
         directory = SystemDirectory(self.settings.data_dir, system.canonical_name)
         directory.check_links()  # a link leading outside the sandbox is refused before anything is read
+        return DownloadPlan(system, directory, request, kinds={})
+
+    async def finish_plan(self, plan: DownloadPlan) -> None:
+        """Which tags, under which kind: may read the observation tables (which can be slow)."""
+        request, system, directory = plan.request, plan.system, plan.directory
         manifest = load_manifest(directory)
-        plan = DownloadPlan(system, directory, request, kinds={})
 
         def complete_kind(tag: int) -> DownloadKind | None:
             entry = manifest.entry(tag) if manifest else None
@@ -258,7 +269,7 @@ class Downloader:
             # are read meanwhile (only for tags that are not already complete).
             plan.kinds = {tag: complete_kind(tag) for tag in request.tags}
             plan.tables_deferred = any(kind is None for kind in plan.kinds.values())
-            return plan
+            return
         needs_tables = request.tags is None or any(complete_kind(t) != request.kind for t in request.tags)
         if needs_tables:
             plan.tables = await self._tag_tables(system)
@@ -272,7 +283,7 @@ class Downloader:
                 tag = getattr(row, "tag", None)
                 if tag is not None:
                     plan.kinds.setdefault(tag, request.kind)
-            return plan
+            return
 
         table_kind = _tag_kinds(plan.tables)
         for tag in request.tags:
@@ -288,7 +299,6 @@ class Downloader:
                 )
                 continue
             plan.kinds[tag] = kind
-        return plan
 
     async def _tag_tables(self, system: ResolvedSystem) -> dict[DownloadKind, list[TableRecord]]:
         kinds = list(TAG_KINDS)

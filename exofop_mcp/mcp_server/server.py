@@ -170,7 +170,7 @@ async def _list(exofop: Exofop, request: ListObservationsRequest, ctx: Context) 
 async def _download(exofop: Exofop, request: DownloadTagsRequest, ctx: Context) -> DownloadReport:
     job = await exofop.start_download(request)
     progress = _ProgressSink(ctx)
-    report = await exofop.jobs.wait(job, request.wait_seconds, progress)
+    report = await exofop.jobs.wait(job, job.remaining(request.wait_seconds), progress)  # wait_seconds bounds the call
     await progress.settle()
     return report
 
