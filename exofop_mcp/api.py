@@ -23,6 +23,7 @@ from exofop_mcp.auth.session_pool import SessionPool
 from exofop_mcp.downloads.downloader import Downloader, DownloadTagsRequest
 from exofop_mcp.downloads.inventory import DownloadsInventory, inventory
 from exofop_mcp.downloads.jobs import DownloadJob, DownloadJobs, DownloadReport
+from exofop_mcp.downloads.leftovers import remove_abandoned_everywhere
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.catalog import TOICatalog
 from exofop_mcp.site.client import ExofopClient
@@ -54,6 +55,13 @@ class Exofop:
         await self.jobs.close()
         self.catalog.close()
         await self.client.aclose()
+
+    def remove_abandoned_files(self) -> int:
+        """Remove temporary files of killed downloads that no live process holds (at start); return how many."""
+        try:
+            return len(remove_abandoned_everywhere(self.settings.data_dir))
+        except OSError:
+            return 0
 
     async def resolve_system(self, query: str) -> ResolvedSystem:
         """Any TIC id, TOI, planet TOI or name → one canonical system."""

@@ -45,6 +45,8 @@ class Settings:
     stall_seconds: float = 30.0
     #: Overall limit for one tag's transfer, retries included.
     tag_deadline_seconds: float = 1800.0
+    #: How long a tag locked by another exofop-mcp process is waited for before giving up on it.
+    lock_wait_seconds: float = 900.0
 
     @property
     def tess_url(self) -> str:
@@ -147,5 +149,6 @@ _VARIABLES: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("EXOFOP_MCP_RETRY_BASE_DELAY", "retry_base_delay", _bounded(_parse_float, 0.0, 60.0)),
     ("EXOFOP_MCP_STALL_SECONDS", "stall_seconds", _bounded(_parse_float, 0.1, 3600.0)),
     ("EXOFOP_MCP_TAG_DEADLINE_SECONDS", "tag_deadline_seconds", _bounded(_parse_float, 1.0, 7 * 86400.0)),
+    ("EXOFOP_MCP_LOCK_WAIT_SECONDS", "lock_wait_seconds", _bounded(_parse_float, 0.1, 7 * 86400.0)),
     ("EXOFOP_MCP_READ_TIMEOUT", "read_timeout", _bounded(_parse_float, 0.1, 3600.0)),
 )

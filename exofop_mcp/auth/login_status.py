@@ -67,7 +67,9 @@ def current_login_status(
 
     if not valid:
         command = login_command(user)
-        if not data.readable:
+        if data.problem is not None:
+            reason = f"Not logged in: {data.problem}"
+        elif not data.readable:
             reason = f"Not logged in: the sessions file {path} could not be read."
         elif stored:
             reason = f"Not logged in: the ExoFOP login of {user} has expired."

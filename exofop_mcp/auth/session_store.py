@@ -150,6 +150,8 @@ class SessionsData:
     active: str | None = None
     #: False when the file existed but could not be read or parsed (it was treated as empty).
     readable: bool = True
+    #: Why the file was not used, and what to run, when it was refused (others could read it).
+    problem: str | None = None
 
     def usernames(self) -> list[str]:
         return sorted(self.users)
@@ -222,9 +224,56 @@ def _store_lock(config_dir: Path) -> Iterator[None]:
 # --------------------------------------------------------------------------------------------------
 
 
+def _refuse_loose_file(path: Path) -> str | None:
+    """Tighten a sessions file (and its directory) that others can read; say why it is refused if that cannot be.
+
+    A regular file of the user's is set to 0600 (its directory to 0700).  A link to a file that others
+    can read is not changed behind the user's back: it is refused with the ``chmod`` to run.
+    """
+    if os.name == "nt":  # pragma: no cover - no POSIX modes
+        return None
+    try:
+        link = path.lstat()
+        st = path.stat()
+    except OSError:
+        return None  # missing or unreadable: the reading below says so
+    directory = path.parent
+    with contextlib.suppress(OSError):
+        mode = stat.S_IMODE(directory.lstat().st_mode)
+        if mode & 0o077 and directory.lstat().st_uid == os.getuid():
+            log.warning("tightening the permissions of %s from %o to 700", directory, mode)
+            os.chmod(directory, DIR_MODE)
+    mode = stat.S_IMODE(st.st_mode)
+    if not mode & 0o077:
+        return None
+    target = path.resolve()
+    if stat.S_ISLNK(link.st_mode) or st.st_uid != os.getuid():
+        return (
+            f"the sessions file {path} ({'a link to ' + str(target) if target != path else 'not yours'}) can be read "
+            f"by other users (mode {mode:o}), so it was not used: run `chmod 600 {target}` (or "
+            "`exofop-mcp logout` and log in again), then ask again."
+        )
+    try:
+        os.chmod(path, FILE_MODE)
+    except OSError as exc:
+        return (
+            f"the sessions file {path} can be read by other users (mode {mode:o}) and could not be tightened "
+            f"({exc.strerror}): run `chmod 600 {path}`, then ask again."
+        )
+    log.warning("tightening the permissions of %s from %o to 600", path, mode)
+    return None
+
+
 def load_sessions(config_dir: Path) -> SessionsData:
-    """What ``sessions.json`` holds; a missing file is empty, a corrupt one too (with a warning)."""
+    """What ``sessions.json`` holds; a missing file is empty, a corrupt one too (with a warning).
+
+    A file others can read is tightened to 0600, or refused (``problem`` says the ``chmod`` to run).
+    """
     path = sessions_path(config_dir)
+    problem = _refuse_loose_file(path)
+    if problem is not None:
+        log.warning("%s", problem)
+        return SessionsData(readable=False, problem=problem)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

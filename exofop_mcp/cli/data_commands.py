@@ -92,6 +92,7 @@ FLAG_NAMES: dict[str, str] = {
     "offset": "--offset",
     "unzip": "--no-unzip",
     "overwrite": "--overwrite",
+    "verify": "--verify",
     "keep_zip": "--keep-zip",
     **{name: f"--{name}" for name in FILTER_NAMES},
 }
@@ -188,6 +189,7 @@ def download_request(args: argparse.Namespace) -> DownloadTagsRequest:
         "unzip": not args.no_unzip,
         "overwrite": args.overwrite,
         "keep_zip": args.keep_zip,
+        "verify": args.verify,
         **filters,
     }
     request: DownloadTagsRequest = _build(DownloadTagsRequest, values, hint)

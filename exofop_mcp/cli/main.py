@@ -262,6 +262,11 @@ def _add_data_commands(sub: Any) -> None:
     what.add_argument("--no-unzip", action="store_true", help="keep the verified archives in archives/, unpack nothing")
     what.add_argument("--overwrite", action="store_true", help="fetch again even tags that are already complete")
     what.add_argument("--keep-zip", action="store_true", help="keep each archive in archives/<tag>.zip after unpacking")
+    what.add_argument(
+        "--verify",
+        action="store_true",
+        help="check the SHA-256 of every file already on disk; tags whose files changed are fetched again",
+    )
     _add_json_option(download, "download_tags")
     download.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     add_settings_options(download)

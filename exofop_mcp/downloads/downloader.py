@@ -17,20 +17,24 @@ import io
 import logging
 import shutil
 import time
+import zipfile
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
-from exofop_mcp.atomic_files import atomic_write_text, remove_stale_temp_files
+from exofop_mcp.atomic_files import atomic_write_text, hint_for_os_error, remove_stale_temp_files
 from exofop_mcp.downloads.archive_extraction import extract_zip
 from exofop_mcp.downloads.archive_limits import ExtractionLimits
-from exofop_mcp.downloads.locks import range_lock
+from exofop_mcp.downloads.leftovers import remove_abandoned_temp_files
+from exofop_mcp.downloads.locks import LockWaitTimeout, describe_process, range_lock
 from exofop_mcp.downloads.manifest import (
     Manifest,
     ManifestFile,
     ManifestTag,
+    describe_file,
     is_complete,
     load_manifest,
     now,
@@ -41,7 +45,14 @@ from exofop_mcp.downloads.transfer import TransferLimits, fetch_tag_archive, tag
 from exofop_mcp.errors import ArchiveError, CorruptArchive, ExofopMcpError, UnsafeArchive
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.client import ExofopClient
-from exofop_mcp.site.observations import TAG_KINDS, ObservationFilters, ObservationLister, TagKind, apply_filters
+from exofop_mcp.site.observations import (
+    TAG_KINDS,
+    ObservationFilters,
+    ObservationLister,
+    TagKind,
+    apply_filters,
+    odd_tags_note,
+)
 from exofop_mcp.site.records import TableRecord
 from exofop_mcp.site.resolver import ResolvedSystem, SystemResolver
 from exofop_mcp.site.retry_policy import RetryPolicy
@@ -64,6 +75,8 @@ TagStatus = Literal[
     "timed_out",
     "corrupt",
     "unsafe_archive",
+    "empty",
+    "locked",
     "cancelled",
 ]
 FINAL_OK: frozenset[str] = frozenset({"downloaded", "already_present"})
@@ -89,7 +102,7 @@ class DownloadTagsRequest(ObservationFilters):
         ),
     ]
     tags: Annotated[
-        list[Annotated[int, Field(ge=1, le=10**9), BeforeValidator(_not_a_bool)]] | None,
+        list[Annotated[int, Field(strict=True, ge=1, le=10**9), BeforeValidator(_not_a_bool)]] | None,
         Field(
             description="tag numbers to fetch (from list_observations' `tags`); omit to fetch every tag of `kind`",
             examples=[[18493, 18598]],
@@ -99,14 +112,29 @@ class DownloadTagsRequest(ObservationFilters):
         TagKind | None,
         Field(description="fetch every tag of this kind (after the filters); with `tags`, checks them against it"),
     ] = None
-    unzip: Annotated[bool, Field(description="unpack each archive into <kind>/<tag>/ (default true)")] = True
-    overwrite: Annotated[bool, Field(description="fetch again even tags that are already complete")] = False
-    keep_zip: Annotated[bool, Field(description="keep the verified archive in archives/<tag>.zip")] = False
+    unzip: Annotated[bool, Field(strict=True, description="unpack each archive into <kind>/<tag>/ (default true)")] = (
+        True
+    )
+    overwrite: Annotated[bool, Field(strict=True, description="fetch again even tags that are already complete")] = (
+        False
+    )
+    keep_zip: Annotated[bool, Field(strict=True, description="keep the verified archive in archives/<tag>.zip")] = (
+        False
+    )
+    verify: Annotated[
+        bool,
+        Field(
+            strict=True,
+            description="check the SHA-256 of every file of the tags already on disk (not only sizes and times); "
+            "a tag whose files changed is fetched again",
+        ),
+    ] = False
     wait_seconds: Annotated[
         float,
         Field(
             description="how long to wait before returning a progress report (the download goes on in the "
             "background; poll with download_status)",
+            strict=True,
             ge=0,
             le=MAX_WAIT_SECONDS,
         ),
@@ -165,6 +193,8 @@ class DownloadPlan:
     started: float = field(default_factory=time.time)
     tables_task: asyncio.Task[dict[DownloadKind, list[TableRecord]]] | None = None
     tables_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: What the caller should know about the plan (rows skipped, say).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def tags(self) -> list[int]:
@@ -206,14 +236,26 @@ class Downloader:
     # -- planning ----------------------------------------------------------------------
 
     async def plan(self, request: DownloadTagsRequest) -> DownloadPlan:
+        """The whole plan: :meth:`start_plan`, then :meth:`finish_plan`."""
+        plan = await self.start_plan(request)
+        await self.finish_plan(plan)
+        return plan
+
+    async def start_plan(self, request: DownloadTagsRequest) -> DownloadPlan:
+        """The system and its directory (errors in the request raise here); the tags come from :meth:`finish_plan`."""
         system = await self.resolver.resolve(request.system)
         directory = SystemDirectory(self.settings.data_dir, system.canonical_name)
+        directory.check_links()  # a link leading outside the sandbox is refused before anything is read
+        return DownloadPlan(system, directory, request, kinds={})
+
+    async def finish_plan(self, plan: DownloadPlan) -> None:
+        """Which tags, under which kind: may read the observation tables (which can be slow)."""
+        request, system, directory = plan.request, plan.system, plan.directory
         manifest = load_manifest(directory)
-        plan = DownloadPlan(system, directory, request, kinds={})
 
         def complete_kind(tag: int) -> DownloadKind | None:
             entry = manifest.entry(tag) if manifest else None
-            if entry and not request.overwrite and is_complete(directory, entry):
+            if entry and not request.overwrite and is_complete(directory, entry, verify=request.verify):
                 return entry.kind
             return None
 
@@ -222,18 +264,21 @@ class Downloader:
             # are read meanwhile (only for tags that are not already complete).
             plan.kinds = {tag: complete_kind(tag) for tag in request.tags}
             plan.tables_deferred = any(kind is None for kind in plan.kinds.values())
-            return plan
+            return
         needs_tables = request.tags is None or any(complete_kind(t) != request.kind for t in request.tags)
         if needs_tables:
             plan.tables = await self._tag_tables(system)
         if request.tags is None:
             assert request.kind is not None
+            odd = self.observations.odd_tags.get((request.kind, system.tic_id), 0)
+            if odd:
+                plan.notes.append(odd_tags_note(odd))
             rows = apply_filters(plan.tables.get(request.kind, []), request.filters(), request.kind)
             for row in rows:
                 tag = getattr(row, "tag", None)
                 if tag is not None:
                     plan.kinds.setdefault(tag, request.kind)
-            return plan
+            return
 
         table_kind = _tag_kinds(plan.tables)
         for tag in request.tags:
@@ -249,7 +294,6 @@ class Downloader:
                 )
                 continue
             plan.kinds[tag] = kind
-        return plan
 
     async def _tag_tables(self, system: ResolvedSystem) -> dict[DownloadKind, list[TableRecord]]:
         kinds = list(TAG_KINDS)
@@ -265,18 +309,29 @@ class Downloader:
                 report(result)
             return
         directory = plan.directory
-        directory.path.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(OSError):
-            # Leftovers of a crashed run; recent ones may belong to a download running in another process.
+        directory.check_links()
+        try:
+            directory.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SandboxWriteError(_write_failure(exc, directory.path), hint=hint_for_os_error(exc)) from None
+        # Leftovers of a killed run: those whose lock no live process holds.
+        remove_abandoned_temp_files(directory)
+        with contextlib.suppress(OSError):  # anything else temporary, once it is old enough
             remove_stale_temp_files(directory.path, recursive=True, min_age_seconds=3600)
         if plan.tables_deferred:
             plan.tables_task = asyncio.create_task(self._tag_tables(plan.system))
         else:
-            await self._write_tables(plan)
+            try:
+                await self._write_tables(plan)
+            except OSError as exc:  # AtomicWriteError included: it names the file
+                raise SandboxWriteError(_write_failure(exc)) from None
         for result in plan.rejected.values():
             report(result)
         try:
-            await asyncio.gather(*(self._tag(plan, tag, kind, report, on_bytes) for tag, kind in plan.kinds.items()))
+            # One tag's failure is that tag's status; and if the run stops, no tag's task outlives it.
+            async with asyncio.TaskGroup() as group:
+                for tag, kind in plan.kinds.items():
+                    group.create_task(self._guarded_tag(plan, tag, kind, report, on_bytes), name=f"tag-{tag}")
         finally:
             if plan.tables_task is not None and not plan.tables_task.done():
                 plan.tables_task.cancel()
@@ -289,20 +344,56 @@ class Downloader:
         assert plan.tables_task is not None
         async with plan.tables_lock:
             if plan.tables_deferred:
-                plan.tables = await plan.tables_task
+                try:
+                    plan.tables = await plan.tables_task
+                except ExofopMcpError as exc:
+                    raise _TablesFailure(
+                        f"the archive arrived but the observation tables that file it could not be read: {exc}"
+                    ) from exc
                 listed = _tag_kinds(plan.tables)
                 plan.kinds = {t: k or listed.get(t, "other") for t, k in plan.kinds.items()}
                 plan.tables_deferred = False
-                await self._write_tables(plan)
+                try:
+                    await self._write_tables(plan)
+                except (OSError, ExofopMcpError) as exc:  # a write, not the site, failed: say which
+                    raise _TablesFailure(f"the archive arrived but {_write_failure(exc)}") from exc
         return plan.kinds[tag] or "other"
 
     async def _write_tables(self, plan: DownloadPlan) -> None:
         wanted = set(plan.kinds.values())
-        plan.directory.tables_dir.mkdir(parents=True, exist_ok=True)
-        for kind, rows in plan.tables.items():
-            if kind in wanted and rows:
-                text = _rows_to_csv(rows)
-                await asyncio.to_thread(atomic_write_text, plan.directory.table_path(kind), text)
+        plan.directory.check_links()
+        try:
+            plan.directory.tables_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SandboxWriteError(_write_failure(exc, plan.directory.tables_dir)) from None
+        async with range_lock(plan.directory.lock_file, plan.directory.lock_index()):  # its temp files too
+            for kind, rows in plan.tables.items():
+                if kind in wanted and rows:
+                    text = _rows_to_csv(rows)
+                    await asyncio.to_thread(atomic_write_text, plan.directory.table_path(kind), text)
+
+    async def _guarded_tag(
+        self,
+        plan: DownloadPlan,
+        tag: int,
+        kind: DownloadKind | None,
+        report: ProgressCallback,
+        on_bytes: Callable[[int], None],
+    ) -> None:
+        """:meth:`_tag`, with anything unexpected turned into that tag's ``failed`` status."""
+        try:
+            await self._tag(plan, tag, kind, report, on_bytes)
+        except Exception as exc:
+            if isinstance(exc, ExofopMcpError):
+                message = str(exc)
+                log.warning("tag %s failed: %s", tag, message)
+            else:
+                log.exception("tag %s failed unexpectedly", tag)
+                message = (
+                    f"exofop-mcp hit an internal error on tag {tag} ({type(exc).__name__}); the details are in "
+                    "the server's log (stderr). The other tags were not affected; asking again retries this one."
+                )
+            report(TagResult(tag=tag, kind=plan.kinds.get(tag) or kind, status="failed", message=message))
 
     async def _tag(
         self,
@@ -314,14 +405,46 @@ class Downloader:
     ) -> None:
         directory = plan.directory
         request = plan.request
-        present = self._present(directory, tag, request.overwrite)
+        directory.check_links()
+        present = self._present(directory, tag, request.overwrite, verify=request.verify)
         if present is not None:
             report(present)
             return
         report(TagResult(tag=tag, kind=kind, status="pending"))
-        async with range_lock(directory.lock_file, directory.lock_index(tag)):
+
+        def waiting(pid: int | None) -> None:
+            report(
+                TagResult(
+                    tag=tag,
+                    kind=kind,
+                    status="pending",
+                    message=f"waiting for {describe_process(pid)}, which is downloading this tag (exofop-mcp "
+                    f"running elsewhere); this call gives up after {self.settings.lock_wait_seconds:g} s",
+                )
+            )
+
+        try:
+            await self._tag_locked(plan, tag, kind, report, on_bytes, waiting)
+        except LockWaitTimeout as exc:
+            report(TagResult(tag=tag, kind=kind, status="locked", message=_locked_message(tag, exc)))
+
+    async def _tag_locked(
+        self,
+        plan: DownloadPlan,
+        tag: int,
+        kind: DownloadKind | None,
+        report: ProgressCallback,
+        on_bytes: Callable[[int], None],
+        waiting: Callable[[int | None], None],
+    ) -> None:
+        directory = plan.directory
+        request = plan.request
+        lock_wait = self.settings.lock_wait_seconds
+        async with range_lock(directory.lock_file, directory.lock_index(tag), timeout=lock_wait, on_wait=waiting):
             # Another call may have completed the tag while this one waited for the lock.
-            present = self._present(directory, tag, request.overwrite and not self._fresh(directory, tag, plan))
+            present = self._present(
+                directory, tag, request.overwrite and not self._fresh(directory, tag, plan), verify=request.verify
+            )
             if present is not None:
                 report(present)
                 return
@@ -336,12 +459,14 @@ class Downloader:
             result = await self._record(plan, result)
         report(result)
 
-    def _present(self, directory: SystemDirectory, tag: int, overwrite: bool) -> TagResult | None:
+    def _present(
+        self, directory: SystemDirectory, tag: int, overwrite: bool, *, verify: bool = False
+    ) -> TagResult | None:
         if overwrite:
             return None
         manifest = load_manifest(directory)
         entry = manifest.entry(tag) if manifest else None
-        if entry is None or not is_complete(directory, entry):
+        if entry is None or not is_complete(directory, entry, verify=verify):
             return None
         files = [f.path for f in entry.files]
         return TagResult(
@@ -384,19 +509,17 @@ class Downloader:
             attempts += outcome.attempts
             try:
                 kind = await self._kind_of(plan, tag)
-            except ExofopMcpError as exc:
+            except _TablesFailure as exc:
                 archive.unlink(missing_ok=True)
-                return TagResult(
-                    tag=tag,
-                    status="failed",
-                    attempts=attempts,
-                    message=f"the archive arrived but the observation tables that file it could not be read: {exc}",
-                )
+                return TagResult(tag=tag, status="failed", attempts=attempts, message=str(exc))
             base = TagResult(
                 tag=tag, kind=kind, status="failed", bytes=outcome.size, sha256=outcome.sha256, attempts=attempts
             )
             if outcome.status != "ok":
                 return base.model_copy(update={"status": outcome.status, "message": outcome.message})
+            if await asyncio.to_thread(_holds_no_files, archive):
+                archive.unlink(missing_ok=True)
+                return base.model_copy(update={"status": "empty", "message": _empty_message(tag, cookies)})
             if not request.unzip:
                 rel = directory.relative(archive)
                 return base.model_copy(
@@ -423,6 +546,10 @@ class Downloader:
             except ArchiveError as exc:
                 archive.unlink(missing_ok=True)
                 return base.model_copy(update={"message": str(exc)})
+            if not files:  # only folders: nothing to keep
+                archive.unlink(missing_ok=True)
+                shutil.rmtree(target, ignore_errors=True)
+                return base.model_copy(update={"status": "empty", "message": _empty_message(tag, cookies)})
             if not request.keep_zip:
                 archive.unlink(missing_ok=True)
             rel_dir = directory.relative(target)
@@ -440,8 +567,10 @@ class Downloader:
         """Commit the tag's outcome to the manifest and return it; a manifest that cannot be written fails the tag."""
         try:
             await self._write_record(plan, result)
-        except OSError as exc:  # a full disk: this tag fails with the reason, the others go on
+        except (OSError, LockWaitTimeout) as exc:  # a full disk: this tag fails with the reason, the others go on
             log.warning("tag %s could not be recorded: %s", result.tag, exc)
+            if isinstance(exc, LockWaitTimeout):
+                exc = LockWaitTimeout(_locked_message(result.tag, exc, manifest=True), exc.pid)
             if result.status != "downloaded":
                 return result  # its own failure says more
             await asyncio.to_thread(self._remove_unrecorded, plan.directory, result)
@@ -458,33 +587,35 @@ class Downloader:
         if result.directory and result.directory != "archives":
             shutil.rmtree(directory.path / result.directory, ignore_errors=True)
 
+    def _describe_files(self, plan: DownloadPlan, result: TagResult) -> tuple[list[ManifestFile], str | None]:
+        """The files of a downloaded tag (size, time, SHA-256) and its kept archive, as the manifest records them."""
+        if result.status != "downloaded":
+            return [], None
+        directory = plan.directory
+        if result.directory == "archives":
+            path = directory.path / result.files[0]
+            st = path.stat()
+            return [
+                ManifestFile(path=result.files[0], size=result.bytes, sha256=result.sha256, mtime_ns=st.st_mtime_ns)
+            ], result.files[0]
+        assert result.directory is not None
+        target = directory.path / result.directory
+        files = [describe_file(directory, p) for p in sorted(target.rglob("*")) if p.is_file()]
+        kept = directory.archive_path(result.tag)
+        return files, directory.relative(kept) if plan.request.keep_zip and kept.exists() else None
+
     async def _write_record(self, plan: DownloadPlan, result: TagResult) -> None:
         """Commit the tag's outcome to the manifest (atomically, under the system's lock)."""
         directory = plan.directory
-        async with range_lock(directory.lock_file, directory.lock_index()):
+        files, kept = await asyncio.to_thread(self._describe_files, plan, result)
+        async with range_lock(directory.lock_file, directory.lock_index(), timeout=self.settings.lock_wait_seconds):
             manifest = load_manifest(directory, for_update=True) or Manifest(
                 system=directory.name, tic_id=plan.system.tic_id, updated=now()
             )
             previous = manifest.entry(result.tag)
             if result.status != "downloaded" and previous is not None and is_complete(directory, previous):
                 return  # a failed re-fetch never forgets a good earlier download
-            files: list[ManifestFile] = []
-            archive = None
-            if result.status == "downloaded":
-                if result.directory == "archives":
-                    archive = result.files[0]
-                    files = [ManifestFile(path=archive, size=result.bytes)]
-                else:
-                    assert result.directory is not None
-                    target = directory.path / result.directory
-                    files = [
-                        ManifestFile(path=p.relative_to(directory.path).as_posix(), size=p.stat().st_size)
-                        for p in sorted(target.rglob("*"))
-                        if p.is_file()
-                    ]
-                    kept = directory.archive_path(result.tag)
-                    if plan.request.keep_zip and kept.exists():
-                        archive = directory.relative(kept)
+            archive = kept
             manifest.tags[str(result.tag)] = ManifestTag(
                 tag=result.tag,
                 kind=result.kind or "other",
@@ -516,6 +647,57 @@ async def _uncancellable(work: Coroutine[Any, Any, list[str]]) -> list[str]:
         with contextlib.suppress(Exception):
             await task
         raise
+
+
+class _TablesFailure(Exception):
+    """The observation tables a tag needs could not be read, or could not be written (the message says)."""
+
+
+class SandboxWriteError(ExofopMcpError):
+    """Something the download needs could not be written in the sandbox."""
+
+
+def _write_failure(exc: BaseException, path: Path | None = None) -> str:
+    """What could not be written, and why (``Could not write ...: Permission denied.``)."""
+    if isinstance(exc, ExofopMcpError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = path or (Path(exc.filename) if exc.filename else None)
+        reason = exc.strerror or type(exc).__name__
+        return f"{where} could not be written: {reason}." if where else f"a write failed: {reason}."
+    return str(exc)
+
+
+def _locked_message(tag: int, exc: LockWaitTimeout, *, manifest: bool = False) -> str:
+    what = "the system's manifest" if manifest else f"tag {tag}"
+    holder = describe_process(exc.pid)
+    kill = f"end it (`kill {exc.pid}`)" if exc.pid is not None else "end it"
+    return (
+        f"{what} is locked by {holder}, another exofop-mcp download, which held it past this call's wait "
+        f"(EXOFOP_MCP_LOCK_WAIT_SECONDS). If that process is stuck (stopped or hung), {kill} and ask again; "
+        "otherwise ask again once it is done."
+    )
+
+
+def _holds_no_files(archive: Path) -> bool:
+    """A zip whose directory lists no file (an empty archive); a damaged one is left to the extraction."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            return not any(not info.is_dir() for info in zf.infolist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+
+
+def _empty_message(tag: int, cookies: dict[str, str] | None) -> str:
+    login = (
+        "it may be proprietary and visible only to a logged-in account with rights to it"
+        if cookies
+        else "it may be proprietary (the user runs `exofop-mcp login` in a terminal, then asks again)"
+    )
+    return (
+        f"ExoFOP sent tag {tag} as an archive with no files: {login}, or the tag is empty on the site. "
+        "Nothing was kept."
+    )
 
 
 def _tag_kinds(tables: dict[DownloadKind, list[TableRecord]]) -> dict[int, DownloadKind]:

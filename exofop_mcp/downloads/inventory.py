@@ -54,19 +54,26 @@ class DownloadsInventory(BaseModel):
 
     root: str = Field(description="the sandbox root (EXOFOP_MCP_DATA_DIR)")
     systems: list[DownloadedSystem] = Field(default_factory=list)
+    unreadable: list[str] = Field(
+        default_factory=list,
+        description="systems whose manifest.json cannot be read: the next download_tags for one sets it aside "
+        "and fetches its tags again",
+    )
     message: str
 
 
 def inventory(root: Path, only: str | None = None) -> DownloadsInventory:
     """Read every manifest under ``root`` (or only ``only``'s)."""
     systems = []
+    unreadable: list[str] = []
     for path in list_manifests(root):
         name = path.parent.name
         if not CANONICAL_NAME.match(name) or (only is not None and name != only):
             continue
         try:
-            manifest = Manifest.model_validate_json(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            manifest = Manifest.model_validate_json(path.read_bytes().decode("utf-8"))
+        except (OSError, ValueError):  # not UTF-8, not JSON, not a manifest, a folder
+            unreadable.append(name)
             continue
         directory = SystemDirectory(root, name)
         tags = []
@@ -101,8 +108,16 @@ def inventory(root: Path, only: str | None = None) -> DownloadsInventory:
         )
     if systems:
         message = f"{len(systems)} system(s) in {root}."
-    elif only:
+    elif only and not unreadable:
         message = f"Nothing has been downloaded for {only} yet (sandbox: {root})."
-    else:
+    elif not unreadable:
         message = f"The sandbox {root} is empty: nothing has been downloaded yet."
-    return DownloadsInventory(root=str(root), systems=systems, message=message)
+    else:
+        message = f"Nothing readable in the sandbox {root}."
+    if unreadable:
+        message += (
+            f" The manifest of {', '.join(unreadable)} cannot be read (damaged, not UTF-8 or not a file): "
+            "download_tags for that system sets it aside (kept as manifest.json.damaged-<time>) and fetches "
+            "its tags again."
+        )
+    return DownloadsInventory(root=str(root), systems=systems, unreadable=unreadable, message=message)

@@ -7,6 +7,7 @@ recorded sizes.  It is rewritten atomically, under the system's lock.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from datetime import UTC, datetime
@@ -16,15 +17,43 @@ from pydantic import BaseModel, Field, ValidationError
 
 from exofop_mcp.atomic_files import atomic_write_text
 from exofop_mcp.downloads.sandbox import DownloadKind, SystemDirectory
+from exofop_mcp.errors import ExofopMcpError
 
 log = logging.getLogger(__name__)
 
 MANIFEST_VERSION = 1
 
 
+class ManifestUnreadableError(ExofopMcpError):
+    """A manifest that cannot be read and cannot be moved aside either."""
+
+
 class ManifestFile(BaseModel):
     path: str = Field(description="relative to the system directory")
     size: int
+    sha256: str | None = Field(None, description="SHA-256 of the file as written")
+    mtime_ns: int | None = Field(None, description="modification time of the file as written (ns)")
+
+
+def describe_file(system_dir: SystemDirectory, path: Path) -> ManifestFile:
+    """The record of a file just written: its size, modification time and SHA-256."""
+    st = path.stat()
+    return ManifestFile(
+        path=system_dir.relative(path), size=st.st_size, sha256=file_sha256(path), mtime_ns=st.st_mtime_ns
+    )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# Checksums computed by is_complete, by the file state they were computed from (path, inode, size,
+# mtime, ctime): a file is hashed again only when something about it changed.
+_verified: dict[tuple[str, int, int, int, int], str] = {}
 
 
 class ManifestTag(BaseModel):
@@ -61,6 +90,10 @@ _parsed: dict[Path, tuple[tuple[int, int, int], Manifest]] = {}
 def load_manifest(system_dir: SystemDirectory, *, for_update: bool = False) -> Manifest | None:
     """The system's manifest; ``None`` if there is none.  A damaged one is set aside, not trusted.
 
+    Damaged means anything that is not a readable manifest: not UTF-8, not JSON, not the manifest's
+    shape, a folder, a file that cannot be read.  It is moved aside to ``manifest.json.damaged-<time>``
+    (kept for inspection) and the system counts as having no manifest, so its tags are fetched again.
+
     The result is shared with other readers until the file changes: treat it as read-only, or ask
     ``for_update=True`` for a private copy to change and save.
     """
@@ -71,19 +104,43 @@ def load_manifest(system_dir: SystemDirectory, *, for_update: bool = False) -> M
         cached = _parsed.get(path)
         if cached is not None and cached[0] == signature:
             return cached[1].model_copy(deep=True) if for_update else cached[1]
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        manifest = Manifest.model_validate_json(data.decode("utf-8"))
     except FileNotFoundError:
         _parsed.pop(path, None)
         return None
-    try:
-        manifest = Manifest.model_validate_json(text)
-    except ValidationError as exc:
-        aside = path.with_name(f"{path.name}.damaged-{int(time.time())}")
-        path.replace(aside)
-        log.warning("manifest %s was unreadable (%s); moved aside to %s", path, exc.error_count(), aside)
+    except (OSError, ValueError) as exc:  # ValidationError and UnicodeDecodeError are ValueErrors
+        _parsed.pop(path, None)
+        set_aside(path, _reason(exc))
         return None
     _parsed[path] = (signature, manifest)
     return manifest.model_copy(deep=True) if for_update else manifest
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return f"{exc.error_count()} error(s) in its content"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(exc, IsADirectoryError):
+        return "a folder, not a file"
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return type(exc).__name__
+
+
+def set_aside(path: Path, reason: str) -> Path:
+    """Move a damaged manifest out of the way (kept for inspection); return where it went."""
+    aside = path.with_name(f"{path.name}.damaged-{time.time_ns()}")
+    try:
+        path.replace(aside)
+    except OSError as exc:
+        raise ManifestUnreadableError(
+            f"{path} is unreadable ({reason}) and could not be moved aside ({exc.strerror or exc}).",
+            hint=f"Move or delete {path} by hand; the next download then fetches the tags again.",
+        ) from None
+    log.warning("manifest %s was unreadable (%s); moved aside to %s", path, reason, aside)
+    return aside
 
 
 def save_manifest(system_dir: SystemDirectory, manifest: Manifest) -> None:
@@ -94,15 +151,35 @@ def save_manifest(system_dir: SystemDirectory, manifest: Manifest) -> None:
     _parsed[path] = ((st.st_ino, st.st_mtime_ns, st.st_size), manifest.model_copy(deep=True))
 
 
-def is_complete(system_dir: SystemDirectory, entry: ManifestTag) -> bool:
-    """True when ``entry`` is a finished download whose files are all on disk with their recorded sizes."""
-    if entry.status != "downloaded" or (not entry.files and not entry.archive):
-        return False
+def is_complete(system_dir: SystemDirectory, entry: ManifestTag, *, verify: bool = False) -> bool:
+    """True when ``entry`` is a finished download whose files are all on disk as they were written.
+
+    A file counts when its size is the recorded one and, if its modification time differs from the
+    recorded one (or ``verify`` asks), its SHA-256 is the recorded one too.
+    """
+    if entry.status != "downloaded" or not entry.files:
+        return False  # a download with no files is not a download (a hand-edited entry, an empty archive)
+    if entry.archive is not None:  # the archive it says it kept must be there too
+        kept = system_dir.path / entry.archive
+        if not system_dir.contains(kept) or not kept.is_file():
+            return False
     for f in entry.files:
         p = system_dir.path / f.path
         try:
-            if not system_dir.contains(p) or p.stat().st_size != f.size:
+            if not system_dir.contains(p):
                 return False
+            st = p.stat()
+            if st.st_size != f.size:
+                return False
+            if f.sha256 is not None and (verify or st.st_mtime_ns != f.mtime_ns):
+                key = (str(p), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+                digest = _verified.get(key) if not verify else None
+                if digest is None:
+                    digest = file_sha256(p)
+                    _verified[key] = digest
+                if digest != f.sha256:
+                    log.warning("%s changed since it was downloaded (SHA-256 differs)", p)
+                    return False
         except OSError:
             return False
     return True
@@ -113,7 +190,7 @@ def now() -> datetime:
 
 
 def list_manifests(root: Path) -> list[Path]:
-    """Every ``<root>/<system>/manifest.json``."""
+    """Every ``<root>/<system>/manifest.json`` (a folder of that name too: it is a damaged manifest)."""
     if not root.is_dir():
         return []
-    return sorted(p for p in root.glob("*/manifest.json") if p.is_file())
+    return sorted(p for p in root.glob("*/manifest.json") if p.is_file() or p.is_dir())

@@ -14,21 +14,29 @@
 
 Every path is built from validated parts (a canonical name ``TOI-<n>`` or
 ``TIC-<n>``, a known kind, a positive tag number), so no input can steer a
-write outside the system directory.
+write outside the system directory.  Local state cannot either: before
+writing, every folder and file the server writes into is checked with
+:meth:`SystemDirectory.check_links`, and a symbolic link that leads outside
+the sandbox is refused (one that stays inside it is followed).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Literal
 
-from exofop_mcp.errors import InvalidRequestError
+from exofop_mcp.errors import ExofopMcpError, InvalidRequestError
 
 DownloadKind = Literal["time_series", "spectroscopy", "imaging", "other"]
 DOWNLOAD_KINDS: tuple[DownloadKind, ...] = ("time_series", "spectroscopy", "imaging", "other")
 CANONICAL_NAME = re.compile(r"^(?:TOI|TIC)-[1-9][0-9]{0,9}$")
 MANIFEST_NAME = "manifest.json"
+
+
+class SandboxLinkError(ExofopMcpError):
+    """A symbolic link in the sandbox leads outside it: the server refuses to write through it."""
 
 
 class SystemDirectory:
@@ -84,7 +92,39 @@ class SystemDirectory:
         return (path or self.path).relative_to(self.root).as_posix()
 
     def contains(self, path: Path) -> bool:
-        return path.resolve().is_relative_to(self.path)
+        """``path`` is inside the system directory (links followed on both sides)."""
+        return path.resolve().is_relative_to(self.path.resolve())
+
+    def written_paths(self) -> list[Path]:
+        """The system directory and every folder or file of it that the server writes into."""
+        return [
+            self.path,
+            self.manifest_path,
+            self.lock_file,
+            self.archives_dir,
+            self.tables_dir,
+            *(self.kind_dir(kind) for kind in DOWNLOAD_KINDS),
+        ]
+
+    def check_links(self, *paths: Path) -> None:
+        """Refuse (:class:`SandboxLinkError`) when one of ``paths`` (default: :meth:`written_paths`) leads
+        outside the sandbox through a symbolic link; links that stay inside the sandbox are fine."""
+        for path in paths or tuple(self.written_paths()):
+            if not os.path.lexists(path):
+                continue
+            try:
+                target = path.resolve()
+            except (OSError, RuntimeError) as exc:  # a loop of links
+                raise SandboxLinkError(
+                    f"{path} cannot be followed ({exc}); nothing was written.",
+                    hint="Remove that link (or replace it with a folder) and ask again.",
+                ) from None
+            if not target.is_relative_to(self.root):
+                raise SandboxLinkError(
+                    f"{path} is a link leading outside the download sandbox (to {target}); exofop-mcp writes "
+                    f"only inside {self.root}, so nothing was written.",
+                    hint="Remove that link (or make it point inside the sandbox) and ask again.",
+                )
 
 
 def _tag(tag: int) -> int:

@@ -177,7 +177,7 @@ async def _list(exofop: Exofop, request: ListObservationsRequest, ctx: Context) 
 async def _download(exofop: Exofop, request: DownloadTagsRequest, ctx: Context) -> DownloadReport:
     job = await exofop.start_download(request)
     progress = _ProgressSink(ctx)
-    report = await exofop.jobs.wait(job, request.wait_seconds, progress)
+    report = await exofop.jobs.wait(job, job.remaining(request.wait_seconds), progress)  # wait_seconds bounds the call
     await progress.settle()
     return report
 
@@ -234,7 +234,12 @@ class DownloadStatusRequest(JobRequest):
 
     wait_seconds: Annotated[
         float,
-        Field(description="wait up to this long for the job to finish before reporting", ge=0, le=MAX_WAIT_SECONDS),
+        Field(
+            description="wait up to this long for the job to finish before reporting",
+            strict=True,
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+        ),
     ] = 30.0
 
 
@@ -261,7 +266,7 @@ Download observation tags of a system into the local sandbox: give `tags` (from 
 and/or `kind` (time_series, spectroscopy, imaging: every tag of that kind, after optional filters). \
 Archives are verified and unpacked safely into <data dir>/<system>/<kind>/<tag>/. Returns one result \
 per tag (downloaded, already_present, not_found, login_required, failed, timed_out, corrupt, \
-unsafe_archive) with files and a message saying what to do next. Waits at most wait_seconds (default 40): \
+unsafe_archive, empty) with files and a message saying what to do next. Waits at most wait_seconds (default 40): \
 if the report says state='running', the download continues in the background: call download_status \
 with the job_id until state is 'completed'. Calling again is safe: complete tags are not fetched twice."""
 
@@ -291,6 +296,7 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
         # A server will parse tables sooner or later: load the parser now, off the answering path.
         preload_parser()
         exofop = Exofop(resolved_settings)
+        exofop.remove_abandoned_files()  # what a killed server left behind, unless a live process holds it
         try:
             yield exofop
         finally:

@@ -92,6 +92,17 @@ class ReplicaConfig(BaseModel):
     session_locking: bool = True
 
     toi_table_quirk: TableQuirk | None = None
+    odd_tags: tuple[str, ...] = Field(
+        default=(),
+        description="Tag cells written over the tags of the first rows of every observation table "
+        "(e.g. '0', '-5', 'abc', forty digits)",
+    )
+    name_service_tic: str | None = Field(
+        default=None, description="the TIC value every gototicid.php JSON answer carries instead of the real one"
+    )
+    empty_archive_tags: tuple[int, ...] = Field(
+        default=(), description="tags whose archive is served as a valid zip with no entries"
+    )
     cache_dir: str | None = None
     keepalive_timeout: float = Field(default=15.0, gt=0)
 

@@ -117,6 +117,8 @@ async def gototicid(ctx: PageContext) -> Response:
         payload: dict[str, object] = {"status": "ERROR", "message": "No object found."}
     elif len(tics) == 1:
         payload = {"status": "OK", "num": 1, "TIC": str(tics[0])}
+        if ctx.state.config.name_service_tic is not None:  # a switch: an odd answer from the name service
+            payload["TIC"] = ctx.state.config.name_service_tic
     else:
         # Assumption: the real site's answer for a name matching several stars is not documented
         # beyond "num > 1".  The replica returns the TIC ids as a JSON list of strings then.
@@ -143,6 +145,12 @@ def _observation_page(kind: str) -> Callable[[PageContext], Awaitable[Response]]
         rows: list[list[str]] = []
         for tic in tics:
             rows += dataset.observations(tic).rows(kind)
+        odd = ctx.state.config.odd_tags  # a switch: hand-edited rows whose tag is not a tag number
+        if odd:
+            column = COLUMNS[kind].index("Tag")
+            rows = [list(row) for row in rows]
+            for row, cell in zip(rows, odd, strict=False):
+                row[column] = cell
         output = ctx.output()
         return text_table(render(COLUMNS[kind], rows, output), output)
 
@@ -303,6 +311,10 @@ async def _tag_archive(ctx: PageContext, archive_format: str) -> Response:
         return html(pages.no_files_page(tag))
     if _is_proprietary(ctx, info) and ctx.user is None:
         return _login_required(ctx)
+    if tag in config.empty_archive_tags:  # a switch: a zip with no entries (22 bytes)
+        disposition = ("Content-Disposition", f'attachment; filename="tag_{tag}.zip"')
+        empty_zip = b"PK\x05\x06" + b"\x00" * 18
+        return Response(200, [("Content-Type", "application/zip"), disposition, POWERED_BY], empty_zip)
     size = config.tag_sizes.get(tag, config.tag_size)
     path = await ctx.state.archives.archive(info, archive_format, size)
     damage = ctx.state.archives.damage_for(path, archive_format) if ctx.corrupt else ()

@@ -100,6 +100,18 @@ def names_in(record: TOIRecord) -> set[str]:
     return found
 
 
+#: What a cache file with a bad value inside raises when read (ValidationError is a ValueError).
+_DAMAGE = (sqlite3.Error, ValueError, KeyError, TypeError, OverflowError)
+
+
+def _degrees(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError("coordinates are not numbers")
+    return float(value)
+
+
 class TOICatalog:
     """The on-disk TOI catalog and the logic that keeps it fresh."""
 
@@ -113,6 +125,8 @@ class TOICatalog:
         #: Why the last refresh failed when an out-of-date cache was used instead (None once one succeeds).
         self.refresh_error: ExofopMcpError | None = None
         self._failed_at = 0.0
+        #: How many times a damaged cache file was found (and removed, to be built again).
+        self.damage_count = 0
 
     # -- database access -------------------------------------------------
 
@@ -130,7 +144,7 @@ class TOICatalog:
         try:
             conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
             version = conn.execute("SELECT value FROM meta WHERE key='format'").fetchone()
-            if not version or int(version[0]) != CACHE_FORMAT:
+            if not version or str(version[0]) != str(CACHE_FORMAT):
                 conn.close()
                 return None
         except sqlite3.Error as exc:
@@ -150,21 +164,33 @@ class TOICatalog:
             self._refresh_task.cancel()
         self._close()
 
+    def _damaged(self, exc: Exception) -> None:
+        """A cache with a bad value inside: removed, so that the next look-up builds it again."""
+        self.damage_count += 1
+        log.warning("the TOI catalog cache %s is damaged (%s); it will be built again", self.path, type(exc).__name__)
+        self._close()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
     def status(self) -> CatalogStatus | None:
         """The cache's status, or ``None`` when there is no usable cache."""
         conn = self._db()
         if conn is None:
             return None
-        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        fetched = float(meta["fetched_at"])
-        age = max(0.0, time.time() - fetched)
-        return CatalogStatus(
-            source="cache",
-            fetched_at=datetime.fromtimestamp(fetched, UTC),
-            age_hours=round(age / 3600.0, 3),
-            stale=age > self.ttl_seconds,
-            rows=int(meta.get("rows", 0)),
-        )
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            fetched = float(meta["fetched_at"])
+            age = max(0.0, time.time() - fetched)
+            return CatalogStatus(
+                source="cache",
+                fetched_at=datetime.fromtimestamp(fetched, UTC),
+                age_hours=round(age / 3600.0, 3),
+                stale=age > self.ttl_seconds,
+                rows=int(meta.get("rows", 0)),
+            )
+        except _DAMAGE as exc:
+            self._damaged(exc)
+            return None
 
     def is_fresh(self) -> bool:
         status = self.status()
@@ -181,17 +207,29 @@ class TOICatalog:
         conn = self._db()
         if conn is None:
             return {}
-        rows = conn.execute("SELECT tic, name FROM names WHERE norm = ?", (normalize_name(name),)).fetchall()
-        return {int(tic): str(n) for tic, n in rows}
+        try:
+            rows = conn.execute("SELECT tic, name FROM names WHERE norm = ?", (normalize_name(name),)).fetchall()
+            return {int(tic): str(n) for tic, n in rows}
+        except _DAMAGE as exc:
+            self._damaged(exc)
+            return {}
 
     def _entries(self, sql: str, args: tuple[object, ...]) -> list[CatalogEntry]:
         conn = self._db()
         if conn is None:
             return []
-        return [
-            CatalogEntry(TOIRecord.model_validate_json(rec), ra, dec)
-            for rec, ra, dec in conn.execute(sql, args).fetchall()
-        ]
+        try:
+            entries = [
+                CatalogEntry(TOIRecord.model_validate_json(rec), _degrees(ra), _degrees(dec))
+                for rec, ra, dec in conn.execute(sql, args).fetchall()
+            ]
+        except _DAMAGE as exc:
+            self._damaged(exc)
+            return []
+        if any(e.record.tic_id is None for e in entries):
+            self._damaged(ValueError("a row without a TIC id"))
+            return []
+        return entries
 
     # -- fetching ----------------------------------------------------------
 

@@ -29,6 +29,8 @@ _TOI_RE = re.compile(rf"^toi{_SEP}(\d{{1,6}})(?:\.(\d+))?$", re.IGNORECASE)
 _BARE_PLANET_RE = re.compile(r"^(\d{1,6})\.(\d+)$")
 # Names: letters, digits, spaces and the punctuation that real star names use.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 +\-_.'*/()\[\]]*$")
+# "TIC -254113311", "TOI -1130": a minus sign after a space is a sign, not a separator.
+_SIGNED_NUMBER = re.compile(r"^(?:tic|toi)[\s_\-]*\s[\-\u2212]\d", re.IGNORECASE)
 _LOOKS_LIKE_TIC_OR_TOI = re.compile(rf"^(?:tic|toi){_SEP}\S*$", re.IGNORECASE)
 
 IdentifierKind = Literal["tic", "toi", "planet", "name"]
@@ -84,6 +86,10 @@ def parse_identifier(query: object) -> Identifier:
             hint=f"Use one of: {ACCEPTED_FORMS}.",
         )
 
+    if _SIGNED_NUMBER.match(text):
+        raise InvalidIdentifierError(
+            f"{text!r} has a negative number; TIC ids and TOIs are positive.", hint=f"Use one of: {ACCEPTED_FORMS}."
+        )
     if m := _TIC_RE.match(text):
         tic = int(m.group(1))
         if tic <= 0:

@@ -42,11 +42,28 @@ class NameCache:
         except sqlite3.Error as exc:
             log.debug("name cache unreadable: %s", exc)
             return None
-        if row is None or now - float(row[0]) > self.ttl_seconds:
+        if row is None:
             return None
-        tics = [int(t) for t in json.loads(row[1])]
-        self._memory[key] = (float(row[0]), tics)
+        try:
+            fetched = float(row[0])
+            tics = [t for t in json.loads(row[1]) if isinstance(t, int) and not isinstance(t, bool) and t > 0]
+            if not tics or len(tics) != len(json.loads(row[1])):
+                raise ValueError("not a list of TIC ids")
+        except (ValueError, TypeError) as exc:  # a damaged row: forgotten, and asked of ExoFOP again
+            log.warning("name cache %s: damaged entry for %r (%s); asking ExoFOP again", self.path, name, exc)
+            self._forget(key)
+            return None
+        if now - fetched > self.ttl_seconds:
+            return None
+        self._memory[key] = (fetched, tics)
         return tics
+
+    def _forget(self, key: str) -> None:
+        try:
+            with contextlib.closing(sqlite3.connect(self.path, timeout=5)) as conn, conn:
+                conn.execute("DELETE FROM names WHERE norm = ?", (key,))
+        except sqlite3.Error as exc:
+            log.debug("name cache entry not removed: %s", exc)
 
     def put(self, name: str, tics: list[int]) -> None:
         key = normalize_name(name)

@@ -28,6 +28,7 @@ from exofop_mcp.site.records import (
     ObservationRecord,
     StellarParameters,
     TableRecord,
+    is_usable_tag_cell,
 )
 from exofop_mcp.site.resolver import ResolvedSystem
 
@@ -35,6 +36,8 @@ from exofop_mcp.site.resolver import ResolvedSystem
 PAGE_BUDGET_BYTES = 20_000
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 200
+#: No table of one star comes near this many rows.
+MAX_OFFSET = 1_000_000
 TABLE_CACHE_SECONDS = 300.0
 
 #: Kinds whose page takes ``target=`` (the others take ``id=``).
@@ -128,11 +131,15 @@ class ListObservationsRequest(ObservationFilters, SystemAndKind):
         int,
         Field(
             description=f"rows per page (a page also stays under ~{PAGE_BUDGET_BYTES // 1000} kB)",
+            strict=True,
             ge=1,
             le=MAX_LIMIT,
         ),
     ] = DEFAULT_LIMIT
-    offset: Annotated[int, Field(description="rows to skip: pass the previous page's next_offset", ge=0)] = 0
+    offset: Annotated[
+        int,
+        Field(description="rows to skip: pass the previous page's next_offset", strict=True, ge=0, le=MAX_OFFSET),
+    ] = 0
 
     def filters(self) -> ObservationFilters:
         return ObservationFilters.model_validate(self.model_dump(include=set(ObservationFilters.model_fields)))
@@ -167,6 +174,8 @@ class ObservationLister:
         self.cache_seconds = cache_seconds
         self._cache: dict[tuple[str, int], tuple[float, list[TableRecord]]] = {}
         self._locks: dict[tuple[str, int], asyncio.Lock] = {}
+        #: Rows of each table whose Tag cell was not a tag number (kept without a tag).
+        self.odd_tags: dict[tuple[str, int], int] = {}
 
     async def table(self, kind: ObservationKind, tic: int) -> list[TableRecord]:
         """Every row of one table for one star, sorted (date, then tag)."""
@@ -190,6 +199,9 @@ class ObservationLister:
             return []
         check_pipe_table(text, record_type.required_columns, page=record_type.page)
         raw = await asyncio.to_thread(read_pipe_table, text, text_columns=record_type.text_columns())
+        if "Tag" in record_type.columns():
+            odd = sum(1 for r in raw if not is_usable_tag_cell(r.get("Tag")))
+            self.odd_tags[(kind, tic)] = odd
         rows: list[TableRecord]
         if record_type is StellarParameters:
             rows = [StellarParameters.from_row(r) for r in raw]
@@ -211,6 +223,9 @@ class ObservationLister:
         notes: list[str] = []
         if request.offset >= len(matching) and matching:
             notes.append(f"offset {request.offset} is past the last row ({len(matching)} rows match).")
+        odd = self.odd_tags.get((request.kind, system.tic_id), 0)
+        if odd:
+            notes.append(odd_tags_note(odd))
         page = ObservationPage(
             system=system.canonical_name,
             tic_id=system.tic_id,
@@ -233,6 +248,13 @@ class ObservationLister:
         page.returned = len(page_rows)
         page.next_offset = end if end < len(matching) else None
         return page
+
+
+def odd_tags_note(count: int) -> str:
+    return (
+        f"{count} row(s) of ExoFOP's table have a Tag that is not a tag number (0, negative, text or too long): "
+        "they are shown without a tag and cannot be downloaded."
+    )
 
 
 def apply_filters(rows: Sequence[TableRecord], f: ObservationFilters, kind: ObservationKind) -> list[TableRecord]:

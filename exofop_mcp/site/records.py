@@ -39,6 +39,23 @@ def _lenient_int(value: Any) -> Any:
     return number
 
 
+#: Largest tag number taken from a table (the same bound as download_tags' argument).
+MAX_TAG = 10**9
+
+
+def _tag_number(value: Any) -> Any:
+    """A tag cell: a whole number from 1 to :data:`MAX_TAG`, else ``None`` (0, negative, text, absurdly long)."""
+    number = _lenient_int(value)
+    return number if isinstance(number, int) and 1 <= number <= MAX_TAG else None
+
+
+def is_usable_tag_cell(value: Any) -> bool:
+    """Whether a table's Tag cell holds a tag number (an empty cell is no tag, not an odd one)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return True
+    return _tag_number(value) is not None
+
+
 def _text(value: Any) -> Any:
     if value is None:
         return None
@@ -48,6 +65,7 @@ def _text(value: Any) -> Any:
 
 Num = Annotated[float | None, BeforeValidator(_lenient_number)]
 Int = Annotated[int | None, BeforeValidator(_lenient_int)]
+TagNumber = Annotated[int | None, BeforeValidator(_tag_number)]
 Text = Annotated[str | None, BeforeValidator(_text)]
 
 
@@ -115,7 +133,7 @@ class TimeSeriesObservation(TableRecord):
     delta_mag: Num = col("Delta Mag")
     user: Text = col("User", "ExoFOP user who uploaded it")
     group: Text = col("Group")
-    tag: Int = col("Tag", "upload tag: pass to download_tags")
+    tag: TagNumber = col("Tag", "upload tag: pass to download_tags")
     notes: Text = col("Notes")
 
 
@@ -137,7 +155,7 @@ class SpectroscopyObservation(TableRecord):
     obs_date: Text = col("Obs Date", "observation date, YYYY-MM-DD")
     user: Text = col("User")
     group: Text = col("Group")
-    tag: Int = col("Tag", "upload tag: pass to download_tags")
+    tag: TagNumber = col("Tag", "upload tag: pass to download_tags")
     notes: Text = col("Notes")
 
 
@@ -159,7 +177,7 @@ class ImagingObservation(TableRecord):
     obs_date: Text = col("Obs Date", "observation date, YYYY-MM-DD")
     user: Text = col("User")
     group: Text = col("Group")
-    tag: Int = col("Tag", "upload tag: pass to download_tags")
+    tag: TagNumber = col("Tag", "upload tag: pass to download_tags")
     notes: Text = col("Notes")
 
 
@@ -182,7 +200,7 @@ class StellarCompanion(TableRecord):
     date: Text = col("Date", "date reported")
     user: Text = col("User")
     group: Text = col("Group")
-    tag: Int = col("Tag")
+    tag: TagNumber = col("Tag")
     notes: Text = col("Notes")
 
 
@@ -223,7 +241,7 @@ class StellarParameters(TableRecord):
     source: Text = col("Table", "where the values come from: TIC, TOI, Kepler, K2 or Stellar (user-submitted)")
     user: Text = col("User")
     date: Text = col("Date")
-    tag: Int = col("Tag")
+    tag: TagNumber = col("Tag")
     notes: Text = col("Notes")
     parameters: dict[str, float | int | str] = Field(default_factory=dict)
 
@@ -248,7 +266,7 @@ class FileEntry(TableRecord):
     date: Text = col("Date")
     user: Text = col("User")
     group: Text = col("Group")
-    tag: Int = col("Tag")
+    tag: TagNumber = col("Tag")
     description: Text = col("Description")
 
 

@@ -10,6 +10,7 @@ does not know them or cannot be reached, to the names found in the catalog.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -24,7 +25,7 @@ from exofop_mcp.errors import (
 )
 from exofop_mcp.site.catalog import CatalogEntry, CatalogStatus, TOICatalog
 from exofop_mcp.site.client import ExofopClient
-from exofop_mcp.site.identifiers import Identifier, parse_identifier
+from exofop_mcp.site.identifiers import MAX_TIC, Identifier, parse_identifier
 from exofop_mcp.site.name_cache import NameCache
 
 log = logging.getLogger(__name__)
@@ -158,8 +159,12 @@ class SystemResolver:
     async def _resolve_tic(
         self, ident: Identifier, tic: int, matched: MatchedBy, matched_name: str | None
     ) -> ResolvedSystem:
+        damage = self.catalog.damage_count
         status = await self.catalog.ensure()
         entries = self.catalog.entries_for_tic(tic)
+        if self.catalog.damage_count != damage:  # the cache was found damaged meanwhile: build it again
+            status = await self.catalog.ensure()
+            entries = self.catalog.entries_for_tic(tic)
         if not entries and matched == "tic":
             # Not a TOI host: make sure ExoFOP knows the star at all.
             tics = await self._name_resolver(f"TIC{tic}")
@@ -312,20 +317,34 @@ def _fresh_status(source: Literal["network", "toi_page"]) -> CatalogStatus:
 
 
 def tic_list(value: Any) -> list[int]:
-    """``"138969239"``, ``138969239``, ``["1", "2"]`` or ``"1,2"`` → TIC ids."""
+    """``"138969239"``, ``138969239``, ``["1", "2"]`` or ``"1,2"`` → TIC ids.
+
+    Raises :class:`ExofopResponseError` when the answer names TICs but none is a TIC id (``"²"``, 23 digits).
+    """
     items: list[Any]
     if isinstance(value, list):
         items = value
-    elif isinstance(value, int | str):
+    elif isinstance(value, int | str) and not isinstance(value, bool):
         items = str(value).replace(";", ",").split(",")
     else:
         return []
     tics = []
+    odd = []
     for item in items:
         text = str(item).strip().upper().removeprefix("TIC").strip()
-        if text.isdigit() and int(text) > 0:
+        if _TIC_DIGITS.fullmatch(text) and 0 < int(text) <= MAX_TIC:
             tics.append(int(text))
+        elif text:
+            odd.append(text)
+    if odd and not tics:
+        raise ExofopResponseError(
+            f"ExoFOP's name resolver answered {odd[0][:40]!r}, which is not a TIC id.",
+            hint="Try again later, or give the TIC id or TOI instead; `exofop-mcp doctor` checks the name resolver.",
+        )
     return list(dict.fromkeys(tics))
+
+
+_TIC_DIGITS = re.compile(r"[0-9]{1,10}")
 
 
 def _toi_sort_key(toi: str | None) -> tuple[int, int]:

@@ -603,3 +603,15 @@ def test_live_progress_redraws_in_place(tmp_path: Path) -> None:
     assert "[1/3] tag 2 downloaded" in text and "1/3 tags" in text and "tag 1 (time_series): starting" in text
     block = [line for line in re.split(r"\x1b\[\d*[FJ]|\n", text) if line.startswith(("TOI-1130 [", "  "))]
     assert block and all(len(line) < 60 for line in block)  # redrawn lines never wrap
+
+
+def test_download_verify_checks_every_file_again(cli, replica):
+    first = cli.json("download", "TOI-1130", "18493", schema="download_tags")
+    victim = Path(first["directory"]) / first["results"][0]["files"][0]
+    st = victim.stat()
+    victim.write_bytes(b"\x00" * st.st_size)
+    os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size, same time, other content
+    assert cli.json("download", "TOI-1130", "18493", schema="download_tags")["totals"] == {"already_present": 1}
+    again = cli.json("download", "TOI-1130", "18493", "--verify", schema="download_tags")
+    assert again["totals"] == {"downloaded": 1}
+    assert victim.stat().st_size == st.st_size and victim.read_bytes() != b"\x00" * st.st_size
