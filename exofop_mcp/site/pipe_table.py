@@ -124,9 +124,12 @@ def read_pipe_table(
         )
     except Exception as exc:  # astropy raises several types for malformed input
         raise ExofopResponseError(f"ExoFOP returned a table that cannot be parsed: {exc}") from None
+    # A cell made only of characters blanked for astropy (line breaks, the quote character) is text,
+    # not a missing number: its column keeps its cells verbatim.
+    blanked = {i for row in cells for i, c in enumerate(row) if c.strip() and not c.translate(_LINE_BREAKS).strip()}
     parsed: list[list[Any]] = []
     for i, name in enumerate(names):
-        if i in text_idx or table[name].dtype.kind in "SU":
+        if i in text_idx or i in blanked or table[name].dtype.kind in "SU":
             parsed.append([row[i].strip() or None for row in cells])
             continue
         col = table[name]
