@@ -194,6 +194,11 @@ class ExofopClient:
             transport=self._transport,
         )
 
+    def prepare(self) -> None:
+        """Build the connection pool now (its TLS context and certificates take a moment), so that the
+        first request's time measures the site rather than this machine: the doctor times its checks."""
+        _ = self._pool
+
     @property
     def user_agent(self) -> str:
         """The ``User-Agent`` every request carries."""
