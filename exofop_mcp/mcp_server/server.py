@@ -29,6 +29,7 @@ from exofop_mcp.downloads.downloader import MAX_WAIT_SECONDS, DownloadTagsReques
 from exofop_mcp.downloads.inventory import DownloadsInventory, ListDownloadsRequest
 from exofop_mcp.downloads.jobs import DownloadReport
 from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.mcp_server.preview_tools import register_preview_tools
 from exofop_mcp.mcp_server.summaries import (
     download_summary,
     inventory_summary,
@@ -121,8 +122,12 @@ def add_model_tool(
     handler: Callable[[Exofop, Req, Context], Awaitable[BaseModel]],
     summarize: Callable[[Any], str],
     annotations: ToolAnnotations,
+    extra_content: Callable[[Any], list[Any]] | None = None,
 ) -> None:
-    """Register ``handler`` as tool ``name`` with arguments from ``request_model``."""
+    """Register ``handler`` as tool ``name`` with arguments from ``request_model``.
+
+    ``extra_content`` adds content blocks (images, resource links) after the text summary.
+    """
 
     async def tool(**kwargs: Any) -> Any:
         ctx: Context = kwargs.pop("ctx")
@@ -143,8 +148,9 @@ def add_model_tool(
                 f"exofop-mcp hit an internal error while running {name}. The details are in the server's "
                 "log (stderr); please report them. Other tools keep working."
             ) from None
+        extra = extra_content(result) if extra_content else []
         return CallToolResult(
-            content=[TextContent(type="text", text=summarize(result))],
+            content=[TextContent(type="text", text=summarize(result)), *extra],
             structured_content=result.model_dump(mode="json", exclude_none=True),
         )
 
@@ -373,4 +379,5 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
         summarize=login_summary,
         annotations=LOCAL_READ_ONLY,
     )
+    register_preview_tools(server)
     return server
