@@ -167,7 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from exofop_mcp.cli.doctor_command import add_doctor_command
     from exofop_mcp.cli.login_commands import add_login_commands
+    from exofop_mcp.cli.search_command import add_search_command
 
+    add_search_command(sub, _add_settings_options, _add_json_option)
     add_login_commands(sub)
     add_doctor_command(sub)
 
@@ -324,6 +326,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_login_command(args)
         if command in DATA_COMMANDS:
             return _data_command(command, args)
+        if command == "search":
+            from exofop_mcp.cli.search_command import run_search_command
+
+            return run_search_command(args, settings_from(args))
         if command == "doctor":
             from exofop_mcp.cli.doctor_command import run_doctor_command
 

@@ -30,6 +30,7 @@ from exofop_mcp.downloads.inventory import DownloadsInventory, ListDownloadsRequ
 from exofop_mcp.downloads.jobs import DownloadReport
 from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.mcp_server.preview_tools import register_preview_tools
+from exofop_mcp.mcp_server.search_tools import register_search_tools
 from exofop_mcp.mcp_server.summaries import (
     download_summary,
     inventory_summary,
@@ -380,4 +381,5 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
         annotations=LOCAL_READ_ONLY,
     )
     register_preview_tools(server)
+    register_search_tools(server)
     return server
