@@ -30,6 +30,8 @@ from exofop_mcp.downloads.inventory import DownloadsInventory, ListDownloadsRequ
 from exofop_mcp.downloads.jobs import DownloadReport
 from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.mcp_server.preview_tools import register_preview_tools
+from exofop_mcp.mcp_server.prompts import register_prompts
+from exofop_mcp.mcp_server.resources import register_resources
 from exofop_mcp.mcp_server.search_tools import register_search_tools
 from exofop_mcp.mcp_server.summaries import (
     download_summary,
@@ -382,4 +384,6 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
     )
     register_preview_tools(server)
     register_search_tools(server)
+    register_resources(server)
+    register_prompts(server)
     return server
