@@ -178,12 +178,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the MCP server (stdio by default)",
         description="Run the MCP server. stdio is what desktop clients start; --http serves streamable "
         "HTTP on 127.0.0.1 for clients that connect by URL.",
-        epilog="examples:\n  exofop-mcp serve\n  exofop-mcp serve --http --port 8765",
+        epilog="examples:\n  exofop-mcp serve\n  exofop-mcp serve --http               # http://127.0.0.1:8766/mcp\n\n"
+        "exit codes: 0 stopped, 1 the HTTP port is in use, 2 bad settings or flags",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP host (loopback only; default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
+    serve.add_argument(
+        "--port", type=int, default=HTTP_PORT, help=f"HTTP port (default {HTTP_PORT}; the replica uses 8765)"
+    )
     _add_settings_options(serve)
 
     demo = sub.add_parser(
@@ -370,6 +373,23 @@ def _data_command(command: str, args: argparse.Namespace) -> int:
         raise AssertionError("unreachable") from exc
 
 
+#: Default port of ``serve --http``: not the replica's 8765, so both can run side by side.
+HTTP_PORT = 8766
+
+
+def _port_in_use(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on, or ``None`` when it can."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     from exofop_mcp.mcp_server.server import build_server
@@ -379,8 +399,23 @@ def _serve(args: argparse.Namespace) -> int:
         if args.host not in ("127.0.0.1", "localhost", "::1"):
             print("exofop-mcp: --host must be a loopback address (127.0.0.1, localhost or ::1).", file=sys.stderr)
             return EXIT_USAGE
+        problem = _port_in_use(args.host, args.port)
+        if problem is not None:
+            print(
+                f"exofop-mcp: cannot listen on {args.host}:{args.port}: {problem}. Another program (an "
+                "`exofop-mcp replica`, another server) holds that port: pass --port N.",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        print(f"exofop-mcp: serving MCP over streamable HTTP at http://{args.host}:{args.port}/mcp", file=sys.stderr)
         server.run("streamable-http", host=args.host, port=args.port)
     else:
+        if sys.stdin.isatty():
+            print(
+                "exofop-mcp: speaking MCP on stdio, for an MCP client that starts this command (Ctrl-C to stop). "
+                "For the command line, see `exofop-mcp --help`.",
+                file=sys.stderr,
+            )
         server.run()
     return EXIT_OK
 
@@ -389,6 +424,13 @@ def _schemas(args: argparse.Namespace) -> int:
     from exofop_mcp.mcp_server.schema_export import stale_files, write_schemas
 
     if args.check:
+        if not args.dir.is_dir():
+            print(
+                f"exofop-mcp: no schemas directory at {args.dir}: run this in a checkout of exofop-mcp, "
+                "or pass --dir DIR.",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
         stale = stale_files(args.dir)
         if stale:
             print(f"stale schema files in {args.dir}: {', '.join(stale)}; run `exofop-mcp schemas`.")
