@@ -37,6 +37,8 @@ export const EXPECTED_TOOLS = {
         // login_status only reads the local session file; it never contacts ExoFOP.
         advisory: { openWorldHint: false },
     },
+    preview_file: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    search_tois: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
 };
 
 const TARGET_OPTIONS = {

@@ -35,7 +35,9 @@ from exofop_mcp.site.records import TOIRecord
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+#: The cache's schema version: a cache of another version is not used, and is replaced at the next refresh.
+#: 2 added the toi_search table that search_tois filters and sorts.
+CACHE_FORMAT = 2
 #: After a failed refresh, the stale cache answers at once for this many seconds before ExoFOP is tried again.
 RETRY_FAILED_REFRESH_AFTER = 300.0
 CACHE_FILE = "toi_catalog.sqlite3"
@@ -152,6 +154,10 @@ class TOICatalog:
             return None
         self._conn, self._conn_key = conn, key
         return conn
+
+    def connection(self) -> sqlite3.Connection | None:
+        """A read-only connection to the current cache (``None`` when there is none): for searches."""
+        return self._db()
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -337,7 +343,6 @@ class TOICatalog:
         return [e for e in entries if e.host == host]
 
 
-
 def parse_toi_table(text: str, *, page: str) -> list[CatalogEntry]:
     """Parse TOI table text into entries with coordinates in degrees."""
     check_pipe_table(text, TOIRecord.required_columns, page=page)
@@ -358,6 +363,12 @@ def _write_schema(conn: sqlite3.Connection) -> None:
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE tois (toi TEXT PRIMARY KEY, host INTEGER, tic INTEGER NOT NULL,
                            ra_deg REAL, dec_deg REAL, record TEXT NOT NULL);
+        -- A narrow copy of the searchable values (search_tois scans it: no record text to read past).
+        CREATE TABLE toi_search (toi TEXT PRIMARY KEY, host INTEGER, planet INTEGER, tic INTEGER NOT NULL,
+                           ra_deg REAL, dec_deg REAL, tfopwg_disposition TEXT, tess_disposition TEXT,
+                           tess_mag REAL, period_days REAL, duration_hours REAL, depth_ppm REAL,
+                           planet_radius_earth REAL, time_series_count INTEGER, spectroscopy_count INTEGER,
+                           imaging_count INTEGER);
         CREATE INDEX tois_tic ON tois (tic);
         CREATE INDEX tois_host ON tois (host);
         CREATE TABLE names (norm TEXT NOT NULL, tic INTEGER NOT NULL, name TEXT NOT NULL,
@@ -368,12 +379,40 @@ def _write_schema(conn: sqlite3.Connection) -> None:
 
 def _write_entries(conn: sqlite3.Connection, entries: Iterable[CatalogEntry]) -> None:
     tois = []
+    search = []
     names: dict[tuple[str, int], str] = {}
     for e in entries:
         r = e.record
         assert r.tic_id is not None
         tois.append((r.toi, e.host, r.tic_id, e.ra_deg, e.dec_deg, r.model_dump_json(exclude_none=True)))
+        search.append(
+            (
+                r.toi,
+                e.host,
+                _planet_number(r.toi),
+                r.tic_id,
+                e.ra_deg,
+                e.dec_deg,
+                (r.tfopwg_disposition or "").upper() or None,
+                (r.tess_disposition or "").upper() or None,
+                r.tess_mag,
+                r.period_days,
+                r.duration_hours,
+                r.depth_ppm,
+                r.planet_radius_earth,
+                r.time_series_count,
+                r.spectroscopy_count,
+                r.imaging_count,
+            )
+        )
         for name in names_in(r):
             names.setdefault((normalize_name(name), r.tic_id), name)
     conn.executemany("INSERT OR REPLACE INTO tois VALUES (?, ?, ?, ?, ?, ?)", tois)
+    conn.executemany(f"INSERT OR REPLACE INTO toi_search VALUES ({', '.join('?' * 16)})", search)
     conn.executemany("INSERT OR IGNORE INTO names VALUES (?, ?, ?)", [(n, t, name) for (n, t), name in names.items()])
+
+
+def _planet_number(toi: str | None) -> int | None:
+    """The planet's number after the dot (``1130.02`` -> 2), so TOIs sort as numbers."""
+    m = re.match(r"^\s*(?:TOI[\s\-_]*)?\d+\.(\d+)", toi or "", re.IGNORECASE)
+    return int(m.group(1)) if m else None

@@ -26,8 +26,18 @@ TOOLS = {
     "cancel_download",
     "list_downloads",
     "login_status",
+    "preview_file",
+    "search_tois",
 }
-READ_ONLY = {"resolve_system", "list_observations", "login_status", "list_downloads", "download_status"}
+READ_ONLY = {
+    "resolve_system",
+    "list_observations",
+    "login_status",
+    "list_downloads",
+    "download_status",
+    "preview_file",
+    "search_tois",
+}
 
 
 def exofop_mcp_command() -> str:
