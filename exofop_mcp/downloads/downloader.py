@@ -227,7 +227,9 @@ class Downloader:
         )
         self.extraction_limits = extraction_limits or ExtractionLimits()
         self.retry = retry or client.retry
-        self.slots = asyncio.Semaphore(settings.concurrency)
+        #: Tags between the start of their transfer and their manifest record: the client's lanes let
+        #: ``concurrency`` transfer at once; this bounds how many more may wait for the disk (unpacking).
+        self.slots = asyncio.Semaphore(2 * settings.concurrency)
         #: Archive requests sent by this process (for reports and benchmarks).
         self.archive_requests = 0
         #: Hook for logged-in downloads: an async context manager factory giving cookies per request.
@@ -308,23 +310,25 @@ class Downloader:
         remove_abandoned_temp_files(directory)
         with contextlib.suppress(OSError):  # anything else temporary, once it is old enough
             remove_stale_temp_files(directory.path, recursive=True, min_age_seconds=3600)
-        if plan.tables_deferred:
-            plan.tables_task = asyncio.create_task(self._tag_tables(plan.system))
-        else:
+        # While it runs, the archive lanes are the download's and its table requests share the small lane.
+        async with self.client.lanes.downloading():
+            if plan.tables_deferred:
+                plan.tables_task = asyncio.create_task(self._tag_tables(plan.system))
+            else:
+                try:
+                    await self._write_tables(plan)
+                except OSError as exc:  # AtomicWriteError included: it names the file
+                    raise SandboxWriteError(_write_failure(exc)) from None
+            for result in plan.rejected.values():
+                report(result)
             try:
-                await self._write_tables(plan)
-            except OSError as exc:  # AtomicWriteError included: it names the file
-                raise SandboxWriteError(_write_failure(exc)) from None
-        for result in plan.rejected.values():
-            report(result)
-        try:
-            # One tag's failure is that tag's status; and if the run stops, no tag's task outlives it.
-            async with asyncio.TaskGroup() as group:
-                for tag, kind in plan.kinds.items():
-                    group.create_task(self._guarded_tag(plan, tag, kind, report, on_bytes), name=f"tag-{tag}")
-        finally:
-            if plan.tables_task is not None and not plan.tables_task.done():
-                plan.tables_task.cancel()
+                # One tag's failure is that tag's status; and if the run stops, no tag's task outlives it.
+                async with asyncio.TaskGroup() as group:
+                    for tag, kind in plan.kinds.items():
+                        group.create_task(self._guarded_tag(plan, tag, kind, report, on_bytes), name=f"tag-{tag}")
+            finally:
+                if plan.tables_task is not None and not plan.tables_task.done():
+                    plan.tables_task.cancel()
 
     async def _kind_of(self, plan: DownloadPlan, tag: int) -> DownloadKind:
         """The kind a tag is filed under, waiting for the observation tables if they are still on their way."""
@@ -478,14 +482,21 @@ class Downloader:
         return bool(entry and entry.time.timestamp() > plan.started)
 
     async def _fetch_and_unpack(self, plan: DownloadPlan, tag: int, on_bytes: Callable[[int], None]) -> TagResult:
+        plan.directory.archive_path(tag).parent.mkdir(parents=True, exist_ok=True)
+        async with self.slots:
+            return await self._fetch_and_unpack_slotted(plan, tag, on_bytes)
+
+    async def _fetch_and_unpack_slotted(
+        self, plan: DownloadPlan, tag: int, on_bytes: Callable[[int], None]
+    ) -> TagResult:
         directory = plan.directory
         request = plan.request
         archive = directory.archive_path(tag)
-        archive.parent.mkdir(parents=True, exist_ok=True)
         attempts = 0
         for round_ in (1, 2):  # a corrupt archive is fetched once more: corruption in transit is transient
-            # A connection slot is held for the transfer only, not while the archive is unpacked.
-            async with self.slots, self.cookie_lease() as cookies:
+            # A lane is held while the bytes flow (the client's), a login only for the transfer, and
+            # neither while the archive is committed, checked and unpacked.
+            async with self.cookie_lease() as cookies:
                 self.archive_requests += 1
                 outcome = await fetch_tag_archive(
                     self.client,
