@@ -31,6 +31,7 @@ from exofop_mcp.downloads.archive_limits import ExtractionLimits
 from exofop_mcp.downloads.leftovers import remove_abandoned_temp_files
 from exofop_mcp.downloads.locks import LockWaitTimeout, describe_process, range_lock
 from exofop_mcp.downloads.manifest import (
+    Containment,
     Manifest,
     ManifestFile,
     ManifestTag,
@@ -195,6 +196,10 @@ class DownloadPlan:
     tables_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     #: What the caller should know about the plan (rows skipped, say).
     notes: list[str] = field(default_factory=list)
+    #: The planned tags found complete when the plan read the manifest (without ``overwrite``).
+    present: dict[int, TagResult] = field(default_factory=dict)
+    #: Every planned tag was checked against the manifest: a tag not in :attr:`present` was incomplete.
+    checked: bool = False
 
     @property
     def tags(self) -> list[int]:
@@ -241,19 +246,31 @@ class Downloader:
         system = await self.resolver.resolve(request.system)
         directory = SystemDirectory(self.settings.data_dir, system.canonical_name)
         directory.check_links()  # a link leading outside the sandbox is refused before anything is read
+        # The manifest is read once for the plan, and each tag's completeness checked once: the run
+        # looks the answers up.
         manifest = load_manifest(directory)
         plan = DownloadPlan(system, directory, request, kinds={})
+        containment = Containment(directory)
+        checked: dict[int, DownloadKind | None] = {}
 
         def complete_kind(tag: int) -> DownloadKind | None:
-            entry = manifest.entry(tag) if manifest else None
-            if entry and not request.overwrite and is_complete(directory, entry, verify=request.verify):
-                return entry.kind
-            return None
+            if tag not in checked:
+                checked[tag] = None
+                entry = manifest.entry(tag) if manifest else None
+                if (
+                    entry
+                    and not request.overwrite
+                    and is_complete(directory, entry, verify=request.verify, containment=containment)
+                ):
+                    checked[tag] = entry.kind
+                    plan.present[tag] = _present_result(entry)
+            return checked[tag]
 
         if request.tags is not None and request.kind is None:
             # Explicit tags: start transferring at once; the tables that file each tag under its kind
             # are read meanwhile (only for tags that are not already complete).
             plan.kinds = {tag: complete_kind(tag) for tag in request.tags}
+            plan.checked = True
             plan.tables_deferred = any(kind is None for kind in plan.kinds.values())
             return plan
         needs_tables = request.tags is None or any(complete_kind(t) != request.kind for t in request.tags)
@@ -269,6 +286,9 @@ class Downloader:
                 tag = getattr(row, "tag", None)
                 if tag is not None:
                     plan.kinds.setdefault(tag, request.kind)
+            for tag in plan.kinds:
+                complete_kind(tag)
+            plan.checked = True
             return plan
 
         table_kind = _tag_kinds(plan.tables)
@@ -285,6 +305,7 @@ class Downloader:
                 )
                 continue
             plan.kinds[tag] = kind
+        plan.checked = True
         return plan
 
     async def _tag_tables(self, system: ResolvedSystem) -> dict[DownloadKind, list[TableRecord]]:
@@ -399,11 +420,14 @@ class Downloader:
     ) -> None:
         directory = plan.directory
         request = plan.request
-        directory.check_links()
-        present = self._present(directory, tag, request.overwrite, verify=request.verify)
+        if plan.checked:  # the plan has checked every tag against the manifest: a lookup
+            present = plan.present.get(tag)
+        else:
+            present = self._present(directory, tag, request.overwrite, verify=request.verify)
         if present is not None:
             report(present)
             return
+        directory.check_links()
         report(TagResult(tag=tag, kind=kind, status="pending"))
 
         def waiting(pid: int | None) -> None:
@@ -462,18 +486,7 @@ class Downloader:
         entry = manifest.entry(tag) if manifest else None
         if entry is None or not is_complete(directory, entry, verify=verify):
             return None
-        files = [f.path for f in entry.files]
-        return TagResult(
-            tag=tag,
-            kind=entry.kind,
-            status="already_present",
-            bytes=entry.size or 0,
-            sha256=entry.sha256,
-            directory=entry.directory,
-            files=files[:MAX_FILES_LISTED],
-            file_count=len(files),
-            message="already downloaded and complete; ask with overwrite to fetch it again",
-        )
+        return _present_result(entry)
 
     def _fresh(self, directory: SystemDirectory, tag: int, plan: DownloadPlan) -> bool:
         """With overwrite, a tag completed by another call after this plan was made need not be fetched twice."""
@@ -677,6 +690,22 @@ def _locked_message(tag: int, exc: LockWaitTimeout, *, manifest: bool = False) -
         f"{what} is locked by {holder}, another exofop-mcp download, which held it past this call's wait "
         f"(EXOFOP_MCP_LOCK_WAIT_SECONDS). If that process is stuck (stopped or hung), {kill} and ask again; "
         "otherwise ask again once it is done."
+    )
+
+
+def _present_result(entry: ManifestTag) -> TagResult:
+    """The result of a tag found complete on disk."""
+    files = [f.path for f in entry.files]
+    return TagResult(
+        tag=entry.tag,
+        kind=entry.kind,
+        status="already_present",
+        bytes=entry.size or 0,
+        sha256=entry.sha256,
+        directory=entry.directory,
+        files=files[:MAX_FILES_LISTED],
+        file_count=len(files),
+        message="already downloaded and complete; ask with overwrite to fetch it again",
     )
 
 
