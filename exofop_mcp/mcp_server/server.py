@@ -49,7 +49,6 @@ from exofop_mcp.mcp_server.tool_registration import (
 )
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.observations import ListObservationsRequest, ObservationPage
-from exofop_mcp.site.pipe_table import preload_parser
 from exofop_mcp.site.resolver import ResolvedSystem, ResolveSystemRequest
 
 log = logging.getLogger(__name__)
@@ -194,8 +193,6 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: MCPServer[Exofop]) -> AsyncIterator[Exofop]:
-        # A server will parse tables sooner or later: load the parser now, off the answering path.
-        preload_parser()
         exofop = Exofop(resolved_settings)
         exofop.remove_abandoned_files()  # what a killed server left behind, unless a live process holds it
         try:

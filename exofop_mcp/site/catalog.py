@@ -1,7 +1,7 @@
 """The TOI catalog: ExoFOP's TOI table, cached on disk and shared by every process.
 
 The full table (~7,700 rows, ~3.6 MB) is fetched at most once per TTL, parsed
-with astropy, and stored as a small SQLite database under the cache directory
+(plain Python, only the columns it keeps), and stored as a small SQLite database under the cache directory
 (written to a temporary name, then renamed).  Lookups query the database by
 TIC, host TOI or normalized name, so a warm lookup costs a fraction of a
 millisecond and a fresh process never re-downloads or re-parses the table.
@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 from exofop_mcp.errors import ExofopMcpError, ExofopResponseError
 from exofop_mcp.site.client import ExofopClient
 from exofop_mcp.site.identifiers import normalize_name, star_name_of
-from exofop_mcp.site.pipe_table import check_pipe_table, preload_parser, read_pipe_table
+from exofop_mcp.site.pipe_table import check_pipe_table, read_pipe_table
 from exofop_mcp.site.records import TOIRecord
 
 log = logging.getLogger(__name__)
@@ -296,7 +296,6 @@ class TOICatalog:
                 await asyncio.wait_for(asyncio.shield(task), timeout)
 
     async def _download_and_store(self) -> CatalogStatus:
-        preload_parser()
         started = time.time()
         text = await self.client.get_text(TOI_PAGE, {"output": "pipe", "sort": "toi"})
         rows = await asyncio.to_thread(self._store, text, started)
@@ -337,7 +336,6 @@ class TOICatalog:
 
     async def fetch_host(self, host: int) -> list[CatalogEntry]:
         """ExoFOP's rows for one host TOI (``download_toi.php?toi=N``): one small request."""
-        preload_parser()
         text = await self.client.get_text(TOI_PAGE, {"toi": host, "output": "pipe"})
         entries = await asyncio.to_thread(parse_toi_table, text, page=TOI_PAGE)
         return [e for e in entries if e.host == host]

@@ -23,7 +23,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Protocol, TypeVar
@@ -144,6 +144,62 @@ class CookieSession:
         return await self._client._attempt("POST", page, None, data=data, jar=self.cookies)
 
 
+class RequestLanes:
+    """The process's request budget: at most ``archives`` archive transfers and ``archives + 1`` requests in flight.
+
+    An archive transfer holds an archive lane and a lane of the whole budget while its bytes flow;
+    the one lane beyond the archives is kept for small requests (tables, pages, JSON), so they never
+    wait behind archives.  While no download is running (:meth:`downloading`), small requests may
+    also use archive lanes that are free, so the tables of a listing go out together.
+    """
+
+    def __init__(self, archives: int) -> None:
+        self.archives = archives
+        self._archive_lanes = asyncio.Semaphore(archives)
+        self._all_lanes = asyncio.Semaphore(archives + 1)
+        self._small_lane = asyncio.Semaphore(1)
+        self._downloads = 0
+        #: Requests in flight now, and the most there have been (for reports and benchmarks).
+        self.in_flight = 0
+        self.peak_in_flight = 0
+
+    @contextlib.asynccontextmanager
+    async def downloading(self) -> AsyncIterator[None]:
+        """While a download runs, small requests keep to their own lane and every archive lane is for archives."""
+        self._downloads += 1
+        try:
+            yield
+        finally:
+            self._downloads -= 1
+
+    @contextlib.asynccontextmanager
+    async def archive(self) -> AsyncIterator[None]:
+        async with self._archive_lanes, self._all_lanes:
+            with self._counted():
+                yield
+
+    @contextlib.asynccontextmanager
+    async def small(self) -> AsyncIterator[None]:
+        if self._downloads == 0 and not self._archive_lanes.locked():
+            # An archive lane is free and no download waits for it: borrow it.
+            async with self._archive_lanes, self._all_lanes:
+                with self._counted():
+                    yield
+            return
+        async with self._small_lane, self._all_lanes:
+            with self._counted():
+                yield
+
+    @contextlib.contextmanager
+    def _counted(self) -> Iterator[None]:
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+
+
 class ExofopClient:
     """Async access to ExoFOP-TESS pages (``{base_url}/tess/<page>``)."""
 
@@ -163,6 +219,8 @@ class ExofopClient:
         self._http: httpx.AsyncClient | None = None
         #: Count of HTTP requests sent (including retries), for diagnostics and benchmarks.
         self.requests_sent = 0
+        #: At most ``concurrency`` archives and ``concurrency + 1`` requests in flight from this client.
+        self.lanes = RequestLanes(settings.concurrency)
 
     @property
     def _pool(self) -> httpx.AsyncClient:
@@ -280,11 +338,14 @@ class ExofopClient:
     ) -> httpx.Response:
         """Send one request (redirects followed), body read; a network error raises :class:`TransientFailure`."""
         query = _clean(params)
-        self.requests_sent += 1
         try:
-            if jar is None:
-                return await self._pool.request(method, page, params=query, data=data, headers=cookie_header(cookies))
-            return await self._send_with_jar(method, page, query, data, jar)
+            async with self.lanes.small():
+                self.requests_sent += 1
+                if jar is None:
+                    return await self._pool.request(
+                        method, page, params=query, data=data, headers=cookie_header(cookies)
+                    )
+                return await self._send_with_jar(method, page, query, data, jar)
         except httpx.TransportError as exc:
             raise self._transient(exc, page, query) from None
 
@@ -312,13 +373,16 @@ class ExofopClient:
         """``async with client.stream_attempt(page, params) as response``: one attempt, the body not read yet.
 
         Whatever the status; a network error (connecting or mid-body) raises :class:`TransientFailure`
-        with ``cause`` set.  Retrying is the caller's: wrap the attempt in :meth:`retrying`.
+        with ``cause`` set.  Retrying is the caller's: wrap the attempt in :meth:`retrying`.  The attempt
+        holds one of the archive lanes (:class:`RequestLanes`) until the block ends: finish with the
+        bytes inside it and do slow work on them (fsync, unpacking) after it.
         """
         query = _clean(params)
-        self.requests_sent += 1
         try:
-            async with self._pool.stream("GET", page, params=query, headers=cookie_header(cookies)) as response:
-                yield response
+            async with self.lanes.archive():
+                self.requests_sent += 1
+                async with self._pool.stream("GET", page, params=query, headers=cookie_header(cookies)) as response:
+                    yield response
         except httpx.TransportError as exc:
             raise self._transient(exc, page, query) from None
 
