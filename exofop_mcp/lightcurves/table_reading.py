@@ -200,14 +200,10 @@ def read_text_table(data: bytes, name: str = "") -> TextTable:
             row = row + [""] * (count - len(row))
         for index in range(count):
             columns[index].append(row[index])
-    if (
-        has_header
-        and len(body)
-        and not any(
-            _numeric_cell(rows[0][i], decimal_comma) and rows[0][i].strip() for i in range(min(count, len(rows[0])))
-        )
-    ):
-        raise Refusal("not_a_table", "no numeric cells under the header: text, not a measurement table.")
+    first_row = rows[0] if rows else []
+    numeric = sum(1 for cell in first_row if cell.strip() and _numeric_cell(cell, decimal_comma))
+    if has_header and (numeric < 2 or numeric * 2 < len(first_row)):
+        raise Refusal("not_a_table", "too few numbers under the header: text, not a measurement table.")
     return TextTable(names, columns, separator, has_header, decimal_comma, metadata)
 
 

@@ -53,9 +53,9 @@ ExoFOP-TESS follow-up data. 1) resolve_system turns any TIC id, TOI or star name
 2) list_observations shows what was observed for that system by kind (time_series, spectroscopy, \
 imaging, ...), with filters and paging; its `tags` field lists every matching upload tag.
 3) download_tags fetches those tags into the local sandbox (poll download_status while state is \
-'running'); list_downloads shows what is on disk; login_status tells whether proprietary data is reachable.
-4) extract_light_curves turns downloaded time-series tags into standardised light curves (ECSV in BJD_TDB \
-plus a plot with the predicted transit window); poll extraction_status while state is 'running'."""
+'running'); list_downloads shows what is on disk; login_status tells whether proprietary data is reachable; \
+extract_light_curves turns downloaded time-series tags into standardised light curves (ECSV in BJD_TDB plus a \
+plot with the predicted transit window; poll extraction_status while state is 'running')."""
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 ADDS_FILES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)

@@ -23,11 +23,20 @@ TOOLS = {
     "list_observations",
     "download_tags",
     "download_status",
+    "extract_light_curves",
+    "extraction_status",
     "cancel_download",
     "list_downloads",
     "login_status",
 }
-READ_ONLY = {"resolve_system", "list_observations", "login_status", "list_downloads", "download_status"}
+READ_ONLY = {
+    "resolve_system",
+    "list_observations",
+    "login_status",
+    "list_downloads",
+    "download_status",
+    "extraction_status",
+}
 
 
 def exofop_mcp_command() -> str:
