@@ -113,7 +113,7 @@ class Exofop:
     async def start_extraction(self, request: ExtractLightCurvesRequest) -> ExtractionJob:
         """Start an extraction in the background (the MCP tool's way: poll with :meth:`extraction_status`)."""
         resolved = await self.resolve_system(request.system)
-        return self.light_curves.start(resolved, request.tags, request.overwrite)
+        return self.light_curves.start(resolved, request.tags, request.overwrite, plots=request.plots)
 
     async def extraction_status(
         self, job_id: str, wait_seconds: float = 0.0, offset: int = 0, limit: int | None = None

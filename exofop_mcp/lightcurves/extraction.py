@@ -254,6 +254,13 @@ def _replay(product: ManifestProduct) -> list[LightCurveEntry]:
     return entries
 
 
+def _reusable(ctx: SystemContext, product: ManifestProduct) -> bool:
+    """The recorded products are all on disk (with their plots, when plots are wanted)."""
+    if ctx.plots and any(e.get("status") == "extracted" and not e.get("png") for e in product.entries):
+        return False
+    return _products_present(ctx.directory, product)
+
+
 def _products_present(directory: SystemDirectory, product: ManifestProduct) -> bool:
     for f in product.files:
         try:
@@ -287,7 +294,7 @@ def extract_tag(ctx: SystemContext, manifest: Manifest, tag: int, overwrite: boo
                 and previous is not None
                 and previous.source_size == st.st_size
                 and previous.source_mtime_ns == st.st_mtime_ns
-                and _products_present(directory, previous)
+                and _reusable(ctx, previous)
             ):
                 entries += _replay(previous)
                 continue
@@ -299,12 +306,7 @@ def extract_tag(ctx: SystemContext, manifest: Manifest, tag: int, overwrite: boo
             entries.append(_refused(tag, rel, Refusal("read_error", f"the file could not be read ({exc.strerror}).")))
             continue
         sha = hashlib.sha256(data).hexdigest()
-        if (
-            not overwrite
-            and previous is not None
-            and previous.source_sha256 == sha
-            and _products_present(directory, previous)
-        ):
+        if not overwrite and previous is not None and previous.source_sha256 == sha and _reusable(ctx, previous):
             entries += _replay(previous)
             products[rel] = previous.model_copy(update={"source_size": st.st_size, "source_mtime_ns": st.st_mtime_ns})
             continue

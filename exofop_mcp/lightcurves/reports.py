@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
+from exofop_mcp.downloads.downloader import _not_a_bool
 from exofop_mcp.errors import ExofopMcpError
 
 EntryStatus = Literal["extracted", "already_extracted", "failed", "skipped"]
@@ -38,7 +39,7 @@ class ExtractLightCurvesRequest(BaseModel):
         ),
     ]
     tags: Annotated[
-        list[int] | None,
+        list[Annotated[int, Field(ge=1, le=10**9), BeforeValidator(_not_a_bool)]] | None,
         Field(
             description="only these downloaded time-series tags; omit for every one of the system",
             max_length=1000,
@@ -48,6 +49,9 @@ class ExtractLightCurvesRequest(BaseModel):
     overwrite: Annotated[
         bool, Field(description="extract again even when the source file is unchanged since the last run")
     ] = False
+    plots: Annotated[
+        bool, Field(description="draw a PNG plot beside each light curve (default true); false for tables only")
+    ] = True
     wait_seconds: Annotated[
         float,
         Field(

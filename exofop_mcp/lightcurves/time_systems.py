@@ -4,8 +4,10 @@ The conversion is astropy's: ``Time(jd, scale="utc", location=site)``, then ``td
 light_travel_time(target, "barycentric")``.  Evaluated exactly at nodes every few minutes of a
 night and interpolated on the TT grid in between (the correction is smooth and leap seconds lie in
 UTC, not TT), it stays within microseconds of the point-by-point computation at a fraction of the
-cost.  Offsets dropped by the writer (2400000, 2400000.5, 2450000, 2457000) are restored with the
-file name's date.
+cost.  Earth orientation (UT1-UTC, polar motion) is taken as zero rather than parsed from the
+4 MB IERS tables: that moves a site by at most half a kilometre, a few microseconds of light time,
+and saves a second per process.  Offsets dropped by the writer (2400000, 2400000.5, 2450000,
+2457000) are restored with the file name's date.
 """
 
 from __future__ import annotations
@@ -41,9 +43,21 @@ def _astro() -> dict[str, Any]:
             iers.conf.iers_degraded_accuracy = "warn"
             import astropy.units as u
             from astropy.coordinates import EarthLocation, SkyCoord
+            from astropy.table import QTable
             from astropy.time import Time
 
-            _astropy.update(Time=Time, SkyCoord=SkyCoord, EarthLocation=EarthLocation, u=u)
+            days = np.array([30000.0, 100000.0]) * u.day  # MJD 1941 to 2132
+            zero = iers.IERS(
+                QTable(
+                    {
+                        "MJD": days,
+                        "UT1_UTC": np.zeros(2) * u.s,
+                        "PM_x": np.zeros(2) * u.arcsec,
+                        "PM_y": np.zeros(2) * u.arcsec,
+                    }
+                )
+            )
+            _astropy.update(Time=Time, SkyCoord=SkyCoord, EarthLocation=EarthLocation, u=u, iers=iers, zero_eop=zero)
         return _astropy
 
 
@@ -84,8 +98,9 @@ def utc_to_bjd_tdb(jd_utc: np.ndarray, target: Target, site: Site | None) -> np.
     location = _location(site)
     tt = _tt_jd(jd_utc[ok])
     nodes_tt = _nodes(tt)
-    t = a["Time"](nodes_tt, format="jd", scale="tt", location=location)
-    bjd_nodes = (t.tdb + t.light_travel_time(coord, kind="barycentric")).jd
+    with a["iers"].earth_orientation_table.set(a["zero_eop"]):
+        t = a["Time"](nodes_tt, format="jd", scale="tt", location=location)
+        bjd_nodes = (t.tdb + t.light_travel_time(coord, kind="barycentric")).jd
     correction = (bjd_nodes - nodes_tt) * SECONDS_PER_DAY
     out[ok] = tt + np.interp(tt, nodes_tt, correction) / SECONDS_PER_DAY
     return out
@@ -102,9 +117,10 @@ def hjd_utc_to_jd_utc(hjd_utc: np.ndarray, target: Target) -> np.ndarray:
     values = hjd_utc[ok]
     nodes = _nodes(values)
     guess = nodes.copy()
-    for _ in range(2):
-        t = a["Time"](guess, format="jd", scale="utc", location=_location(None))
-        guess = nodes - t.light_travel_time(coord, kind="heliocentric").jd
+    with a["iers"].earth_orientation_table.set(a["zero_eop"]):
+        for _ in range(2):
+            t = a["Time"](guess, format="jd", scale="utc", location=_location(None))
+            guess = nodes - t.light_travel_time(coord, kind="heliocentric").jd
     out[ok] = values - np.interp(values, nodes, nodes - guess)
     return out
 
