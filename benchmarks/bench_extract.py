@@ -128,7 +128,8 @@ def main() -> int:
             env = child_env(settings_env(replica.base_url, ours_root))
             child = str(BENCH_DIR / "_extract_child.py")
             banner("exofop-mcp: extract_light_curves, fresh process")
-            first = run_child([PYTHON, child, system], env=env, timeout=1800).report("extract")
+            tables_only = run_child([PYTHON, child, system, "no-plots"], env=env, timeout=1800).report("extract")
+            first = run_child([PYTHON, child, system, "overwrite"], env=env, timeout=1800).report("extract")
             again = run_child([PYTHON, child, system], env=env, timeout=600).report("extract")
         tag_dir = ours_root / "data" / system / "time_series"
         library: dict[str, Any] | None = None
@@ -143,7 +144,7 @@ def main() -> int:
                 shutil.copytree(tag_dir, copy)
                 run = run_child([str(python), str(BENCH_DIR / "_reference_extract_child.py"), str(copy)], timeout=1800)
                 whole, library = run.report("whole"), run.report("per_tag")
-        report(system, truth, first, again, whole, library)
+        report(system, truth, first, tables_only, again, whole, library)
     finally:
         if args.keep:
             print(f"scratch kept in {scratch}")
@@ -156,6 +157,7 @@ def report(
     system: str,
     truth: dict[int, list[Expected]],
     first: dict[str, Any],
+    tables_only: dict[str, Any],
     again: dict[str, Any],
     whole: dict[str, Any] | None,
     library: dict[str, Any] | None,
@@ -166,6 +168,7 @@ def report(
     lib_count = sum(len(t.get("tables", [])) for t in library["tags"]) if library else None
     lib_crashed = [t for t in library["tags"] if not t["ok"]] if library else []
     speedup = library["seconds"] / first["seconds"] if library else None
+    speedup_tables = library["seconds"] / tables_only["seconds"] if library else None
     lib_rate = lib_count / library["seconds"] if library and library["seconds"] else None
     print_table(
         f"Extraction of every time-series tag of {system} ({len(truth)} tags)",
@@ -177,6 +180,15 @@ def report(
                 fmt_s(library["seconds"]) if library else "-",
                 "5x faster",
                 verdict(None if speedup is None else speedup >= 5),
+            ],
+            ["tables only (plots=false): wall time", fmt_s(tables_only["seconds"]), "", "", ""],
+            ["tables only: light curves per second", f"{count / tables_only['seconds']:.1f}", "", "", ""],
+            [
+                "tables only: speed-up",
+                f"{speedup_tables:.1f}x" if speedup_tables else "-",
+                "",
+                ">= 5x",
+                verdict(None if speedup_tables is None else speedup_tables >= 5),
             ],
             [
                 "light curves",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import stat
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -154,18 +154,3 @@ def zip_candidates(key: str, data: bytes, depth: int = 1) -> tuple[list[Candidat
             continue
         found.append(Candidate(member_key, name, read))
     return found, sidecars
-
-
-def split_candidates(paths: list[str]) -> tuple[list[str], int]:
-    """Of a tag's files (relative paths), those to read (tables, zips) and the number of sidecars."""
-    wanted = [p for p in paths if not is_sidecar(p)]
-    return sorted(wanted), len(paths) - len(wanted)
-
-
-def iter_file_candidates(key: str, data: bytes) -> Iterator[Candidate]:
-    """The candidates of one downloaded file: itself, or what a zip holds."""
-    if key.lower().endswith(".zip"):
-        found, _ = zip_candidates(key, data)
-        yield from found
-    else:
-        yield Candidate(key, PurePosixPath(key).name, lambda: data)

@@ -6,14 +6,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from exofop_mcp.downloads.downloader import _not_a_bool
+from exofop_mcp.downloads.downloader import MAX_WAIT_SECONDS, _not_a_bool
 from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.site.observations import DEFAULT_LIMIT, MAX_LIMIT
 
 EntryStatus = Literal["extracted", "already_extracted", "failed", "skipped"]
 JobState = Literal["running", "completed", "cancelled", "failed"]
-MAX_WAIT_SECONDS = 50.0
-DEFAULT_LIMIT = 25
-MAX_LIMIT = 200
 
 
 class Refusal(ExofopMcpError):
