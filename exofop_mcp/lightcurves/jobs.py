@@ -206,7 +206,7 @@ class LightCurveJobs:
                 for tag in job.tags:
                     outcome = await asyncio.to_thread(extract_tag, ctx, manifest, tag, overwrite)
                     job.add(outcome)
-                    if any(e.status != "already_extracted" for e in outcome.entries) or outcome.removed:
+                    if outcome.products or outcome.removed:  # a repeat records (and rewrites) nothing
                         pending.append(outcome)
                     if pending and time.monotonic() - last_save > SAVE_EVERY_SECONDS:
                         await self._record(job.directory, pending)

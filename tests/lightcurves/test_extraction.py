@@ -148,12 +148,13 @@ def test_repeat_rewrites_nothing_and_overwrite_redoes(
 ) -> None:
     settings = copy_sandbox(sandbox, tmp_path, warm_catalog_file)
     light_curves = settings.data_dir / SYSTEM / "light_curves"
-    before = {p: p.stat().st_mtime_ns for p in light_curves.rglob("*")}
+    manifest = settings.data_dir / SYSTEM / "manifest.json"
+    before = {p: p.stat().st_mtime_ns for p in [*light_curves.rglob("*"), manifest]}
     again = extract(settings)
     assert again.totals.get("already_extracted") == first_run.totals["extracted"]
     assert "extracted" not in again.totals
     assert again.totals.get("failed") == first_run.totals.get("failed")
-    assert {p: p.stat().st_mtime_ns for p in light_curves.rglob("*")} == before
+    assert {p: p.stat().st_mtime_ns for p in [*light_curves.rglob("*"), manifest]} == before
     assert [e.ecsv for e in again.results] == [e.ecsv for e in first_run.results]
     redone = extract(settings, overwrite=True)
     assert redone.totals.get("extracted") == first_run.totals["extracted"]
