@@ -76,7 +76,7 @@ except Exception as exc:  # the library's behaviour on one bad file is what is m
         )
     )
 
-begin = time.perf_counter()
+begin, cpu = time.perf_counter(), time.process_time()
 tags: list[dict[str, object]] = []
 for tag in sorted(os.listdir(directory)):
     try:
@@ -87,13 +87,14 @@ for tag in sorted(os.listdir(directory)):
         )
     except Exception as exc:
         tags.append({"tag": int(tag), "ok": False, "error": f"{type(exc).__name__}: {str(exc)[:120]}"})
-seconds = time.perf_counter() - begin
+seconds, cpu = time.perf_counter() - begin, time.process_time() - cpu
 print(
     json.dumps(
         {
             "event": "per_tag",
             "import_seconds": imported - started,
             "seconds": seconds,
+            "cpu_seconds": cpu,
             "peak_rss_bytes": _peak_rss_kib() * 1024,
             "tags": tags,
         }

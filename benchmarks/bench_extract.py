@@ -181,7 +181,21 @@ def report(
                 "5x faster",
                 verdict(None if speedup is None else speedup >= 5),
             ],
+            [
+                "CPU time of the call (fair on a loaded machine)",
+                fmt_s(first["cpu_seconds"]),
+                fmt_s(library["cpu_seconds"]) if library else "-",
+                "",
+                f"{library['cpu_seconds'] / first['cpu_seconds']:.2f}x" if library else "",
+            ],
             ["tables only (plots=false): wall time", fmt_s(tables_only["seconds"]), "", "", ""],
+            [
+                "tables only: CPU time",
+                fmt_s(tables_only["cpu_seconds"]),
+                "",
+                "",
+                f"{library['cpu_seconds'] / tables_only['cpu_seconds']:.2f}x" if library else "",
+            ],
             ["tables only: light curves per second", f"{count / tables_only['seconds']:.1f}", "", "", ""],
             [
                 "tables only: speed-up",
