@@ -8,26 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import resource
 import sys
 import time
+
+from _common import peak_rss_kib  # the script's directory is on sys.path
 
 started = time.perf_counter()
 from exofop_mcp.api import Exofop  # noqa: E402
 
 imported = time.perf_counter()
-
-
-def _peak_rss_kib() -> int:
-    """VmHWM (reset at exec, unlike ru_maxrss, which starts from the forking parent's size)."""
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 async def main(system: str, overwrite: bool, plots: bool) -> None:
@@ -36,7 +25,7 @@ async def main(system: str, overwrite: bool, plots: bool) -> None:
         begin, cpu = time.perf_counter(), time.process_time()
         report = await exofop.extract_light_curves(system, overwrite=overwrite, plots=plots)
         seconds, cpu = time.perf_counter() - begin, time.process_time() - cpu
-    rss_kib = _peak_rss_kib()
+    rss_kib = peak_rss_kib()
     print(
         json.dumps(
             {

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import resource
 import sys
 import time
 import warnings
+
+from _common import peak_rss_kib  # the script's directory is on sys.path
 
 warnings.filterwarnings("ignore")
 logging.disable(logging.CRITICAL)
@@ -21,18 +22,6 @@ started = time.perf_counter()
 from exofop.extract import LightCurveTableList  # noqa: E402
 
 imported = time.perf_counter()
-
-
-def _peak_rss_kib() -> int:
-    """VmHWM (reset at exec, unlike ru_maxrss, which starts from the forking parent's size)."""
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _load(directory: str, names: list[str] | None) -> LightCurveTableList:
@@ -95,7 +84,7 @@ print(
             "import_seconds": imported - started,
             "seconds": seconds,
             "cpu_seconds": cpu,
-            "peak_rss_bytes": _peak_rss_kib() * 1024,
+            "peak_rss_bytes": peak_rss_kib() * 1024,
             "tags": tags,
         }
     ),
