@@ -15,22 +15,17 @@ import logging
 import secrets
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from exofop_mcp.downloads.locks import range_lock
 from exofop_mcp.downloads.manifest import Manifest, load_manifest, save_manifest
 from exofop_mcp.downloads.sandbox import SystemDirectory
 from exofop_mcp.errors import ExofopMcpError, InvalidRequestError
-from exofop_mcp.lightcurves.extraction import (
-    SystemContext,
-    TagOutcome,
-    extract_tag,
-    read_table_rows,
-    time_series_tags,
-)
-from exofop_mcp.lightcurves.plotting import Ephemeris
 from exofop_mcp.lightcurves.reports import ExtractionReport, JobState, LightCurveEntry
-from exofop_mcp.lightcurves.time_systems import Target
 from exofop_mcp.site.resolver import ResolvedSystem
+
+if TYPE_CHECKING:  # the extraction (numpy, astropy) is imported when a job starts, not with the server
+    from exofop_mcp.lightcurves.extraction import SystemContext, TagOutcome
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +36,10 @@ STATUSES = ("extracted", "already_extracted", "failed", "skipped")
 
 
 def context_for(directory: SystemDirectory, system: ResolvedSystem, *, plots: bool = True) -> SystemContext:
+    from exofop_mcp.lightcurves.extraction import SystemContext, read_table_rows
+    from exofop_mcp.lightcurves.plotting import Ephemeris
+    from exofop_mcp.lightcurves.time_systems import Target
+
     target = None if system.ra_deg is None or system.dec_deg is None else Target(system.ra_deg, system.dec_deg)
     ephemerides = {
         p.toi: Ephemeris(p.toi, p.epoch_bjd, p.period_days, p.duration_hours or 0.0)
@@ -183,6 +182,8 @@ class LightCurveJobs:
     def start(
         self, system: ResolvedSystem, tags: list[int] | None, overwrite: bool, *, plots: bool = True
     ) -> ExtractionJob:
+        from exofop_mcp.lightcurves.extraction import time_series_tags
+
         directory = SystemDirectory(self.data_dir, system.canonical_name)
         manifest = load_manifest(directory)
         available = time_series_tags(directory, manifest)
@@ -198,6 +199,8 @@ class LightCurveJobs:
         return job
 
     async def _run(self, job: ExtractionJob, manifest: Manifest | None, overwrite: bool, plots: bool) -> None:
+        from exofop_mcp.lightcurves.extraction import extract_tag
+
         pending: list[TagOutcome] = []
         last_save = time.monotonic()
         try:
