@@ -328,6 +328,9 @@ def extract_tag(ctx: SystemContext, manifest: Manifest, tag: int, overwrite: boo
                 if old.path not in kept:
                     (directory.path / old.path).unlink(missing_ok=True)
     removed = [key for key, product in known.items() if product.tag == tag and key not in candidates]
+    for key in removed:  # a file no longer in the tag (downloaded again): its light curves go too
+        for old in known[key].files:
+            (directory.path / old.path).unlink(missing_ok=True)
     return TagOutcome(tag, entries, products, removed, sidecars)
 
 

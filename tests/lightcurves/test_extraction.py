@@ -16,7 +16,7 @@ from astropy.table import Table
 from astropy.time import Time
 
 from exofop_mcp.api import Exofop
-from exofop_mcp.downloads.manifest import load_manifest
+from exofop_mcp.downloads.manifest import load_manifest, save_manifest
 from exofop_mcp.downloads.sandbox import SystemDirectory
 from exofop_mcp.lightcurves.reports import ExtractionReport, LightCurveEntry
 from exofop_mcp.replica import Replica
@@ -160,7 +160,9 @@ def test_repeat_rewrites_nothing_and_overwrite_redoes(
     assert redone.totals.get("extracted") == first_run.totals["extracted"]
 
 
-def test_a_changed_source_is_extracted_again(sandbox: Settings, warm_catalog_file: Path, tmp_path: Path) -> None:
+def test_a_changed_source_is_extracted_again(
+    sandbox: Settings, first_run: ExtractionReport, warm_catalog_file: Path, tmp_path: Path
+) -> None:
     settings = copy_sandbox(sandbox, tmp_path, warm_catalog_file)
     directory = SystemDirectory(settings.data_dir, SYSTEM)
     manifest = load_manifest(directory)
@@ -175,6 +177,28 @@ def test_a_changed_source_is_extracted_again(sandbox: Settings, warm_catalog_fil
     recorded = load_manifest(directory)
     assert recorded is not None and recorded.products
     assert recorded.products[source].source_size == path.stat().st_size
+
+
+def test_light_curves_of_a_file_gone_from_the_tag_are_removed(
+    sandbox: Settings, first_run: ExtractionReport, warm_catalog_file: Path, tmp_path: Path
+) -> None:
+    settings = copy_sandbox(sandbox, tmp_path, warm_catalog_file)
+    directory = SystemDirectory(settings.data_dir, SYSTEM)
+    manifest = load_manifest(directory, for_update=True)
+    assert manifest is not None and manifest.products
+    source = next(key for key in manifest.products if key.endswith("_data.txt"))
+    made = [directory.path / f.path for f in manifest.products[source].files]
+    assert made and all(p.exists() for p in made)
+    tag = manifest.products[source].tag
+    entry = manifest.entry(tag)
+    assert entry is not None
+    entry.files = [f for f in entry.files if f.path != source]  # as if the tag had been downloaded without it
+    save_manifest(directory, manifest)
+    report = extract(settings)
+    assert not any(e.source_file == source for e in report.results)
+    assert not any(p.exists() for p in made)
+    recorded = load_manifest(directory)
+    assert recorded is not None and source not in (recorded.products or {})
 
 
 def test_a_damaged_download_is_said_so(sandbox: Settings, warm_catalog_file: Path, tmp_path: Path) -> None:
