@@ -426,6 +426,21 @@ async function main() {
         return `${prompts.length} prompts`;
     });
 
+    await rec.check('extract_light_curves of the downloaded tags, then extraction_status', async () => {
+        const report = await callOk('extract_light_curves', { system: SYSTEM, tags: QUICK_TAGS, limit: 5, wait_seconds: 15 });
+        expect(Array.isArray(report.results) && report.returned === report.results.length, 'inconsistent page', report);
+        let status = report;
+        for (let polls = 0; status.state === 'running' && polls < 20; polls++) {
+            status = await callOk('extraction_status', { job_id: report.job_id, wait_seconds: 15, limit: 50 });
+        }
+        status = await callOk('extraction_status', { job_id: report.job_id, wait_seconds: 0, limit: 50 });
+        expect(status.state === 'completed', `state is ${status.state}: ${status.message}`, status);
+        expect(status.light_curves > 0, 'no light curve extracted', status);
+        const again = await callOk('extract_light_curves', { system: SYSTEM, tags: QUICK_TAGS, wait_seconds: 15 });
+        expect(!('extracted' in again.totals), `a repeated call extracted again: ${JSON.stringify(again.totals)}`, again);
+        return `${status.light_curves} light curves, repeated: ${JSON.stringify(again.totals)}`;
+    });
+
     await rec.check('login_status', async () => {
         const status = await callOk('login_status', {});
         expect(typeof status.logged_in === 'boolean', 'logged_in is not a boolean', status);
@@ -449,6 +464,9 @@ async function main() {
         ['download_status', { job_id: 'ffffffffffff' }],
         ['cancel_download', {}],
         ['cancel_download', { job_id: 'ffffffffffff' }],
+        ['extract_light_curves', { system: SYSTEM, tags: [0] }],
+        ['extract_light_curves', { system: SYSTEM, wait_seconds: -1 }],
+        ['extraction_status', { job_id: 'ffffffffffff' }],
         ['list_downloads', { system: 7 }],
         ['list_downloads', { system: 'x'.repeat(201) }],
         ['preview_file', { system: SYSTEM, path: '../../etc/passwd' }],

@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"exofop-mcp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_data_commands(sub)
+    from exofop_mcp.cli.extract_command import add_extract_command
+
+    add_extract_command(sub, add_settings_options, add_json_option)
 
     from exofop_mcp.cli.doctor_command import add_doctor_command
     from exofop_mcp.cli.login_commands import add_login_commands
@@ -301,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extras:
         # argparse stops filling `TAG ...` at the first option: `download TOI-1130 --kind time_series 18598`
         # leaves 18598 over. Such TAGs are taken; anything else is an error, as with parse_args.
-        if args.command == "download" and not any(e.startswith("-") for e in extras):
+        if args.command in ("download", "extract") and not any(e.startswith("-") for e in extras):
             args.tags = [*args.tags, *extras]
         else:
             (getattr(args, "command_parser", None) or parser).error(f"unrecognized arguments: {' '.join(extras)}")
@@ -350,13 +353,19 @@ def _run_command(parser: argparse.ArgumentParser, command: str, args: argparse.N
     return EXIT_USAGE
 
 
-DATA_COMMANDS = ("resolve", "list", "download")
+DATA_COMMANDS = ("resolve", "list", "download", "extract")
 
 
 def _data_command(command: str, args: argparse.Namespace) -> int:
     from exofop_mcp.cli import data_commands as cli_commands
+    from exofop_mcp.cli.extract_command import run_extract
 
-    run = {"resolve": cli_commands.run_resolve, "list": cli_commands.run_list, "download": cli_commands.run_download}
+    run = {
+        "resolve": cli_commands.run_resolve,
+        "list": cli_commands.run_list,
+        "download": cli_commands.run_download,
+        "extract": run_extract,
+    }
     try:
         return run[command](args, settings_from_args(args))
     except UsageError as exc:

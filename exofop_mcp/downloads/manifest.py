@@ -14,6 +14,7 @@ import stat
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -73,12 +74,28 @@ class ManifestTag(BaseModel):
     time: datetime
 
 
+class ManifestProduct(BaseModel):
+    """Files made from one downloaded file of a tag (light curves extracted from a measurement table)."""
+
+    tag: int
+    source: str = Field(description="the downloaded file, relative to the system directory")
+    source_sha256: str
+    source_size: int
+    source_mtime_ns: int
+    files: list[ManifestFile] = Field(default_factory=list, description="products, relative to the system directory")
+    entries: list[dict[str, Any]] = Field(default_factory=list, description="what the extraction reported")
+    time: datetime
+
+
 class Manifest(BaseModel):
     version: int = MANIFEST_VERSION
     system: str
     tic_id: int
     updated: datetime
     tags: dict[str, ManifestTag] = Field(default_factory=dict)
+    products: dict[str, ManifestProduct] | None = Field(
+        None, description="derived files by source file (relative path), e.g. extracted light curves"
+    )
 
     def entry(self, tag: int) -> ManifestTag | None:
         return self.tags.get(str(tag))

@@ -27,12 +27,14 @@ from exofop_mcp.auth.login_status import LoginStatus
 from exofop_mcp.downloads.downloader import MAX_WAIT_SECONDS, DownloadTagsRequest
 from exofop_mcp.downloads.inventory import DownloadsInventory, ListDownloadsRequest
 from exofop_mcp.downloads.jobs import DownloadReport
+from exofop_mcp.lightcurves.reports import ExtractionReport, ExtractionStatusRequest, ExtractLightCurvesRequest
 from exofop_mcp.mcp_server.preview_tools import register_preview_tools
 from exofop_mcp.mcp_server.prompts import register_prompts
 from exofop_mcp.mcp_server.resources import register_resources
 from exofop_mcp.mcp_server.search_tools import register_search_tools
 from exofop_mcp.mcp_server.summaries import (
     download_summary,
+    extraction_summary,
     inventory_summary,
     login_summary,
     page_summary,
@@ -41,6 +43,7 @@ from exofop_mcp.mcp_server.summaries import (
 from exofop_mcp.mcp_server.tool_registration import (
     ADDS_FILES,
     LOCAL_READ_ONLY,
+    LOCAL_WRITES,
     READ_ONLY,
     STOPS_JOB,
     ExofopServer,
@@ -61,7 +64,9 @@ ExoFOP-TESS follow-up data. 1) resolve_system turns any TIC id, TOI or star name
 2) list_observations shows what was observed for that system by kind (time_series, spectroscopy, \
 imaging, ...), with filters and paging; its `tags` field lists every matching upload tag.
 3) download_tags fetches those tags into the local sandbox (poll download_status while state is \
-'running'); list_downloads shows what is on disk; login_status tells whether proprietary data is reachable."""
+'running'); list_downloads shows what is on disk; login_status tells whether proprietary data is reachable; \
+extract_light_curves turns downloaded time-series tags into standardised light curves (ECSV in BJD_TDB plus a \
+plot with the predicted transit window; poll extraction_status while state is 'running')."""
 
 # -- tool handlers: translate, nothing more ---------------------------------------
 
@@ -143,6 +148,16 @@ class DownloadStatusRequest(JobRequest):
     ] = 30.0
 
 
+async def _extract(exofop: Exofop, request: ExtractLightCurvesRequest, ctx: Context) -> ExtractionReport:
+    job = await exofop.start_extraction(request)
+    await exofop.light_curves.wait(job, request.wait_seconds)
+    return job.report(request.offset, request.limit)
+
+
+async def _extraction_status(exofop: Exofop, request: ExtractionStatusRequest, ctx: Context) -> ExtractionReport:
+    return await exofop.extraction_status(request.job_id, request.wait_seconds, request.offset, request.limit)
+
+
 async def _login_status(exofop: Exofop, request: NoArguments, ctx: Context) -> LoginStatus:
     return exofop.login_status()
 
@@ -180,6 +195,20 @@ Stop a running download job promptly. Tags already complete stay; nothing partia
 LIST_DOWNLOADS_DESCRIPTION = """\
 List what is already downloaded in the local sandbox (all systems, or one), from each system's \
 manifest: tags, kinds, status, directories. Use it to find files downloaded earlier."""
+
+EXTRACT_DESCRIPTION = """\
+Turn a system's downloaded time-series tags (all, or `tags`) into standardised light curves: every \
+measurement table (AstroImageJ .tbl/.xls/.csv, MuSCAT-style counts, PEST/KeplerCam files, headerless \
+tables, tables in subfolders and zips) becomes an ECSV file with bjd_tdb (full BJD in TDB, converted \
+from JD_UTC/HJD_UTC with astropy when needed), flux, flux_err and detrending columns, plus a PNG with the \
+TOI's predicted transit window. Returns per light curve the files, rows, time span, cadence, the time \
+and flux columns used and warnings; files that give none are listed with a reason code. Download the \
+tags first (download_tags). A repeat call rewrites nothing; overwrite=true redoes it. If state is \
+'running', call extraction_status with the job_id; page long reports with offset."""
+
+EXTRACTION_STATUS_DESCRIPTION = """\
+Report on a light-curve extraction started by extract_light_curves, waiting up to wait_seconds for it to \
+finish. Call repeatedly while state is 'running'; page the entries with offset."""
 
 LOGIN_DESCRIPTION = """\
 Report whether proprietary ExoFOP data is reachable: logged in or not, username, valid sessions and \
@@ -271,6 +300,28 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
         result_model=DownloadsInventory,
         handler=_list_downloads,
         summarize=inventory_summary,
+        annotations=LOCAL_READ_ONLY,
+    )
+    add_model_tool(
+        server,
+        name="extract_light_curves",
+        title="Extract light curves",
+        description=EXTRACT_DESCRIPTION,
+        request_model=ExtractLightCurvesRequest,
+        result_model=ExtractionReport,
+        handler=_extract,
+        summarize=extraction_summary,
+        annotations=LOCAL_WRITES,
+    )
+    add_model_tool(
+        server,
+        name="extraction_status",
+        title="Light-curve extraction progress",
+        description=EXTRACTION_STATUS_DESCRIPTION,
+        request_model=ExtractionStatusRequest,
+        result_model=ExtractionReport,
+        handler=_extraction_status,
+        summarize=extraction_summary,
         annotations=LOCAL_READ_ONLY,
     )
     add_model_tool(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from exofop_mcp.auth.login_status import LoginStatus
 from exofop_mcp.downloads.inventory import DownloadsInventory
 from exofop_mcp.downloads.jobs import DownloadReport
+from exofop_mcp.lightcurves.reports import ExtractionReport
 from exofop_mcp.site.observations import ObservationPage
 from exofop_mcp.site.resolver import ResolvedSystem
 from exofop_mcp.text_format import format_bytes
@@ -208,4 +209,21 @@ def inventory_summary(inv: DownloadsInventory) -> str:
     for s in inv.systems:
         kinds = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(s.by_kind.items())) or "none complete"
         lines.append(f"  {s.system} (TIC {s.tic_id}): {s.tags_complete} complete tag(s): {kinds} - {s.directory}")
+    return "\n".join(lines)
+
+
+def extraction_summary(r: ExtractionReport) -> str:
+    totals = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in r.totals.items()) or "nothing to do"
+    lines = [f"{r.system}: {r.light_curves} light curves from {r.tags_done}/{len(r.tags)} tags ({totals}); "
+             f"{r.sidecars} sidecar files left alone", r.message]
+    for e in r.results:
+        name = e.source_file.rsplit("/", 1)[-1]
+        if e.status in ("extracted", "already_extracted"):
+            lines.append(
+                f"  {e.tag} {name}: {e.status.replace('_', ' ')}, {e.rows} rows, {_num(e.span_hours, '.2f')} h at "
+                f"{_num(e.cadence_seconds, '.1f')} s; time {e.time_source}; flux {e.flux_source} -> {e.ecsv}"
+                + (f" [{'; '.join(e.warnings)}]" if e.warnings else "")
+            )
+        else:
+            lines.append(f"  {e.tag} {name or '-'}: {e.status} ({e.reason}): {e.message}")
     return "\n".join(lines)

@@ -29,6 +29,9 @@ ADDS_FILES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idemp
 LOCAL_READ_ONLY = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
+LOCAL_WRITES = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
 STOPS_JOB = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
 Req = TypeVar("Req", bound=BaseModel)

@@ -23,6 +23,8 @@ TOOLS = {
     "list_observations",
     "download_tags",
     "download_status",
+    "extract_light_curves",
+    "extraction_status",
     "cancel_download",
     "list_downloads",
     "login_status",
@@ -35,6 +37,7 @@ READ_ONLY = {
     "login_status",
     "list_downloads",
     "download_status",
+    "extraction_status",
     "preview_file",
     "search_tois",
 }
