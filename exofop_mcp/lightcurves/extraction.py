@@ -92,15 +92,7 @@ def time_series_tags(directory: SystemDirectory, manifest: Manifest | None) -> l
 
 
 def _files_there(directory: SystemDirectory, entry: ManifestTag) -> bool:
-    if not entry.files:
-        return False
-    for f in entry.files:
-        try:
-            if (directory.path / f.path).stat().st_size != f.size:
-                return False
-        except OSError:
-            return False
-    return True
+    return bool(entry.files) and _all_at_their_sizes(directory, entry.files)
 
 
 def _norm(text: str | None) -> str:
@@ -278,7 +270,11 @@ def _reusable(ctx: SystemContext, product: ManifestProduct) -> bool:
 
 
 def _products_present(directory: SystemDirectory, product: ManifestProduct) -> bool:
-    for f in product.files:
+    return _all_at_their_sizes(directory, product.files)
+
+
+def _all_at_their_sizes(directory: SystemDirectory, files: list[ManifestFile]) -> bool:
+    for f in files:
         try:
             if (directory.path / f.path).stat().st_size != f.size:
                 return False
