@@ -199,6 +199,20 @@ def settings_env(base_url: str, root: Path, **extra: str) -> dict[str, str]:
     return values
 
 
+def peak_rss_kib() -> int:
+    """This process's peak RSS: VmHWM (reset at exec, unlike ru_maxrss, which starts from the forking parent's)."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 # -- the replica's request log --------------------------------------------------------------------
 
 

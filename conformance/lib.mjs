@@ -30,6 +30,8 @@ export const EXPECTED_TOOLS = {
     download_status: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     cancel_download: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     list_downloads: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    extract_light_curves: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    extraction_status: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     login_status: {
         readOnlyHint: true,
         destructiveHint: false,
@@ -37,6 +39,8 @@ export const EXPECTED_TOOLS = {
         // login_status only reads the local session file; it never contacts ExoFOP.
         advisory: { openWorldHint: false },
     },
+    preview_file: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    search_tois: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
 };
 
 const TARGET_OPTIONS = {

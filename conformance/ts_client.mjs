@@ -300,6 +300,7 @@ async function main() {
 
     // -- valid calls ----------------------------------------------------------------------------
     let quickJob;
+    let quickFiles = [];
     await rec.check(`resolve_system ${SYSTEM}`, async () => {
         const sys = await callOk('resolve_system', { query: SYSTEM });
         expect(sys.canonical_name === SYSTEM, `canonical_name is ${sys.canonical_name}`, sys);
@@ -338,6 +339,7 @@ async function main() {
             expect(OK_STATUSES.has(statuses[tag]), `tag ${tag} ended ${statuses[tag]}`, report);
         }
         quickJob = report.job_id;
+        quickFiles = report.results.flatMap(r => r.files ?? []);
         const again = await callOk('download_tags', { system: SYSTEM, tags: QUICK_TAGS, wait_seconds: 60 });
         const second = again.results.map(r => r.status);
         expect(second.every(s => s === 'already_present'), `a repeated call gave ${second.join(', ')}`, again);
@@ -359,6 +361,84 @@ async function main() {
         const listed = new Set((entry.tags ?? []).map(t => Number(t.tag)));
         for (const tag of QUICK_TAGS) expect(listed.has(tag), `tag ${tag} is not listed`, entry);
         return `${(all.systems ?? []).length} system(s), ${entry.tags_complete} complete tag(s) of ${SYSTEM}`;
+    });
+
+    await rec.check('preview_file of each downloaded file', async () => {
+        expect(quickFiles.length > 0, 'download_tags listed no files');
+        const kinds = {};
+        for (const path of quickFiles) {
+            const result = await client.callTool({ name: 'preview_file', arguments: { system: SYSTEM, path } }, undefined, {
+                timeout: TIMEOUT_MS,
+            });
+            expect(!result.isError, `preview_file ${path}: ${textOf(result)}`, result);
+            expect(result.structuredContent?.path === path, `preview of ${path} names ${result.structuredContent?.path}`, result);
+            auditUndeclared('preview_file', result.structuredContent);
+            const kind = result.structuredContent.kind;
+            kinds[kind] = (kinds[kind] ?? 0) + 1;
+            if (kind === 'image') {
+                const image = (result.content ?? []).find(block => block.type === 'image');
+                expect(image && image.mimeType && image.data, `no image content for ${path}`, result);
+            }
+        }
+        return JSON.stringify(kinds);
+    });
+
+    await rec.check('search_tois with filters and paging', async () => {
+        const args = { tfopwg_disposition: ['PC', 'APC'], tess_mag_max: 11, time_series_max: 0, limit: 20 };
+        const page = await callOk('search_tois', args);
+        expect(page.returned === page.rows.length && page.total >= page.returned, 'inconsistent page', page);
+        for (const row of page.rows) {
+            expect(['PC', 'APC'].includes(row.tfopwg_disposition), `a row with disposition ${row.tfopwg_disposition}`, row);
+            expect(row.tess_mag <= 11, `a row with Tmag ${row.tess_mag}`, row);
+        }
+        if (page.next_offset !== undefined && page.next_offset !== null) {
+            const next = await callOk('search_tois', { ...args, offset: page.next_offset });
+            expect(next.offset === page.next_offset, `second page starts at ${next.offset}`, next);
+        }
+        return `${page.total} TOIs`;
+    });
+
+    await rec.check('resources: the downloaded-file template, read and refused', async () => {
+        const { resourceTemplates } = await client.listResourceTemplates(undefined, { timeout: TIMEOUT_MS });
+        const template = resourceTemplates.find(t => t.uriTemplate === 'exofop://{system}/{+path}');
+        expect(template && template.description, 'no exofop://{system}/{+path} template', resourceTemplates);
+        expect(quickFiles.length > 0, 'no downloaded file to read');
+        const uri = `exofop://${SYSTEM}/${quickFiles[0]}`;
+        const read = await client.readResource({ uri }, { timeout: TIMEOUT_MS });
+        const content = read.contents?.[0];
+        expect(content && content.mimeType && (content.text !== undefined || content.blob !== undefined), `reading ${uri}`, read);
+        let refused = false;
+        try {
+            await client.readResource({ uri: `exofop://${SYSTEM}/../../etc/passwd` }, { timeout: TIMEOUT_MS });
+        } catch {
+            refused = true;
+        }
+        expect(refused, 'a path with .. was read');
+        return `${uri} as ${content.mimeType}`;
+    });
+
+    await rec.check('prompts: listed with descriptions, rendered', async () => {
+        const { prompts } = await client.listPrompts(undefined, { timeout: TIMEOUT_MS });
+        expect(prompts.length >= 3 && prompts.every(p => p.description), 'prompts without descriptions', prompts);
+        const rendered = await client.getPrompt({ name: 'follow_up_status', arguments: { target: SYSTEM } });
+        const text = rendered.messages?.[0]?.content?.text ?? '';
+        expect(text.includes(SYSTEM), 'the rendered prompt does not name the target', rendered);
+        return `${prompts.length} prompts`;
+    });
+
+    await rec.check('extract_light_curves of the downloaded tags, then extraction_status', async () => {
+        const report = await callOk('extract_light_curves', { system: SYSTEM, tags: QUICK_TAGS, limit: 5, wait_seconds: 15 });
+        expect(Array.isArray(report.results) && report.returned === report.results.length, 'inconsistent page', report);
+        let status = report;
+        for (let polls = 0; status.state === 'running' && polls < 20; polls++) {
+            status = await callOk('extraction_status', { job_id: report.job_id, wait_seconds: 15, limit: 50 });
+        }
+        status = await callOk('extraction_status', { job_id: report.job_id, wait_seconds: 0, limit: 50 });
+        expect(status.state === 'completed', `state is ${status.state}: ${status.message}`, status);
+        expect(status.light_curves > 0, 'no light curve extracted', status);
+        const again = await callOk('extract_light_curves', { system: SYSTEM, tags: QUICK_TAGS, wait_seconds: 15 });
+        expect(!('extracted' in again.totals), `a repeated call extracted again: ${JSON.stringify(again.totals)}`, again);
+        return `${status.light_curves} light curves, repeated: ${JSON.stringify(again.totals)}`;
     });
 
     await rec.check('login_status', async () => {
@@ -384,8 +464,15 @@ async function main() {
         ['download_status', { job_id: 'ffffffffffff' }],
         ['cancel_download', {}],
         ['cancel_download', { job_id: 'ffffffffffff' }],
+        ['extract_light_curves', { system: SYSTEM, tags: [0] }],
+        ['extract_light_curves', { system: SYSTEM, wait_seconds: -1 }],
+        ['extraction_status', { job_id: 'ffffffffffff' }],
         ['list_downloads', { system: 7 }],
         ['list_downloads', { system: 'x'.repeat(201) }],
+        ['preview_file', { system: SYSTEM, path: '../../etc/passwd' }],
+        ['preview_file', { system: SYSTEM, path: '/etc/passwd' }],
+        ['search_tois', { limit: 500 }],
+        ['search_tois', { sort_by: 'size' }],
     ];
     for (const [name, args] of invalid) {
         await rec.check(`invalid ${name} ${truncate(JSON.stringify(args), 60)} -> isError`, () =>

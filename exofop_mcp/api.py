@@ -24,6 +24,8 @@ from exofop_mcp.downloads.downloader import Downloader, DownloadTagsRequest
 from exofop_mcp.downloads.inventory import DownloadsInventory, inventory
 from exofop_mcp.downloads.jobs import DownloadJob, DownloadJobs, DownloadReport
 from exofop_mcp.downloads.leftovers import remove_abandoned_everywhere
+from exofop_mcp.lightcurves.jobs import ExtractionJob, LightCurveJobs
+from exofop_mcp.lightcurves.reports import ExtractionReport, ExtractLightCurvesRequest
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.catalog import TOICatalog
 from exofop_mcp.site.client import ExofopClient
@@ -44,6 +46,7 @@ class Exofop:
         self.downloader = Downloader(self.settings, self.client, self.resolver, self.observations)
         self.downloader.cookie_lease = self.sessions.lease
         self.jobs = DownloadJobs(self.downloader)
+        self.light_curves = LightCurveJobs(self.settings.data_dir)
 
     async def __aenter__(self) -> Exofop:
         return self
@@ -53,6 +56,7 @@ class Exofop:
 
     async def aclose(self) -> None:
         await self.jobs.close()
+        await self.light_curves.close()
         self.catalog.close()
         await self.client.aclose()
 
@@ -101,6 +105,30 @@ class Exofop:
         """What is in the sandbox, from the manifests (``system``: anything :meth:`resolve_system` accepts)."""
         canonical = (await self.resolve_system(system)).canonical_name if system else None
         return inventory(self.settings.data_dir, canonical)
+
+    async def extract_light_curves(self, system: str, **options: Any) -> ExtractionReport:
+        """Standardised light curves from the system's downloaded time-series tags, every entry in the report.
+
+        ``options``: ``tags`` (default: every downloaded time-series tag), ``overwrite``; see
+        :class:`ExtractLightCurvesRequest`.
+        """
+        request = ExtractLightCurvesRequest.model_validate({"system": system, **options})
+        job = await self.start_extraction(request)
+        while job.state == "running":
+            await self.light_curves.wait(job, 3600.0)
+        return job.report()
+
+    async def start_extraction(self, request: ExtractLightCurvesRequest) -> ExtractionJob:
+        """Start an extraction in the background (the MCP tool's way: poll with :meth:`extraction_status`)."""
+        resolved = await self.resolve_system(request.system)
+        return self.light_curves.start(resolved, request.tags, request.overwrite, plots=request.plots)
+
+    async def extraction_status(
+        self, job_id: str, wait_seconds: float = 0.0, offset: int = 0, limit: int | None = None
+    ) -> ExtractionReport:
+        job = self.light_curves.get(job_id)
+        await self.light_curves.wait(job, wait_seconds)
+        return job.report(offset, limit)
 
     def login_status(self) -> LoginStatus:
         return current_login_status(self.settings)

@@ -441,6 +441,11 @@ def atomic_write_text(
     :class:`~exofop_mcp.errors.AtomicWriteError`.
     """
     data = text.encode(encoding)  # an encoding error leaves no file behind
+    atomic_write_bytes(path, data, permissions=permissions, durable=durable)
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, permissions: int | None = None, durable: bool = True) -> None:
+    """Atomically replace ``path`` with ``data``, as :func:`atomic_write_text` does (e.g. a plot's PNG)."""
     with AtomicStreamWriter(path, permissions=permissions, durable=durable, head_size=0) as out:
         out.write(data)
 

@@ -16,6 +16,7 @@ The hierarchy (the code of each class in brackets)::
       TargetNotFoundError [not_found]
       AmbiguousTargetError [ambiguous]
       ExofopUnavailableError [unavailable]
+        ExofopUnreachableError [unavailable]    no answer after retries, with the precise cause
       ExofopHTTPError [http_error]
       ExofopResponseError [unexpected_response]
       CredentialsError [credentials]
@@ -28,11 +29,13 @@ The hierarchy (the code of each class in brackets)::
         UnsupportedArchive [unsupported_archive]
         ExtractionIOError [extraction_failed]    (also OSError)
 
-Outside the tree, on purpose: a few private exceptions that steer control flow inside one module
-and never leave it (``_Transient``, ``_Permanent`` and ``_Stalled`` in
-:mod:`exofop_mcp.downloads.transfer`, ``_Retryable`` in :mod:`exofop_mcp.auth.login`, ``_Stop`` in
-the doctor's checks), and the ExoFOP replica's ``BadRequest`` and ``ClientGone`` (the replica is
-the test site, not the client; they turn into an HTTP 400 answer or a dropped connection there).
+Outside the tree, on purpose: a few private exceptions that steer control flow and never reach a
+user: :class:`~exofop_mcp.site.client.TransientFailure` (raised by a request attempt to ask the
+client's one retry loop for another try; ``_Stalled`` in :mod:`exofop_mcp.downloads.transfer` and
+``_Busy`` in :mod:`exofop_mcp.auth.login` are kinds of it), ``_Permanent`` in the transfer (a tag's
+final status), ``Stop`` in the doctor (ends one check with its verdict), and the ExoFOP replica's
+``BadRequest`` and ``ClientGone`` (the replica is the test site, not the client; they turn into an
+HTTP 400 answer or a dropped connection there).
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ __all__ = [
     "ExofopMcpError",
     "ExofopResponseError",
     "ExofopUnavailableError",
+    "ExofopUnreachableError",
     "ExtractionIOError",
     "ForeignRedirectError",
     "InvalidIdentifierError",
@@ -125,6 +129,17 @@ class ExofopUnavailableError(ExofopMcpError):
     """ExoFOP could not be reached (DNS, refused connection, timeout) after retries."""
 
     code = "unavailable"
+
+
+class ExofopUnreachableError(ExofopUnavailableError):
+    """ExoFOP could not be reached after retries; says why, precisely, and after how many attempts."""
+
+    def __init__(self, message: str, *, description: str, attempts: int, hint: str | None = None) -> None:
+        #: The precise cause, e.g. ``connection refused by 127.0.0.1:8 (nothing is listening there)``.
+        self.description = description
+        #: Attempts made (the first one included).
+        self.attempts = attempts
+        super().__init__(message, hint=hint)
 
 
 class ExofopHTTPError(ExofopMcpError):

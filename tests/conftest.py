@@ -15,12 +15,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from exofop_mcp.replica import Replica, ReplicaConfig
 from exofop_mcp.settings import Settings
 from tests.helpers.environment import make_settings
 
 REPLICA_DEFAULTS = ReplicaConfig()
+
+# Property tests draw the same examples on every run (a red CI is reproducible, never luck);
+# HYPOTHESIS_PROFILE=explore draws new ones and remembers failures in .hypothesis/.
+hypothesis_settings.register_profile("deterministic", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 @pytest.fixture

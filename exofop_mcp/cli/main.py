@@ -12,9 +12,10 @@ the ExoFOP replica, and regenerate the JSON Schemas.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, get_args
 
@@ -118,7 +119,7 @@ def _add_filter_options(parser: argparse.ArgumentParser) -> None:
         )
 
 
-def _add_json_option(parser: argparse.ArgumentParser, tool: str) -> None:
+def add_json_option(parser: argparse.ArgumentParser, tool: str) -> None:
     parser.add_argument(
         "--json",
         action="store_true",
@@ -136,10 +137,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"exofop-mcp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_data_commands(sub)
+    from exofop_mcp.cli.extract_command import add_extract_command
+
+    add_extract_command(sub, add_settings_options, add_json_option)
 
     from exofop_mcp.cli.doctor_command import add_doctor_command
     from exofop_mcp.cli.login_commands import add_login_commands
+    from exofop_mcp.cli.search_command import add_search_command
 
+    add_search_command(sub, add_settings_options, add_json_option)
     add_login_commands(sub)
     add_doctor_command(sub)
 
@@ -148,12 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the MCP server (stdio by default)",
         description="Run the MCP server. stdio is what desktop clients start; --http serves streamable "
         "HTTP on 127.0.0.1 for clients that connect by URL.",
-        epilog="examples:\n  exofop-mcp serve\n  exofop-mcp serve --http --port 8765",
+        epilog="examples:\n  exofop-mcp serve\n  exofop-mcp serve --http               # http://127.0.0.1:8766/mcp\n\n"
+        "exit codes: 0 stopped, 1 the HTTP port is in use, 2 bad settings or flags",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP host (loopback only; default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
+    serve.add_argument(
+        "--port", type=int, default=HTTP_PORT, help=f"HTTP port (default {HTTP_PORT}; the replica uses 8765)"
+    )
     add_settings_options(serve)
 
     demo = sub.add_parser(
@@ -209,7 +218,7 @@ def _add_data_commands(sub: Any) -> None:
         formatter_class=RAW,
     )
     resolve.add_argument("query", metavar="QUERY", help="TIC id, TOI, planet candidate or star name")
-    _add_json_option(resolve, "resolve_system")
+    add_json_option(resolve, "resolve_system")
     add_settings_options(resolve)
     resolve.set_defaults(command_parser=resolve)
 
@@ -235,7 +244,7 @@ def _add_data_commands(sub: Any) -> None:
         "--limit", type=int, metavar="N", help=f"rows per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})"
     )
     paging.add_argument("--offset", type=int, metavar="N", help="rows to skip: the next page's offset (default 0)")
-    _add_json_option(listing, "list_observations")
+    add_json_option(listing, "list_observations")
     add_settings_options(listing)
     listing.set_defaults(command_parser=listing)
 
@@ -266,18 +275,27 @@ def _add_data_commands(sub: Any) -> None:
         action="store_true",
         help="check the SHA-256 of every file already on disk; tags whose files changed are fetched again",
     )
-    _add_json_option(download, "download_tags")
+    add_json_option(download, "download_tags")
     download.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     add_settings_options(download)
     download.set_defaults(command_parser=download)
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level, logging.WARNING),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+@contextlib.contextmanager
+def _logging_to_stderr(level: str) -> Iterator[None]:
+    """Log at ``level`` and above to the current stderr for one run of :func:`main`, then put the root
+    logger back as it was, so that ``main`` can run again in the same process with its own level."""
+    root = logging.getLogger()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(getattr(logging, level, logging.WARNING))
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -286,14 +304,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extras:
         # argparse stops filling `TAG ...` at the first option: `download TOI-1130 --kind time_series 18598`
         # leaves 18598 over. Such TAGs are taken; anything else is an error, as with parse_args.
-        if args.command == "download" and not any(e.startswith("-") for e in extras):
+        if args.command in ("download", "extract") and not any(e.startswith("-") for e in extras):
             args.tags = [*args.tags, *extras]
         else:
             (getattr(args, "command_parser", None) or parser).error(f"unrecognized arguments: {' '.join(extras)}")
     command = args.command or "serve"
     if args.command is None:
         args = parser.parse_args(["serve", *(argv if argv is not None else sys.argv[1:])])
-    _configure_logging(getattr(args, "log_level", "WARNING") or "WARNING")
+    with _logging_to_stderr(getattr(args, "log_level", "WARNING") or "WARNING"):
+        return _run_command(parser, command, args)
+
+
+def _run_command(parser: argparse.ArgumentParser, command: str, args: argparse.Namespace) -> int:
     try:
         from exofop_mcp.cli.login_commands import LOGIN_COMMANDS, run_login_command
 
@@ -301,6 +323,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_login_command(args)
         if command in DATA_COMMANDS:
             return _data_command(command, args)
+        if command == "search":
+            from exofop_mcp.cli.search_command import run_search_command
+
+            return run_search_command(args, settings_from_args(args))
         if command == "doctor":
             from exofop_mcp.cli.doctor_command import run_doctor_command
 
@@ -327,18 +353,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_USAGE
 
 
-DATA_COMMANDS = ("resolve", "list", "download")
+DATA_COMMANDS = ("resolve", "list", "download", "extract")
 
 
 def _data_command(command: str, args: argparse.Namespace) -> int:
     from exofop_mcp.cli import data_commands as cli_commands
+    from exofop_mcp.cli.extract_command import run_extract
 
-    run = {"resolve": cli_commands.run_resolve, "list": cli_commands.run_list, "download": cli_commands.run_download}
+    run = {
+        "resolve": cli_commands.run_resolve,
+        "list": cli_commands.run_list,
+        "download": cli_commands.run_download,
+        "extract": run_extract,
+    }
     try:
         return run[command](args, settings_from_args(args))
     except UsageError as exc:
         args.command_parser.error(str(exc))  # prints the usage and the message, exits 2
         raise AssertionError("unreachable") from exc
+
+
+#: Default port of ``serve --http``: not the replica's 8765, so both can run side by side.
+HTTP_PORT = 8766
+
+
+def _port_in_use(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on, or ``None`` when it can."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -350,8 +399,23 @@ def _serve(args: argparse.Namespace) -> int:
         if args.host not in ("127.0.0.1", "localhost", "::1"):
             print("exofop-mcp: --host must be a loopback address (127.0.0.1, localhost or ::1).", file=sys.stderr)
             return EXIT_USAGE
+        problem = _port_in_use(args.host, args.port)
+        if problem is not None:
+            print(
+                f"exofop-mcp: cannot listen on {args.host}:{args.port}: {problem}. Another program (an "
+                "`exofop-mcp replica`, another server) holds that port: pass --port N.",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        print(f"exofop-mcp: serving MCP over streamable HTTP at http://{args.host}:{args.port}/mcp", file=sys.stderr)
         server.run("streamable-http", host=args.host, port=args.port)
     else:
+        if sys.stdin.isatty():
+            print(
+                "exofop-mcp: speaking MCP on stdio, for an MCP client that starts this command (Ctrl-C to stop). "
+                "For the command line, see `exofop-mcp --help`.",
+                file=sys.stderr,
+            )
         server.run()
     return EXIT_OK
 
@@ -360,6 +424,13 @@ def _schemas(args: argparse.Namespace) -> int:
     from exofop_mcp.mcp_server.schema_export import stale_files, write_schemas
 
     if args.check:
+        if not args.dir.is_dir():
+            print(
+                f"exofop-mcp: no schemas directory at {args.dir}: run this in a checkout of exofop-mcp, "
+                "or pass --dir DIR.",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
         stale = stale_files(args.dir)
         if stale:
             print(f"stale schema files in {args.dir}: {', '.join(stale)}; run `exofop-mcp schemas`.")

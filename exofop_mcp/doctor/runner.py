@@ -87,6 +87,7 @@ class Doctor:
         started = time.monotonic()
         checks: list[Check] = []
         async with ExofopClient(self.settings, retry=self.retry) as client:
+            client.prepare()  # outside every check's time budget
             site = SiteChecks(client, self.settings, self.options, environ=self.environ)
             for name, step, needs_site in self._steps(site):
                 if needs_site and self.unreachable is not None and name != "reachable":

@@ -31,6 +31,7 @@ from exofop_mcp.downloads.archive_limits import ExtractionLimits
 from exofop_mcp.downloads.leftovers import remove_abandoned_temp_files
 from exofop_mcp.downloads.locks import LockWaitTimeout, describe_process, range_lock
 from exofop_mcp.downloads.manifest import (
+    Containment,
     Manifest,
     ManifestFile,
     ManifestTag,
@@ -195,6 +196,10 @@ class DownloadPlan:
     tables_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     #: What the caller should know about the plan (rows skipped, say).
     notes: list[str] = field(default_factory=list)
+    #: The planned tags found complete when the plan read the manifest (without ``overwrite``).
+    present: dict[int, TagResult] = field(default_factory=dict)
+    #: Every planned tag was checked against the manifest: a tag not in :attr:`present` was incomplete.
+    checked: bool = False
 
     @property
     def tags(self) -> list[int]:
@@ -227,7 +232,9 @@ class Downloader:
         )
         self.extraction_limits = extraction_limits or ExtractionLimits()
         self.retry = retry or client.retry
-        self.slots = asyncio.Semaphore(settings.concurrency)
+        #: Tags between the start of their transfer and their manifest record: the client's lanes let
+        #: ``concurrency`` transfer at once; this bounds how many more may wait for the disk (unpacking).
+        self.slots = asyncio.Semaphore(2 * settings.concurrency)
         #: Archive requests sent by this process (for reports and benchmarks).
         self.archive_requests = 0
         #: Hook for logged-in downloads: an async context manager factory giving cookies per request.
@@ -236,24 +243,49 @@ class Downloader:
     # -- planning ----------------------------------------------------------------------
 
     async def plan(self, request: DownloadTagsRequest) -> DownloadPlan:
+        """The whole plan: :meth:`start_plan`, then :meth:`finish_plan`."""
+        plan = await self.start_plan(request)
+        await self.finish_plan(plan)
+        return plan
+
+    async def start_plan(self, request: DownloadTagsRequest) -> DownloadPlan:
+        """The system and its directory (errors in the request raise here); the tags come from :meth:`finish_plan`."""
         system = await self.resolver.resolve(request.system)
         directory = SystemDirectory(self.settings.data_dir, system.canonical_name)
         directory.check_links()  # a link leading outside the sandbox is refused before anything is read
+        return DownloadPlan(system, directory, request, kinds={})
+
+    async def finish_plan(self, plan: DownloadPlan) -> None:
+        """Which tags, under which kind: may read the observation tables (which can be slow).
+
+        The manifest is read once for the plan, and each tag's completeness checked once: the run
+        looks the answers up.
+        """
+        request, system, directory = plan.request, plan.system, plan.directory
         manifest = load_manifest(directory)
-        plan = DownloadPlan(system, directory, request, kinds={})
+        containment = Containment(directory)
+        checked: dict[int, DownloadKind | None] = {}
 
         def complete_kind(tag: int) -> DownloadKind | None:
-            entry = manifest.entry(tag) if manifest else None
-            if entry and not request.overwrite and is_complete(directory, entry, verify=request.verify):
-                return entry.kind
-            return None
+            if tag not in checked:
+                checked[tag] = None
+                entry = manifest.entry(tag) if manifest else None
+                if (
+                    entry
+                    and not request.overwrite
+                    and is_complete(directory, entry, verify=request.verify, containment=containment)
+                ):
+                    checked[tag] = entry.kind
+                    plan.present[tag] = _present_result(entry)
+            return checked[tag]
 
         if request.tags is not None and request.kind is None:
             # Explicit tags: start transferring at once; the tables that file each tag under its kind
             # are read meanwhile (only for tags that are not already complete).
             plan.kinds = {tag: complete_kind(tag) for tag in request.tags}
+            plan.checked = True
             plan.tables_deferred = any(kind is None for kind in plan.kinds.values())
-            return plan
+            return
         needs_tables = request.tags is None or any(complete_kind(t) != request.kind for t in request.tags)
         if needs_tables:
             plan.tables = await self._tag_tables(system)
@@ -267,7 +299,10 @@ class Downloader:
                 tag = getattr(row, "tag", None)
                 if tag is not None:
                     plan.kinds.setdefault(tag, request.kind)
-            return plan
+            for tag in plan.kinds:
+                complete_kind(tag)
+            plan.checked = True
+            return
 
         table_kind = _tag_kinds(plan.tables)
         for tag in request.tags:
@@ -283,7 +318,7 @@ class Downloader:
                 )
                 continue
             plan.kinds[tag] = kind
-        return plan
+        plan.checked = True
 
     async def _tag_tables(self, system: ResolvedSystem) -> dict[DownloadKind, list[TableRecord]]:
         kinds = list(TAG_KINDS)
@@ -308,23 +343,25 @@ class Downloader:
         remove_abandoned_temp_files(directory)
         with contextlib.suppress(OSError):  # anything else temporary, once it is old enough
             remove_stale_temp_files(directory.path, recursive=True, min_age_seconds=3600)
-        if plan.tables_deferred:
-            plan.tables_task = asyncio.create_task(self._tag_tables(plan.system))
-        else:
+        # While it runs, the archive lanes are the download's and its table requests share the small lane.
+        async with self.client.lanes.downloading():
+            if plan.tables_deferred:
+                plan.tables_task = asyncio.create_task(self._tag_tables(plan.system))
+            else:
+                try:
+                    await self._write_tables(plan)
+                except OSError as exc:  # AtomicWriteError included: it names the file
+                    raise SandboxWriteError(_write_failure(exc)) from None
+            for result in plan.rejected.values():
+                report(result)
             try:
-                await self._write_tables(plan)
-            except OSError as exc:  # AtomicWriteError included: it names the file
-                raise SandboxWriteError(_write_failure(exc)) from None
-        for result in plan.rejected.values():
-            report(result)
-        try:
-            # One tag's failure is that tag's status; and if the run stops, no tag's task outlives it.
-            async with asyncio.TaskGroup() as group:
-                for tag, kind in plan.kinds.items():
-                    group.create_task(self._guarded_tag(plan, tag, kind, report, on_bytes), name=f"tag-{tag}")
-        finally:
-            if plan.tables_task is not None and not plan.tables_task.done():
-                plan.tables_task.cancel()
+                # One tag's failure is that tag's status; and if the run stops, no tag's task outlives it.
+                async with asyncio.TaskGroup() as group:
+                    for tag, kind in plan.kinds.items():
+                        group.create_task(self._guarded_tag(plan, tag, kind, report, on_bytes), name=f"tag-{tag}")
+            finally:
+                if plan.tables_task is not None and not plan.tables_task.done():
+                    plan.tables_task.cancel()
 
     async def _kind_of(self, plan: DownloadPlan, tag: int) -> DownloadKind:
         """The kind a tag is filed under, waiting for the observation tables if they are still on their way."""
@@ -395,11 +432,14 @@ class Downloader:
     ) -> None:
         directory = plan.directory
         request = plan.request
-        directory.check_links()
-        present = self._present(directory, tag, request.overwrite, verify=request.verify)
+        if plan.checked:  # the plan has checked every tag against the manifest: a lookup
+            present = plan.present.get(tag)
+        else:
+            present = self._present(directory, tag, request.overwrite, verify=request.verify)
         if present is not None:
             report(present)
             return
+        directory.check_links()
         report(TagResult(tag=tag, kind=kind, status="pending"))
 
         def waiting(pid: int | None) -> None:
@@ -458,18 +498,7 @@ class Downloader:
         entry = manifest.entry(tag) if manifest else None
         if entry is None or not is_complete(directory, entry, verify=verify):
             return None
-        files = [f.path for f in entry.files]
-        return TagResult(
-            tag=tag,
-            kind=entry.kind,
-            status="already_present",
-            bytes=entry.size or 0,
-            sha256=entry.sha256,
-            directory=entry.directory,
-            files=files[:MAX_FILES_LISTED],
-            file_count=len(files),
-            message="already downloaded and complete; ask with overwrite to fetch it again",
-        )
+        return _present_result(entry)
 
     def _fresh(self, directory: SystemDirectory, tag: int, plan: DownloadPlan) -> bool:
         """With overwrite, a tag completed by another call after this plan was made need not be fetched twice."""
@@ -478,14 +507,21 @@ class Downloader:
         return bool(entry and entry.time.timestamp() > plan.started)
 
     async def _fetch_and_unpack(self, plan: DownloadPlan, tag: int, on_bytes: Callable[[int], None]) -> TagResult:
+        plan.directory.archive_path(tag).parent.mkdir(parents=True, exist_ok=True)
+        async with self.slots:
+            return await self._fetch_and_unpack_slotted(plan, tag, on_bytes)
+
+    async def _fetch_and_unpack_slotted(
+        self, plan: DownloadPlan, tag: int, on_bytes: Callable[[int], None]
+    ) -> TagResult:
         directory = plan.directory
         request = plan.request
         archive = directory.archive_path(tag)
-        archive.parent.mkdir(parents=True, exist_ok=True)
         attempts = 0
         for round_ in (1, 2):  # a corrupt archive is fetched once more: corruption in transit is transient
-            # A connection slot is held for the transfer only, not while the archive is unpacked.
-            async with self.slots, self.cookie_lease() as cookies:
+            # A lane is held while the bytes flow (the client's), a login only for the transfer, and
+            # neither while the archive is committed, checked and unpacked.
+            async with self.cookie_lease() as cookies:
                 self.archive_requests += 1
                 outcome = await fetch_tag_archive(
                     self.client,
@@ -666,6 +702,22 @@ def _locked_message(tag: int, exc: LockWaitTimeout, *, manifest: bool = False) -
         f"{what} is locked by {holder}, another exofop-mcp download, which held it past this call's wait "
         f"(EXOFOP_MCP_LOCK_WAIT_SECONDS). If that process is stuck (stopped or hung), {kill} and ask again; "
         "otherwise ask again once it is done."
+    )
+
+
+def _present_result(entry: ManifestTag) -> TagResult:
+    """The result of a tag found complete on disk."""
+    files = [f.path for f in entry.files]
+    return TagResult(
+        tag=entry.tag,
+        kind=entry.kind,
+        status="already_present",
+        bytes=entry.size or 0,
+        sha256=entry.sha256,
+        directory=entry.directory,
+        files=files[:MAX_FILES_LISTED],
+        file_count=len(files),
+        message="already downloaded and complete; ask with overwrite to fetch it again",
     )
 
 

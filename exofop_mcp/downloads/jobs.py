@@ -58,10 +58,12 @@ class DownloadReport(BaseModel):
 class DownloadJob:
     """One running or finished download."""
 
-    def __init__(self, plan: DownloadPlan) -> None:
+    def __init__(self, plan: DownloadPlan, *, started: float | None = None) -> None:
         self.id = secrets.token_hex(6)
         self.plan = plan
-        self.started = time.monotonic()
+        self.started = started if started is not None else time.monotonic()
+        #: The tags are still being chosen (the observation tables are on their way).
+        self.planning: asyncio.Task[None] | None = None
         self.finished: float | None = None
         self.state: JobState = "running"
         self.error: str | None = None
@@ -73,6 +75,17 @@ class DownloadJob:
         self._changed = asyncio.Event()
 
     # -- updates from the downloader ------------------------------------------------------
+
+    def remaining(self, seconds: float) -> float:
+        """What is left of a wait of ``seconds`` that began when the call starting this job did."""
+        return max(0.0, seconds - (time.monotonic() - self.started))
+
+    def planned(self) -> None:
+        """The tags are chosen: every one starts pending."""
+        self.results = {
+            tag: TagResult(tag=tag, kind=self.plan.kinds.get(tag), status="pending") for tag in self.plan.tags
+        }
+        self._changed.set()
 
     def update(self, result: TagResult) -> None:
         self.results[result.tag] = result
@@ -126,6 +139,11 @@ class DownloadJob:
     def _outcome(self, results: list[TagResult], totals: dict[str, int]) -> str:
         ok = sum(totals.get(s, 0) for s in FINAL_OK)
         where = f"Files are under {self.plan.directory.path}."
+        if self.state == "running" and self.planning is not None and not self.planning.done():
+            return (
+                f"Still choosing the tags: ExoFOP's observation tables of {self.plan.system.canonical_name} are on "
+                f"their way. Call download_status(job_id='{self.id}') to wait; the download continues meanwhile."
+            )
         if self.state == "running":
             return (
                 f"Still downloading: {self.done_count} of {len(results)} tags finished. Call "
@@ -152,9 +170,31 @@ class DownloadJobs:
         self._jobs: dict[str, DownloadJob] = {}
 
     async def start(self, request: DownloadTagsRequest) -> DownloadJob:
-        """Plan (errors in the request raise here) and start the transfers in the background."""
-        plan = await self.downloader.plan(request)
-        job = DownloadJob(plan)
+        """Plan (errors in the request raise here) and start the transfers in the background.
+
+        Choosing the tags may need ExoFOP's observation tables; when they take longer than the call's
+        ``wait_seconds``, the job starts anyway (still choosing) and reports so, and an error reading
+        them becomes the job's error instead of the call's.
+        """
+        started = time.monotonic()
+        plan = await self.downloader.start_plan(request)
+        if request.tags is not None and request.kind is None:  # no table to read before starting
+            await self.downloader.finish_plan(plan)
+            return self._launch(DownloadJob(plan, started=started))
+        planning = asyncio.create_task(self.downloader.finish_plan(plan), name="download-plan")
+        try:
+            await asyncio.wait({planning}, timeout=max(0.0, request.wait_seconds - (time.monotonic() - started)))
+        except asyncio.CancelledError:
+            planning.cancel()
+            raise
+        if planning.done():
+            planning.result()  # errors in the request (a filter the table cannot answer, ...) raise here
+        job = DownloadJob(plan, started=started)
+        if not planning.done():
+            job.planning = planning
+        return self._launch(job)
+
+    def _launch(self, job: DownloadJob) -> DownloadJob:
         job.task = asyncio.create_task(self._run(job), name=f"download-{job.id}")
         self._jobs[job.id] = job
         self._forget_old()
@@ -162,6 +202,9 @@ class DownloadJobs:
 
     async def _run(self, job: DownloadJob) -> None:
         try:
+            if job.planning is not None:
+                await job.planning
+                job.planned()
             await self.downloader.run(job.plan, job.update, job.add_bytes)
             job.state = "completed"
         except asyncio.CancelledError:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import stat
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -71,12 +74,28 @@ class ManifestTag(BaseModel):
     time: datetime
 
 
+class ManifestProduct(BaseModel):
+    """Files made from one downloaded file of a tag (light curves extracted from a measurement table)."""
+
+    tag: int
+    source: str = Field(description="the downloaded file, relative to the system directory")
+    source_sha256: str
+    source_size: int
+    source_mtime_ns: int
+    files: list[ManifestFile] = Field(default_factory=list, description="products, relative to the system directory")
+    entries: list[dict[str, Any]] = Field(default_factory=list, description="what the extraction reported")
+    time: datetime
+
+
 class Manifest(BaseModel):
     version: int = MANIFEST_VERSION
     system: str
     tic_id: int
     updated: datetime
     tags: dict[str, ManifestTag] = Field(default_factory=dict)
+    products: dict[str, ManifestProduct] | None = Field(
+        None, description="derived files by source file (relative path), e.g. extracted light curves"
+    )
 
     def entry(self, tag: int) -> ManifestTag | None:
         return self.tags.get(str(tag))
@@ -151,27 +170,84 @@ def save_manifest(system_dir: SystemDirectory, manifest: Manifest) -> None:
     _parsed[path] = ((st.st_ino, st.st_mtime_ns, st.st_size), manifest.model_copy(deep=True))
 
 
-def is_complete(system_dir: SystemDirectory, entry: ManifestTag, *, verify: bool = False) -> bool:
+class Containment:
+    """Whether recorded paths are inside a system directory, each folder on the way checked once.
+
+    The same answer as :meth:`SystemDirectory.contains` (links followed), for the price of one
+    ``lstat`` per file once the folders above it are known: checking a call's hundreds of tags does
+    not resolve every file's whole path again.  Keep one for one call (folders may change between).
+    """
+
+    def __init__(self, system_dir: SystemDirectory) -> None:
+        self.system_dir = system_dir
+        self._base = str(system_dir.path)
+        self._folders: dict[str, bool] = {"": True}
+
+    def stat(self, relative: str) -> os.stat_result | None:
+        """The file's ``stat`` (links followed) if it is inside the system directory, else ``None``.
+
+        Raises :class:`OSError` when it cannot be read (missing, say).
+        """
+        if any(part in ("", ".", "..") for part in relative.split("/")):  # unusual (or absolute): the full check
+            path = self.system_dir.path / relative
+            return path.stat() if self.system_dir.contains(path) else None
+        if not self._folder(relative.rpartition("/")[0]):
+            return None
+        st = os.lstat(os.path.join(self._base, relative))
+        if stat.S_ISLNK(st.st_mode):
+            path = self.system_dir.path / relative
+            if not self.system_dir.contains(path):
+                return None
+            st = path.stat()
+        return st
+
+    def _folder(self, relative: str) -> bool:
+        """The folder (a path without ``.``/``..`` parts) does not lead outside the system directory."""
+        known = self._folders.get(relative)
+        if known is None:
+            parent, _, name = relative.rpartition("/")
+            known = name not in ("", ".", "..") and self._folder(parent)
+            if known:
+                try:
+                    mode = os.lstat(os.path.join(self._base, relative)).st_mode
+                except OSError:
+                    mode = 0
+                if stat.S_ISLNK(mode):
+                    known = self.system_dir.contains(self.system_dir.path / relative)
+            self._folders[relative] = known
+        return known
+
+
+def is_complete(
+    system_dir: SystemDirectory,
+    entry: ManifestTag,
+    *,
+    verify: bool = False,
+    containment: Containment | None = None,
+) -> bool:
     """True when ``entry`` is a finished download whose files are all on disk as they were written.
 
     A file counts when its size is the recorded one and, if its modification time differs from the
-    recorded one (or ``verify`` asks), its SHA-256 is the recorded one too.
+    recorded one (or ``verify`` asks), its SHA-256 is the recorded one too.  ``containment``: one
+    shared by the checks of one call, so that each folder is checked once.
     """
     if entry.status != "downloaded" or not entry.files:
         return False  # a download with no files is not a download (a hand-edited entry, an empty archive)
+    within = containment or Containment(system_dir)
     if entry.archive is not None:  # the archive it says it kept must be there too
-        kept = system_dir.path / entry.archive
-        if not system_dir.contains(kept) or not kept.is_file():
+        try:
+            kept = within.stat(entry.archive)
+        except OSError:
+            return False
+        if kept is None or not stat.S_ISREG(kept.st_mode):
             return False
     for f in entry.files:
-        p = system_dir.path / f.path
         try:
-            if not system_dir.contains(p):
-                return False
-            st = p.stat()
-            if st.st_size != f.size:
+            st = within.stat(f.path)
+            if st is None or st.st_size != f.size:
                 return False
             if f.sha256 is not None and (verify or st.st_mtime_ns != f.mtime_ns):
+                p = system_dir.path / f.path
                 key = (str(p), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
                 digest = _verified.get(key) if not verify else None
                 if digest is None:

@@ -9,6 +9,7 @@
         other/<tag>/...            tags not in any table of the system
         archives/<tag>.zip         only when kept (the folder itself may be empty)
         tables/<kind>.csv          the observation table the tags came from
+        light_curves/<tag>/...     standardised light curves (.ecsv) and their plots (.png)
         manifest.json              every tag: kind, status, source URL, sha256, size, files, time
         .lock                      empty; its byte-range locks keep two downloads of one tag apart
 
@@ -60,6 +61,10 @@ class SystemDirectory:
     @property
     def tables_dir(self) -> Path:
         return self.path / "tables"
+
+    @property
+    def light_curves_dir(self) -> Path:
+        return self.path / "light_curves"
 
     @property
     def lock_file(self) -> Path:

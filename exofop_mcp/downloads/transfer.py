@@ -19,6 +19,7 @@ second cannot hold a download hostage.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
@@ -154,9 +155,14 @@ async def _attempt(
 ) -> tuple[int, str]:
     counted = 0
     try:
-        async with client.stream_attempt(
-            TAG_ZIP_PAGE, {"tag": tag}, cookies=cookies, header_timeout=client.settings.header_wait_seconds
-        ) as response:
+        # The archive is committed (final flush, fsync and rename, in a worker thread) when ``finishing``
+        # closes, after the response: the request's lane is free as soon as the body is complete.
+        async with (
+            contextlib.AsyncExitStack() as finishing,
+            client.stream_attempt(
+                TAG_ZIP_PAGE, {"tag": tag}, cookies=cookies, header_timeout=client.settings.header_wait_seconds
+            ) as response,
+        ):
             _check_status(response, tag, logged_in=cookies is not None)
             declared = _declared_length(response)
             body = client.body_chunks(
@@ -176,19 +182,18 @@ async def _attempt(
                         break
                 await chunks.aclose()
                 _classify_non_zip(bytes(head), tag, logged_in=cookies is not None)
-            # ``async with``: the final flush, fsync and rename run in a worker thread, not on the event loop.
-            async with AtomicStreamWriter(destination, head_size=16) as writer:
-                writer.write(head)
-                counted = _count(on_bytes, len(head), counted)
-                async for chunk in chunks:
-                    writer.write(chunk)
-                    counted = _count(on_bytes, len(chunk), counted)
-                if declared is not None and response.num_bytes_downloaded < declared:
-                    raise TransientFailure(
-                        f"the body was truncated ({response.num_bytes_downloaded:,} of {declared:,} bytes)"
-                    )
-                size, sha = writer.bytes_written, writer.sha256_hex()
-            return size, sha
+            writer = await finishing.enter_async_context(AtomicStreamWriter(destination, head_size=16))
+            writer.write(head)
+            counted = _count(on_bytes, len(head), counted)
+            async for chunk in chunks:
+                writer.write(chunk)
+                counted = _count(on_bytes, len(chunk), counted)
+            if declared is not None and response.num_bytes_downloaded < declared:
+                raise TransientFailure(
+                    f"the body was truncated ({response.num_bytes_downloaded:,} of {declared:,} bytes)"
+                )
+            size, sha = writer.bytes_written, writer.sha256_hex()
+        return size, sha
     except TransientFailure as exc:
         _uncount(on_bytes, counted)
         if exc.cause is None:

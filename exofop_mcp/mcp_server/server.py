@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any, TypeVar, cast
+from collections.abc import AsyncIterator
+from typing import Annotated
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field, ValidationError, WithJsonSchema
+from pydantic import BaseModel, Field
 
 from exofop_mcp import __version__
 from exofop_mcp.api import Exofop
@@ -30,17 +27,31 @@ from exofop_mcp.auth.login_status import LoginStatus
 from exofop_mcp.downloads.downloader import MAX_WAIT_SECONDS, DownloadTagsRequest
 from exofop_mcp.downloads.inventory import DownloadsInventory, ListDownloadsRequest
 from exofop_mcp.downloads.jobs import DownloadReport
-from exofop_mcp.errors import ExofopMcpError, InvalidRequestError
+from exofop_mcp.lightcurves.reports import ExtractionReport, ExtractionStatusRequest, ExtractLightCurvesRequest
+from exofop_mcp.mcp_server.preview_tools import register_preview_tools
+from exofop_mcp.mcp_server.prompts import register_prompts
+from exofop_mcp.mcp_server.resources import register_resources
+from exofop_mcp.mcp_server.search_tools import register_search_tools
 from exofop_mcp.mcp_server.summaries import (
     download_summary,
+    extraction_summary,
     inventory_summary,
     login_summary,
     page_summary,
     system_summary,
 )
+from exofop_mcp.mcp_server.tool_registration import (
+    ADDS_FILES,
+    LOCAL_READ_ONLY,
+    LOCAL_WRITES,
+    READ_ONLY,
+    STOPS_JOB,
+    ExofopServer,
+    NoArguments,
+    add_model_tool,
+)
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.observations import ListObservationsRequest, ObservationPage
-from exofop_mcp.site.pipe_table import preload_parser
 from exofop_mcp.site.resolver import ResolvedSystem, ResolveSystemRequest
 
 log = logging.getLogger(__name__)
@@ -53,115 +64,9 @@ ExoFOP-TESS follow-up data. 1) resolve_system turns any TIC id, TOI or star name
 2) list_observations shows what was observed for that system by kind (time_series, spectroscopy, \
 imaging, ...), with filters and paging; its `tags` field lists every matching upload tag.
 3) download_tags fetches those tags into the local sandbox (poll download_status while state is \
-'running'); list_downloads shows what is on disk; login_status tells whether proprietary data is reachable."""
-
-READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
-ADDS_FILES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
-LOCAL_READ_ONLY = ToolAnnotations(
-    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
-)
-STOPS_JOB = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
-
-Req = TypeVar("Req", bound=BaseModel)
-
-
-class NoArguments(BaseModel):
-    """A tool that takes no arguments."""
-
-
-def _arguments_signature(model: type[BaseModel]) -> tuple[inspect.Signature, dict[str, Any]]:
-    """A function signature whose parameters are the model's fields, publishing the model's own JSON Schema.
-
-    The parameters accept any value: the request model validates the arguments in the tool (so an
-    assistant gets one clear message for every mistake), while the published schema is exactly the
-    model's, property by property.
-    """
-    schema = model.model_json_schema()
-    if "$defs" in schema:
-        raise TypeError(f"{model.__name__}: tool argument models must not need $defs")
-    params: list[inspect.Parameter] = []
-    annotations: dict[str, Any] = {}
-    for name, field in model.model_fields.items():
-        annotation: Any = Annotated[Any, WithJsonSchema(schema["properties"][name])]
-        default = inspect.Parameter.empty if field.is_required() else field.default
-        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default))
-        annotations[name] = annotation
-    params.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))
-    annotations["ctx"] = Context
-    return inspect.Signature(params), annotations
-
-
-def tool_error_text(exc: ExofopMcpError) -> str:
-    """The text of the tool error for a project error: ``[<code>] <message and hint>``."""
-    return f"[{exc.code}] {exc}"
-
-
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err.get("loc", ())) or "arguments"
-        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-        parts.append(f"{where}: {msg}")
-    return f"[{InvalidRequestError.code}] Invalid arguments: " + "; ".join(parts)
-
-
-class _ExofopServer(MCPServer[Exofop]):
-    """The SDK's server, with its own argument errors (a required argument left out) worded like ours."""
-
-    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
-        try:
-            return await super().call_tool(name, arguments, context)
-        except ToolError as exc:
-            if isinstance(exc.__cause__, ValidationError):  # not a pydantic dump with a link and the input
-                raise ToolError(f"Error executing tool {name}: {_validation_message(exc.__cause__)}") from exc.__cause__
-            raise
-
-
-def add_model_tool(
-    server: MCPServer[Any],
-    *,
-    name: str,
-    title: str,
-    description: str,
-    request_model: type[Req],
-    result_model: type[BaseModel],
-    handler: Callable[[Exofop, Req, Context], Awaitable[BaseModel]],
-    summarize: Callable[[Any], str],
-    annotations: ToolAnnotations,
-) -> None:
-    """Register ``handler`` as tool ``name`` with arguments from ``request_model``."""
-
-    async def tool(**kwargs: Any) -> Any:
-        ctx: Context = kwargs.pop("ctx")
-        try:
-            request = request_model.model_validate(kwargs)
-        except ValidationError as exc:
-            raise ToolError(_validation_message(exc)) from None
-        exofop = cast(Exofop, ctx.request_context.lifespan_context)
-        try:
-            result = await handler(exofop, request, ctx)
-        except ExofopMcpError as exc:
-            raise ToolError(tool_error_text(exc)) from None
-        except ValidationError as exc:
-            raise ToolError(_validation_message(exc)) from None
-        except Exception:
-            log.exception("unexpected error in tool %s", name)
-            raise ToolError(
-                f"[internal_error] exofop-mcp hit an internal error while running {name}. The details are in "
-                "the server's log (stderr); please report them. Other tools keep working."
-            ) from None
-        return CallToolResult(
-            content=[TextContent(type="text", text=summarize(result))],
-            structured_content=result.model_dump(mode="json", exclude_none=True),
-        )
-
-    signature, hints = _arguments_signature(request_model)
-    tool.__signature__ = signature.replace(return_annotation=Annotated[CallToolResult, result_model])  # type: ignore[attr-defined]
-    tool.__annotations__ = {**hints, "return": Annotated[CallToolResult, result_model]}
-    tool.__name__ = name
-    tool.__doc__ = description
-    server.add_tool(tool, name=name, title=title, description=description, annotations=annotations)
-
+'running'); list_downloads shows what is on disk; login_status tells whether proprietary data is reachable; \
+extract_light_curves turns downloaded time-series tags into standardised light curves (ECSV in BJD_TDB plus a \
+plot with the predicted transit window; poll extraction_status while state is 'running')."""
 
 # -- tool handlers: translate, nothing more ---------------------------------------
 
@@ -177,7 +82,7 @@ async def _list(exofop: Exofop, request: ListObservationsRequest, ctx: Context) 
 async def _download(exofop: Exofop, request: DownloadTagsRequest, ctx: Context) -> DownloadReport:
     job = await exofop.start_download(request)
     progress = _ProgressSink(ctx)
-    report = await exofop.jobs.wait(job, request.wait_seconds, progress)
+    report = await exofop.jobs.wait(job, job.remaining(request.wait_seconds), progress)  # wait_seconds bounds the call
     await progress.settle()
     return report
 
@@ -243,6 +148,16 @@ class DownloadStatusRequest(JobRequest):
     ] = 30.0
 
 
+async def _extract(exofop: Exofop, request: ExtractLightCurvesRequest, ctx: Context) -> ExtractionReport:
+    job = await exofop.start_extraction(request)
+    await exofop.light_curves.wait(job, request.wait_seconds)
+    return job.report(request.offset, request.limit)
+
+
+async def _extraction_status(exofop: Exofop, request: ExtractionStatusRequest, ctx: Context) -> ExtractionReport:
+    return await exofop.extraction_status(request.job_id, request.wait_seconds, request.offset, request.limit)
+
+
 async def _login_status(exofop: Exofop, request: NoArguments, ctx: Context) -> LoginStatus:
     return exofop.login_status()
 
@@ -281,6 +196,20 @@ LIST_DOWNLOADS_DESCRIPTION = """\
 List what is already downloaded in the local sandbox (all systems, or one), from each system's \
 manifest: tags, kinds, status, directories. Use it to find files downloaded earlier."""
 
+EXTRACT_DESCRIPTION = """\
+Turn a system's downloaded time-series tags (all, or `tags`) into standardised light curves: every \
+measurement table (AstroImageJ .tbl/.xls/.csv, MuSCAT-style counts, PEST/KeplerCam files, headerless \
+tables, tables in subfolders and zips) becomes an ECSV file with bjd_tdb (full BJD in TDB, converted \
+from JD_UTC/HJD_UTC with astropy when needed), flux, flux_err and detrending columns, plus a PNG with the \
+TOI's predicted transit window. Returns per light curve the files, rows, time span, cadence, the time \
+and flux columns used and warnings; files that give none are listed with a reason code. Download the \
+tags first (download_tags). A repeat call rewrites nothing; overwrite=true redoes it. If state is \
+'running', call extraction_status with the job_id; page long reports with offset."""
+
+EXTRACTION_STATUS_DESCRIPTION = """\
+Report on a light-curve extraction started by extract_light_curves, waiting up to wait_seconds for it to \
+finish. Call repeatedly while state is 'running'; page the entries with offset."""
+
 LOGIN_DESCRIPTION = """\
 Report whether proprietary ExoFOP data is reachable: logged in or not, username, valid sessions and \
 expiry. It never logs in and never shows secrets: when a login is needed it gives the command the USER \
@@ -293,8 +222,6 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: MCPServer[Exofop]) -> AsyncIterator[Exofop]:
-        # A server will parse tables sooner or later: load the parser now, off the answering path.
-        preload_parser()
         exofop = Exofop(resolved_settings)
         exofop.remove_abandoned_files()  # what a killed server left behind, unless a live process holds it
         try:
@@ -302,7 +229,7 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
         finally:
             await exofop.aclose()
 
-    server: MCPServer[Exofop] = _ExofopServer(
+    server: MCPServer[Exofop] = ExofopServer(
         SERVER_NAME,
         title="ExoFOP-TESS",
         instructions=INSTRUCTIONS,
@@ -377,6 +304,28 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
     )
     add_model_tool(
         server,
+        name="extract_light_curves",
+        title="Extract light curves",
+        description=EXTRACT_DESCRIPTION,
+        request_model=ExtractLightCurvesRequest,
+        result_model=ExtractionReport,
+        handler=_extract,
+        summarize=extraction_summary,
+        annotations=LOCAL_WRITES,
+    )
+    add_model_tool(
+        server,
+        name="extraction_status",
+        title="Light-curve extraction progress",
+        description=EXTRACTION_STATUS_DESCRIPTION,
+        request_model=ExtractionStatusRequest,
+        result_model=ExtractionReport,
+        handler=_extraction_status,
+        summarize=extraction_summary,
+        annotations=LOCAL_READ_ONLY,
+    )
+    add_model_tool(
+        server,
         name="login_status",
         title="ExoFOP login status",
         description=LOGIN_DESCRIPTION,
@@ -386,4 +335,8 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
         summarize=login_summary,
         annotations=LOCAL_READ_ONLY,
     )
+    register_preview_tools(server)
+    register_search_tools(server)
+    register_resources(server)
+    register_prompts(server)
     return server

@@ -20,6 +20,7 @@ from exofop_mcp.replica.follow_up_rows import (
     StarSummary,
     generate,
 )
+from exofop_mcp.replica.light_curve_files import LIGHT_CURVE_TICS, move_to_transit_nights
 from exofop_mcp.replica.names import NameIndex, Resolver, load_aliases
 from exofop_mcp.replica.tag_numbers import KINDS, TagAllocation, distinct_tags
 from exofop_mcp.replica.toi_table import StarRecord, ToiTable
@@ -253,6 +254,8 @@ class Dataset:
                 return cached
             star = self.star(tic)
             observations = StarObservations() if star is None else generate(self.summary(star))
+            if star is not None and tic in LIGHT_CURVE_TICS:  # their light curves hold transits: dates follow
+                move_to_transit_nights(observations, star)
             self._observations[tic] = observations
             return observations
 

@@ -1,7 +1,7 @@
 """The TOI catalog: ExoFOP's TOI table, cached on disk and shared by every process.
 
 The full table (~7,700 rows, ~3.6 MB) is fetched at most once per TTL, parsed
-with astropy, and stored as a small SQLite database under the cache directory
+(plain Python, only the columns it keeps), and stored as a small SQLite database under the cache directory
 (written to a temporary name, then renamed).  Lookups query the database by
 TIC, host TOI or normalized name, so a warm lookup costs a fraction of a
 millisecond and a fresh process never re-downloads or re-parses the table.
@@ -30,12 +30,14 @@ from pydantic import BaseModel, Field
 from exofop_mcp.errors import ExofopMcpError, ExofopResponseError
 from exofop_mcp.site.client import ExofopClient
 from exofop_mcp.site.identifiers import normalize_name, star_name_of
-from exofop_mcp.site.pipe_table import check_pipe_table, preload_parser, read_pipe_table
+from exofop_mcp.site.pipe_table import check_pipe_table, read_pipe_table
 from exofop_mcp.site.records import TOIRecord
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+#: The cache's schema version: a cache of another version is not used, and is replaced at the next refresh.
+#: 2 added the toi_search table that search_tois filters and sorts.
+CACHE_FORMAT = 2
 #: After a failed refresh, the stale cache answers at once for this many seconds before ExoFOP is tried again.
 RETRY_FAILED_REFRESH_AFTER = 300.0
 CACHE_FILE = "toi_catalog.sqlite3"
@@ -152,6 +154,10 @@ class TOICatalog:
             return None
         self._conn, self._conn_key = conn, key
         return conn
+
+    def connection(self) -> sqlite3.Connection | None:
+        """A read-only connection to the current cache (``None`` when there is none): for searches."""
+        return self._db()
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -290,7 +296,6 @@ class TOICatalog:
                 await asyncio.wait_for(asyncio.shield(task), timeout)
 
     async def _download_and_store(self) -> CatalogStatus:
-        preload_parser()
         started = time.time()
         text = await self.client.get_text(TOI_PAGE, {"output": "pipe", "sort": "toi"})
         rows = await asyncio.to_thread(self._store, text, started)
@@ -331,11 +336,9 @@ class TOICatalog:
 
     async def fetch_host(self, host: int) -> list[CatalogEntry]:
         """ExoFOP's rows for one host TOI (``download_toi.php?toi=N``): one small request."""
-        preload_parser()
         text = await self.client.get_text(TOI_PAGE, {"toi": host, "output": "pipe"})
         entries = await asyncio.to_thread(parse_toi_table, text, page=TOI_PAGE)
         return [e for e in entries if e.host == host]
-
 
 
 def parse_toi_table(text: str, *, page: str) -> list[CatalogEntry]:
@@ -358,6 +361,12 @@ def _write_schema(conn: sqlite3.Connection) -> None:
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE tois (toi TEXT PRIMARY KEY, host INTEGER, tic INTEGER NOT NULL,
                            ra_deg REAL, dec_deg REAL, record TEXT NOT NULL);
+        -- A narrow copy of the searchable values (search_tois scans it: no record text to read past).
+        CREATE TABLE toi_search (toi TEXT PRIMARY KEY, host INTEGER, planet INTEGER, tic INTEGER NOT NULL,
+                           ra_deg REAL, dec_deg REAL, tfopwg_disposition TEXT, tess_disposition TEXT,
+                           tess_mag REAL, period_days REAL, duration_hours REAL, depth_ppm REAL,
+                           planet_radius_earth REAL, time_series_count INTEGER, spectroscopy_count INTEGER,
+                           imaging_count INTEGER);
         CREATE INDEX tois_tic ON tois (tic);
         CREATE INDEX tois_host ON tois (host);
         CREATE TABLE names (norm TEXT NOT NULL, tic INTEGER NOT NULL, name TEXT NOT NULL,
@@ -368,12 +377,40 @@ def _write_schema(conn: sqlite3.Connection) -> None:
 
 def _write_entries(conn: sqlite3.Connection, entries: Iterable[CatalogEntry]) -> None:
     tois = []
+    search = []
     names: dict[tuple[str, int], str] = {}
     for e in entries:
         r = e.record
         assert r.tic_id is not None
         tois.append((r.toi, e.host, r.tic_id, e.ra_deg, e.dec_deg, r.model_dump_json(exclude_none=True)))
+        search.append(
+            (
+                r.toi,
+                e.host,
+                _planet_number(r.toi),
+                r.tic_id,
+                e.ra_deg,
+                e.dec_deg,
+                (r.tfopwg_disposition or "").upper() or None,
+                (r.tess_disposition or "").upper() or None,
+                r.tess_mag,
+                r.period_days,
+                r.duration_hours,
+                r.depth_ppm,
+                r.planet_radius_earth,
+                r.time_series_count,
+                r.spectroscopy_count,
+                r.imaging_count,
+            )
+        )
         for name in names_in(r):
             names.setdefault((normalize_name(name), r.tic_id), name)
     conn.executemany("INSERT OR REPLACE INTO tois VALUES (?, ?, ?, ?, ?, ?)", tois)
+    conn.executemany(f"INSERT OR REPLACE INTO toi_search VALUES ({', '.join('?' * 16)})", search)
     conn.executemany("INSERT OR IGNORE INTO names VALUES (?, ?, ?)", [(n, t, name) for (n, t), name in names.items()])
+
+
+def _planet_number(toi: str | None) -> int | None:
+    """The planet's number after the dot (``1130.02`` -> 2), so TOIs sort as numbers."""
+    m = re.match(r"^\s*(?:TOI[\s\-_]*)?\d+\.(\d+)", toi or "", re.IGNORECASE)
+    return int(m.group(1)) if m else None

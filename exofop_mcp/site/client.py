@@ -23,7 +23,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Protocol, TypeVar
@@ -145,6 +145,62 @@ class CookieSession:
         return await self._client._attempt("POST", page, None, data=data, jar=self.cookies)
 
 
+class RequestLanes:
+    """The process's request budget: at most ``archives`` archive transfers and ``archives + 1`` requests in flight.
+
+    An archive transfer holds an archive lane and a lane of the whole budget while its bytes flow;
+    the one lane beyond the archives is kept for small requests (tables, pages, JSON), so they never
+    wait behind archives.  While no download is running (:meth:`downloading`), small requests may
+    also use archive lanes that are free, so the tables of a listing go out together.
+    """
+
+    def __init__(self, archives: int) -> None:
+        self.archives = archives
+        self._archive_lanes = asyncio.Semaphore(archives)
+        self._all_lanes = asyncio.Semaphore(archives + 1)
+        self._small_lane = asyncio.Semaphore(1)
+        self._downloads = 0
+        #: Requests in flight now, and the most there have been (for reports and benchmarks).
+        self.in_flight = 0
+        self.peak_in_flight = 0
+
+    @contextlib.asynccontextmanager
+    async def downloading(self) -> AsyncIterator[None]:
+        """While a download runs, small requests keep to their own lane and every archive lane is for archives."""
+        self._downloads += 1
+        try:
+            yield
+        finally:
+            self._downloads -= 1
+
+    @contextlib.asynccontextmanager
+    async def archive(self) -> AsyncIterator[None]:
+        async with self._archive_lanes, self._all_lanes:
+            with self._counted():
+                yield
+
+    @contextlib.asynccontextmanager
+    async def small(self) -> AsyncIterator[None]:
+        if self._downloads == 0 and not self._archive_lanes.locked():
+            # An archive lane is free and no download waits for it: borrow it.
+            async with self._archive_lanes, self._all_lanes:
+                with self._counted():
+                    yield
+            return
+        async with self._small_lane, self._all_lanes:
+            with self._counted():
+                yield
+
+    @contextlib.contextmanager
+    def _counted(self) -> Iterator[None]:
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+
+
 class ExofopClient:
     """Async access to ExoFOP-TESS pages (``{base_url}/tess/<page>``)."""
 
@@ -164,6 +220,8 @@ class ExofopClient:
         self._http: httpx.AsyncClient | None = None
         #: Count of HTTP requests sent (including retries), for diagnostics and benchmarks.
         self.requests_sent = 0
+        #: At most ``concurrency`` archives and ``concurrency + 1`` requests in flight from this client.
+        self.lanes = RequestLanes(settings.concurrency)
 
     @property
     def _pool(self) -> httpx.AsyncClient:
@@ -195,6 +253,11 @@ class ExofopClient:
             follow_redirects=False,
             transport=self._transport,
         )
+
+    def prepare(self) -> None:
+        """Build the connection pool now (its TLS context and certificates take a moment), so that the
+        first request's time measures the site rather than this machine: the doctor times its checks."""
+        _ = self._pool
 
     @property
     def user_agent(self) -> str:
@@ -282,12 +345,13 @@ class ExofopClient:
         :class:`ForeignRedirectError`.
         """
         query = _clean(params)
-        self.requests_sent += 1
         request = self._pool.build_request(method, page, params=query, data=data, headers=cookie_header(cookies))
         try:
-            response = await self._send(request, page, cookies=cookies, jar=jar)
-            await self.read_body(response, page, limit=self.settings.max_page_bytes)
-            return response
+            async with self.lanes.small():
+                self.requests_sent += 1
+                response = await self._send(request, page, cookies=cookies, jar=jar)
+                await self.read_body(response, page, limit=self.settings.max_page_bytes)
+                return response
         except httpx.TransportError as exc:
             raise self._transient(exc, page, query) from None
 
@@ -385,10 +449,10 @@ class ExofopClient:
         Whatever the status; a network error (connecting or mid-body) raises :class:`TransientFailure`
         with ``cause`` set, a redirect to another site :class:`ForeignRedirectError`.  Read the body with
         :meth:`body_chunks` (it bounds the decoded size).  Retrying is the caller's: wrap the attempt in
-        :meth:`retrying`.
+        :meth:`retrying`.  The attempt holds one of the archive lanes (:class:`RequestLanes`) until the
+        block ends: finish with the bytes inside it and do slow work on them (fsync, unpacking) after it.
         """
         query = _clean(params)
-        self.requests_sent += 1
         timeout: httpx.Timeout | httpx._client.UseClientDefault = httpx.USE_CLIENT_DEFAULT
         if header_timeout is not None:
             # The read timeout covers the wait for the headers (a large zip is built before its first byte);
@@ -404,11 +468,13 @@ class ExofopClient:
             "GET", page, params=query, headers=cookie_header(cookies), timeout=timeout
         )
         try:
-            response = await self._send(request, page, cookies=cookies)
-            try:
-                yield response
-            finally:
-                await response.aclose()
+            async with self.lanes.archive():
+                self.requests_sent += 1
+                response = await self._send(request, page, cookies=cookies)
+                try:
+                    yield response
+                finally:
+                    await response.aclose()
         except httpx.TransportError as exc:
             raise self._transient(exc, page, query) from None
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, TypeAdapter, model_validator
 from exofop_mcp.errors import InvalidRequestError
 from exofop_mcp.site.client import ExofopClient
 from exofop_mcp.site.identifiers import parse_identifier
-from exofop_mcp.site.pipe_table import check_pipe_table, preload_parser, read_pipe_table
+from exofop_mcp.site.pipe_table import check_pipe_table, read_pipe_table
 from exofop_mcp.site.records import (
     RECORD_TYPES,
     ObservationKind,
@@ -191,7 +191,6 @@ class ObservationLister:
 
     async def _fetch(self, kind: ObservationKind, tic: int) -> list[TableRecord]:
         record_type = RECORD_TYPES[kind]
-        preload_parser()  # the parser's import overlaps the round trip
         params: dict[str, Any] = {"output": "pipe"}
         params["target" if kind in _TARGET_PAGES else "id"] = tic
         text = await self.client.get_text(record_type.page, params, logged_in=True)

@@ -1,18 +1,18 @@
 """Reading ExoFOP's pipe-separated text tables.
 
 A pipe table is a header of column names, then one line per row, cells
-separated by ``|``, empty cells empty, no quoting.  astropy's ``ascii`` reader
-does the parsing (its C fast reader handles the 3.6 MB TOI table in a fraction
-of a second); this module turns its columns into plain Python rows: empty cells
-become ``None``, numeric columns become ``int``/``float``, and columns the caller
-names as text stay exactly as written (TOIs like ``1130.10`` must not become
-floats, and free-text notes keep their commas and quotes).
+separated by ``|``, empty cells empty, no quoting.  This module turns it into
+plain Python rows: empty cells become ``None``, a column whose every cell spells
+an integer becomes ``int``, one whose every cell spells a number becomes
+``float``, and columns the caller names as text stay exactly as written (TOIs
+like ``1130.10`` must not become floats, and free-text notes keep their commas
+and quotes).  It is plain Python with no heavy import: a one-star table costs
+milliseconds and nothing is loaded for it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
+import re
 from collections.abc import Collection
 from typing import Any
 
@@ -20,32 +20,8 @@ from exofop_mcp.errors import ExofopResponseError
 
 Row = dict[str, Any]
 
-# Characters Python's str.splitlines() treats as line breaks besides "\n": astropy would split rows on them.
-# The quote character handed to astropy (pipe tables have no quoting) is blanked too.
-_QUOTE = "\x01"
-_LINE_BREAKS = str.maketrans({c: " " for c in "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029" + _QUOTE})
-
-
-_preloading: threading.Thread | None = None
-
-
-def preload_parser() -> None:
-    """Import astropy's table reader in a background thread (once per process).
-
-    The import takes about half a second; started just before a table is requested, it overlaps the
-    network round trip instead of following it.
-    """
-    global _preloading
-    if _preloading is not None:
-        return
-
-    def load() -> None:
-        # Any problem is reported by the real import, in read_pipe_table.
-        with contextlib.suppress(Exception):
-            import astropy.io.ascii  # noqa: F401
-
-    _preloading = threading.Thread(target=load, name="exofop-preload-astropy", daemon=True)
-    _preloading.start()
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_NUMBER = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|nan|inf|infinity)", re.IGNORECASE)
 
 
 def split_header(text: str) -> list[str]:
@@ -85,8 +61,8 @@ def read_pipe_table(
 ) -> list[Row]:
     """Parse a pipe table into rows of plain Python values.
 
-    ``text_columns`` keep their text verbatim (stripped); other columns take
-    the numeric type astropy infers when every cell of the column is numeric.
+    ``text_columns`` keep their text verbatim (stripped); other columns become
+    ``int`` or ``float`` when every non-empty cell of the column spells one.
     With ``columns``, only those columns are parsed and returned (the TOI table
     has 63; the catalog reads half of them).
     """
@@ -111,36 +87,19 @@ def read_pipe_table(
         if not width:
             return [{} for _ in cells]
 
-    from astropy.io import ascii as astropy_ascii  # heavy import, only when a table is parsed
-
-    names = [f"c{i}" for i in range(width)]
     text_idx = {i for i, name in enumerate(header) if name in text_columns}
-    try:
-        table = astropy_ascii.read(
-            # Text columns are taken verbatim below; astropy only infers the numeric ones.
-            ["|".join("" if i in text_idx else c for i, c in enumerate(row)).translate(_LINE_BREAKS) for row in cells],
-            format="no_header",
-            delimiter="|",
-            names=names,
-            guess=False,
-            fast_reader=True,
-            quotechar=_QUOTE,  # pipe tables have no quoting: a '"' in notes is just a character
-            comment=None,
-        )
-    except Exception as exc:  # astropy raises several types for malformed input
-        raise ExofopResponseError(f"ExoFOP returned a table that cannot be parsed: {exc}") from None
     parsed: list[list[Any]] = []
-    for i, name in enumerate(names):
-        if i in text_idx or table[name].dtype.kind in "SU":
-            parsed.append([row[i].strip() or None for row in cells])
-            continue
-        col = table[name]
-        mask = getattr(col, "mask", None)
-        if mask is not None and mask.any():
-            values = col.filled(col.dtype.type()).tolist()
-            parsed.append([None if m else v for v, m in zip(values, mask.tolist(), strict=True)])
-        else:
-            parsed.append(col.tolist())
+    for i in range(width):
+        stripped = [row[i].strip() for row in cells]
+        if i not in text_idx:
+            filled = [cell for cell in stripped if cell]
+            if filled and all(_INTEGER.fullmatch(cell) for cell in filled):
+                parsed.append([int(cell) if cell else None for cell in stripped])
+                continue
+            if filled and all(_NUMBER.fullmatch(cell) for cell in filled):
+                parsed.append([float(cell) if cell else None for cell in stripped])
+                continue
+        parsed.append([cell or None for cell in stripped])
     return [dict(zip(header, row, strict=True)) for row in zip(*parsed, strict=True)]
 
 

@@ -15,18 +15,9 @@ import ssl
 
 import httpx
 
-from exofop_mcp.errors import ExofopUnavailableError
+from exofop_mcp.errors import ExofopUnreachableError
 
-
-class ExofopUnreachableError(ExofopUnavailableError):
-    """ExoFOP could not be reached after retries; says why, precisely, and after how many attempts."""
-
-    def __init__(self, message: str, *, description: str, attempts: int, hint: str | None = None) -> None:
-        #: The precise cause, e.g. ``connection refused by 127.0.0.1:8 (nothing is listening there)``.
-        self.description = description
-        #: Attempts made (the first one included).
-        self.attempts = attempts
-        super().__init__(message, hint=hint)
+__all__ = ["ExofopUnreachableError", "describe_transport_error", "failure_kind"]
 
 
 def failure_kind(exc: BaseException) -> str:

@@ -1,17 +1,21 @@
-"""The command line: resolve, list and download run as real subprocesses against the replica.
+"""The command line: resolve, list and download against the replica, through ``main(argv)`` in this process.
 
 ``--json`` output is validated against the tools' output schemas and compared with what the MCP
-tools return for the same arguments; the human output, exit codes, files on disk and a clean
-interruption are checked too.  The table and the plain progress display are also tested directly.
+tools return for the same arguments; the human output, exit codes and files on disk are checked too.
+What only a real process shows runs the installed ``exofop-mcp`` command: a clean interruption by
+SIGINT or SIGTERM, and the command end to end.  The table and the plain progress display are also
+tested directly.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +29,7 @@ import pytest
 from mcp import Client
 
 from exofop_mcp.atomic_files import is_temp_name
+from exofop_mcp.cli.main import main
 from exofop_mcp.cli.terminal_output import LiveProgress, PlainProgress, observation_table, progress_display
 from exofop_mcp.downloads.downloader import DownloadPlan, DownloadTagsRequest, TagResult
 from exofop_mcp.downloads.jobs import DownloadJob
@@ -43,29 +48,39 @@ LCO_ZS = ["--kind", "time_series", "--telescope", "LCO", "--filter", "zs", "--un
 LCO_ZS_TAGS = [18598, 19121, 19188, 19442]  # the real LCO zs light curves of TOI-1130 up to mid 2020
 HOSTILE = f"TIC {dataset.HOSTILE_SYSTEM_TIC}"  # TOI-209
 ANSI = re.compile(r"\x1b\[")
+Capture = pytest.CaptureFixture[str]
 
 
 class Cli:
-    """Runs ``python -m exofop_mcp ...`` with the test's settings in the environment."""
+    """Runs ``exofop-mcp ...`` in this process: ``main(argv)`` with the test's settings in the environment.
 
-    def __init__(self, settings: Settings, cwd: Path) -> None:
+    The environment is what a child process would get from :func:`server_env` (no other ``EXOFOP_*``
+    variable, no ``COLUMNS``), the working directory is the test's; stdout and stderr are captured
+    separately for each call, and the exit code is ``main``'s return value or its ``SystemExit`` code.
+    """
+
+    def __init__(self, settings: Settings, cwd: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture) -> None:
         self.settings = settings
         self.env = server_env(settings)
         self.cwd = cwd
+        self.monkeypatch = monkeypatch
+        self.capsys = capsys
 
-    def argv(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "exofop_mcp", *args]
-
-    def __call__(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            self.argv(*args),
-            env=self.env,
-            cwd=self.cwd,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
+    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
+        self.capsys.readouterr()  # drop anything printed before this call
+        with self.monkeypatch.context() as patch:
+            for name in list(os.environ):
+                if name.startswith("EXOFOP") or name == "COLUMNS":
+                    patch.delenv(name)
+            for name, value in self.env.items():
+                patch.setenv(name, value)
+            patch.chdir(self.cwd)
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse: --help (0) and usage errors (2)
+                code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        captured = self.capsys.readouterr()
+        return subprocess.CompletedProcess(["exofop-mcp", *args], code, captured.out, captured.err)
 
     def json(self, *args: str, schema: str) -> Any:
         done = self(*args, "--json")
@@ -76,8 +91,13 @@ class Cli:
 
 
 @pytest.fixture
-def cli(warm_settings: Settings, tmp_path: Path) -> Cli:
-    return Cli(warm_settings, tmp_path)
+def cli(warm_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture) -> Cli:
+    return Cli(warm_settings, tmp_path, monkeypatch, capsys)
+
+
+def installed_command() -> str:
+    """The ``exofop-mcp`` console script of this environment."""
+    return shutil.which("exofop-mcp") or str(Path(sys.executable).parent / "exofop-mcp")
 
 
 def validate(data: Any, tool: str) -> None:
@@ -142,11 +162,10 @@ def test_resolve_prints_the_summary(cli: Cli) -> None:
     assert done.stderr == ""
 
 
-@pytest.mark.anyio
-async def test_resolve_json_is_the_tool_output(cli: Cli, warm_settings: Settings) -> None:
+def test_resolve_json_is_the_tool_output(cli: Cli, warm_settings: Settings) -> None:
     data = cli.json("resolve", "toi_1130.02", schema="resolve_system")
     assert data["canonical_name"] == "TOI-1130" and data["matched_by"] == "planet_toi"
-    expected = await tool_output(warm_settings, "resolve_system", {"query": "toi_1130.02"})
+    expected = asyncio.run(tool_output(warm_settings, "resolve_system", {"query": "toi_1130.02"}))
     # the catalog's age moves on between the two calls; everything else is identical
     assert {k: v for k, v in data.items() if k != "catalog"} == {k: v for k, v in expected.items() if k != "catalog"}
     assert data["catalog"]["source"] == expected["catalog"]["source"]
@@ -222,14 +241,13 @@ def test_list_filters_and_paging(cli: Cli) -> None:
     )
 
 
-@pytest.mark.anyio
-async def test_list_json_is_the_tool_output(cli: Cli, warm_settings: Settings) -> None:
+def test_list_json_is_the_tool_output(cli: Cli, warm_settings: Settings) -> None:
     data = cli.json("list", "TOI-1130", *LCO_ZS, "--limit", "2", "--offset", "1", schema="list_observations")
     assert (data["total"], data["offset"], data["returned"], data["next_offset"]) == (4, 1, 2, 3)
     assert data["tags"] == LCO_ZS_TAGS
     assert data["filters"] == {"telescope": "LCO", "filter": "zs", "until": "2020-07-01"}
     args = {"system": "TOI-1130", "kind": "time_series", "telescope": "LCO", "filter": "zs", "until": "2020-07-01"}
-    assert data == await tool_output(warm_settings, "list_observations", {**args, "limit": 2, "offset": 1})
+    assert data == asyncio.run(tool_output(warm_settings, "list_observations", {**args, "limit": 2, "offset": 1}))
 
 
 def test_list_nearby_targets_has_its_own_columns(cli: Cli) -> None:
@@ -289,8 +307,7 @@ def test_download_prints_plain_lines_then_the_summary(cli: Cli, warm_settings: S
     assert (system_dir / "manifest.json").exists() and temp_files(warm_settings.data_dir) == []
 
 
-@pytest.mark.anyio
-async def test_download_fetches_what_list_showed_and_reruns_are_already_present(
+def test_download_fetches_what_list_showed_and_reruns_are_already_present(
     cli: Cli, warm_settings: Settings
 ) -> None:
     listed = cli.json("list", "TOI-1130", *LCO_ZS, schema="list_observations")
@@ -301,7 +318,7 @@ async def test_download_fetches_what_list_showed_and_reruns_are_already_present(
     again = cli.json("download", "TOI-1130", *LCO_ZS, schema="download_tags")
     assert again["totals"] == {"already_present": 4} and again["bytes_downloaded"] == 0
     # the same fields as the tool's report for the same request (job id and timing aside)
-    tool = await tool_output(warm_settings, "download_tags", {"system": "TOI-1130", "tags": LCO_ZS_TAGS})
+    tool = asyncio.run(tool_output(warm_settings, "download_tags", {"system": "TOI-1130", "tags": LCO_ZS_TAGS}))
     volatile = {"job_id", "elapsed_seconds"}
     assert {k: v for k, v in again.items() if k not in volatile} == {k: v for k, v in tool.items() if k not in volatile}
 
@@ -374,9 +391,32 @@ def test_download_bad_arguments_exit_2(cli: Cli, warm_settings: Settings, args: 
     assert not warm_settings.data_dir.exists(), "nothing may be written for a malformed command"
 
 
+# -- the installed command -------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_installed_command_end_to_end(cli: Cli) -> None:
+    """The console script and ``python -m exofop_mcp``, in child processes, answer as ``main(argv)`` does."""
+    expected = cli.json("list", "TOI-1130", *LCO_ZS, schema="list_observations")
+    for command in ([installed_command()], [sys.executable, "-m", "exofop_mcp"]):
+        done = subprocess.run(
+            [*command, "list", "TOI-1130", *LCO_ZS, "--json"],
+            env=cli.env,
+            cwd=cli.cwd,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == expected, command
+        assert done.stderr == ""
+
+
 # -- interruption ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_interrupted_download_cancels_cleanly(
     cli: Cli, warm_settings: Settings, replica: Replica, signum: int, code: int
@@ -384,7 +424,7 @@ def test_interrupted_download_cancels_cleanly(
     small, big = 18493, [18598, 19121, 19188]
     replica.configure(tag_sizes={small: 64 * 1024}, tag_size=4 * 2**20, bandwidth=256 * 1024)
     child = subprocess.Popen(
-        cli.argv("download", "TOI-1130", str(small), *map(str, big)),
+        [installed_command(), "download", "TOI-1130", str(small), *map(str, big)],
         env=cli.env,
         cwd=cli.cwd,
         stdout=subprocess.PIPE,
@@ -440,7 +480,7 @@ def test_interrupted_download_cancels_cleanly(
     assert manifest is not None and set(manifest.tags) == {str(small)}
 
 
-# -- rendering, without a subprocess ---------------------------------------------------------------
+# -- rendering, directly -------------------------------------------------------------------------
 
 
 def _ts_row(i: int, notes: str | None = None) -> TimeSeriesObservation:

@@ -133,6 +133,7 @@ KILLABLE = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 async def test_killed_download_leaves_nothing_that_looks_complete(warm_settings, replica):
     replica.configure(tag_sizes={18493: 64 * 1024}, tag_size=3 * 2**20, bandwidth=512 * 1024)
     child = subprocess.Popen([sys.executable, "-c", KILLABLE], env=server_env(warm_settings))
@@ -167,6 +168,7 @@ async def test_killed_download_leaves_nothing_that_looks_complete(warm_settings,
         assert not leftover.name.endswith(".zip")
 
 
+@pytest.mark.slow
 async def test_two_processes_overlapping_fetch_each_tag_once(warm_settings, replica):
     replica.configure(tag_size=512 * 1024, bandwidth=1024 * 1024)
     children = [subprocess.Popen([sys.executable, "-c", KILLABLE], env=server_env(warm_settings)) for _ in range(2)]
@@ -196,3 +198,34 @@ async def test_never_more_transfers_in_flight_than_the_concurrency(warm_settings
         in_flight += step
         peak = max(peak, in_flight)
     assert peak == 2
+
+
+def most_at_once(records) -> int:
+    """The most requests the replica was serving at one moment (from receiving each to its last byte)."""
+    events = sorted([(r.received, 1) for r in records] + [(r.end, -1) for r in records])
+    in_flight = peak = 0
+    for _, step in events:
+        in_flight += step
+        peak = max(peak, in_flight)
+    return peak
+
+
+@pytest.mark.parametrize("by_kind", [False, True], ids=["explicit-tags", "by-kind"])
+async def test_one_process_never_has_more_than_concurrency_plus_one_requests_in_flight(settings, replica, by_kind):
+    from dataclasses import replace
+
+    # Cold catalog: the resolve, its background catalog refresh, the three observation tables and the
+    # archives all go out during the one call.
+    replica.configure(tag_size=128 * 1024, bandwidth=512 * 1024, latency=0.05)
+    polite = replace(settings, concurrency=2)
+    async with Exofop(polite) as exofop:
+        if by_kind:
+            report = await exofop.download_tags("TOI-1130", kind="time_series", telescope="LCO", filter="zs")
+        else:
+            report = await exofop.download_tags("TOI-1130", tags=TAGS)
+        assert report.state == "completed" and report.totals == {"downloaded": report.tags_total}
+    requests = replica.requests
+    transfers = [r for r in requests if r.path.endswith(ARCHIVE_PAGE)]
+    assert len(transfers) == report.tags_total and len(requests) > len(transfers) + 3
+    assert most_at_once(transfers) <= 2
+    assert most_at_once(requests) <= 3

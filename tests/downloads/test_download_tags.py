@@ -179,6 +179,7 @@ async def test_transient_faults_are_retried(warm_settings, replica, fault, statu
     assert_no_temp_files(warm_settings.data_dir)
 
 
+@pytest.mark.slow  # waits for the stall window
 async def test_stalled_transfer_times_out_without_stalling_others(warm_settings, replica):
     from dataclasses import replace
 
@@ -265,6 +266,7 @@ async def test_archive_url_is_exactly_the_documented_page(warm_settings, replica
     assert httpx.URL(warm_settings.base_url).host == "127.0.0.1"
 
 
+@pytest.mark.slow  # waits for the deadline
 async def test_overall_deadline_times_out_a_slow_but_steady_transfer(warm_settings, replica):
     from dataclasses import replace
 

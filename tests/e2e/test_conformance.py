@@ -62,7 +62,11 @@ def _missing_clients() -> str | None:
 
 
 MISSING = _missing_clients()
-pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"MCP CONFORMANCE SUITE NOT RUN: {MISSING}; {INSTALL_HINT}")
+# Node clients in child processes: CI runs these, the fast loop (-m "not slow") does not.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(MISSING is not None, reason=f"MCP CONFORMANCE SUITE NOT RUN: {MISSING}; {INSTALL_HINT}"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,8 @@ from tests.helpers.sandbox_checks import (
 )
 from tests.helpers.tool_client import text_of
 
-pytestmark = pytest.mark.anyio
+# killed processes, outages and full disks: CI runs these, the fast loop (-m "not slow") does not
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 KiB = 1024
 MiB = 1024 * KiB

@@ -372,10 +372,10 @@ async def test_every_bad_argument_is_a_clear_tool_error(tool, warm_settings, rep
     around = sorted(os.listdir(basetemp))
     passwd = Path("/etc/passwd").stat().st_mtime_ns if Path("/etc/passwd").exists() else None
     cases = cases_for(tool, TOOL_FIELDS[tool])
-    if tool == "login_status":  # no arguments: unknown ones are ignored, never acted on
-        cases = [("extra", {"path": p}, "harmless") for p in TRAVERSALS] + [("extra", {"x": LONG}, "harmless")]
-    else:  # an unknown argument cannot steer anything either (it is ignored)
-        cases.append(("extra", {**VALID[tool], "data_dir": "/etc", "path": "../../x"}, "extra"))
+    if tool == "login_status":  # no arguments: an unknown one is refused by name, never acted on
+        cases = [("path", {"path": p}, "unknown") for p in TRAVERSALS] + [("x", {"x": LONG}, "unknown")]
+    else:  # an unknown argument cannot steer anything either: it is refused by name
+        cases.append(("data_dir", {**VALID[tool], "data_dir": "/etc", "path": "../../x"}, "unknown"))
     names = [" ".join(s.split()) for s in STRINGS] + ["TOI-1130"]  # names travel whitespace-normalized
     problems = []
     async with Client(build_server(warm_settings)) as client:
@@ -387,14 +387,16 @@ async def test_every_bad_argument_is_a_clear_tool_error(tool, warm_settings, rep
                 if expect == "error":
                     assert result.is_error, f"accepted: {result.structured_content}"
                     assert_clear_error(message, args.get(field))
+                elif expect == "unknown":
+                    assert result.is_error, f"accepted: {result.structured_content}"
+                    assert "unknown argument" in message and repr(field) in message, message
                 elif expect == "harmless":
                     assert not result.is_error, message
                     if tool == "list_observations":
                         assert result.structured_content["total"] == 0
                     if tool == "download_tags":
                         assert result.structured_content["tags_total"] == 0
-                if expect != "extra" or tool != "download_tags":
-                    assert tree_snapshot(tmp_path) == before, "something was written"
+                assert tree_snapshot(tmp_path) == before, "something was written"
             except AssertionError as exc:
                 problems.append(f"{field}={args.get(field)!r:.80}: {exc}")
     assert problems == [], "\n".join(problems)
@@ -402,9 +404,8 @@ async def test_every_bad_argument_is_a_clear_tool_error(tool, warm_settings, rep
     assert sorted(os.listdir(basetemp)) == around
     assert passwd is None or Path("/etc/passwd").stat().st_mtime_ns == passwd
     assert not [p for p in tmp_path.rglob("*") if p.name in ("passwd", "x", "evil", "win.ini", "id_rsa")]
-    if tool == "download_tags":  # the valid call with ignored extras wrote only into the sandbox
-        written = [p for p in tmp_path.rglob("*") if p.is_file() and not p.is_relative_to(tmp_path / "cache")]
-        assert written and all(p.is_relative_to(warm_settings.data_dir / "TOI-1130") for p in written)
+    # the calls with unknown arguments were refused before anything was written
+    assert not [p for p in warm_settings.data_dir.rglob("*") if p.is_file()]
     assert_only_the_replica_was_asked(spy, replica, names)
 
 

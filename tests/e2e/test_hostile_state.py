@@ -16,15 +16,18 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from mcp import Client
 
 from exofop_mcp.auth.session_store import StoredSession, store_login, utc_now
+from exofop_mcp.mcp_server.server import build_server
 from exofop_mcp.replica import dataset
 from tests.helpers.sandbox_checks import tree_snapshot
-from tests.helpers.tool_client import error, ok
+from tests.helpers.tool_client import error, ok, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -367,3 +370,28 @@ async def test_a_write_that_fails_is_reported_as_a_write(warm_settings, replica)
     assert report["totals"] == {"failed": 1}, report
     assert "could not be written" in message and str(system_dir / "tables") in message, message
     assert "could not be read" not in message
+
+
+# -- wait_seconds bounds the whole call ----------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_wait_seconds_bounds_the_whole_call_even_while_tables_are_read(warm_settings, replica):
+    replica.configure(latency=6.0)  # every page, the observation tables included, takes 6 s to start
+    async with Client(build_server(warm_settings)) as client:
+        started = time.monotonic()
+        result = await client.call_tool(
+            "download_tags",
+            {"system": "TOI-1130", "kind": "time_series", "telescope": "LCO", "filter": "zs", "wait_seconds": 1},
+        )
+        elapsed = time.monotonic() - started
+        assert not result.is_error, text_of(result)
+        report = result.structured_content
+        assert elapsed < 5.0, elapsed  # well before the tables could have arrived
+        assert report["state"] == "running" and "choosing the tags" in report["message"], report
+        replica.configure(latency=0.0)
+        while report["state"] == "running":
+            status = await client.call_tool("download_status", {"job_id": report["job_id"], "wait_seconds": 30})
+            report = status.structured_content
+    assert report["state"] == "completed" and report["tags_total"] > 0
+    assert set(report["totals"]) == {"downloaded"}, report["totals"]

@@ -70,6 +70,7 @@ def file_texts(root: Path, skip: set[Path] = frozenset()) -> dict[Path, str]:  #
     }
 
 
+@pytest.mark.slow
 async def test_logged_in_session_at_debug_level_leaks_no_secret(warm_settings, replica, tmp_path, caplog):
     replica.configure(accounts={"alice": PASSWORD}, tag_size=64 * 1024)
     for name in ["", *logging.root.manager.loggerDict]:  # every logger, whatever level a library set

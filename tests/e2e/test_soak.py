@@ -31,7 +31,8 @@ from tests.helpers.sandbox_checks import (
 )
 from tests.helpers.tool_client import text_of
 
-pytestmark = pytest.mark.anyio
+# the soak: hundreds of downloads; CI runs it, the fast loop (-m "not slow") does not
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 KiB = 1024
 SIZES = (8 * KiB, 24 * KiB, 96 * KiB, 256 * KiB, 640 * KiB, 1024 * KiB)

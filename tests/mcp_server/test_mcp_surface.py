@@ -23,11 +23,24 @@ TOOLS = {
     "list_observations",
     "download_tags",
     "download_status",
+    "extract_light_curves",
+    "extraction_status",
     "cancel_download",
     "list_downloads",
     "login_status",
+    "preview_file",
+    "search_tois",
 }
-READ_ONLY = {"resolve_system", "list_observations", "login_status", "list_downloads", "download_status"}
+READ_ONLY = {
+    "resolve_system",
+    "list_observations",
+    "login_status",
+    "list_downloads",
+    "download_status",
+    "extraction_status",
+    "preview_file",
+    "search_tois",
+}
 
 
 def exofop_mcp_command() -> str:
@@ -67,6 +80,7 @@ def test_schema_files_are_current():
         assert (SCHEMAS / name).read_text() == render(schema)
 
 
+@pytest.mark.slow
 async def test_stdio_server_answers_like_the_in_process_one(warm_settings):
     params = StdioServerParameters(command=exofop_mcp_command(), args=[], env=server_env(warm_settings))
     async with Client(params) as client:
@@ -82,6 +96,7 @@ async def test_stdio_server_answers_like_the_in_process_one(warm_settings):
         assert bad.is_error and "not in ExoFOP's TOI table" in bad.content[0].text
 
 
+@pytest.mark.slow
 async def test_stdio_server_refuses_bad_settings_at_start(tmp_path):
     import subprocess
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from exofop_mcp.errors import ExofopMcpError, TargetNotFoundError
-from exofop_mcp.mcp_server.server import tool_error_text
+from exofop_mcp.mcp_server.tool_registration import tool_error_text
 from tests.helpers.tool_client import error
 
 pytestmark = pytest.mark.anyio
@@ -31,3 +31,27 @@ def test_tool_error_text_puts_the_code_first() -> None:
 async def test_tool_errors_carry_their_code(warm_settings, tool, args, code) -> None:
     message = await error(warm_settings, tool, args)
     assert message.startswith(f"Error executing tool {tool}: [{code}] "), message
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "unknown"),
+    [
+        ("list_observations", {"system": "TOI-1130", "band": "zs"}, "band"),  # a misspelled filter
+        ("resolve_system", {"query": "TOI-1130", "bogus_arg": True}, "bogus_arg"),
+        ("login_status", {"verbose": True}, "verbose"),
+    ],
+)
+async def test_unknown_arguments_are_refused_by_name(warm_settings, tool, args, unknown) -> None:
+    message = await error(warm_settings, tool, args)
+    assert message.startswith(f"Error executing tool {tool}: [invalid_request] "), message
+    assert f"unknown argument(s) {unknown!r}" in message
+
+
+async def test_published_schemas_are_closed(warm_settings) -> None:
+    from mcp import Client
+
+    from exofop_mcp.mcp_server.server import build_server
+
+    async with Client(build_server(warm_settings)) as client:
+        tools = (await client.list_tools()).tools
+    assert tools and all(tool.input_schema.get("additionalProperties") is False for tool in tools)

@@ -239,6 +239,7 @@ def test_hand_written_zip_bomb_headers_are_consistent(http: httpx.Client) -> Non
     assert content[-22:-18] == b"PK\x05\x06"
 
 
+@pytest.mark.slow  # every file of a star, zipped and tarred
 def test_all_files_of_a_star(http: httpx.Client) -> None:
     response = http.get("/tess/download_files_zip.php", params={"id": str(dataset.TOI_1130_TIC)})
     archive = open_zip(response.content)

@@ -148,6 +148,7 @@ def _parallel(clients: list[httpx.Client], path: str, params: dict[str, str]) ->
         thread.join()
 
 
+@pytest.mark.slow  # waits out the latency of serialised requests
 def test_session_locking_serialises_one_session_only(site: Replica, http: httpx.Client) -> None:
     alice = log_in(site.base_url, "alice", "s3cret")
     alice_again = httpx.Client(base_url=site.base_url, cookies=alice.cookies, timeout=30)
@@ -185,6 +186,7 @@ def test_keep_alive_serves_several_requests_on_one_connection(site: Replica) -> 
     assert received.count(b"HTTP/1.1 200 OK") == 2 and b"Connection: Keep-Alive" in received
 
 
+@pytest.mark.slow  # 24 simultaneous archive downloads
 def test_many_concurrent_connections(site: Replica) -> None:
     results: list[int] = []
 
@@ -304,6 +306,7 @@ def test_configure_validates(site: Replica) -> None:
         ReplicaConfig(host="0.0.0.0")
 
 
+@pytest.mark.slow
 def test_command_line_serves_until_terminated() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
@@ -328,6 +331,7 @@ def test_command_line_serves_until_terminated() -> None:
             process.wait()
 
 
+@pytest.mark.slow
 def test_command_line_refuses_non_loopback_hosts() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     result = subprocess.run(

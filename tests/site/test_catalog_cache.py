@@ -52,6 +52,7 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
+@pytest.mark.slow
 async def test_second_process_makes_no_catalog_request(settings, replica):
     assert resolve_in_new_process(settings, "TIC 254113311") == ["TOI-1130 network"]
     assert replica.count("download_toi.php") == 1
@@ -115,6 +116,7 @@ async def test_catalog_answering_html_is_reported(settings, replica):
     assert "HTML" in message
 
 
+@pytest.mark.slow
 async def test_name_answers_are_remembered_across_processes(warm_settings, replica):
     assert resolve_in_new_process(warm_settings, "WASP-46") == ["TOI-101 cache"]
     assert replica.count("gototicid.php") == 1

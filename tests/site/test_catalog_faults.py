@@ -76,6 +76,7 @@ async def test_stopped_site_resolves_every_form_from_the_stale_cache(warm_settin
     assert "unreachable" in message and "EXOFOP_BASE_URL" in message
 
 
+@pytest.mark.slow
 async def test_slow_site_times_out_and_uses_the_stale_cache(warm_settings, replica):
     age_cache(warm_settings, STALE_HOURS)
     replica.configure(latency=2.0)
@@ -86,6 +87,7 @@ async def test_slow_site_times_out_and_uses_the_stale_cache(warm_settings, repli
     assert time.monotonic() - started < 5, "the read timeout was not applied"
 
 
+@pytest.mark.slow
 async def test_slow_site_without_a_cache_says_it_timed_out(settings, replica):
     replica.configure(latency=2.0)
     slow = replace(settings, read_timeout=0.3, max_retries=1)

@@ -24,6 +24,7 @@ def test_bad_cells_give_none(bad):
     assert parse_sexagesimal(bad, hours=True) is None
 
 
+@pytest.mark.slow  # all 7710 catalog rows through astropy
 def test_every_catalog_row_matches_astropy():
     from astropy.coordinates import Angle
 

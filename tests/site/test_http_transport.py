@@ -12,7 +12,8 @@ from mcp import Client
 
 from tests.helpers.environment import server_env
 
-pytestmark = pytest.mark.anyio
+# each test starts `exofop-mcp serve --http` in a child process
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
 def free_port() -> int:

@@ -1,0 +1,391 @@
+"""Extraction of one system's downloaded time-series tags into standardised light curves.
+
+For each tag the manifest lists as downloaded, every file that may hold a table (zips opened) is
+read, its times turned into BJD_TDB, its flux chosen, and an ECSV plus a PNG written under
+``light_curves/<tag>/``.  The manifest's ``products`` record each source file's hash, size and
+modification time with what it gave, so a repeat run reads nothing that did not change and
+rewrites nothing.  One bad file never stops the others: it becomes an entry with a reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Final
+
+import numpy as np
+
+from exofop_mcp import __version__
+from exofop_mcp.downloads.manifest import Manifest, ManifestFile, ManifestProduct, ManifestTag, now
+from exofop_mcp.downloads.sandbox import SystemDirectory
+from exofop_mcp.lightcurves.discovery import Candidate, is_sidecar, zip_candidates
+from exofop_mcp.lightcurves.file_names import FileNameInfo, parse_file_name
+from exofop_mcp.lightcurves.flux_columns import choose_flux, detrending_columns
+from exofop_mcp.lightcurves.light_curve_files import ecsv_text, write_ecsv
+from exofop_mcp.lightcurves.observatories import find_site
+from exofop_mcp.lightcurves.plotting import Ephemeris, plot_png, write_png
+from exofop_mcp.lightcurves.reports import EntryStatus, LightCurveEntry, Refusal
+from exofop_mcp.lightcurves.table_reading import MIN_ROWS, read_text_table
+from exofop_mcp.lightcurves.time_columns import choose_times, site_from_table
+from exofop_mcp.lightcurves.time_systems import SECONDS_PER_DAY, Target
+
+log = logging.getLogger(__name__)
+
+TIME_SERIES: Final = "time_series"
+
+
+@dataclass
+class SystemContext:
+    """What every light curve of a system needs: where things are, the star, its planets, the table rows."""
+
+    directory: SystemDirectory
+    tic_id: int
+    host_toi: int | None
+    target: Target | None
+    ephemerides: dict[str, Ephemeris] = field(default_factory=dict)  # by TOI, "141.01"
+    rows: dict[int, list[dict[str, str]]] = field(default_factory=dict)  # observation table rows by tag
+    plots: bool = True
+
+
+def read_table_rows(directory: SystemDirectory) -> dict[int, list[dict[str, str]]]:
+    """The downloaded time-series observation table (``tables/time_series.csv``), rows by tag."""
+    path = directory.table_path(TIME_SERIES)
+    rows: dict[int, list[dict[str, str]]] = {}
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                tag = row.get("tag") or ""
+                if tag.isdigit():
+                    rows.setdefault(int(tag), []).append(row)
+    except OSError:
+        return {}
+    return rows
+
+
+@dataclass
+class TagOutcome:
+    tag: int
+    entries: list[LightCurveEntry]
+    products: dict[str, ManifestProduct]
+    removed: list[str]  # product keys that no longer exist
+    sidecars: int
+
+
+def time_series_tags(directory: SystemDirectory, manifest: Manifest | None) -> list[int]:
+    """Every downloaded time-series tag of the manifest whose files are all there at their sizes, in order.
+
+    A file edited in place since its download (same size, other bytes) is still read: its light
+    curve carries a warning, and the product is keyed by the file's own hash.
+    """
+    if manifest is None:
+        return []
+    return sorted(
+        entry.tag
+        for entry in manifest.tags.values()
+        if entry.kind == TIME_SERIES and entry.status == "downloaded" and _files_there(directory, entry)
+    )
+
+
+def _files_there(directory: SystemDirectory, entry: ManifestTag) -> bool:
+    return bool(entry.files) and _all_at_their_sizes(directory, entry.files)
+
+
+def _norm(text: str | None) -> str:
+    """A band name without separators; case is kept (Cousins I is not SDSS i)."""
+    return re.sub(r"[^A-Za-z0-9+]", "", text or "")
+
+
+@dataclass
+class Metadata:
+    filter: str | None
+    observatory: str | None
+    telescope: str | None
+    obs_date: dt.date | None
+    planet: str | None
+    aperture_px: float | None
+
+
+def _metadata(ctx: SystemContext, tag: int, name: FileNameInfo) -> Metadata:
+    """The observation table first, the file name second."""
+    rows = ctx.rows.get(tag, [])
+    row = None
+    if name.filter:
+        row = next((r for r in rows if _norm(r.get("filter")) == _norm(name.filter)), None)
+    if row is None and len(rows) == 1 and not name.filter:
+        row = rows[0]
+    first = row or (rows[0] if rows else None)
+    filter_name = (row or {}).get("filter") or name.filter or (first or {}).get("filter") or None
+    telescope = (first or {}).get("telescope") or None
+    obs_date = None
+    text = (first or {}).get("obs_date") or ""
+    try:
+        obs_date = dt.date.fromisoformat(text) if text else name.obs_date
+    except ValueError:
+        obs_date = name.obs_date
+    planet = ((first or {}).get("toi") or "").removeprefix("TOI").strip() or None
+    if planet is None and name.planet and ctx.host_toi:
+        planet = f"{ctx.host_toi}.{name.planet}"
+    return Metadata(filter_name, telescope or name.observatory, telescope, obs_date, planet, name.aperture_px)
+
+
+def _output_stem(tag_prefix: str, key: str) -> str:
+    inside = key[len(tag_prefix) :] if key.startswith(tag_prefix) else key
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", inside.replace("!", "__").replace("/", "__")).strip("._") or "table"
+
+
+def _refused(tag: int, key: str, refusal: Refusal, status: EntryStatus = "failed") -> LightCurveEntry:
+    skipped = refusal.reason in ("not_a_table",)
+    return LightCurveEntry(
+        tag=tag,
+        source_file=key,
+        status="skipped" if skipped else status,
+        reason=refusal.reason,
+        message=str(refusal),
+    )
+
+
+def extract_table(
+    ctx: SystemContext, tag: int, candidate: Candidate, data: bytes, sha256: str, stem: str
+) -> tuple[LightCurveEntry, list[Path]]:
+    """One table → one ECSV and one PNG; raises :class:`Refusal` when the table is no light curve."""
+    table = read_text_table(data, candidate.name)
+    name_info = parse_file_name(candidate.name)
+    meta = _metadata(ctx, tag, name_info)
+    site = site_from_table(table) or find_site(meta.telescope, name_info.observatory, meta.observatory)
+    if ctx.target is None:
+        raise Refusal("no_coordinates", "the star has no catalog coordinates: times cannot be made barycentric.")
+    times = choose_times(table, ctx.target, site, meta.obs_date)
+    time_column = times.source.split(" ")[0]
+    flux = choose_flux(table, time_column=time_column)
+    extra = detrending_columns(table)
+    if times.jd_utc is not None:
+        extra["jd_utc"] = times.jd_utc
+    warnings = [*times.warnings, *flux.warnings]
+    keep = np.isfinite(times.bjd_tdb) & np.isfinite(flux.flux)
+    if int(keep.sum()) < MIN_ROWS:
+        raise Refusal("too_few_rows", f"only {int(keep.sum())} rows with both a time and a flux.")
+    dropped = int((~keep).sum())
+    if dropped:
+        warnings.append(f"{dropped} rows without a time or a flux left out")
+    bjd = times.bjd_tdb[keep]
+    order = np.argsort(bjd, kind="stable")
+    if np.any(order != np.arange(order.size)):
+        warnings.append("rows were not in time order: sorted")
+    bjd = bjd[order]
+    flux_values = flux.flux[keep][order]
+    flux_err = flux.flux_err[keep][order]
+    columns = {k: v[keep][order] for k, v in extra.items()}
+    steps = np.diff(bjd)
+    cadence = float(np.median(steps)) * SECONDS_PER_DAY if steps.size else None
+    ephemeris = ctx.ephemerides.get(meta.planet or "")
+    if ephemeris is None and len(ctx.ephemerides) == 1:
+        ephemeris = next(iter(ctx.ephemerides.values()))
+    directory = ctx.directory
+    ecsv_path = directory.light_curves_dir / str(tag) / f"{stem}.ecsv"
+    png_path = ecsv_path.with_suffix(".png")
+    entry = LightCurveEntry(
+        tag=tag,
+        source_file=candidate.key,
+        status="extracted",
+        ecsv=directory.relative(ecsv_path),
+        png=directory.relative(png_path) if ctx.plots else None,
+        rows=int(bjd.size),
+        time_start_bjd_tdb=round(float(bjd[0]), 7),
+        time_end_bjd_tdb=round(float(bjd[-1]), 7),
+        span_hours=round(float(bjd[-1] - bjd[0]) * 24, 4),
+        cadence_seconds=None if cadence is None else round(cadence, 3),
+        filter=meta.filter,
+        observatory=meta.observatory,
+        obs_date=meta.obs_date.isoformat() if meta.obs_date else None,
+        planet=ephemeris.planet if ephemeris else meta.planet,
+        time_source=times.source,
+        flux_source=flux.source,
+        warnings=warnings,
+    )
+    header: dict[str, Any] = {
+        "tag": tag,
+        "tic_id": ctx.tic_id,
+        "toi": entry.planet,
+        "filter": meta.filter,
+        "observatory": meta.observatory,
+        "obs_date": entry.obs_date,
+        "aperture_px": meta.aperture_px,
+        "site": None
+        if site is None
+        else {
+            "name": site.name,
+            "latitude_deg": site.latitude_deg,
+            "longitude_deg": site.longitude_deg,
+            "height_m": site.height_m,
+        },
+        "source_file": candidate.key,
+        "source_sha256": sha256,
+        "time_source": times.source,
+        "time_scale": "tdb",
+        "flux_source": flux.source,
+        "flux_raw": "raw" in flux.source,
+        "flux_err_estimated": flux.error_estimated,
+        "table_metadata": table.metadata or None,
+        "warnings": warnings,
+        "extracted_by": f"exofop-mcp {__version__}",
+    }
+    if ephemeris is not None:
+        header["ephemeris"] = {
+            "toi": ephemeris.planet,
+            "epoch_bjd_tdb": ephemeris.epoch_bjd,
+            "period_days": ephemeris.period_days,
+            "duration_hours": ephemeris.duration_hours,
+        }
+    write_ecsv(
+        ecsv_path, ecsv_text(bjd, flux_values, flux_err, columns, {k: v for k, v in header.items() if v is not None})
+    )
+    written = [ecsv_path]
+    if ctx.plots:
+        title = f"TIC {ctx.tic_id}  tag {tag}  {meta.observatory or ''} {meta.filter or ''} {entry.obs_date or ''}"
+        write_png(png_path, plot_png(bjd, flux_values, flux_err, title.strip(), ephemeris))
+        written.append(png_path)
+    return entry, written
+
+
+def _replay(product: ManifestProduct) -> list[LightCurveEntry]:
+    entries = []
+    for data in product.entries:
+        entry = LightCurveEntry.model_validate(data)
+        if entry.status == "extracted":
+            entry.status = "already_extracted"
+        entries.append(entry)
+    return entries
+
+
+def _reusable(ctx: SystemContext, product: ManifestProduct) -> bool:
+    """The recorded products are all on disk (with their plots, when plots are wanted)."""
+    if ctx.plots and any(e.get("status") == "extracted" and not e.get("png") for e in product.entries):
+        return False
+    return _products_present(ctx.directory, product)
+
+
+def _products_present(directory: SystemDirectory, product: ManifestProduct) -> bool:
+    return _all_at_their_sizes(directory, product.files)
+
+
+def _all_at_their_sizes(directory: SystemDirectory, files: list[ManifestFile]) -> bool:
+    for f in files:
+        try:
+            if (directory.path / f.path).stat().st_size != f.size:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def extract_tag(ctx: SystemContext, manifest: Manifest, tag: int, overwrite: bool) -> TagOutcome:
+    """Every source file of one tag (see the module docstring); never raises for a bad file."""
+    directory = ctx.directory
+    entry = manifest.entry(tag)
+    paths = [f.path for f in entry.files] if entry else []
+    downloaded_sha = {f.path: f.sha256 for f in entry.files} if entry else {}
+    candidates = [p for p in paths if not is_sidecar(p)]
+    sidecars = len(paths) - len(candidates)
+    known = manifest.products or {}
+    entries: list[LightCurveEntry] = []
+    products: dict[str, ManifestProduct] = {}
+    prefix = f"{TIME_SERIES}/{tag}/"
+    for rel in sorted(candidates):
+        path = directory.path / rel
+        previous = known.get(rel)
+        try:
+            if not directory.contains(path) or path.is_symlink():
+                raise Refusal("outside_sandbox", "the file links outside the system directory: not read.")
+            st = path.stat()
+            if (
+                not overwrite
+                and previous is not None
+                and previous.source_size == st.st_size
+                and previous.source_mtime_ns == st.st_mtime_ns
+                and _reusable(ctx, previous)
+            ):
+                entries += _replay(previous)
+                continue
+            data = path.read_bytes()
+        except Refusal as refusal:
+            entries.append(_refused(tag, rel, refusal))
+            continue
+        except OSError as exc:
+            entries.append(_refused(tag, rel, Refusal("read_error", f"the file could not be read ({exc.strerror}).")))
+            continue
+        sha = hashlib.sha256(data).hexdigest()
+        if not overwrite and previous is not None and previous.source_sha256 == sha and _reusable(ctx, previous):
+            entries += _replay(previous)
+            products[rel] = previous.model_copy(update={"source_size": st.st_size, "source_mtime_ns": st.st_mtime_ns})
+            continue
+        file_entries, written = _extract_file(ctx, tag, rel, data, sha, prefix)
+        if downloaded_sha.get(rel) not in (None, sha):
+            for e in file_entries:
+                e.warnings.append(
+                    "the file changed since it was downloaded (its SHA-256 is not the download's): "
+                    "download_tags(overwrite=true) fetches ExoFOP's version again"
+                )
+        entries += file_entries
+        products[rel] = ManifestProduct(
+            tag=tag,
+            source=rel,
+            source_sha256=sha,
+            source_size=st.st_size,
+            source_mtime_ns=st.st_mtime_ns,
+            files=[ManifestFile(path=directory.relative(p), size=p.stat().st_size) for p in written],
+            entries=[e.model_dump(mode="json", exclude_none=True) for e in file_entries],
+            time=now(),
+        )
+        if previous is not None:  # products of the old version of the file that the new one did not make
+            kept = {f.path for f in products[rel].files}
+            for old in previous.files:
+                if old.path not in kept:
+                    (directory.path / old.path).unlink(missing_ok=True)
+    removed = [key for key, product in known.items() if product.tag == tag and key not in candidates]
+    for key in removed:  # a file no longer in the tag (downloaded again): its light curves go too
+        for old in known[key].files:
+            (directory.path / old.path).unlink(missing_ok=True)
+    return TagOutcome(tag, entries, products, removed, sidecars)
+
+
+def _extract_file(
+    ctx: SystemContext, tag: int, rel: str, data: bytes, sha: str, prefix: str
+) -> tuple[list[LightCurveEntry], list[Path]]:
+    if rel.lower().endswith(".zip"):
+        candidates, _ = zip_candidates(rel, data)
+    else:
+        candidates = [Candidate(rel, PurePosixPath(rel).name, lambda: data)]
+    entries: list[LightCurveEntry] = []
+    written: list[Path] = []
+    for candidate in candidates:
+        if candidate.refusal is not None:
+            entries.append(_refused(tag, candidate.key, candidate.refusal))
+            continue
+        try:
+            member = data if candidate.key == rel else candidate.read()
+            member_sha = sha if candidate.key == rel else hashlib.sha256(member).hexdigest()
+            entry, files = extract_table(ctx, tag, candidate, member, member_sha, _output_stem(prefix, candidate.key))
+        except Refusal as refusal:
+            entries.append(_refused(tag, candidate.key, refusal))
+            continue
+        except Exception as exc:  # a bug or a table stranger than any seen: this file fails, the others go on
+            log.exception("light curve extraction failed for %s", candidate.key)
+            entries.append(
+                _refused(
+                    tag,
+                    candidate.key,
+                    Refusal(
+                        "unexpected_error",
+                        f"the table could not be read ({type(exc).__name__}); the others are not affected.",
+                    ),
+                )
+            )
+            continue
+        entries.append(entry)
+        written += files
+    return entries, written

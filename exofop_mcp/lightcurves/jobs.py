@@ -1,0 +1,279 @@
+"""Extraction jobs: a long extraction outlives the tool call that started it, like a download.
+
+``extract_light_curves`` starts a job, waits at most ``wait_seconds`` and returns what is done so
+far; the work goes on in the server (one tag at a time in a worker thread) and
+``extraction_status`` returns the updated report.  Products are recorded in the manifest as tags
+finish, so a job stopped half-way leaves a next run only the rest to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from exofop_mcp.downloads.locks import range_lock
+from exofop_mcp.downloads.manifest import Manifest, load_manifest, save_manifest
+from exofop_mcp.downloads.sandbox import SystemDirectory
+from exofop_mcp.errors import ExofopMcpError, InvalidRequestError
+from exofop_mcp.lightcurves.reports import ExtractionReport, JobState, LightCurveEntry
+from exofop_mcp.site.resolver import ResolvedSystem
+
+if TYPE_CHECKING:  # the extraction (numpy, astropy) is imported when a job starts, not with the server
+    from exofop_mcp.lightcurves.extraction import SystemContext, TagOutcome
+
+log = logging.getLogger(__name__)
+
+MAX_JOBS_KEPT = 50
+PAGE_BUDGET_BYTES = 19_000
+SAVE_EVERY_SECONDS = 2.0
+STATUSES = ("extracted", "already_extracted", "failed", "skipped")
+
+
+def context_for(directory: SystemDirectory, system: ResolvedSystem, *, plots: bool = True) -> SystemContext:
+    from exofop_mcp.lightcurves.extraction import SystemContext, read_table_rows
+    from exofop_mcp.lightcurves.plotting import Ephemeris
+    from exofop_mcp.lightcurves.time_systems import Target
+
+    target = None if system.ra_deg is None or system.dec_deg is None else Target(system.ra_deg, system.dec_deg)
+    ephemerides = {
+        p.toi: Ephemeris(p.toi, p.epoch_bjd, p.period_days, p.duration_hours or 0.0)
+        for p in system.planets
+        if p.epoch_bjd and p.period_days
+    }
+    return SystemContext(
+        directory, system.tic_id, system.host_toi, target, ephemerides, read_table_rows(directory), plots
+    )
+
+
+def _not_available(manifest: Manifest | None, tag: int) -> LightCurveEntry:
+    entry = manifest.entry(tag) if manifest else None
+    if entry is not None and entry.kind != "time_series":
+        reason, message = "not_time_series", "the tag is not a time-series tag of this system."
+    elif entry is not None and entry.status == "downloaded":
+        reason, message = (
+            "incomplete_download",
+            "files of the tag are missing or changed since it was downloaded: download it again with "
+            "download_tags(overwrite=true).",
+        )
+    else:
+        reason, message = "not_downloaded", "the tag is not downloaded yet: call download_tags with it first."
+    return LightCurveEntry(tag=tag, source_file="", status="skipped", reason=reason, message=message)
+
+
+class ExtractionJob:
+    def __init__(
+        self, system: ResolvedSystem, directory: SystemDirectory, tags: list[int], missing: list[LightCurveEntry]
+    ) -> None:
+        self.id = secrets.token_hex(6)
+        self.system = system
+        self.directory = directory
+        self.tags = tags
+        self.entries: list[LightCurveEntry] = list(missing)
+        self.sidecars = 0
+        self.tags_done = 0
+        self.state: JobState = "running"
+        self.error: str | None = None
+        self.started = time.monotonic()
+        self.finished: float | None = None
+        self.task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+
+    def add(self, outcome: TagOutcome) -> None:
+        self.entries += outcome.entries
+        self.sidecars += outcome.sidecars
+        self.tags_done += 1
+        self._changed.set()
+
+    def finish(self) -> None:
+        self.finished = time.monotonic()
+        self._changed.set()
+
+    async def changed(self, timeout: float) -> None:
+        self._changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout)
+
+    def report(self, offset: int = 0, limit: int | None = None) -> ExtractionReport:
+        totals: dict[str, int] = {}
+        for entry in self.entries:
+            totals[entry.status] = totals.get(entry.status, 0) + 1
+        light_curves = totals.get("extracted", 0) + totals.get("already_extracted", 0)
+        report = ExtractionReport(
+            job_id=self.id,
+            state=self.state,
+            system=self.system.canonical_name,
+            tic_id=self.system.tic_id,
+            directory=str(self.directory.path),
+            tags=self.tags,
+            tags_done=self.tags_done,
+            totals=totals,
+            light_curves=light_curves,
+            sidecars=self.sidecars,
+            entries_total=len(self.entries),
+            offset=offset,
+            elapsed_seconds=round((self.finished or time.monotonic()) - self.started, 3),
+            message="",
+        )
+        end = len(self.entries) if limit is None else min(len(self.entries), offset + limit)
+        page = self.entries[offset:end]
+        cut = False
+        if limit is not None:
+            envelope = len(report.model_dump_json(exclude_none=True)) + 600
+            used = envelope
+            chosen: list[LightCurveEntry] = []
+            for entry in page:
+                size = len(json.dumps(entry.model_dump(mode="json", exclude_none=True))) + 1
+                if chosen and used + size > PAGE_BUDGET_BYTES:
+                    cut = True
+                    break
+                chosen.append(entry)
+                used += size
+            page = chosen
+            end = offset + len(page)
+        report.results = page
+        report.returned = len(page)
+        report.next_offset = end if end < len(self.entries) else None
+        report.message = self._message(totals, light_curves, cut, report.next_offset)
+        return report
+
+    def _message(self, totals: dict[str, int], light_curves: int, cut: bool, next_offset: int | None) -> str:
+        where = f"Light curves are under {self.directory.light_curves_dir}."
+        bad = totals.get("failed", 0)
+        if self.state == "running":
+            text = (
+                f"Still extracting: {self.tags_done} of {len(self.tags)} tags done. Call "
+                f"extraction_status(job_id='{self.id}') for the rest; the work continues meanwhile."
+            )
+        elif self.state == "cancelled":
+            text = (
+                f"Cancelled after {self.tags_done} of {len(self.tags)} tags; {light_curves} light curves are on disk."
+            )
+        elif self.state == "failed":
+            text = f"The extraction stopped: {(self.error or '').rstrip('.')}. {light_curves} light curves are on disk."
+        elif not self.tags and not self.entries:
+            text = (
+                "No downloaded time-series tags for this system: download them first with "
+                "download_tags(kind='time_series')."
+            )
+        else:
+            text = f"{light_curves} light curves from {len(self.tags)} tags. {where}"
+            if bad:
+                text += f" {bad} files could not be read (see each entry's reason and message); the others are fine."
+        if next_offset is not None:
+            text += (
+                f" {'Page cut to stay under ~20 kB; a' if cut else 'A'}sk for more entries with offset={next_offset}."
+            )
+        return text
+
+
+class LightCurveJobs:
+    """The server's extraction jobs, by id."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._jobs: dict[str, ExtractionJob] = {}
+
+    def start(
+        self, system: ResolvedSystem, tags: list[int] | None, overwrite: bool, *, plots: bool = True
+    ) -> ExtractionJob:
+        from exofop_mcp.lightcurves.extraction import time_series_tags
+
+        directory = SystemDirectory(self.data_dir, system.canonical_name)
+        manifest = load_manifest(directory)
+        available = time_series_tags(directory, manifest)
+        if tags is None:
+            recorded = manifest.tags.values() if manifest else []
+            tags = sorted(e.tag for e in recorded if e.kind == "time_series" and e.status == "downloaded")
+        chosen = [tag for tag in dict.fromkeys(tags) if tag in available]
+        missing = [_not_available(manifest, tag) for tag in dict.fromkeys(tags) if tag not in available]
+        job = ExtractionJob(system, directory, chosen, missing)
+        job.task = asyncio.create_task(self._run(job, manifest, overwrite, plots), name=f"extract-{job.id}")
+        self._jobs[job.id] = job
+        self._forget_old()
+        return job
+
+    async def _run(self, job: ExtractionJob, manifest: Manifest | None, overwrite: bool, plots: bool) -> None:
+        from exofop_mcp.lightcurves.extraction import extract_tag
+
+        pending: list[TagOutcome] = []
+        last_save = time.monotonic()
+        try:
+            if job.tags and manifest is not None:
+                ctx = context_for(job.directory, job.system, plots=plots)
+                for tag in job.tags:
+                    outcome = await asyncio.to_thread(extract_tag, ctx, manifest, tag, overwrite)
+                    job.add(outcome)
+                    if outcome.products or outcome.removed:  # a repeat records (and rewrites) nothing
+                        pending.append(outcome)
+                    if pending and time.monotonic() - last_save > SAVE_EVERY_SECONDS:
+                        await self._record(job.directory, pending)
+                        pending, last_save = [], time.monotonic()
+            if pending:
+                await self._record(job.directory, pending)
+            job.state = "completed"
+        except asyncio.CancelledError:
+            job.state = "cancelled"
+            with contextlib.suppress(Exception):
+                if pending:
+                    await asyncio.shield(self._record(job.directory, pending))
+        except Exception as exc:
+            if isinstance(exc, ExofopMcpError):
+                log.error("extraction job %s stopped: %s", job.id, exc)
+            else:
+                log.exception("extraction job %s failed", job.id)
+            job.state = "failed"
+            job.error = str(exc) or type(exc).__name__
+        finally:
+            job.finish()
+
+    async def _record(self, directory: SystemDirectory, outcomes: list[TagOutcome]) -> None:
+        """Write the products of finished tags into the manifest (atomically, under the system's lock)."""
+        async with range_lock(directory.lock_file, directory.lock_index()):
+            manifest = load_manifest(directory, for_update=True)
+            if manifest is None:
+                return
+            products = dict(manifest.products or {})
+            for outcome in outcomes:
+                for key in outcome.removed:
+                    products.pop(key, None)
+                products.update(outcome.products)
+            manifest.products = products or None
+            await asyncio.to_thread(save_manifest, directory, manifest)
+
+    def get(self, job_id: str) -> ExtractionJob:
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise InvalidRequestError(
+                f"No extraction job {job_id!r} in this server.",
+                hint="Jobs last as long as the server process. Call extract_light_curves again: it does only "
+                "what is not done yet.",
+            )
+        return job
+
+    async def wait(self, job: ExtractionJob, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while job.state == "running":
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            await job.changed(min(remaining, 1.0))
+
+    async def close(self) -> None:
+        for job in self._jobs.values():
+            if job.task is not None and not job.task.done():
+                job.task.cancel()
+        for job in self._jobs.values():
+            if job.task is not None:
+                with contextlib.suppress(BaseException):
+                    await job.task
+
+    def _forget_old(self) -> None:
+        finished = [j for j in self._jobs.values() if j.state != "running"]
+        for job in finished[: max(0, len(self._jobs) - MAX_JOBS_KEPT)]:
+            self._jobs.pop(job.id, None)

@@ -1,0 +1,220 @@
+"""A tolerant reader of the text tables observers upload as light curves.
+
+Tab, comma, semicolon and whitespace separators; decimal commas; ``# AIJ_`` metadata lines; a
+row-number column (AstroImageJ's header cell is a single space); CRLF; a byte-order mark; a header
+line that starts with ``#``; no header at all (three columns: time, flux, error); ``NaN``,
+``Infinity``, ``-`` and empty cells as missing.  AstroImageJ's ``.xls`` is such text; a real Excel
+workbook is refused with a reason.  Columns are converted to numbers only when asked for.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from exofop_mcp.lightcurves.reports import Refusal
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+HEADERLESS_NAMES = ("time", "flux", "flux_err")
+MISSING = {
+    "",
+    "-",
+    "--",
+    "nan",
+    "+nan",
+    "-nan",
+    "na",
+    "n/a",
+    "null",
+    "none",
+    "inf",
+    "+inf",
+    "-inf",
+    "infinity",
+    "+infinity",
+    "-infinity",
+}
+MIN_ROWS = 3
+
+_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$")
+
+
+@dataclass
+class TextTable:
+    """Columns of a text table, by name, as the cells' text; numbers on demand."""
+
+    names: list[str]
+    cells: list[list[str]]  # one list per column
+    separator: str
+    has_header: bool
+    decimal_comma: bool = False
+    metadata: dict[str, str] = field(default_factory=dict)
+    _numbers: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def rows(self) -> int:
+        return len(self.cells[0]) if self.cells else 0
+
+    def number(self, name: str) -> np.ndarray:
+        """The column as float64, missing cells as NaN (a text cell is NaN too)."""
+        cached = self._numbers.get(name)
+        if cached is None:
+            cached = _to_float(self.cells[self.names.index(name)], self.decimal_comma)
+            self._numbers[name] = cached
+        return cached
+
+    def is_numeric(self, name: str) -> bool:
+        return bool(np.isfinite(self.number(name)).any())
+
+
+def _to_float(cells: list[str], decimal_comma: bool) -> np.ndarray:
+    values = [c.strip().replace(",", ".") if decimal_comma else c.strip() for c in cells]
+    try:
+        array = np.array(values, dtype="U").astype(np.float64)
+    except ValueError:
+        array = np.array([_one(v) for v in values], dtype=np.float64)
+    array[~np.isfinite(array)] = np.nan
+    return array
+
+
+def _one(text: str) -> float:
+    if text.lower() in MISSING:
+        return float("nan")
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _split(line: str, separator: str) -> list[str]:
+    return line.split() if separator == " " else line.split(separator)
+
+
+def _separator(lines: list[str]) -> str:
+    sample = lines[:20]
+    for candidate in ("\t", ";", ","):
+        counts = {line.count(candidate) for line in sample}
+        if min(counts) > 0 and len(counts) == 1:
+            return candidate
+    for candidate in ("\t", ";", ","):
+        if all(candidate in line for line in sample):
+            return candidate
+    return " "
+
+
+def _numeric_cell(text: str, decimal_comma: bool) -> bool:
+    t = text.strip()
+    if t.lower() in MISSING:
+        return True
+    return bool(_NUMBER.match(t) or (decimal_comma and _DECIMAL_COMMA.match(t)))
+
+
+def refuse_binary(data: bytes, name: str) -> None:
+    """Raise a :class:`Refusal` for a file that is not text (an Excel workbook, a FITS or image file...)."""
+    if data.startswith(OLE2_MAGIC) or (data.startswith(ZIP_MAGIC) and name.lower().endswith((".xlsx", ".xls"))):
+        raise Refusal(
+            "excel_binary",
+            "a real Excel workbook, not AstroImageJ's tab-separated text; save it as a .tbl or .csv table.",
+        )
+    if b"\0" in data[:4096]:
+        raise Refusal("binary_file", "a binary file, not a text table.")
+
+
+def read_text_table(data: bytes, name: str = "") -> TextTable:
+    """Parse ``data`` as a text table; raises :class:`Refusal` when it is not one."""
+    if not data.strip():
+        raise Refusal("empty_file", "the file is empty.")
+    refuse_binary(data, name)
+    text = _decode(data)
+    metadata: dict[str, str] = {}
+    comments: list[str] = []
+    lines: list[str] = []
+    for raw in text.splitlines():
+        line = raw.rstrip("\r\n")
+        if not line.strip():
+            continue
+        stripped = line.lstrip()
+        if stripped.startswith("#") and not lines:
+            comment = stripped.lstrip("#").strip()
+            if comment.startswith("AIJ_"):
+                key, _, value = comment.partition(" ")
+                metadata[key] = value.strip()
+            elif comment:
+                comments.append(comment)
+            continue
+        if stripped.startswith("#"):
+            continue
+        lines.append(line)
+    if not lines:
+        raise Refusal("not_a_table", "no table rows in the file.")
+    separator = _separator(lines[1:] if len(lines) > 1 else lines)
+    first = _split(lines[0], separator)
+    data_fields = _split(lines[1], separator) if len(lines) > 1 else first
+    decimal_comma = separator != "," and any(_DECIMAL_COMMA.match(c.strip()) for c in data_fields)
+    header_is_data = all(_numeric_cell(c, decimal_comma) for c in first if c.strip())
+    if header_is_data:
+        header: list[str] | None = None
+        if comments:  # "# BJD_TDB flux err": the last comment line, when it has the columns' count
+            named = _split(comments[-1], separator)
+            if len(named) == len(first) and not all(_numeric_cell(c, decimal_comma) for c in named):
+                header = named
+        body = lines
+    else:
+        header, body = first, lines[1:]
+    rows = [_split(line, separator) for line in body]
+    width = max((len(r) for r in rows), default=0)
+    if header is None:
+        if width < 2:
+            raise Refusal("not_a_table", "a single column of numbers: no time and flux pair.")
+        names = [*HEADERLESS_NAMES, *(f"col{index}" for index in range(4, width + 1))][:width]
+        has_header = False
+    else:
+        names = [h.strip() for h in header]
+        if names and names[0] == "":
+            names[0] = "row"
+        if len(names) == width - 1:  # a row number with no header cell of its own
+            names.insert(0, "row")
+        has_header = True
+    if width < 2 or len(names) < 2:
+        raise Refusal("not_a_table", "fewer than two columns: not a light-curve table.")
+    names = _unique(names)
+    columns = [[] for _ in names]  # type: list[list[str]]
+    count = len(names)
+    for row in rows:
+        if len(row) < count:
+            row = row + [""] * (count - len(row))
+        for index in range(count):
+            columns[index].append(row[index])
+    first_row = rows[0] if rows else []
+    numeric = sum(1 for cell in first_row if cell.strip() and _numeric_cell(cell, decimal_comma))
+    if has_header and (numeric < 2 or numeric * 2 < len(first_row)):
+        raise Refusal("not_a_table", "too few numbers under the header: text, not a measurement table.")
+    return TextTable(names, columns, separator, has_header, decimal_comma, metadata)
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        if name in seen:
+            seen[name] += 1
+            out.append(f"{name}_{seen[name]}")
+        else:
+            seen[name] = 0
+            out.append(name)
+    return out

@@ -1,0 +1,154 @@
+"""Which column holds the times, in what system, and how it becomes full BJD_TDB.
+
+A BJD_TDB column (or a synonym: ``BJD``, ``BJD-2450000``, ``BTJD``...) is taken as it is, after
+restoring a dropped offset; otherwise JD_UTC (``JD_UTC``, ``J.D.-2400000``, ``MJD``) or HJD_UTC is
+converted with astropy.  Where both BJD_TDB and JD_UTC exist, their difference is checked against
+the physics: a "BJD" column holding UTC times is caught and the light curve says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from exofop_mcp.lightcurves.observatories import Site
+from exofop_mcp.lightcurves.reports import Refusal
+from exofop_mcp.lightcurves.table_reading import TextTable
+from exofop_mcp.lightcurves.time_systems import (
+    CONSISTENCY_SECONDS,
+    SECONDS_PER_DAY,
+    Target,
+    hjd_utc_to_jd_utc,
+    parse_time_name,
+    plausible,
+    restore_offset,
+    utc_to_bjd_tdb,
+)
+
+
+@dataclass
+class TimeChoice:
+    bjd_tdb: np.ndarray
+    jd_utc: np.ndarray | None
+    source: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def site_from_table(table: TextTable) -> Site | None:
+    """AstroImageJ's ``SITELAT``/``SITELONG`` columns (degrees, east positive), when present."""
+    names = {n.lower(): n for n in table.names}
+    lat, lon = names.get("sitelat"), names.get("sitelong")
+    if lat is None or lon is None or not (table.is_numeric(lat) and table.is_numeric(lon)):
+        return None
+    height_name = names.get("sitealt") or names.get("siteelev")
+    height = float(np.nanmedian(table.number(height_name))) if height_name and table.is_numeric(height_name) else 0.0
+    return Site(
+        "site of the table", float(np.nanmedian(table.number(lat))), float(np.nanmedian(table.number(lon))), height
+    )
+
+
+def _columns(table: TextTable) -> dict[str, list[tuple[str, float | None]]]:
+    """Time-like numeric columns by system: bjd, jd (UTC), hjd, time (scale unknown)."""
+    found: dict[str, list[tuple[str, float | None]]] = {"bjd": [], "jd": [], "hjd": [], "time": []}
+    for name in table.names:
+        parsed = parse_time_name(name)
+        if parsed is None or not table.is_numeric(name):
+            continue
+        if parsed.system == "bjd" and parsed.scale in (None, "tdb"):
+            found["bjd"].append((name, parsed.offset))
+        elif parsed.system == "jd" and parsed.scale in (None, "utc"):
+            found["jd"].append((name, parsed.offset))
+        elif parsed.system == "hjd" and parsed.scale in (None, "utc"):
+            found["hjd"].append((name, parsed.offset))
+        elif parsed.system == "time":
+            found["time"].append((name, parsed.offset))
+    # AstroImageJ writes both JD_UTC and J.D.-2400000: the full column first.
+    found["jd"].sort(key=lambda item: item[1] is not None)
+    return found
+
+
+def _full(
+    table: TextTable, name: str, named: float | None, date: dt.date | None, site: Site | None, warnings: list[str]
+) -> np.ndarray:
+    values = table.number(name)
+    offset, note = restore_offset(values, named, date, site)
+    if note:
+        warnings.append(f"{name}: {note}")
+    full = values + offset
+    if not plausible(full):
+        raise Refusal(
+            "unknown_time_offset",
+            f"the times in {name!r} are not Julian dates of any known offset (2400000, 2400000.5, 2450000, 2457000).",
+        )
+    return full
+
+
+def _converted(name: str, system: str, site: Site | None) -> str:
+    label = name if name == system else f"{name} ({system})"
+    return f"{label} converted with astropy {_where(site)}"
+
+
+def _where(site: Site | None) -> str:
+    return f"at {site.name}" if site else "at the geocentre (observatory unknown)"
+
+
+def choose_times(table: TextTable, target: Target, site: Site | None, date: dt.date | None) -> TimeChoice:
+    """Full BJD_TDB for every row of ``table``; raises :class:`Refusal` when no column holds times."""
+    columns = _columns(table)
+    warnings: list[str] = []
+    jd_utc = None
+    if columns["jd"]:
+        name, named = columns["jd"][0]
+        jd_utc = _full(table, name, named, date, site, warnings)
+        jd_name = name
+    if columns["bjd"]:
+        name, named = columns["bjd"][0]
+        bjd = _full(table, name, named, date, site, warnings)
+        source = name if named is None and name.upper() == "BJD_TDB" else f"{name} (as BJD_TDB)"
+        if jd_utc is not None:
+            pick = np.flatnonzero(np.isfinite(bjd) & np.isfinite(jd_utc))
+            if pick.size:
+                sample = pick[[0, pick.size // 2, -1]]
+                expected = utc_to_bjd_tdb(jd_utc[sample], target, site)
+                off = float(np.median(bjd[sample] - expected)) * SECONDS_PER_DAY
+                if abs(off) > CONSISTENCY_SECONDS:
+                    same = abs(float(np.median(bjd[sample] - jd_utc[sample]))) * SECONDS_PER_DAY < 1.0
+                    if same:
+                        warnings.append(
+                            f"{name} holds the same times as {jd_name} (UTC, not BJD_TDB): times converted from "
+                            f"{jd_name} instead"
+                        )
+                        return TimeChoice(
+                            utc_to_bjd_tdb(jd_utc, target, site),
+                            jd_utc,
+                            _converted(jd_name, "JD_UTC", site),
+                            warnings,
+                        )
+                    warnings.append(
+                        f"{name} differs from {jd_name} converted to BJD_TDB by {off:+.1f} s (more than "
+                        f"{CONSISTENCY_SECONDS:g} s): one of the two columns is wrong; {name} kept"
+                    )
+        return TimeChoice(bjd, jd_utc, source, warnings)
+    if jd_utc is not None:
+        return TimeChoice(
+            utc_to_bjd_tdb(jd_utc, target, site),
+            jd_utc,
+            _converted(jd_name, "JD_UTC", site),
+            warnings,
+        )
+    if columns["hjd"]:
+        name, named = columns["hjd"][0]
+        hjd = _full(table, name, named, date, site, warnings)
+        jd = hjd_utc_to_jd_utc(hjd, target)
+        return TimeChoice(utc_to_bjd_tdb(jd, target, site), jd, _converted(name, "HJD_UTC", site), warnings)
+    if columns["time"]:
+        name, named = columns["time"][0]
+        bjd = _full(table, name, named, date, site, warnings)
+        warnings.append(f"the column {name!r} does not name its time system: taken as BJD_TDB")
+        return TimeChoice(bjd, None, f"{name} (assumed BJD_TDB)", warnings)
+    raise Refusal(
+        "no_time_column",
+        "no time column (BJD_TDB, JD_UTC, J.D.-2400000, HJD_UTC, BJD-2450000, BTJD...): not a light curve.",
+    )
