@@ -23,14 +23,15 @@ ACCEPTED_FORMS = (
 MAX_QUERY_LENGTH = 100
 MAX_TIC = 9_999_999_999
 
-_SEP = r"[\s_\-]*"
+_SEP = r"\s*[_\-]?\s*"  # at most one dash or underscore: "TOI--1130" is a sign, not a separator
 _TIC_RE = re.compile(rf"^(?:tic{_SEP})?(\d{{1,10}})$", re.IGNORECASE)
 _TOI_RE = re.compile(rf"^toi{_SEP}(\d{{1,6}})(?:\.(\d+))?$", re.IGNORECASE)
 _BARE_PLANET_RE = re.compile(r"^(\d{1,6})\.(\d+)$")
 # Names: letters, digits, spaces and the punctuation that real star names use.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 +\-_.'*/()\[\]]*$")
-# "TIC -254113311", "TOI -1130": a minus sign after a space is a sign, not a separator.
-_SIGNED_NUMBER = re.compile(r"^(?:tic|toi)[\s_\-]*\s[\-\u2212]\d", re.IGNORECASE)
+# "TIC -254113311", "TOI -1130", "TOI--1130": a minus sign after a space or after the separator is a
+# sign, not a separator.
+_SIGNED_NUMBER = re.compile(r"^(?:tic|toi)(?:[\s_\-]*\s|\s*[_\-]\s*)[\-\u2212]\d", re.IGNORECASE)
 _LOOKS_LIKE_TIC_OR_TOI = re.compile(rf"^(?:tic|toi){_SEP}\S*$", re.IGNORECASE)
 
 IdentifierKind = Literal["tic", "toi", "planet", "name"]

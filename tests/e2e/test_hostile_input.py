@@ -98,7 +98,7 @@ def test_anything_that_is_not_text_is_refused(value):
         parse_identifier(value)
 
 
-SEPARATORS = st.sampled_from(["", " ", "-", "_", "  ", "- ", " _ ", "\t", "--"])
+SEPARATORS = st.sampled_from(["", " ", "-", "_", "  ", "- ", " _ ", "\t", " - "])
 CASES = st.sampled_from([str.lower, str.upper, str.title])
 
 

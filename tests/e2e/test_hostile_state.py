@@ -157,7 +157,10 @@ async def test_a_hand_edited_entry_with_no_files_is_not_present(warm_settings, r
 # -- names and arguments --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("query", ["TIC -254113311", "TOI -1130", "tic  -254113311", "TOI \u22121130"])
+@pytest.mark.parametrize(
+    "query",
+    ["TIC -254113311", "TOI -1130", "tic  -254113311", "TOI \u22121130", "TOI--1130", "TIC--254113311", "TOI_-1130"],
+)
 async def test_a_negative_number_is_not_a_target(query, warm_settings, replica):
     message = await error(warm_settings, "resolve_system", {"query": query})
     assert "negative" in message and "internal error" not in message
