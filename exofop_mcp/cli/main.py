@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -312,7 +313,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         args = parser.parse_args(["serve", *(argv if argv is not None else sys.argv[1:])])
     with _logging_to_stderr(getattr(args, "log_level", "WARNING") or "WARNING"):
-        return _run_command(parser, command, args)
+        code = _run_command(parser, command, args)
+    try:
+        sys.stdout.flush()  # a reader that went away is found here when the output fitted in the buffer
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_FAILED
+    return code
 
 
 def _run_command(parser: argparse.ArgumentParser, command: str, args: argparse.Namespace) -> int:
@@ -349,8 +356,19 @@ def _run_command(parser: argparse.ArgumentParser, command: str, args: argparse.N
     except KeyboardInterrupt:
         print("\nexofop-mcp: interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`exofop-mcp status --json | head`): stop quietly, as Unix tools do.
+        _silence_stdout()
+        return EXIT_FAILED
     parser.error(f"unknown command {command!r}")
     return EXIT_USAGE
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's final flush does not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 DATA_COMMANDS = ("resolve", "list", "download", "extract")

@@ -615,3 +615,19 @@ def test_download_verify_checks_every_file_again(cli, replica):
     again = cli.json("download", "TOI-1130", "18493", "--verify", schema="download_tags")
     assert again["totals"] == {"downloaded": 1}
     assert victim.stat().st_size == st.st_size and victim.read_bytes() != b"\x00" * st.st_size
+
+
+@pytest.mark.slow  # runs the installed command
+@pytest.mark.parametrize("argv", [["status", "--json"], ["resolve", "TOI-1130", "--json"]])
+def test_a_reader_that_goes_away_ends_the_command_quietly(settings, argv) -> None:
+    """`exofop-mcp status --json | head`: no BrokenPipeError traceback, a failure exit code."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first byte
+    try:
+        done = subprocess.run(
+            [installed_command(), *argv], stdout=write_end, stderr=subprocess.PIPE, env=server_env(settings), timeout=60
+        )
+    finally:
+        os.close(write_end)
+    assert b"Traceback" not in done.stderr and b"BrokenPipe" not in done.stderr, done.stderr
+    assert done.returncode == 1
