@@ -118,6 +118,11 @@ class ReplicaConfig(BaseModel):
     name_service_tic: str | None = Field(
         default=None, description="the TIC value every gototicid.php JSON answer carries instead of the real one"
     )
+    unlisted_tags: tuple[int, ...] = Field(
+        default=(),
+        description="tags left out of every observation table and every tag summary page "
+        "(download_tag_tseries.php, ...), their archives still served: a tag ExoFOP's tables do not know",
+    )
     empty_archive_tags: tuple[int, ...] = Field(
         default=(), description="tags whose archive is served as a valid zip with no entries"
     )

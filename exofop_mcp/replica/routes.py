@@ -163,6 +163,10 @@ def _observation_page(kind: str) -> Callable[[PageContext], Awaitable[Response]]
         rows: list[list[str]] = []
         for tic in tics:
             rows += dataset.observations(tic).rows(kind)
+        unlisted = ctx.state.config.unlisted_tags  # a switch: tags the tables do not know
+        if unlisted:
+            column = COLUMNS[kind].index("Tag")
+            rows = [row for row in rows if not (row[column].isdigit() and int(row[column]) in unlisted)]
         odd = ctx.state.config.odd_tags  # a switch: hand-edited rows whose tag is not a tag number
         if odd:
             column = COLUMNS[kind].index("Tag")
@@ -244,7 +248,7 @@ def _tag_summary_page(kind: str) -> Callable[[PageContext], Awaitable[Response]]
     async def page(ctx: PageContext) -> Response:
         tag_text = ctx.param("tag")
         rows: list[list[str]] = []
-        if tag_text.isdigit():
+        if tag_text.isdigit() and int(tag_text) not in ctx.state.config.unlisted_tags:
             info = ctx.state.dataset.tag(int(tag_text))
             if info is not None and info.kind == kind:
                 rows = [list(row) for row in info.rows]
