@@ -118,6 +118,11 @@ class ReplicaConfig(BaseModel):
     name_service_tic: str | None = Field(
         default=None, description="the TIC value every gototicid.php JSON answer carries instead of the real one"
     )
+    page_charset: str | None = Field(
+        default=None,
+        description="the charset every table, page and JSON answer claims in its Content-Type (e.g. "
+        "'iso-8859-1') while its body stays UTF-8, as PHP's default_charset can make the real site do",
+    )
     unlisted_tags: tuple[int, ...] = Field(
         default=(),
         description="tags left out of every observation table and every tag summary page "

@@ -591,5 +591,16 @@ async def dispatch(ctx: PageContext) -> Response:
         return switched
     route = ROUTES.get(ctx.request.path)
     if route is None:
-        return html(pages.not_found_page(ctx.request.path), status=404)
-    return await route(ctx)
+        response = html(pages.not_found_page(ctx.request.path), status=404)
+    else:
+        response = await route(ctx)
+    charset = ctx.state.config.page_charset
+    if charset:  # a switch: the header claims another charset, the body stays UTF-8
+        response.headers = [_with_charset(key, value, charset) for key, value in response.headers]
+    return response
+
+
+def _with_charset(key: str, value: str, charset: str) -> tuple[str, str]:
+    if key.lower() != "content-type" or not value.startswith(("text/", "application/json")):
+        return key, value
+    return key, f"{value.split(';', 1)[0]}; charset={charset}"
