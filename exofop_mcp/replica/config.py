@@ -105,10 +105,11 @@ class ReplicaConfig(BaseModel):
         description="Tag cells written over the tags of the first rows of every observation table "
         "(e.g. '0', '-5', 'abc', forty digits)",
     )
-    name_multi_shape: Literal["list", "string", "comma"] = Field(
+    name_multi_shape: Literal["list", "string", "comma", "html"] = Field(
         default="list",
         description="the TIC value of a gototicid.php JSON answer with num > 1: a list of strings, only the "
-        "first TIC as one string, or a comma-separated string (the real shape is not documented)",
+        "first TIC as one string, or a comma-separated string; 'html': the JSON request is answered with the "
+        "HTML table of candidates (the real shape is not documented)",
     )
     name_service_accepts_tic: bool = Field(
         default=True,

@@ -135,6 +135,8 @@ async def gototicid(ctx: PageContext) -> Response:
         # Assumption: the real site's answer for a name matching several stars is not documented
         # beyond "num > 1".  The replica returns the TIC ids as a JSON list of strings then.
         shape = config.name_multi_shape  # a switch: the real shape is not documented
+        if shape == "html":
+            return html(pages.candidates_page(target, tics))
         value: object = [str(tic) for tic in tics]
         if shape == "string":
             value = str(tics[0])
