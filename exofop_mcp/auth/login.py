@@ -155,6 +155,12 @@ async def login_once(client: ExofopClient, credentials: Credentials) -> StoredSe
     Transient failures raise :class:`~exofop_mcp.site.client.TransientFailure` (use :func:`login`,
     which retries them).
     """
+    session, _ = await login_once_answer(client, credentials)
+    return session
+
+
+async def login_once_answer(client: ExofopClient, credentials: Credentials) -> tuple[StoredSession, httpx.Response]:
+    """:func:`login_once`, with the password check's final answer (its redirects in ``history``)."""
     settings = client.settings
     _check_secure(settings)
     session = client.cookie_session()
@@ -177,7 +183,7 @@ async def login_once(client: ExofopClient, credentials: Credentials) -> StoredSe
             "ref_page": "/tess/",
         },
     )
-    return _evaluate(settings, credentials, session.cookies, answer, started)
+    return _evaluate(settings, credentials, session.cookies, answer, started), answer
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")

@@ -372,10 +372,11 @@ def store_login(config_dir: Path, username: str, sessions: Sequence[StoredSessio
     return data
 
 
-def delete_sessions(config_dir: Path, username: str | None = None) -> dict[str, int]:
+def delete_sessions(config_dir: Path, username: str | None = None, origin: str | None = None) -> dict[str, int]:
     """Forget ``username``'s sessions, or everyone's when ``username`` is ``None``.
 
-    Returns how many sessions were removed per user.  With ``username=None`` the file is deleted.
+    With ``origin``, only ``username``'s sessions of that site (``scheme://host:port``) go; the others
+    stay.  Returns how many sessions were removed per user.  With ``username=None`` the file is deleted.
     """
     path = sessions_path(config_dir)
     if not path.exists():
@@ -390,11 +391,18 @@ def delete_sessions(config_dir: Path, username: str | None = None) -> dict[str, 
             return removed
         if username not in data.users:
             return {}
-        removed = {username: len(data.users.pop(username))}
-        if data.active == username:
-            data.active = _most_recent_user(data)
+        kept = [s for s in data.users[username] if origin is not None and not s.belongs_to(origin)]
+        removed = {username: len(data.users[username]) - len(kept)}
+        if not removed[username]:
+            return {}
+        if kept:
+            data.users[username] = kept
+        else:
+            del data.users[username]
+            if data.active == username:
+                data.active = _most_recent_user(data)
         save_sessions(config_dir, data)
-    log.info("deleted the stored ExoFOP sessions of %s", username)
+    log.info("deleted the stored ExoFOP sessions of %s%s", username, f" for {origin}" if origin else "")
     return removed
 
 

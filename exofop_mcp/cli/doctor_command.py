@@ -14,6 +14,8 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import Any, TextIO
 
 from exofop_mcp.cli.arguments import add_settings_options, bounded, settings_from_args
@@ -39,10 +41,13 @@ PASS, WARN (works, but differs from what is documented), FAIL or SKIP.
   toi_table            download_toi.php?toi=N&output=pipe parses, has the host's rows, RA/Dec convert
   toi_table_full       with --full: the whole TOI table parses and has thousands of rows
   name_resolver        gototicid.php?target=...&json answers {"status":"OK","num":1,"TIC":"..."}
+  name_shapes          how gototicid answers a name matching several stars (--multi-target) and a TIC
+                       target: the shapes are listed at the end of the report
   time_series, spectroscopy, imaging, stellar_companions
                        the star's observation tables parse with the documented columns
   tag_download         one public tag downloads as a valid zip (checked in a temporary directory)
   login, session       the stored login and its expiry; with --check-session, whether the site accepts it
+  login_answer         with --try-login: where a login lands (redirect to index.php, to /tess/, a page)
   settings             the data, cache and config directories are usable
 
 A failure says what was expected, what came back (HTTP status, first bytes, columns) and ends with
@@ -58,6 +63,7 @@ examples:
   exofop-mcp doctor --toi 700 --tag 18598             # another host TOI, a chosen tag
   exofop-mcp doctor --target WASP-46                  # ask the name resolver for another name
   exofop-mcp doctor --check-session                   # ask the site whether the stored login still works
+  exofop-mcp doctor --try-login --credential-file ~/.exofop.txt   # where a login lands (not stored)
   exofop-mcp doctor --json > doctor.json              # machine-readable report
   exofop-mcp doctor --base-url http://127.0.0.1:8000  # a replica (see `exofop-mcp replica`)"""
 
@@ -91,6 +97,18 @@ def add_doctor_command(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="when logged in, ask the site once whether the stored session is accepted",
     )
+    parser.add_argument(
+        "--multi-target",
+        metavar="NAME",
+        help="a name matching several stars, to see how gototicid answers it (default CPD-58 7912)",
+    )
+    parser.add_argument(
+        "--try-login",
+        action="store_true",
+        help="log in once (not stored) to see where the site lands; uses --credential-file or EXOFOP_USERNAME "
+        "and EXOFOP_PASSWORD, never a prompt",
+    )
+    parser.add_argument("--credential-file", type=Path, metavar="FILE", help="the account for --try-login")
     parser.add_argument(
         "--timeout",
         type=bounded(float, 0.0, 3600.0, exclusive_low=True),
@@ -136,7 +154,11 @@ def run_doctor_command(
         timeout=getattr(args, "timeout", None) or DEFAULT_TIMEOUT,
         retries=DEFAULT_RETRIES if getattr(args, "retries", None) is None else args.retries,
         check_session=bool(getattr(args, "check_session", False)),
+        try_login=bool(getattr(args, "try_login", False)),
+        credential_file=getattr(args, "credential_file", None),
     )
+    if getattr(args, "multi_target", None):
+        options = replace(options, multi_target=args.multi_target)
     try:
         report = asyncio.run(run_doctor(settings, options, environ=env))
     except ConfigurationError as exc:

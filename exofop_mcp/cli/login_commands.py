@@ -58,8 +58,9 @@ examples:
 
 _LOGOUT_DESCRIPTION = """\
 Forget stored ExoFOP sessions on this computer: those of the active user (the last one logged
-in, or EXOFOP_USERNAME), of --username NAME, or of everyone with --all. The site forgets the
-sessions by itself when they expire."""
+in, or EXOFOP_USERNAME) or of --username NAME for the configured site (EXOFOP_BASE_URL) only,
+or every session of every user and site with --all. The site forgets the sessions by itself
+when they expire."""
 
 _STATUS_DESCRIPTION = """\
 Show whether a valid ExoFOP login is stored, for whom, how many sessions and until when.
@@ -213,18 +214,35 @@ def _logout(args: argparse.Namespace, settings: Settings, out: TextIO, env: Mapp
                 file=out,
             )
         return EXIT_OK
+    # Only the configured site's sessions: a login to another site (a mirror, a replica) stays.
+    site = settings.origin
     data = load_sessions(settings.config_dir)
-    user = active_username(data, getattr(args, "username", None), env)
+    user = active_username(data, getattr(args, "username", None), env, origin=site)
     if user is None:
         print("No stored ExoFOP sessions.", file=out)
         return EXIT_OK
-    removed = delete_sessions(settings.config_dir, user)
+    removed = delete_sessions(settings.config_dir, user, origin=site)
     if not removed:
-        print(f"No stored ExoFOP sessions for {user}.", file=out)
+        elsewhere = data.sites_of(user)
+        if not elsewhere:
+            print(f"No stored ExoFOP sessions for {user}.", file=out)
+        else:
+            print(
+                f"No stored ExoFOP sessions for {user} at {site}; {user} has sessions for {', '.join(elsewhere)} "
+                "(point EXOFOP_BASE_URL there to log out of it, or `exofop-mcp logout --all` removes every session).",
+                file=out,
+            )
         return EXIT_OK
     count = removed[user]
     print(f"Logged out {user}: removed {count} stored session{'s' if count != 1 else ''}.", file=out)
     remaining = load_sessions(settings.config_dir)
+    others = remaining.sites_of(user)
+    if others:
+        print(
+            f"Only the sessions of {site} were removed; those of {', '.join(others)} stay "
+            "(`exofop-mcp logout --all` removes every session).",
+            file=out,
+        )
     if remaining.active:
         print(f"Stored sessions of {remaining.active} are now the active ones.", file=out)
     return EXIT_OK

@@ -16,6 +16,8 @@ The checks, in order:
     the host and its RA/Dec convert; with ``full``, the whole table parses and has thousands of rows.
 ``name_resolver``
     ``gototicid.php?target=...&json`` answers ``{"status":"OK","num":1,"TIC":"..."}``.
+``name_shapes``
+    how gototicid answers a name matching several stars and a TIC-form target (reported as shapes).
 ``time_series``, ``spectroscopy``, ``imaging``, ``stellar_companions``
     the star's observation tables parse; missing required columns fail, missing documented columns
     and unexpected extra columns warn.
@@ -25,6 +27,8 @@ The checks, in order:
 ``login`` / ``session``
     the stored login state and its expiry; with ``check_session``, one request asks the site whether
     the stored session is still accepted.
+``login_answer``
+    with ``try_login``: where a login lands (credentials from a file or the environment, never a prompt).
 ``settings``
     the data, cache and config directories exist or can be created, and are writable.
 
@@ -33,7 +37,8 @@ password ever appears in a report.  Plain async over the core: no MCP imports.
 
 The package, by job: :mod:`~exofop_mcp.doctor.report` (the report's models and the options),
 :mod:`~exofop_mcp.doctor.probe` (asking the site through the tools' own client, and describing the answer),
-:mod:`~exofop_mcp.doctor.columns` (the documented columns), :mod:`~exofop_mcp.doctor.site_checks` and
+:mod:`~exofop_mcp.doctor.columns` (the documented columns), :mod:`~exofop_mcp.doctor.site_checks`,
+:mod:`~exofop_mcp.doctor.shape_checks` and
 :mod:`~exofop_mcp.doctor.tag_check` (the checks that talk to ExoFOP), :mod:`~exofop_mcp.doctor.local_checks`
 (login state, directories, versions), :mod:`~exofop_mcp.doctor.runner` (running them, :func:`run_doctor`)
 and :mod:`~exofop_mcp.doctor.render` (the text output).  Why a request got no answer is told by

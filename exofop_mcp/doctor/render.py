@@ -5,6 +5,11 @@ from __future__ import annotations
 from exofop_mcp.doctor.report import SITE_CHECKS, DoctorReport, scrub
 
 
+def shapes_lines(report: DoctorReport) -> list[str]:
+    """``name: shape`` lines for what the site answered where its behaviour is not documented."""
+    return [f"{name}: {value}" for name, value in report.shapes.items()]
+
+
 def report_block(report: DoctorReport) -> str | None:
     """A ready-to-paste description of the site checks that failed or warned (``None`` when none did)."""
     items = [c for c in report.checks if c.name in SITE_CHECKS and c.status in ("FAIL", "WARN")]
@@ -29,6 +34,10 @@ def report_block(report: DoctorReport) -> str | None:
         if c.got:
             lines.append(f"  got: {c.got}")
         lines.extend(f"  {d}" for d in c.details)
+    if report.shapes:
+        lines.append("")
+        lines.append("shapes seen:")
+        lines.extend(f"  {line}" for line in shapes_lines(report))
     lines.append("----- end of report -----")
     return scrub("\n".join(lines))
 
@@ -56,6 +65,10 @@ def render_text(report: DoctorReport) -> str:
         f"{report.status}: {counts.get('FAIL', 0)} failed, {counts.get('WARN', 0)} warning(s), "
         f"{counts.get('PASS', 0)} passed, {counts.get('SKIP', 0)} skipped in {report.seconds:.1f} s."
     )
+    if report.shapes:
+        lines.append("")
+        lines.append("How ExoFOP answered where its behaviour is not documented (paste these when asked):")
+        lines.extend(f"  {line}" for line in shapes_lines(report))
     if report.report_text:
         lines.append("")
         lines.append(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -37,6 +38,7 @@ CHECK_TITLES: dict[str, str] = {
     "toi_table": "TOI table, one host",
     "toi_table_full": "TOI table, whole",
     "name_resolver": "name resolver",
+    "name_shapes": "name resolver, undocumented shapes",
     "time_series": "time-series table",
     "spectroscopy": "spectroscopy table",
     "imaging": "imaging table",
@@ -44,6 +46,7 @@ CHECK_TITLES: dict[str, str] = {
     "tag_download": "tag archive download",
     "login": "login state",
     "session": "stored session accepted",
+    "login_answer": "where a login lands",
     "settings": "settings and directories",
 }
 #: Checks about the site's behaviour (what a bug report is about); the others are about this computer.
@@ -53,6 +56,7 @@ SITE_CHECKS = frozenset(
         "toi_table",
         "toi_table_full",
         "name_resolver",
+        "name_shapes",
         "time_series",
         "spectroscopy",
         "imaging",
@@ -60,6 +64,8 @@ SITE_CHECKS = frozenset(
         "tag_download",
     }
 )
+#: A name gototicid is asked for to see its answer for several matches (``--multi-target``).
+DEFAULT_MULTI_TARGET = "CPD-58 7912"
 
 
 class Check(BaseModel):
@@ -94,6 +100,13 @@ class DoctorReport(BaseModel):
     report_text: str | None = Field(
         None, description="a ready-to-paste block describing the site checks that failed or warned"
     )
+    shapes: dict[str, str] = Field(
+        default_factory=dict,
+        description="how the site answered where its behaviour is not documented, each value starting with a "
+        "stable word: login_answer (redirect_index, redirect_ref_page, page, ...), name_multi_match (list, "
+        "string, comma, html_table, not_seen, ...), name_accepts_tic (accepted, refused, ...), archive_timing "
+        "(time to first byte and body time)",
+    )
 
     def check(self, name: str) -> Check:
         """The check called ``name``."""
@@ -121,6 +134,11 @@ class DoctorOptions:
     retries: int = DEFAULT_RETRIES
     #: Ask the site once whether the stored login session is accepted.
     check_session: bool = False
+    #: A name that matches several stars: how gototicid answers it (``--multi-target``).
+    multi_target: str = DEFAULT_MULTI_TARGET
+    #: Log in once (not stored) to see where the site lands; credentials from the file or the environment only.
+    try_login: bool = False
+    credential_file: Path | None = None
     max_tag_bytes: int = DEFAULT_MAX_TAG_BYTES
     #: A ``Retry-After`` longer than this is not waited for: the answer is reported as it is.
     max_retry_after: float = DEFAULT_MAX_RETRY_AFTER

@@ -29,6 +29,7 @@ from exofop_mcp.doctor.report import (
     public_url,
     scrub,
 )
+from exofop_mcp.doctor.shape_checks import ShapeChecks
 from exofop_mcp.doctor.site_checks import SiteChecks
 from exofop_mcp.doctor.tag_check import TagArchiveCheck
 from exofop_mcp.settings import Settings
@@ -66,12 +67,14 @@ class Doctor:
     def _steps(self, site: SiteChecks) -> list[tuple[str, Step, bool]]:
         """(name, check, needs the site), in the order of :data:`CHECK_TITLES`."""
         tag = TagArchiveCheck(site)
+        shapes = ShapeChecks(site)
         local = LocalChecks(self.settings, environ=self.environ)
         return [
             ("reachable", site.reachable, True),
             ("toi_table", site.toi_table, True),
             ("toi_table_full", site.toi_table_full, True),
             ("name_resolver", site.name_resolver, True),
+            ("name_shapes", shapes.name_shapes, True),
             ("time_series", site.observation_check("time_series"), True),
             ("spectroscopy", site.observation_check("spectroscopy"), True),
             ("imaging", site.observation_check("imaging"), True),
@@ -79,6 +82,7 @@ class Doctor:
             ("tag_download", tag.tag_download, True),
             ("login", local.login, False),
             ("session", site.session, True),
+            ("login_answer", shapes.login_answer, True),
             ("settings", local.settings_check, False),
         ]
 
@@ -86,6 +90,7 @@ class Doctor:
         started_at = datetime.now(UTC)
         started = time.monotonic()
         checks: list[Check] = []
+        shapes: dict[str, str] = {}
         async with ExofopClient(self.settings, retry=self.retry) as client:
             client.prepare()  # outside every check's time budget
             site = SiteChecks(client, self.settings, self.options, environ=self.environ)
@@ -97,6 +102,7 @@ class Doctor:
                 checks.append(check)
                 if name == "reachable" and check.status == "FAIL" and check.http_status is None:
                     self.unreachable = f"{public_url(self.settings.base_url)} is unreachable"
+            shapes = {key: scrub(value) for key, value in site.shapes.items()}
         counts = {status: sum(1 for c in checks if c.status == status) for status in ("PASS", "WARN", "FAIL", "SKIP")}
         overall: Literal["PASS", "WARN", "FAIL"] = "FAIL" if counts["FAIL"] else "WARN" if counts["WARN"] else "PASS"
         report = DoctorReport(
@@ -113,11 +119,14 @@ class Doctor:
                 "timeout": self.options.timeout,
                 "retries": self.options.retries,
                 "check_session": self.options.check_session,
+                "multi_target": self.options.multi_target,
+                "try_login": self.options.try_login,
             },
             status=overall,
             exit_code=1 if counts["FAIL"] else 0,
             counts=counts,
             checks=checks,
+            shapes=shapes,
         )
         report.report_text = report_block(report)
         return report

@@ -55,6 +55,8 @@ class SiteChecks(Probe):
         self.toi_entries: list[CatalogEntry] = []
         self.time_series_tags: list[int] = []
         self.time_series_ok = False
+        #: How the site answered where its behaviour is not documented (``DoctorReport.shapes``).
+        self.shapes: dict[str, str] = {}
 
     # -- 1. reachable --------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+import time
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -37,6 +38,9 @@ class _TagBody:
     size: int
     complete: bool
     attempts: int
+    #: Seconds from sending the request to the first body byte, and from then to the body's end.
+    first_byte_seconds: float = 0.0
+    body_seconds: float = 0.0
 
 
 class TagArchiveCheck:
@@ -73,8 +77,9 @@ class TagArchiveCheck:
 
         async def attempt(number: int) -> _TagBody:
             nonlocal busy
+            started = time.monotonic()
             async with client.stream_attempt(TAG_ZIP_PAGE, params) as response:
-                body = await self._read_tag_body(response, destination, number)
+                body = await self._read_tag_body(response, destination, number, started)
             if is_retryable_status(response.status_code):
                 busy = body
                 raise TransientFailure(
@@ -100,13 +105,19 @@ class TagArchiveCheck:
         draft.http_status = body.response.status_code
         return body
 
-    async def _read_tag_body(self, response: httpx.Response, destination: Path, attempts: int) -> _TagBody:
+    async def _read_tag_body(
+        self, response: httpx.Response, destination: Path, attempts: int, started: float
+    ) -> _TagBody:
         chunks = response.aiter_bytes(SNIFF_BYTES)
         head = bytearray()
+        first_byte: float | None = None
         async for chunk in chunks:
+            if first_byte is None and chunk:
+                first_byte = time.monotonic()
             head += chunk
             if len(head) >= SNIFF_BYTES:
                 break
+        first_byte = first_byte or time.monotonic()
         if not response.is_success or sniff_body(bytes(head[:4])) != "zip":
             return _TagBody(response, bytes(head), len(head), complete=False, attempts=attempts)
         size = len(head)
@@ -119,7 +130,15 @@ class TagArchiveCheck:
                 if size > self.options.max_tag_bytes:
                     complete = False
                     break
-        return _TagBody(response, bytes(head), size, complete=complete, attempts=attempts)
+        return _TagBody(
+            response,
+            bytes(head),
+            size,
+            complete=complete,
+            attempts=attempts,
+            first_byte_seconds=first_byte - started,
+            body_seconds=time.monotonic() - first_byte,
+        )
 
     async def _judge_tag(self, draft: Draft, tag: int, body: _TagBody, archive: Path) -> str:
         response = body.response
@@ -139,6 +158,14 @@ class TagArchiveCheck:
         draft.details.append(f"{length_note}; Content-Type {headers.get('Content-Type', 'none')}")
         if body.attempts > 1:
             draft.details.append(f"answered after {body.attempts} attempts")
+        timing = ""
+        if sniff_body(body.head[:4]) == "zip":
+            timing = f"first byte after {body.first_byte_seconds:.2f} s, body in {body.body_seconds:.2f} s"
+            slow_start = body.first_byte_seconds > max(1.0, body.body_seconds)
+            built = " (the zip is built before its first byte is sent)" if slow_start else ""
+            self.site.shapes["archive_timing"] = f"{timing} for {format_bytes(body.size)}{built}"
+            draft.details.append(f"time to first byte versus body: {timing}{built}")
+            timing = f"; {timing}"
         redirects = self.site.redirects(response)
         moved = f" (after redirects: {redirects})" if redirects else ""
         if response.status_code == 404:
@@ -181,7 +208,7 @@ class TagArchiveCheck:
                 f"the archive is larger than {format_bytes(self.options.max_tag_bytes)}: only its start was checked "
                 "(it is a zip); pick a smaller tag with --tag N to check a whole archive"
             )
-            return f"tag {tag}: a zip ({length_note})"
+            return f"tag {tag}: a zip ({length_note}){timing}"
         if declared_raw is not None and declared_raw.isdigit() and not headers.get("Content-Encoding"):
             declared = int(declared_raw)
             if body.size < declared:
@@ -202,7 +229,7 @@ class TagArchiveCheck:
             draft.expected = "a zip holding one top-level folder (assumed)"
             draft.hint = "Nothing to do for downloads; please report it so the documentation can be corrected."
         draft.details.append(f"{len(files)} file(s), {format_bytes(plan.total_uncompressed)} unpacked")
-        return f"tag {tag}: valid zip, {format_bytes(body.size)}, {len(files)} file(s){layout}; {length_note}"
+        return f"tag {tag}: valid zip, {format_bytes(body.size)}, {len(files)} file(s){layout}; {length_note}{timing}"
 
     @staticmethod
     def _verify_zip(archive: Path, tag: int) -> ZipPlan:

@@ -42,6 +42,7 @@ from exofop_mcp.downloads.manifest import (
     save_manifest,
 )
 from exofop_mcp.downloads.sandbox import DownloadKind, SystemDirectory
+from exofop_mcp.downloads.tag_owner import UnlistedTag, check_unlisted_tag
 from exofop_mcp.downloads.transfer import TransferLimits, fetch_tag_archive, tag_url
 from exofop_mcp.errors import ArchiveError, CorruptArchive, ExofopMcpError, UnsafeArchive
 from exofop_mcp.settings import Settings
@@ -78,6 +79,7 @@ TagStatus = Literal[
     "unsafe_archive",
     "empty",
     "locked",
+    "other_star",
     "cancelled",
 ]
 FINAL_OK: frozenset[str] = frozenset({"downloaded", "already_present"})
@@ -200,6 +202,8 @@ class DownloadPlan:
     present: dict[int, TagResult] = field(default_factory=dict)
     #: Every planned tag was checked against the manifest: a tag not in :attr:`present` was incomplete.
     checked: bool = False
+    #: What ExoFOP's tag summaries say of the tags the system's tables do not list.
+    unlisted: dict[int, UnlistedTag] = field(default_factory=dict)
 
     @property
     def tags(self) -> list[int]:
@@ -307,6 +311,15 @@ class Downloader:
         table_kind = _tag_kinds(plan.tables)
         for tag in request.tags:
             kind = table_kind.get(tag) or complete_kind(tag) or "other"
+            if kind == "other":
+                unlisted = await self._unlisted(plan, tag)
+                if unlisted.other_star(system):
+                    plan.rejected[tag] = TagResult(
+                        tag=tag, kind="other", status="other_star", message=unlisted.refusal(system)
+                    )
+                    continue
+                if unlisted.owner is not None:  # this star's, though its tables do not list it
+                    kind = unlisted.owner.kind
             if request.kind and kind != request.kind:
                 where = f"listed under {kind}" if kind != "other" else "not in any of its observation tables"
                 plan.rejected[tag] = TagResult(
@@ -541,8 +554,21 @@ class Downloader:
             base = TagResult(
                 tag=tag, kind=kind, status="failed", bytes=outcome.size, sha256=outcome.sha256, attempts=attempts
             )
+            if kind == "other" and outcome.status in ("ok", "not_found"):
+                # In none of the system's tables: ExoFOP's summary of the tag says whose it is.
+                unlisted = await self._unlisted(plan, tag)
+                if unlisted.other_star(plan.system):
+                    archive.unlink(missing_ok=True)
+                    return base.model_copy(
+                        update={"status": "other_star", "kind": "other", "message": unlisted.refusal(plan.system)}
+                    )
+                if unlisted.owner is not None:  # this star's, though its tables do not list it
+                    kind = plan.kinds[tag] = unlisted.owner.kind
+                # the note stays on a downloaded result; a failure's own message comes first
+                base = base.model_copy(update={"kind": kind, "message": unlisted.note(plan.system)})
             if outcome.status != "ok":
-                return base.model_copy(update={"status": outcome.status, "message": outcome.message})
+                message = " ".join(part for part in (outcome.message, base.message) if part)
+                return base.model_copy(update={"status": outcome.status, "message": message or None})
             if await asyncio.to_thread(_holds_no_files, archive):
                 archive.unlink(missing_ok=True)
                 return base.model_copy(update={"status": "empty", "message": _empty_message(tag, cookies)})
@@ -588,6 +614,12 @@ class Downloader:
                 }
             )
         raise AssertionError("unreachable")
+
+    async def _unlisted(self, plan: DownloadPlan, tag: int) -> UnlistedTag:
+        """Whose is a tag the system's tables do not list (asked once per plan)."""
+        if tag not in plan.unlisted:
+            plan.unlisted[tag] = await check_unlisted_tag(self.client, tag)
+        return plan.unlisted[tag]
 
     async def _record(self, plan: DownloadPlan, result: TagResult) -> TagResult:
         """Commit the tag's outcome to the manifest and return it; a manifest that cannot be written fails the tag."""

@@ -181,7 +181,8 @@ Download observation tags of a system into the local sandbox: give `tags` (from 
 and/or `kind` (time_series, spectroscopy, imaging: every tag of that kind, after optional filters). \
 Archives are verified and unpacked safely into <data dir>/<system>/<kind>/<tag>/. Returns one result \
 per tag (downloaded, already_present, not_found, login_required, failed, timed_out, corrupt, \
-unsafe_archive, empty) with files and a message saying what to do next. Waits at most wait_seconds (default 40): \
+unsafe_archive, empty, other_star: the tag is another star's, named in the message) with files and a \
+message saying what to do next. Waits at most wait_seconds (default 40): \
 if the report says state='running', the download continues in the background: call download_status \
 with the job_id until state is 'completed'. Calling again is safe: complete tags are not fetched twice."""
 

@@ -105,10 +105,11 @@ class ReplicaConfig(BaseModel):
         description="Tag cells written over the tags of the first rows of every observation table "
         "(e.g. '0', '-5', 'abc', forty digits)",
     )
-    name_multi_shape: Literal["list", "string", "comma"] = Field(
+    name_multi_shape: Literal["list", "string", "comma", "html"] = Field(
         default="list",
         description="the TIC value of a gototicid.php JSON answer with num > 1: a list of strings, only the "
-        "first TIC as one string, or a comma-separated string (the real shape is not documented)",
+        "first TIC as one string, or a comma-separated string; 'html': the JSON request is answered with the "
+        "HTML table of candidates (the real shape is not documented)",
     )
     name_service_accepts_tic: bool = Field(
         default=True,
@@ -117,6 +118,16 @@ class ReplicaConfig(BaseModel):
     )
     name_service_tic: str | None = Field(
         default=None, description="the TIC value every gototicid.php JSON answer carries instead of the real one"
+    )
+    page_charset: str | None = Field(
+        default=None,
+        description="the charset every table, page and JSON answer claims in its Content-Type (e.g. "
+        "'iso-8859-1') while its body stays UTF-8, as PHP's default_charset can make the real site do",
+    )
+    unlisted_tags: tuple[int, ...] = Field(
+        default=(),
+        description="tags left out of every observation table and every tag summary page "
+        "(download_tag_tseries.php, ...), their archives still served: a tag ExoFOP's tables do not know",
     )
     empty_archive_tags: tuple[int, ...] = Field(
         default=(), description="tags whose archive is served as a valid zip with no entries"

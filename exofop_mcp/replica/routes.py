@@ -135,6 +135,8 @@ async def gototicid(ctx: PageContext) -> Response:
         # Assumption: the real site's answer for a name matching several stars is not documented
         # beyond "num > 1".  The replica returns the TIC ids as a JSON list of strings then.
         shape = config.name_multi_shape  # a switch: the real shape is not documented
+        if shape == "html":
+            return html(pages.candidates_page(target, tics))
         value: object = [str(tic) for tic in tics]
         if shape == "string":
             value = str(tics[0])
@@ -163,6 +165,10 @@ def _observation_page(kind: str) -> Callable[[PageContext], Awaitable[Response]]
         rows: list[list[str]] = []
         for tic in tics:
             rows += dataset.observations(tic).rows(kind)
+        unlisted = ctx.state.config.unlisted_tags  # a switch: tags the tables do not know
+        if unlisted:
+            column = COLUMNS[kind].index("Tag")
+            rows = [row for row in rows if not (row[column].isdigit() and int(row[column]) in unlisted)]
         odd = ctx.state.config.odd_tags  # a switch: hand-edited rows whose tag is not a tag number
         if odd:
             column = COLUMNS[kind].index("Tag")
@@ -244,7 +250,7 @@ def _tag_summary_page(kind: str) -> Callable[[PageContext], Awaitable[Response]]
     async def page(ctx: PageContext) -> Response:
         tag_text = ctx.param("tag")
         rows: list[list[str]] = []
-        if tag_text.isdigit():
+        if tag_text.isdigit() and int(tag_text) not in ctx.state.config.unlisted_tags:
             info = ctx.state.dataset.tag(int(tag_text))
             if info is not None and info.kind == kind:
                 rows = [list(row) for row in info.rows]
@@ -587,5 +593,16 @@ async def dispatch(ctx: PageContext) -> Response:
         return switched
     route = ROUTES.get(ctx.request.path)
     if route is None:
-        return html(pages.not_found_page(ctx.request.path), status=404)
-    return await route(ctx)
+        response = html(pages.not_found_page(ctx.request.path), status=404)
+    else:
+        response = await route(ctx)
+    charset = ctx.state.config.page_charset
+    if charset:  # a switch: the header claims another charset, the body stays UTF-8
+        response.headers = [_with_charset(key, value, charset) for key, value in response.headers]
+    return response
+
+
+def _with_charset(key: str, value: str, charset: str) -> tuple[str, str]:
+    if key.lower() != "content-type" or not value.startswith(("text/", "application/json")):
+        return key, value
+    return key, f"{value.split(';', 1)[0]}; charset={charset}"

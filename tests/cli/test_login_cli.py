@@ -314,3 +314,29 @@ def test_real_process_without_a_terminal(tmp_path: Path) -> None:
     assert "standard input is not a terminal" in done.stderr
     assert "--credential-file" in done.stderr
     assert done.stdout == ""
+
+
+def test_logout_removes_only_the_configured_sites_sessions(cli: Cli, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from exofop_mcp.auth.session_store import StoredSession, store_login, utc_now
+
+    assert cli("login", "--credential-file", str(credential_file(tmp_path)), "--sessions", "2").code == EXIT_OK
+    here = load_sessions(cli.config).sessions_of("alice")
+    now = utc_now()
+    real = StoredSession("PHPSESSID", "real-site-cookie", now, now + timedelta(days=6), "https://exofop.ipac.caltech.edu")
+    store_login(cli.config, "alice", [*here, real])
+
+    result = cli("logout")
+    assert result.code == EXIT_OK
+    assert "Logged out alice: removed 2 stored sessions." in result.out
+    assert "those of https://exofop.ipac.caltech.edu stay" in result.out and "logout --all" in result.out
+    left = load_sessions(cli.config).sessions_of("alice")
+    assert [s.site for s in left] == ["https://exofop.ipac.caltech.edu"]
+
+    again = cli("logout")  # nothing of this site is left; the other site's login is named
+    assert "No stored ExoFOP sessions for alice at" in again.out and "exofop.ipac.caltech.edu" in again.out
+    assert len(load_sessions(cli.config).sessions_of("alice")) == 1
+
+    assert "Removed all stored ExoFOP sessions (1 of alice)." in cli("logout", "--all").out
+    assert not sessions_path(cli.config).exists()

@@ -1,0 +1,123 @@
+"""exofop-mcp doctor reports the shapes of the site's undocumented answers, in --json and in the text."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from exofop_mcp.cli.doctor_command import EXIT_OK, add_doctor_command, run_doctor_command
+from exofop_mcp.replica import Replica
+from exofop_mcp.settings import Settings
+
+PASSWORD = "shape-Pw-7!k#2"
+ENVIRONMENT = {"EXOFOP_MCP_RETRY_BASE_DELAY": "0.01", "EXOFOP_MCP_MAX_RETRIES": "1"}
+
+
+def doctor(settings: Settings, *argv: str, environ: dict[str, str] | None = None) -> tuple[int, str]:
+    root = argparse.ArgumentParser(prog="exofop-mcp")
+    add_doctor_command(root.add_subparsers(dest="command"))
+    args = root.parse_args(
+        [
+            "doctor",
+            "--base-url",
+            settings.base_url,
+            "--data-dir",
+            str(settings.data_dir),
+            "--cache-dir",
+            str(settings.cache_dir),
+            "--config-dir",
+            str(settings.config_dir),
+            *argv,
+        ]
+    )
+    out = io.StringIO()
+    code = run_doctor_command(args, stdout=out, stderr=io.StringIO(), environ={**ENVIRONMENT, **(environ or {})})
+    return code, out.getvalue()
+
+
+def shapes(settings: Settings, *argv: str, environ: dict[str, str] | None = None) -> dict[str, str]:
+    code, out = doctor(settings, "--json", *argv, environ=environ)
+    report = json.loads(out)
+    assert code == report["exit_code"]
+    return report["shapes"]
+
+
+@pytest.mark.parametrize(("shape", "word"), [("list", "list"), ("string", "string"), ("comma", "comma")])
+def test_the_multi_match_shape_is_reported(replica: Replica, settings: Settings, shape: str, word: str) -> None:
+    replica.configure(name_multi_shape=shape)
+    seen = shapes(settings)
+    assert seen["name_multi_match"].split(":", 1)[0] == word, seen
+    assert "446549905" in seen["name_multi_match"]
+
+
+def test_an_html_table_for_several_matches_warns(replica: Replica, settings: Settings) -> None:
+    replica.configure(name_multi_shape="html")
+    code, out = doctor(settings, "--json")
+    report = json.loads(out)
+    assert code == EXIT_OK  # a warning, not a failure
+    assert report["shapes"]["name_multi_match"].startswith("html_table: an HTML table of 2 candidate(s)")
+    check = next(c for c in report["checks"] if c["name"] == "name_shapes")
+    assert check["status"] == "WARN" and "unexpected response" in check["summary"]
+    assert "name_multi_match: html_table" in report["report_text"]
+
+
+def test_whether_a_tic_form_target_is_accepted_is_reported(replica: Replica, settings: Settings) -> None:
+    assert shapes(settings)["name_accepts_tic"].startswith("accepted: 'TIC 254113311'")
+    replica.configure(name_service_accepts_tic=False)
+    refused = shapes(settings)["name_accepts_tic"]
+    assert refused.startswith("refused: 'TIC 254113311'") and "No object found." in refused
+
+
+def test_time_to_first_byte_and_body_time_are_reported(replica: Replica, settings: Settings) -> None:
+    quick = shapes(settings)["archive_timing"]
+    assert quick.startswith("first byte after 0.") and "built before" not in quick
+    replica.configure(archive_header_delay=1.5)
+    slow = shapes(settings)["archive_timing"]
+    first = float(slow.removeprefix("first byte after ").split(" ", 1)[0])
+    assert first >= 1.5 and "the zip is built before its first byte is sent" in slow
+
+
+@pytest.mark.parametrize(
+    ("landing", "word", "where"),
+    [
+        ("index", "redirect_index", "302 to /tess/index.php"),
+        ("ref_page", "redirect_ref_page", "302 to /tess/"),
+        ("page", "page", "HTTP 200 at /tess/password_check.php, no redirect"),
+    ],
+)
+def test_where_a_login_lands_is_reported_only_when_asked(
+    replica: Replica, settings: Settings, tmp_path: Path, landing: str, word: str, where: str
+) -> None:
+    replica.configure(accounts={"alice": PASSWORD}, login_success=landing)
+    not_asked = shapes(settings)
+    assert "login_answer" not in not_asked
+    assert replica.count("password_check.php") == 0
+    account = {"EXOFOP_USERNAME": "alice", "EXOFOP_PASSWORD": PASSWORD}
+    code, out = doctor(settings, "--try-login", environ=account)
+    assert code == EXIT_OK, out
+    assert f"login_answer: {word}: {where}" in out  # the text report
+    assert PASSWORD not in out
+    seen = shapes(settings, "--try-login", environ=account)
+    assert seen["login_answer"].startswith(f"{word}: {where}")
+    assert not (settings.config_dir / "sessions.json").exists(), "the doctor stores no session"
+
+
+def test_try_login_without_credentials_asks_for_no_password(replica: Replica, settings: Settings) -> None:
+    code, out = doctor(settings, "--try-login", "--json")
+    assert code == EXIT_OK
+    check = next(c for c in json.loads(out)["checks"] if c["name"] == "login_answer")
+    assert check["status"] == "SKIP" and "no credentials" in check["summary"]
+    assert replica.count("password_check.php") == 0
+
+
+def test_a_rejected_login_fails_that_check(replica: Replica, settings: Settings) -> None:
+    replica.configure(accounts={"alice": PASSWORD})
+    account = {"EXOFOP_USERNAME": "alice", "EXOFOP_PASSWORD": "wrong-password"}
+    code, out = doctor(settings, "--try-login", "--json", environ=account)
+    report = json.loads(out)
+    assert code == 1 and report["shapes"]["login_answer"].startswith("rejected")
+    assert "wrong-password" not in out
