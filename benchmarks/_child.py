@@ -6,6 +6,9 @@ Usage (the benchmarks call it; settings come from the ``EXOFOP_*`` environment):
     python benchmarks/_child.py repeat QUERY [QUERY ...] --count N --budget SECONDS
     python benchmarks/_child.py download SYSTEM --tags 1,2,3 [--keep-zip] [--repeat] [--preload-astropy]
     python benchmarks/_child.py rss SYSTEM --tag N [--list-first]
+    python benchmarks/_child.py download SYSTEM --kind time_series --repeat    # every tag of a kind
+    python benchmarks/_child.py refresh          # peak RSS of a cold-catalog refresh
+    python benchmarks/_child.py cleanup          # what the next start removes of a killed download
 
 Only the standard library is imported before the clock starts, so ``import_s`` is the cost of
 importing exofop-mcp itself.  Every report carries wall-clock times (``time.time()``) that the
@@ -126,7 +129,7 @@ async def cmd_repeat(args: argparse.Namespace) -> None:
 async def cmd_download(args: argparse.Namespace) -> None:
     from exofop_mcp.api import Exofop
 
-    tags = [int(t) for t in args.tags.split(",") if t]
+    tags = [int(t) for t in args.tags.split(",") if t] if args.tags else None
     if args.preload_astropy:
         # What the MCP server does in the background at start-up (pipe_table.preload_parser).
         import astropy.coordinates
@@ -139,7 +142,9 @@ async def cmd_download(args: argparse.Namespace) -> None:
             start = time.time()
             c0 = time.perf_counter()
             astropy_before = "astropy" in sys.modules
-            report = await exofop.download_tags(args.system, tags=tags, keep_zip=args.keep_zip)
+            report = await exofop.download_tags(
+                args.system, tags=tags, kind=args.kind, keep_zip=args.keep_zip, wait_seconds=300
+            )
             wall = time.perf_counter() - c0
             statuses: dict[str, int] = {}
             for result in report.results:
@@ -200,6 +205,37 @@ async def cmd_rss(args: argparse.Namespace) -> None:
         )
 
 
+async def cmd_refresh(args: argparse.Namespace) -> None:
+    import gc
+
+    from exofop_mcp.api import Exofop
+
+    async with Exofop() as exofop:
+        gc.collect()
+        idle_rss = proc_status_kib("VmRSS")
+        reset = reset_peak_rss()
+        c0 = time.perf_counter()
+        status = await exofop.catalog.refresh()
+        emit(
+            "refresh",
+            wall_s=time.perf_counter() - c0,
+            rows=status.rows,
+            idle_rss_kib=idle_rss,
+            peak_hwm_kib=proc_status_kib("VmHWM"),
+            hwm_reset=reset,
+        )
+
+
+async def cmd_cleanup(args: argparse.Namespace) -> None:
+    from exofop_mcp.api import Exofop
+
+    exofop = Exofop()
+    c0 = time.perf_counter()
+    removed = exofop.remove_abandoned_files()
+    emit("cleanup", removed=removed, wall_s=time.perf_counter() - c0)
+    await exofop.aclose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="_child.py")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -212,7 +248,8 @@ def main() -> int:
     p.add_argument("--budget", type=float, default=2.0)
     p = sub.add_parser("download")
     p.add_argument("system")
-    p.add_argument("--tags", required=True)
+    p.add_argument("--tags")
+    p.add_argument("--kind")
     p.add_argument("--keep-zip", action="store_true")
     p.add_argument("--repeat", action="store_true")
     p.add_argument("--preload-astropy", action="store_true", help="import astropy before the clock starts")
@@ -220,8 +257,17 @@ def main() -> int:
     p.add_argument("system")
     p.add_argument("--tag", type=int, required=True)
     p.add_argument("--list-first", action="store_true", help="list observations before measuring idle RSS")
+    sub.add_parser("refresh")
+    sub.add_parser("cleanup")
     args = parser.parse_args()
-    handler = {"resolve": cmd_resolve, "repeat": cmd_repeat, "download": cmd_download, "rss": cmd_rss}[args.command]
+    handler = {
+        "resolve": cmd_resolve,
+        "repeat": cmd_repeat,
+        "download": cmd_download,
+        "rss": cmd_rss,
+        "refresh": cmd_refresh,
+        "cleanup": cmd_cleanup,
+    }[args.command]
     asyncio.run(handler(args))
     return 0
 

@@ -32,14 +32,13 @@ from exofop_mcp.downloads.leftovers import remove_abandoned_temp_files
 from exofop_mcp.downloads.locks import LockWaitTimeout, describe_process, range_lock
 from exofop_mcp.downloads.manifest import (
     Containment,
-    Manifest,
+    ManifestCommits,
     ManifestFile,
     ManifestTag,
     describe_file,
     is_complete,
     load_manifest,
     now,
-    save_manifest,
 )
 from exofop_mcp.downloads.sandbox import DownloadKind, SystemDirectory
 from exofop_mcp.downloads.tag_owner import UnlistedTag, check_unlisted_tag
@@ -243,6 +242,12 @@ class Downloader:
         self.archive_requests = 0
         #: Hook for logged-in downloads: an async context manager factory giving cookies per request.
         self.cookie_lease: Callable[[], contextlib.AbstractAsyncContextManager[dict[str, str] | None]] = _anonymous
+        #: The rows last written to each table file, and the file's (inode, mtime, size) then.
+        self._tables_written: dict[Path, tuple[list[TableRecord], tuple[int, int, int] | None]] = {}
+        #: Finished tags are recorded in the manifest by group commit (one write for tags finishing together).
+        self.commits = ManifestCommits(
+            lambda d: range_lock(d.lock_file, d.lock_index(), timeout=settings.lock_wait_seconds)
+        )
 
     # -- planning ----------------------------------------------------------------------
 
@@ -352,10 +357,13 @@ class Downloader:
             directory.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SandboxWriteError(_write_failure(exc, directory.path), hint=hint_for_os_error(exc)) from None
-        # Leftovers of a killed run: those whose lock no live process holds.
-        remove_abandoned_temp_files(directory)
-        with contextlib.suppress(OSError):  # anything else temporary, once it is old enough
-            remove_stale_temp_files(directory.path, recursive=True, min_age_seconds=3600)
+        # Tags the plan found complete are reported as they are; only the others are fetched.
+        to_fetch = {tag: kind for tag, kind in plan.kinds.items() if not (plan.checked and tag in plan.present)}
+        if to_fetch:
+            # Leftovers of a killed run: those whose lock no live process holds.
+            remove_abandoned_temp_files(directory)
+            with contextlib.suppress(OSError):  # anything else temporary, once it is old enough
+                remove_stale_temp_files(directory.path, recursive=True, min_age_seconds=3600)
         # While it runs, the archive lanes are the download's and its table requests share the small lane.
         async with self.client.lanes.downloading():
             if plan.tables_deferred:
@@ -367,10 +375,13 @@ class Downloader:
                     raise SandboxWriteError(_write_failure(exc)) from None
             for result in plan.rejected.values():
                 report(result)
+            for tag in plan.kinds:
+                if tag not in to_fetch:
+                    report(plan.present[tag])
             try:
                 # One tag's failure is that tag's status; and if the run stops, no tag's task outlives it.
                 async with asyncio.TaskGroup() as group:
-                    for tag, kind in plan.kinds.items():
+                    for tag, kind in to_fetch.items():
                         group.create_task(self._guarded_tag(plan, tag, kind, report, on_bytes), name=f"tag-{tag}")
             finally:
                 if plan.tables_task is not None and not plan.tables_task.done():
@@ -409,8 +420,13 @@ class Downloader:
         async with range_lock(plan.directory.lock_file, plan.directory.lock_index()):  # its temp files too
             for kind, rows in plan.tables.items():
                 if kind in wanted and rows:
+                    path = plan.directory.table_path(kind)
+                    written = self._tables_written.get(path)
+                    if written is not None and written[0] is rows and written[1] == _signature(path):
+                        continue  # the same rows (the lister's cache) are already in that very file
                     text = _rows_to_csv(rows)
-                    await asyncio.to_thread(atomic_write_text, plan.directory.table_path(kind), text)
+                    await asyncio.to_thread(_write_if_changed, path, text)
+                    self._tables_written[path] = (rows, _signature(path))
 
     async def _guarded_tag(
         self,
@@ -666,29 +682,24 @@ class Downloader:
         """Commit the tag's outcome to the manifest (atomically, under the system's lock)."""
         directory = plan.directory
         files, kept = await asyncio.to_thread(self._describe_files, plan, result)
-        async with range_lock(directory.lock_file, directory.lock_index(), timeout=self.settings.lock_wait_seconds):
-            manifest = load_manifest(directory, for_update=True) or Manifest(
-                system=directory.name, tic_id=plan.system.tic_id, updated=now()
-            )
-            previous = manifest.entry(result.tag)
-            if result.status != "downloaded" and previous is not None and is_complete(directory, previous):
-                return  # a failed re-fetch never forgets a good earlier download
-            archive = kept
-            manifest.tags[str(result.tag)] = ManifestTag(
-                tag=result.tag,
-                kind=result.kind or "other",
-                status=result.status,
-                source_url=tag_url(self.client, result.tag),
-                sha256=result.sha256,
-                size=result.bytes or None,
-                directory=result.directory,
-                archive=archive,
-                files=files,
-                attempts=result.attempts,
-                message=result.message,
-                time=now(),
-            )
-            await asyncio.to_thread(save_manifest, directory, manifest)
+        entry = ManifestTag(
+            tag=result.tag,
+            kind=result.kind or "other",
+            status=result.status,
+            source_url=tag_url(self.client, result.tag),
+            sha256=result.sha256,
+            size=result.bytes or None,
+            directory=result.directory,
+            archive=kept,
+            files=files,
+            attempts=result.attempts,
+            message=result.message,
+            time=now(),
+        )
+        # A failed re-fetch never forgets a good earlier download.
+        await self.commits.record(
+            directory, entry, tic_id=plan.system.tic_id, keep_complete=result.status != "downloaded"
+        )
 
 
 @contextlib.asynccontextmanager
@@ -787,8 +798,24 @@ def _tag_kinds(tables: dict[DownloadKind, list[TableRecord]]) -> dict[int, Downl
 def _rows_to_csv(rows: list[TableRecord]) -> str:
     fields = [name for name in type(rows[0]).model_fields if name != "kind"]
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(fields)
     for row in rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.model_dump(include=set(fields)).items()})
+        writer.writerow(["" if (v := getattr(row, name)) is None else v for name in fields])
     return out.getvalue()
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Write a table atomically, unless the file already holds exactly ``text`` (a repeated call)."""
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        if path.stat().st_size == len(text.encode()) and path.read_text(encoding="utf-8") == text:
+            return
+    atomic_write_text(path, text)

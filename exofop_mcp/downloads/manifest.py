@@ -7,11 +7,15 @@ recorded sizes.  It is rewritten atomically, under the system's lock.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
 import os
 import stat
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -163,11 +167,124 @@ def set_aside(path: Path, reason: str) -> Path:
 
 
 def save_manifest(system_dir: SystemDirectory, manifest: Manifest) -> None:
+    """Write a manifest the caller may go on changing (the shared copy readers get is a private one)."""
     manifest.updated = datetime.now(UTC)
+    write_manifest(system_dir, manifest.model_copy(deep=True))
+
+
+def write_manifest(system_dir: SystemDirectory, manifest: Manifest) -> None:
+    """Write ``manifest`` atomically; it becomes the copy readers share, so nobody may change it afterwards."""
     path = system_dir.manifest_path
     atomic_write_text(path, manifest.model_dump_json(indent=2, exclude_none=True) + "\n")
     st = path.stat()
-    _parsed[path] = ((st.st_ino, st.st_mtime_ns, st.st_size), manifest.model_copy(deep=True))
+    _parsed[path] = ((st.st_ino, st.st_mtime_ns, st.st_size), manifest)
+
+
+def commit_entries(system_dir: SystemDirectory, entries: list[tuple[ManifestTag, bool]], *, tic_id: int) -> list[bool]:
+    """Record tag entries in the manifest with one atomic write; the caller holds the system's lock.
+
+    Each entry is ``(entry, keep_complete)``: with ``keep_complete`` a complete earlier download of the
+    tag is kept instead (a failed re-fetch never forgets a good download).  Returns, per entry, whether
+    it was recorded.  Nothing is copied but the dictionary of tags (entries are never changed in place),
+    so recording N tags one after another costs N writes, not N copies of a growing manifest.
+    """
+    current = load_manifest(system_dir)
+    tags = dict(current.tags) if current is not None else {}
+    recorded = []
+    for entry, keep_complete in entries:
+        previous = tags.get(str(entry.tag))
+        keep = keep_complete and previous is not None and is_complete(system_dir, previous)
+        if not keep:
+            tags[str(entry.tag)] = entry
+        recorded.append(not keep)
+    if not any(recorded):
+        return recorded
+    if current is None:
+        manifest = Manifest(system=system_dir.name, tic_id=tic_id, updated=now(), tags=tags)
+    else:
+        manifest = current.model_copy(update={"tags": tags, "updated": now()})
+    write_manifest(system_dir, manifest)
+    return recorded
+
+
+@dataclass
+class _Batch:
+    system_dir: SystemDirectory
+    tic_id: int
+    entries: list[tuple[ManifestTag, bool]] = field(default_factory=list)
+    waiters: list[asyncio.Future[bool]] = field(default_factory=list)
+
+
+def _retrieve(future: asyncio.Future[bool]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+class ManifestCommits:
+    """Group commit of finished tags: tags that finish while a manifest write is under way share the next one.
+
+    :meth:`record` returns only once a write holding the tag's entry is on disk (atomically, under the
+    system's lock), so a reported tag is never lost in a crash.  A group whose write fails is written
+    again tag by tag, so only the tags that cannot be written fail.
+    One per process (per event loop): the downloader's.
+    """
+
+    def __init__(self, lock: Callable[[SystemDirectory], contextlib.AbstractAsyncContextManager[object]]) -> None:
+        self._lock = lock
+        self._pending: dict[Path, _Batch] = {}
+        self._writers: dict[Path, asyncio.Task[None]] = {}
+
+    async def record(
+        self, system_dir: SystemDirectory, entry: ManifestTag, *, tic_id: int, keep_complete: bool
+    ) -> bool:
+        """Record ``entry`` (see :func:`commit_entries`); True if it was recorded, False if a complete one was kept."""
+        path = system_dir.manifest_path
+        batch = self._pending.get(path)
+        if batch is None:
+            batch = self._pending[path] = _Batch(system_dir, tic_id)
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        waiter.add_done_callback(_retrieve)  # a failure nobody waits for any more is not logged as unretrieved
+        batch.entries.append((entry, keep_complete))
+        batch.waiters.append(waiter)
+        if path not in self._writers:
+            self._writers[path] = asyncio.create_task(self._drain(path), name=f"manifest-{system_dir.name}")
+        return await asyncio.shield(waiter)  # a caller giving up does not take the others' write with it
+
+    async def _drain(self, path: Path) -> None:
+        try:
+            while (batch := self._pending.pop(path, None)) is not None:
+                await self._commit(batch)
+        finally:
+            self._writers.pop(path, None)
+            left = self._pending.pop(path, None)
+            for waiter in left.waiters if left is not None else ():
+                if not waiter.done():
+                    waiter.cancel()
+
+    async def _commit(self, batch: _Batch) -> None:
+        """Write one group and settle its waiters; a group whose write fails is written again tag by tag."""
+        try:
+            async with self._lock(batch.system_dir):
+                outcomes = await asyncio.to_thread(commit_entries, batch.system_dir, batch.entries, tic_id=batch.tic_id)
+        except Exception as exc:
+            if len(batch.entries) > 1:  # only the tags that cannot be written fail
+                for one, waiter in zip(batch.entries, batch.waiters, strict=True):
+                    await self._commit(_Batch(batch.system_dir, batch.tic_id, [one], [waiter]))
+                return
+            for waiter in batch.waiters:
+                if not waiter.done():
+                    waiter.set_exception(exc)
+            return
+        except BaseException:
+            for waiter in batch.waiters:
+                waiter.cancel()
+            raise
+        for waiter, outcome in zip(batch.waiters, outcomes, strict=True):
+            if not waiter.done():
+                waiter.set_result(outcome)
+
+
+_ODD_PARTS = frozenset(("", ".", ".."))  # path parts that are not a plain name
 
 
 class Containment:
@@ -188,7 +305,7 @@ class Containment:
 
         Raises :class:`OSError` when it cannot be read (missing, say).
         """
-        if any(part in ("", ".", "..") for part in relative.split("/")):  # unusual (or absolute): the full check
+        if not _ODD_PARTS.isdisjoint(relative.split("/")):  # unusual (or absolute): the full check
             path = self.system_dir.path / relative
             return path.stat() if self.system_dir.contains(path) else None
         if not self._folder(relative.rpartition("/")[0]):

@@ -1,9 +1,9 @@
 """The TOI catalog: ExoFOP's TOI table, cached on disk and shared by every process.
 
-The full table (~7,700 rows, ~3.6 MB) is fetched at most once per TTL, parsed
-(plain Python, only the columns it keeps), and stored as a small SQLite database under the cache directory
-(written to a temporary name, then renamed).  Lookups query the database by
-TIC, host TOI or normalized name, so a warm lookup costs a fraction of a
+The full table (~7,700 rows, ~3.6 MB) is fetched at most once per TTL and streamed, a few hundred
+rows at a time, into a small SQLite database under the cache directory (plain Python, only the
+columns it keeps; written to a temporary name, then renamed), so the refresh never holds the table.
+Lookups query the database by TIC, host TOI or normalized name, so a warm lookup costs a fraction of a
 millisecond and a fresh process never re-downloads or re-parses the table.
 
 When the cache is stale and ExoFOP cannot be reached, the stale cache is used
@@ -19,7 +19,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 from exofop_mcp.errors import ExofopMcpError, ExofopResponseError
 from exofop_mcp.site.client import ExofopClient
 from exofop_mcp.site.identifiers import normalize_name, star_name_of
-from exofop_mcp.site.pipe_table import check_pipe_table, read_pipe_table
+from exofop_mcp.site.pipe_table import PipeRowReader, check_pipe_table, read_pipe_table
 from exofop_mcp.site.records import TOIRecord
 
 log = logging.getLogger(__name__)
@@ -297,42 +297,28 @@ class TOICatalog:
 
     async def _download_and_store(self) -> CatalogStatus:
         started = time.time()
-        text = await self.client.get_text(TOI_PAGE, {"output": "pipe", "sort": "toi"})
-        rows = await asyncio.to_thread(self._store, text, started)
+        rows = await self.client.read_lines(
+            TOI_PAGE, {"output": "pipe", "sort": "toi"}, lambda batches: self._stream_into_cache(batches, started)
+        )
         log.info("TOI catalog refreshed: %d rows in %.2f s", rows, time.time() - started)
         status = self.status()
         assert status is not None
         return status.model_copy(update={"source": "network"})
 
-    def _store(self, text: str, fetched_at: float) -> int:
-        entries = parse_toi_table(text, page=TOI_PAGE)
-        if not entries:
-            raise ExofopResponseError(
-                "ExoFOP's TOI table came back with no rows.",
-                hint="The site may be under maintenance; try again later.",
-            )
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{time.monotonic_ns()}.part")
+    async def _stream_into_cache(self, batches: AsyncIterator[list[str]], fetched_at: float) -> int:
+        """Build the cache from the table's lines as they arrive: a few hundred rows in memory at a time.
+
+        Written to a temporary file, renamed over the cache only once the whole table is in; an attempt
+        that fails (or is retried) leaves nothing behind.
+        """
+        build = _CacheBuild(self.path, fetched_at, self.client.url(TOI_PAGE))
         try:
-            conn = sqlite3.connect(tmp)
-            with conn:
-                _write_schema(conn)
-                _write_entries(conn, entries)
-                conn.executemany(
-                    "INSERT INTO meta VALUES (?, ?)",
-                    [
-                        ("format", str(CACHE_FORMAT)),
-                        ("fetched_at", repr(fetched_at)),
-                        ("rows", str(len(entries))),
-                        ("source_url", self.client.url(TOI_PAGE)),
-                    ],
-                )
-            conn.close()
-            os.replace(tmp, self.path)
+            async for lines in batches:
+                for chunk in build.take(lines):
+                    await asyncio.to_thread(build.write, chunk)
+            return await asyncio.to_thread(build.finish)
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-        return len(entries)
+            await asyncio.to_thread(build.discard)
 
     async def fetch_host(self, host: int) -> list[CatalogEntry]:
         """ExoFOP's rows for one host TOI (``download_toi.php?toi=N``): one small request."""
@@ -345,6 +331,97 @@ def parse_toi_table(text: str, *, page: str) -> list[CatalogEntry]:
     """Parse TOI table text into entries with coordinates in degrees."""
     check_pipe_table(text, TOIRecord.required_columns, page=page)
     rows = read_pipe_table(text, text_columns=TOIRecord.text_columns(), columns=TOIRecord.columns())
+    return _entries_of(rows)
+
+
+#: Rows parsed and written to the cache at a time while the table streams in.
+CHUNK_ROWS = 500
+
+
+class _CacheBuild:
+    """A new cache file being built from the TOI table's lines (one attempt)."""
+
+    def __init__(self, path: Path, fetched_at: float, source_url: str) -> None:
+        self.path = path
+        self.fetched_at = fetched_at
+        self.source_url = source_url
+        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.part")
+        self.reader: PipeRowReader | None = None
+        self.pending: list[str] = []
+        self.rows = 0
+        self._conn: sqlite3.Connection | None = None
+
+    def take(self, lines: list[str]) -> list[list[str]]:
+        """Add body lines; return the chunks of :data:`CHUNK_ROWS` lines now ready to write."""
+        if self.reader is None:
+            for index, line in enumerate(lines):
+                if line.strip():
+                    check_pipe_table(line, TOIRecord.required_columns, page=TOI_PAGE)
+                    self.reader = PipeRowReader(
+                        line, text_columns=TOIRecord.text_columns(), columns=TOIRecord.columns()
+                    )
+                    lines = lines[index + 1 :]
+                    break
+            else:
+                return []
+        self.pending.extend(lines)
+        ready = []
+        while len(self.pending) >= CHUNK_ROWS:
+            ready.append(self.pending[:CHUNK_ROWS])
+            del self.pending[:CHUNK_ROWS]
+        return ready
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.tmp, check_same_thread=False)
+            _write_schema(self._conn)
+        return self._conn
+
+    def write(self, lines: list[str]) -> None:
+        assert self.reader is not None
+        entries = _entries_of(self.reader.rows(lines))
+        if entries:
+            _write_entries(self._connection(), entries)
+            self.rows += len(entries)
+
+    def finish(self) -> int:
+        """Write what is left, then put the new cache in place (atomically); the number of TOI rows."""
+        if self.reader is None:
+            check_pipe_table("", TOIRecord.required_columns, page=TOI_PAGE)  # an empty answer: says so
+        self.write(self.pending)
+        self.pending = []
+        if not self.rows:
+            raise ExofopResponseError(
+                "ExoFOP's TOI table came back with no rows.",
+                hint="The site may be under maintenance; try again later.",
+            )
+        conn = self._connection()
+        conn.executemany(
+            "INSERT INTO meta VALUES (?, ?)",
+            [
+                ("format", str(CACHE_FORMAT)),
+                ("fetched_at", repr(self.fetched_at)),
+                ("rows", str(self.rows)),
+                ("source_url", self.source_url),
+            ],
+        )
+        conn.commit()
+        conn.close()
+        self._conn = None
+        os.replace(self.tmp, self.path)
+        return self.rows
+
+    def discard(self) -> None:
+        """Close and remove the temporary file if it was not put in place."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        with contextlib.suppress(FileNotFoundError):
+            self.tmp.unlink()
+
+
+def _entries_of(rows: list[dict[str, object]]) -> list[CatalogEntry]:
     records = [TOIRecord.model_validate(row) for row in rows]
     records = [r for r in records if r.tic_id is not None and r.toi]
     if not records:

@@ -19,6 +19,7 @@ borrows cookies from any object with a session pool's ``lease()`` (see
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import json
 import logging
@@ -44,6 +45,7 @@ USER_AGENT = f"exofop-mcp/{__version__} (+https://pypi.org/project/exofop-mcp/)"
 MAX_REDIRECTS = 20
 
 T = TypeVar("T")
+_PAGE_LIMIT = "EXOFOP_MCP_MAX_PAGE_BYTES"
 
 
 class CookieLease(Protocol):
@@ -576,6 +578,63 @@ class ExofopClient:
                 f"ExoFOP's {page} did not answer JSON (it began {snippet!r}).",
                 hint="The site may be down or its interface changed; run `exofop-mcp doctor`.",
             ) from None
+
+    async def read_lines(
+        self,
+        page: str,
+        params: Mapping[str, Any] | None,
+        consume: Callable[[AsyncIterator[list[str]]], Awaitable[T]],
+    ) -> T:
+        """GET a page with retries, handing its body to ``consume`` as it arrives, a few lines at a time.
+
+        The lines (UTF-8, split at ``\\n`` only, without it) come in batches as the body streams, at most
+        ``settings.max_page_bytes`` decoded in all, so a large table is never held whole.  A failure
+        mid-body retries the whole request: ``consume`` is called afresh and must start over.  Errors
+        are those of :meth:`get`.  The request takes the small lane while it streams.
+        """
+        query = _clean(params)
+
+        async def attempt(number: int) -> T:
+            request = self._pool.build_request("GET", page, params=query)
+            try:
+                async with self.lanes.small():
+                    self.requests_sent += 1
+                    response = await self._send(request, page)
+                    try:
+                        if not response.is_success:
+                            await self.read_body(response, page, limit=self.settings.max_page_bytes)
+                            if is_retryable_status(response.status_code):
+                                raise TransientFailure(
+                                    f"HTTP {response.status_code}",
+                                    retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                                    response=response,
+                                )
+                            raise _http_error(page, response, number, None)
+                        return await consume(self._line_batches(response, page))
+                    finally:
+                        await response.aclose()
+            except httpx.TransportError as exc:
+                raise self._transient(exc, page, query) from None
+
+        try:
+            return await self.retrying(page or "/tess/", attempt)
+        except TransientFailure as failure:
+            if failure.response is None:
+                raise self.unreachable(failure, page or "/tess/") from None
+            asked = parse_retry_after(failure.response.headers.get("Retry-After"))
+            retry_after = asked if asked is not None and asked > self.retry.max_retry_after else None
+            raise _http_error(page, failure.response, failure.attempts, retry_after) from None
+
+    async def _line_batches(self, response: httpx.Response, page: str) -> AsyncIterator[list[str]]:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        rest = ""
+        async for chunk in self.body_chunks(response, page, limit=self.settings.max_page_bytes, setting=_PAGE_LIMIT):
+            *lines, rest = (rest + decoder.decode(chunk)).split("\n")
+            if lines:
+                yield lines
+        rest += decoder.decode(b"", final=True)
+        if rest:
+            yield [rest]
 
 
 def _clean(params: Mapping[str, Any] | None) -> dict[str, str]:

@@ -112,3 +112,43 @@ def _fit(cells: list[str], width: int) -> list[str]:
     if len(cells) < width:
         return cells + [""] * (width - len(cells))
     return cells
+
+
+class PipeRowReader:
+    """Rows of a pipe table read a few lines at a time (a table streamed as it arrives).
+
+    Cells are typed one by one (``int`` if the cell spells an integer, ``float`` if a number, else the
+    text), not column by column as :func:`read_pipe_table` does, since the rest of the column is not
+    known yet; typed records built from either are the same.
+    """
+
+    def __init__(self, header_line: str, *, text_columns: Collection[str] = (), columns: Collection[str] | None = None):
+        header = [name.strip() for name in header_line.rstrip("\r\n").split("|")]
+        self.width = len(header)
+        self._keep = [i for i, name in enumerate(header) if columns is None or name in columns]
+        self._names = [header[i] for i in self._keep]
+        self._text = [header[i] in text_columns for i in self._keep]
+
+    def rows(self, lines: list[str]) -> list[Row]:
+        """The rows of ``lines`` (body lines; blank ones are skipped)."""
+        out: list[Row] = []
+        for line in lines:
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            cells = _fit(line.split("|"), self.width)
+            row: Row = {}
+            for name, index, text in zip(self._names, self._keep, self._text, strict=True):
+                cell = cells[index].strip()
+                if not cell:
+                    row[name] = None
+                elif text:
+                    row[name] = cell
+                elif _INTEGER.fullmatch(cell):
+                    row[name] = int(cell)
+                elif _NUMBER.fullmatch(cell):
+                    row[name] = float(cell)
+                else:
+                    row[name] = cell
+            out.append(row)
+        return out

@@ -385,10 +385,10 @@ async def test_manifest_that_cannot_be_written_fails_only_that_tag(warm_settings
     """The moment a full disk is hardest to meet: a tag is unpacked, then its manifest update fails."""
     import errno
 
-    from exofop_mcp.downloads import downloader
+    from exofop_mcp.downloads import manifest as manifest_module
     from exofop_mcp.errors import AtomicWriteError
 
-    real_save = downloader.save_manifest
+    real_save = manifest_module.write_manifest
 
     def save_unless_19121(directory, manifest):
         entry = manifest.entry(19121)
@@ -401,7 +401,7 @@ async def test_manifest_that_cannot_be_written_fails_only_that_tag(warm_settings
             raise error
         real_save(directory, manifest)
 
-    monkeypatch.setattr(downloader, "save_manifest", save_unless_19121)
+    monkeypatch.setattr(manifest_module, "write_manifest", save_unless_19121)
     async with Exofop(warm_settings) as exofop:
         report = await exofop.download_tags("TOI-1130", tags=[18493, 19121, 18598])
         by_tag = {r.tag: r for r in report.results}
@@ -414,7 +414,7 @@ async def test_manifest_that_cannot_be_written_fails_only_that_tag(warm_settings
         assert not (system_dir / "time_series" / "19121").exists(), "unrecorded files must not look downloaded"
         assert_sandbox_consistent(warm_settings.data_dir)
 
-        monkeypatch.setattr(downloader, "save_manifest", real_save)
+        monkeypatch.setattr(manifest_module, "write_manifest", real_save)
         rerun_started = time.time()
         again = await exofop.download_tags("TOI-1130", tags=[18493, 19121, 18598])
     assert {r.tag: r.status for r in again.results} == {
