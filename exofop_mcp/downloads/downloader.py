@@ -478,9 +478,10 @@ class Downloader:
             if present is not None:
                 report(present)
                 return
-            report(TagResult(tag=tag, kind=kind, status="downloading"))
             try:
-                result = await self._fetch_and_unpack(plan, tag, on_bytes)
+                result = await self._fetch_and_unpack(
+                    plan, tag, on_bytes, lambda: report(TagResult(tag=tag, kind=kind, status="downloading"))
+                )
             except asyncio.CancelledError:
                 # An archive that was complete but never recorded does not stay either.
                 directory.archive_path(tag).unlink(missing_ok=True)
@@ -506,9 +507,14 @@ class Downloader:
         entry = manifest.entry(tag) if manifest else None
         return bool(entry and entry.time.timestamp() > plan.started)
 
-    async def _fetch_and_unpack(self, plan: DownloadPlan, tag: int, on_bytes: Callable[[int], None]) -> TagResult:
+    async def _fetch_and_unpack(
+        self, plan: DownloadPlan, tag: int, on_bytes: Callable[[int], None], started: Callable[[], None]
+    ) -> TagResult:
+        """Fetch and unpack one tag once a slot is free: until then the tag is queued (``pending``),
+        from then on ``downloading`` (``started`` says so)."""
         plan.directory.archive_path(tag).parent.mkdir(parents=True, exist_ok=True)
         async with self.slots:
+            started()
             return await self._fetch_and_unpack_slotted(plan, tag, on_bytes)
 
     async def _fetch_and_unpack_slotted(
