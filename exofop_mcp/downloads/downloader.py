@@ -52,6 +52,7 @@ from exofop_mcp.site.observations import (
     ObservationLister,
     TagKind,
     apply_filters,
+    check_planet_of,
     odd_tags_note,
 )
 from exofop_mcp.site.records import TableRecord
@@ -251,6 +252,7 @@ class Downloader:
     async def start_plan(self, request: DownloadTagsRequest) -> DownloadPlan:
         """The system and its directory (errors in the request raise here); the tags come from :meth:`finish_plan`."""
         system = await self.resolver.resolve(request.system)
+        check_planet_of(system, request.filters())  # another system's planet would match no row
         directory = SystemDirectory(self.settings.data_dir, system.canonical_name)
         directory.check_links()  # a link leading outside the sandbox is refused before anything is read
         return DownloadPlan(system, directory, request, kinds={})

@@ -216,20 +216,24 @@ class DownloadJob(BackgroundJob):
                 "wait for the rest; the download continues meanwhile."
             )
         if self.state == "cancelled":
-            return f"Cancelled: {ok} of {_tags(n)} are complete; nothing partial was left. {where}"
+            return f"Cancelled: {ok} of {_tags(n)} {_are(n)} complete; nothing partial was left. {where}"
         if self.state == "failed":
-            return f"The download stopped: {(self.error or '').rstrip('.')}. {ok} of {_tags(n)} are complete."
+            return f"The download stopped: {(self.error or '').rstrip('.')}. {ok} of {_tags(n)} {_are(n)} complete."
         bad = n - ok
         if bad == 0:
             return f"The tag is complete. {where}" if n == 1 else f"All {n} tags are complete. {where}"
         return (
-            f"{ok} of {_tags(n)} are complete; {bad} did not succeed (see each tag's message). "
+            f"{ok} of {_tags(n)} {_are(n)} complete; {bad} did not succeed (see each tag's message). "
             f"Asking for the same tags again retries only what is missing. {where}"
         )
 
 
 def _tags(n: int) -> str:
     return f"{n} tag" if n == 1 else f"{n} tags"
+
+
+def _are(n: int) -> str:
+    return "is" if n == 1 else "are"
 
 
 class DownloadJobs:

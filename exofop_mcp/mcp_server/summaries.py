@@ -230,7 +230,9 @@ def download_summary(r: DownloadReport, budget: int | None = PAGE_TEXT_BUDGET) -
         + f"; {format_bytes(r.bytes_downloaded)} in {r.elapsed_seconds:.1f} s.",
         f"Directory: {r.directory}",
     ]
-    if r.results:
+    if r.results and budget is None:  # the complete report, in the requested order
+        lines.append("Tags:")
+    elif r.results:
         first, last = r.results_offset + 1, r.results_offset + len(r.results)
         which = "every tag" if len(r.results) == r.results_total else f"tags {first}-{last} of {r.results_total}"
         lines.append(f"Results, {which}, attention first:")
