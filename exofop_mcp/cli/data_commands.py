@@ -245,7 +245,8 @@ def run_resolve(
     async def main() -> int:
         async with Exofop(settings) as exofop:
             system = await exofop.resolve_system(request.query)
-            _print(out, system.model_dump_json(exclude_none=True) if args.json else system_summary(system))
+            text = for_terminal(system_summary(system), system.canonical_name)
+            _print(out, system.model_dump_json(exclude_none=True) if args.json else text)
             await exofop.catalog.wait_for_warm_up(WARM_UP_SECONDS)
         return EXIT_OK
 

@@ -32,13 +32,16 @@ def system_summary(s: ResolvedSystem) -> str:
             f"P = {_num(p.period_days, '.4f')} d, dur = {_num(p.duration_hours, '.2f')} h, "
             f"depth = {_num(p.depth_ppm, '.0f')} ppm, Rp = {_num(p.planet_radius_earth, '.2f')} R_Earth"
             + (f", epoch {p.epoch_bjd:.4f} BJD" if p.epoch_bjd is not None else "")
-            + (f" ({p.name})" if p.name else "")
+            + (f", named {p.name}" if p.name else "")
         )
+        if p.comments:
+            lines.append(f"    comment: {p.comments}")
     if s.observation_counts:
         c = s.observation_counts
         lines.append(
-            f"Observations: {c.time_series or 0} time series, {c.spectroscopy or 0} spectroscopy, "
-            f"{c.imaging or 0} imaging (as counted by the TOI table; list_observations lists the rows)"
+            f"Catalog summary counts (TOI table): {c.time_series or 0} time series, {c.spectroscopy or 0} "
+            f"spectroscopy, {c.imaging or 0} imaging (the catalog's own numbers, which can differ from the "
+            "observation tables; list_observations has the rows)"
         )
     if s.catalog is not None:
         cat = s.catalog

@@ -112,7 +112,7 @@ def test_resolve_prints_the_summary(cli: Cli) -> None:
     done = cli("resolve", "tic 254113311")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("TOI-1130 = TIC 254113311 (matched by tic)")
-    assert "TOI-1130.02" in done.stdout and "Observations: 79 time series" in done.stdout
+    assert "TOI-1130.02" in done.stdout and "Catalog summary counts (TOI table): 79 time series" in done.stdout
     assert done.stderr == ""
 
 
