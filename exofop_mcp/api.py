@@ -95,11 +95,15 @@ class Exofop:
         """Start a download job in the background (the MCP tool's way: poll with :meth:`download_status`)."""
         return await self.jobs.start(request)
 
-    async def download_status(self, job_id: str, wait_seconds: float = 0.0) -> DownloadReport:
-        return await self.jobs.wait(self.jobs.get(job_id), wait_seconds)
+    async def download_status(
+        self, job_id: str, wait_seconds: float = 0.0, results_offset: int = 0, limit: int | None = None
+    ) -> DownloadReport:
+        """The job's report: totals over every tag, and its results (all, or a page of ``limit`` from
+        ``results_offset``, tags that need attention first)."""
+        return await self.jobs.wait(self.jobs.get(job_id), wait_seconds, offset=results_offset, limit=limit)
 
-    async def cancel_download(self, job_id: str) -> DownloadReport:
-        return await self.jobs.cancel(job_id)
+    async def cancel_download(self, job_id: str, *, limit: int | None = None) -> DownloadReport:
+        return await self.jobs.cancel(job_id, limit=limit)
 
     async def list_downloads(self, system: str | None = None) -> DownloadsInventory:
         """What is in the sandbox, from the manifests (``system``: anything :meth:`resolve_system` accepts)."""

@@ -42,10 +42,12 @@ from exofop_mcp.cli.terminal_output import (
     command_line,
     ellipsis_for,
     filter_flags,
+    for_terminal,
     observation_table,
     output_width,
     page_heading,
     page_hints,
+    plural,
     progress_display,
 )
 from exofop_mcp.downloads.downloader import FINAL_OK, DownloadTagsRequest
@@ -214,7 +216,7 @@ def _run(main: Coroutine[Any, Any, int], err: TextIO) -> int:
         message = str(exc)
         if isinstance(exc, InvalidRequestError):  # it names request fields: say which flags
             message = _QUOTED_FIELD.sub(lambda m: _flag_words(m.group(1), m.group(0)), message)
-        _print(err, f"exofop-mcp: {message}")
+        _print(err, f"exofop-mcp: {for_terminal(message)}")
         return exit_code_for(exc)
     except ValidationError as exc:
         _print(err, f"exofop-mcp: {usage_message(exc)}")
@@ -243,7 +245,8 @@ def run_resolve(
     async def main() -> int:
         async with Exofop(settings) as exofop:
             system = await exofop.resolve_system(request.query)
-            _print(out, system.model_dump_json(exclude_none=True) if args.json else system_summary(system))
+            text = for_terminal(system_summary(system), system.canonical_name)
+            _print(out, system.model_dump_json(exclude_none=True) if args.json else text)
             await exofop.catalog.wait_for_warm_up(WARM_UP_SECONDS)
         return EXIT_OK
 
@@ -298,7 +301,7 @@ def run_download(
             if args.json:
                 _print(out, report.model_dump_json(exclude_none=True))
             elif report.tags_total:
-                _print(out, download_summary(report))
+                _print(out, for_terminal(download_summary(report, budget=None), report.system))
             code = _download_outcome(report, interrupted, err)
             if interrupted is None:
                 await exofop.catalog.wait_for_warm_up(WARM_UP_SECONDS)
@@ -310,11 +313,13 @@ def run_download(
 def _download_outcome(report: DownloadReport, signum: int | None, err: TextIO) -> int:
     """Exit code of a finished download, with what went wrong on stderr."""
     ok = sum(1 for r in report.results if r.status in FINAL_OK)
+    total = plural(report.tags_total, "tag")
     if signum is not None:
         _print(
             err,
-            f"exofop-mcp: interrupted: the download was cancelled; {ok} of {report.tags_total} tags are complete "
-            "and nothing partial was kept. Run the same command again to fetch the rest.",
+            f"exofop-mcp: interrupted: the download was cancelled; {ok} of {total} "
+            f"{'is' if report.tags_total == 1 else 'are'} complete and nothing partial was kept. Run the same "
+            "command again to fetch the rest.",
         )
         return 128 + signum
     if report.tags_total == 0:
@@ -322,13 +327,14 @@ def _download_outcome(report: DownloadReport, signum: int | None, err: TextIO) -
         return EXIT_OK
     problems = [r for r in report.results if r.status not in FINAL_OK]
     if problems:
-        _print(err, f"exofop-mcp: {len(problems)} of {report.tags_total} tags did not succeed:")
+        _print(err, f"exofop-mcp: {len(problems)} of {total} did not succeed:")
         for r in problems:
-            _print(err, f"  tag {r.tag} ({r.kind or 'other'}): {r.status} - {r.message or 'no details'}")
+            message = for_terminal(r.message or "no details", report.system)
+            _print(err, f"  tag {r.tag} ({r.kind or 'other'}): {r.status} - {message}")
         _print(err, "Running the same command again retries only what is missing.")
         return EXIT_FAILED
     if report.state != "completed":
-        _print(err, f"exofop-mcp: {report.message}")
+        _print(err, f"exofop-mcp: {for_terminal(report.message, report.system)}")
         return EXIT_FAILED
     return EXIT_OK
 

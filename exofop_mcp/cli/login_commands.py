@@ -21,6 +21,7 @@ from exofop_mcp.auth.login import MAX_SESSIONS, default_session_count, login
 from exofop_mcp.auth.login_status import current_login_status
 from exofop_mcp.auth.session_store import active_username, delete_sessions, load_sessions, sessions_path
 from exofop_mcp.cli.arguments import add_settings_options, bounded, settings_from_args
+from exofop_mcp.cli.terminal_output import for_terminal
 from exofop_mcp.errors import ConfigurationError, ExofopMcpError, InvalidRequestError
 from exofop_mcp.settings import Settings
 
@@ -253,7 +254,7 @@ def _status(args: argparse.Namespace, settings: Settings, out: TextIO, env: Mapp
     if getattr(args, "json", False):
         print(status.model_dump_json(), file=out)
         return EXIT_OK
-    print(status.message, file=out)
+    print(for_terminal(status.message), file=out)
     print(f"Sessions file: {status.sessions_file}", file=out)
     if status.action:
         print(f"Run: {status.action}", file=out)

@@ -17,6 +17,7 @@ Presentation only: every number shown comes from the core's result models
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import time
 from collections import deque
@@ -82,6 +83,54 @@ def filter_flags(filters: dict[str, str]) -> list[str]:
     for name, value in filters.items():
         flags += [f"--{name}", value]
     return flags
+
+
+def plural(n: int, word: str) -> str:
+    """``1 tag``, ``2 tags``, ``0 tags``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+#: How the core's advice, worded for an assistant and its tools, reads at a terminal.
+_TOOL_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"To log in, the user runs `([^`]+)` in a terminal \(the password is never sent through the "
+                   r"assistant\)\."),
+        r"To log in, run `\1` (it asks for the password itself).",
+    ),
+    (
+        re.compile(r"The user runs `([^`]+)`(?: again)? in a terminal, then asks again"),
+        r"Run `\1`, then run this command again",
+    ),
+    (
+        re.compile(r"the user runs `([^`]+)`(?: again)? in a terminal, then asks again"),
+        r"run `\1`, then run this command again",
+    ),
+    (re.compile(r"The user runs `([^`]+)`(?: again)? in a terminal"), r"Run `\1`"),
+    (re.compile(r"the user runs `([^`]+)`(?: again)? in a terminal"), r"run `\1`"),
+    (re.compile(r"Asking for the same tags again retries only what is missing\."),
+     "Running the same command again retries only what is missing."),
+)
+
+
+def for_terminal(text: str, system: str | None = None) -> str:
+    """``text`` with tool calls and "the user runs ... in a terminal" turned into commands to run.
+
+    ``list_observations(kind='spectroscopy')`` becomes ``exofop-mcp list TOI-1130 --kind spectroscopy``
+    (``QUERY`` when the system is not known); ``download_tags(overwrite=true)`` the ``download`` command
+    with ``--overwrite``.
+    """
+    target = system or "QUERY"
+    for pattern, replacement in _TOOL_PHRASES:
+        text = pattern.sub(replacement, text)
+    text = re.sub(
+        r"list_observations\(kind='(\w+)'\)", lambda m: f"`{command_line('list', target, '--kind', m.group(1))}`", text
+    )
+    text = re.sub(r"\blist_observations\b", f"`{command_line('list', target)}`", text)
+    text = re.sub(
+        r"call resolve_system\('([^']+)'\)", lambda m: f"run `{command_line('resolve', m.group(1))}`", text
+    )
+    text = re.sub(r"download_tags\(overwrite=true\)", f"`{command_line('download', target)} TAG --overwrite`", text)
+    return text
 
 
 # ------------------------------------------------------------------------------------------------
@@ -274,6 +323,12 @@ def page_hints(page: ObservationPage, *, limit: int | None = None) -> list[str]:
         lines.append("No rows match." + (" Try fewer filters." if page.filters else ""))
     elif page.returned:
         lines.append(f"Rows {page.offset + 1}-{page.offset + page.returned} of {page.total}.")
+    else:  # the core's note says the offset is past the end; the first page is one command away
+        paging = ["--limit", limit] if limit is not None else []
+        lines.append(
+            f"No rows shown: {plural(page.total, 'row')} match and --offset {page.offset} is past the end. First "
+            "page: " + command_line("list", page.system, "--kind", page.kind, *flags, *paging)
+        )
     if page.next_offset is not None:
         paging = ["--offset", page.next_offset] + (["--limit", limit] if limit is not None else [])
         lines.append("Next page: " + command_line("list", page.system, "--kind", page.kind, *flags, *paging))
@@ -293,7 +348,7 @@ def page_hints(page: ObservationPage, *, limit: int | None = None) -> list[str]:
 # ------------------------------------------------------------------------------------------------
 
 
-def tag_line(result: TagResult, done: int, total: int) -> str:
+def tag_line(result: TagResult, done: int, total: int, system: str | None = None) -> str:
     """One finished tag, e.g. ``[2/4] tag 18598 downloaded: 4 MiB, 3 files in time_series/18598``."""
     head = f"[{done}/{total}] tag {result.tag}"
     status = result.status.replace("_", " ")
@@ -302,7 +357,7 @@ def tag_line(result: TagResult, done: int, total: int) -> str:
         return f"{head} downloaded: {format_bytes(result.bytes)}, {files} in {result.directory}"
     if result.status == "already_present":
         return f"{head} already present in {result.directory}"
-    return f"{head} {status}: {result.message or 'no details'}"
+    return f"{head} {status}: {for_terminal(result.message or 'no details', system)}"
 
 
 class ProgressDisplay(Protocol):
@@ -329,14 +384,14 @@ class _Progress:
         self.shown: set[int] = set()
         self.samples: deque[tuple[float, int]] = deque()
 
-    def _finished_lines(self, results: Iterable[TagResult], total: int) -> list[str]:
+    def _finished_lines(self, results: Iterable[TagResult], total: int, system: str | None = None) -> list[str]:
         """A line for each tag that reached a final status since the last call (cancelled ones are left to
         the summary: they did not finish)."""
         lines = []
         for result in results:
             if result.status not in (*IN_FLIGHT, "cancelled") and result.tag not in self.shown:
                 self.shown.add(result.tag)
-                lines.append(tag_line(result, len(self.shown), total))
+                lines.append(tag_line(result, len(self.shown), total, system))
         return lines
 
     def _rate(self, job: DownloadJob) -> float:
@@ -380,7 +435,7 @@ class PlainProgress(_Progress):
 
     def update(self, job: DownloadJob) -> None:
         rate = self._rate(job)
-        lines = self._finished_lines(job.results.values(), len(job.results))
+        lines = self._finished_lines(job.results.values(), len(job.results), job.plan.system.canonical_name)
         if not lines and self.heartbeat_seconds is not None and self.clock() - self.last_line >= self.heartbeat_seconds:
             lines = [
                 f"... {job.done_count}/{len(job.results)} tags done, {format_bytes(job.bytes)} "
@@ -390,7 +445,7 @@ class PlainProgress(_Progress):
 
     def finish(self, report: DownloadReport) -> None:
         # tags that ended with the job (cancelled ones) get their line too
-        self._write(self._finished_lines(report.results, len(report.results)))
+        self._write(self._finished_lines(report.results, len(report.results), report.system))
 
 
 class LiveProgress(_Progress):
@@ -418,10 +473,11 @@ class LiveProgress(_Progress):
         self._draw([self._start_line(job)], self._block(job))
 
     def update(self, job: DownloadJob) -> None:
-        self._draw(self._finished_lines(job.results.values(), len(job.results)), self._block(job))
+        finished = self._finished_lines(job.results.values(), len(job.results), job.plan.system.canonical_name)
+        self._draw(finished, self._block(job))
 
     def finish(self, report: DownloadReport) -> None:
-        self._draw(self._finished_lines(report.results, len(report.results)), [])
+        self._draw(self._finished_lines(report.results, len(report.results), report.system), [])
 
     def _draw(self, permanent: list[str], block: list[str]) -> None:
         width = max(20, self.width() - 1)  # never let a line wrap: the cursor arithmetic depends on it

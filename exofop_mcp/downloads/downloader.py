@@ -52,6 +52,7 @@ from exofop_mcp.site.observations import (
     ObservationLister,
     TagKind,
     apply_filters,
+    check_planet_of,
     odd_tags_note,
 )
 from exofop_mcp.site.records import TableRecord
@@ -260,6 +261,7 @@ class Downloader:
     async def start_plan(self, request: DownloadTagsRequest) -> DownloadPlan:
         """The system and its directory (errors in the request raise here); the tags come from :meth:`finish_plan`."""
         system = await self.resolver.resolve(request.system)
+        check_planet_of(system, request.filters())  # another system's planet would match no row
         directory = SystemDirectory(self.settings.data_dir, system.canonical_name)
         directory.check_links()  # a link leading outside the sandbox is refused before anything is read
         return DownloadPlan(system, directory, request, kinds={})
@@ -507,9 +509,10 @@ class Downloader:
             if present is not None:
                 report(present)
                 return
-            report(TagResult(tag=tag, kind=kind, status="downloading"))
             try:
-                result = await self._fetch_and_unpack(plan, tag, on_bytes)
+                result = await self._fetch_and_unpack(
+                    plan, tag, on_bytes, lambda: report(TagResult(tag=tag, kind=kind, status="downloading"))
+                )
             except asyncio.CancelledError:
                 # An archive that was complete but never recorded does not stay either.
                 directory.archive_path(tag).unlink(missing_ok=True)
@@ -535,9 +538,14 @@ class Downloader:
         entry = manifest.entry(tag) if manifest else None
         return bool(entry and entry.time.timestamp() > plan.started)
 
-    async def _fetch_and_unpack(self, plan: DownloadPlan, tag: int, on_bytes: Callable[[int], None]) -> TagResult:
+    async def _fetch_and_unpack(
+        self, plan: DownloadPlan, tag: int, on_bytes: Callable[[int], None], started: Callable[[], None]
+    ) -> TagResult:
+        """Fetch and unpack one tag once a slot is free: until then the tag is queued (``pending``),
+        from then on ``downloading`` (``started`` says so)."""
         plan.directory.archive_path(tag).parent.mkdir(parents=True, exist_ok=True)
         async with self.slots:
+            started()
             return await self._fetch_and_unpack_slotted(plan, tag, on_bytes)
 
     async def _fetch_and_unpack_slotted(

@@ -10,12 +10,10 @@ restart, asking again simply completes what is missing (the manifest knows).
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import json
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -27,18 +25,34 @@ from exofop_mcp.downloads.downloader import (
     DownloadTagsRequest,
     TagResult,
 )
-from exofop_mcp.errors import ExofopMcpError, InvalidRequestError
+from exofop_mcp.downloads.job_registry import BackgroundJob, JobRegistry, JobState
+from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.text_format import format_bytes
 
 log = logging.getLogger(__name__)
 
 MAX_JOBS_KEPT = 100
-JobState = Literal["running", "completed", "cancelled", "failed"]
+#: Most per-tag results in one page of a report (the totals always cover every tag).
+RESULTS_PAGE = 50
+#: A page's JSON stays under this many bytes (results are cut earlier when they are large).
+PAGE_BUDGET_BYTES = 19_000
 ProgressSink = Callable[[int, int, str], Awaitable[None]]
+
+#: The order of a report's results: what needs attention first, then what is under way, then successes.
+_ATTENTION_RANK: dict[str, int] = {"failed": 0, "locked": 1, "downloading": 3, "pending": 4}
+_SUCCESS_RANK = 5
+_OTHER_PROBLEM_RANK = 2
+
+
+def attention_rank(status: str) -> int:
+    """0 failed, 1 locked, 2 any other status that did not succeed, 3 downloading, 4 queued, 5 success."""
+    if status in FINAL_OK:
+        return _SUCCESS_RANK
+    return _ATTENTION_RANK.get(status, _OTHER_PROBLEM_RANK)
 
 
 class DownloadReport(BaseModel):
-    """The state of a download job and an exact account of every tag."""
+    """The state of a download job: totals over every tag, and one page of per-tag results."""
 
     job_id: str = Field(description="pass to download_status / cancel_download")
     state: JobState = Field(description="running: poll download_status; completed; cancelled; failed")
@@ -48,31 +62,43 @@ class DownloadReport(BaseModel):
     directory_relative: str = Field(description="the system's directory relative to the sandbox root")
     tags_total: int
     tags_done: int = Field(description="tags with a final status")
-    totals: dict[str, int] = Field(default_factory=dict, description="number of tags per status")
+    totals: dict[str, int] = Field(
+        default_factory=dict,
+        description="number of tags per status, over every tag of the job: 'pending' tags are queued (waiting "
+        "for a transfer slot, or for another exofop-mcp process that holds the tag), 'downloading' ones are "
+        "being transferred, unpacked or recorded",
+    )
     bytes_downloaded: int = 0
     elapsed_seconds: float
-    results: list[TagResult] = Field(default_factory=list, description="one entry per requested tag")
+    results_total: int = Field(0, description="per-tag results in the whole report (one per requested tag)")
+    results_offset: int = Field(0, description="the position of this page's first result in the whole report")
+    next_results_offset: int | None = Field(
+        None,
+        description="pass as download_status(results_offset=...) for the next page of results; "
+        "absent (null) when nothing follows",
+    )
+    results: list[TagResult] = Field(
+        default_factory=list,
+        description=f"one page (at most {RESULTS_PAGE}) of per-tag results, tags that need attention first "
+        "(failed, locked, other statuses that did not succeed), then tags under way, then successes",
+    )
     message: str = Field(description="what happened and what to do next")
 
 
-class DownloadJob:
+class DownloadJob(BackgroundJob):
     """One running or finished download."""
 
     def __init__(self, plan: DownloadPlan, *, started: float | None = None) -> None:
-        self.id = secrets.token_hex(6)
+        super().__init__(started=started)
         self.plan = plan
-        self.started = started if started is not None else time.monotonic()
         #: The tags are still being chosen (the observation tables are on their way).
         self.planning: asyncio.Task[None] | None = None
-        self.finished: float | None = None
-        self.state: JobState = "running"
-        self.error: str | None = None
         self.results: dict[int, TagResult] = {
             tag: TagResult(tag=tag, kind=plan.kinds.get(tag), status="pending") for tag in plan.tags
         }
         self.bytes = 0
-        self.task: asyncio.Task[None] | None = None
-        self._changed = asyncio.Event()
+        #: The order of the last first page: later pages follow it, so paging meets each tag once.
+        self._order: list[int] | None = None
 
     # -- updates from the downloader ------------------------------------------------------
 
@@ -85,18 +111,15 @@ class DownloadJob:
         self.results = {
             tag: TagResult(tag=tag, kind=self.plan.kinds.get(tag), status="pending") for tag in self.plan.tags
         }
-        self._changed.set()
+        self._order = None
+        self.touch()
 
     def update(self, result: TagResult) -> None:
         self.results[result.tag] = result
-        self._changed.set()
+        self.touch()
 
     def add_bytes(self, n: int) -> None:
         self.bytes += n
-
-    def finish(self) -> None:
-        self.finished = time.monotonic()
-        self._changed.set()
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -104,40 +127,82 @@ class DownloadJob:
     def done_count(self) -> int:
         return sum(1 for r in self.results.values() if r.status not in IN_FLIGHT)
 
-    async def changed(self, timeout: float) -> None:
-        """Wait until some tag changes state, at most ``timeout`` seconds."""
-        self._changed.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout)
+    def ordered_tags(self) -> list[int]:
+        """Every tag, attention first (see :func:`attention_rank`), in the requested order within a rank."""
+        position = {tag: i for i, tag in enumerate(self.plan.tags)}
+        return sorted(self.results, key=lambda t: (attention_rank(self.results[t].status), position.get(t, 0)))
 
-    def report(self) -> DownloadReport:
-        results = [self.results[t] for t in self.plan.tags]
+    def report(self, offset: int = 0, limit: int | None = None) -> DownloadReport:
+        """The totals and the results from ``offset`` on: all of them in the requested order, or a page
+        of at most ``limit``, attention first, that also stays under :data:`PAGE_BUDGET_BYTES` of JSON.
+
+        A first page (``offset`` 0) fixes the order that later pages follow, so a client paging
+        through a running job meets every tag exactly once; the statuses shown are always current.
+        """
+        if limit is None:
+            order = list(self.plan.tags)
+        else:
+            if offset == 0 or self._order is None or len(self._order) != len(self.results):
+                self._order = self.ordered_tags()
+            order = self._order
+        everything = [self.results[t] for t in self.plan.tags]
         totals: dict[str, int] = {}
-        for r in results:
+        for r in everything:
             totals[r.status] = totals.get(r.status, 0) + 1
         directory = self.plan.directory
-        elapsed = (self.finished or time.monotonic()) - self.started
-        return DownloadReport(
+        report = DownloadReport(
             job_id=self.id,
             state=self.state,
             system=self.plan.system.canonical_name,
             tic_id=self.plan.system.tic_id,
             directory=str(directory.path),
             directory_relative=directory.relative_to_root(),
-            tags_total=len(results),
+            tags_total=len(everything),
             tags_done=self.done_count,
             totals=totals,
             bytes_downloaded=self.bytes,
-            elapsed_seconds=round(elapsed, 3),
-            results=results,
-            message=self._message(results, totals),
+            elapsed_seconds=round(self.elapsed(), 3),
+            results_total=len(order),
+            results_offset=offset,
+            message="",
         )
+        end = len(order) if limit is None else min(len(order), offset + limit)
+        page = [self.results[t] for t in order[offset:end]]
+        if limit is not None:
+            used = len(report.model_dump_json(exclude_none=True)) + 800  # the message and the paging fields
+            chosen: list[TagResult] = []
+            for result in page:
+                size = len(json.dumps(result.model_dump(mode="json", exclude_none=True))) + 1
+                if chosen and used + size > PAGE_BUDGET_BYTES:
+                    break
+                chosen.append(result)
+                used += size
+            page = chosen
+            end = offset + len(page)
+        report.results = page
+        report.next_results_offset = end if end < len(order) else None
+        report.message = self._message(everything, totals, offset, len(page), report.next_results_offset)
+        return report
 
-    def _message(self, results: list[TagResult], totals: dict[str, int]) -> str:
-        return " ".join([self._outcome(results, totals), *self.plan.notes])
+    def _message(
+        self, results: list[TagResult], totals: dict[str, int], offset: int, shown: int, next_offset: int | None
+    ) -> str:
+        parts = [self._outcome(results, totals), *self.plan.notes]
+        if next_offset is not None or offset > 0:
+            first, last = offset + 1, offset + shown
+            page = (
+                f"Results {first}-{last} of {len(results)} are shown, tags that need attention first."
+                if shown
+                else f"No results from position {offset + 1}: the report has {len(results)}."
+            )
+            if next_offset is not None:
+                page += f" Next page: download_status(job_id='{self.id}', results_offset={next_offset})."
+            parts.append(page)
+        return " ".join(parts)
 
     def _outcome(self, results: list[TagResult], totals: dict[str, int]) -> str:
         ok = sum(totals.get(s, 0) for s in FINAL_OK)
+        n = len(results)
         where = f"Files are under {self.plan.directory.path}."
         if self.state == "running" and self.planning is not None and not self.planning.done():
             return (
@@ -146,28 +211,45 @@ class DownloadJob:
             )
         if self.state == "running":
             return (
-                f"Still downloading: {self.done_count} of {len(results)} tags finished. Call "
-                f"download_status(job_id='{self.id}') to wait for the rest; the download continues meanwhile."
+                f"Still downloading: {self.done_count} of {_tags(n)} finished ({totals.get('downloading', 0)} "
+                f"downloading, {totals.get('pending', 0)} queued). Call download_status(job_id='{self.id}') to "
+                "wait for the rest; the download continues meanwhile."
             )
         if self.state == "cancelled":
-            return f"Cancelled: {ok} of {len(results)} tags are complete; nothing partial was left. {where}"
+            return f"Cancelled: {ok} of {_tags(n)} {_are(n)} complete; nothing partial was left. {where}"
         if self.state == "failed":
-            return f"The download stopped: {(self.error or '').rstrip('.')}. {ok} of {len(results)} tags are complete."
-        bad = len(results) - ok
+            return f"The download stopped: {(self.error or '').rstrip('.')}. {ok} of {_tags(n)} {_are(n)} complete."
+        bad = n - ok
         if bad == 0:
-            return f"All {len(results)} tags are complete. {where}"
+            return f"The tag is complete. {where}" if n == 1 else f"All {n} tags are complete. {where}"
         return (
-            f"{ok} of {len(results)} tags are complete; {bad} did not succeed (see each tag's message). "
+            f"{ok} of {_tags(n)} {_are(n)} complete; {bad} did not succeed (see each tag's message). "
             f"Asking for the same tags again retries only what is missing. {where}"
         )
 
 
+def _tags(n: int) -> str:
+    return f"{n} tag" if n == 1 else f"{n} tags"
+
+
+def _are(n: int) -> str:
+    return "is" if n == 1 else "are"
+
+
 class DownloadJobs:
-    """The server's jobs, by id."""
+    """The server's download jobs, by id (kept in a :class:`JobRegistry`)."""
 
     def __init__(self, downloader: Downloader) -> None:
         self.downloader = downloader
-        self._jobs: dict[str, DownloadJob] = {}
+        self.registry: JobRegistry[DownloadJob] = JobRegistry(
+            what="download job", again="Call download_tags again: it fetches only what is missing.", keep=MAX_JOBS_KEPT
+        )
+
+    def get(self, job_id: str) -> DownloadJob:
+        return self.registry.get(job_id)
+
+    async def close(self) -> None:
+        await self.registry.close()
 
     async def start(self, request: DownloadTagsRequest) -> DownloadJob:
         """Plan (errors in the request raise here) and start the transfers in the background.
@@ -196,9 +278,7 @@ class DownloadJobs:
 
     def _launch(self, job: DownloadJob) -> DownloadJob:
         job.task = asyncio.create_task(self._run(job), name=f"download-{job.id}")
-        self._jobs[job.id] = job
-        self._forget_old()
-        return job
+        return self.registry.add(job)
 
     async def _run(self, job: DownloadJob) -> None:
         try:
@@ -227,50 +307,32 @@ class DownloadJobs:
         finally:
             job.finish()
 
-    def get(self, job_id: str) -> DownloadJob:
-        job = self._jobs.get(job_id)
-        if job is None:
-            raise InvalidRequestError(
-                f"No download job {job_id!r} in this server.",
-                hint="Jobs last as long as the server process. Call download_tags again: it fetches only "
-                "what is missing.",
-            )
-        return job
-
-    async def wait(self, job: DownloadJob, seconds: float, progress: ProgressSink | None = None) -> DownloadReport:
-        """Wait until the job ends or ``seconds`` pass, reporting progress as tags finish."""
-        deadline = time.monotonic() + seconds
+    async def wait(
+        self,
+        job: DownloadJob,
+        seconds: float,
+        progress: ProgressSink | None = None,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> DownloadReport:
+        """Wait until the job ends or ``seconds`` pass, reporting progress as tags finish; then its report
+        (every result, or the page of ``limit`` from ``offset``)."""
         last = -1
-        while job.state == "running":
-            if progress is not None and job.done_count != last:
-                last = job.done_count
-                await progress(last, len(job.results), f"{last}/{len(job.results)} tags, {format_bytes(job.bytes)}")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            await job.changed(min(remaining, 1.0))
-        if progress is not None and job.state != "running" and job.done_count != last:
-            await progress(job.done_count, len(job.results), f"{job.done_count}/{len(job.results)} tags")
-        return job.report()
 
-    async def cancel(self, job_id: str) -> DownloadReport:
+        async def on_change(job: DownloadJob) -> None:
+            nonlocal last
+            if progress is None or job.done_count == last:
+                return
+            last = job.done_count
+            total = len(job.results)
+            detail = f", {format_bytes(job.bytes)}" if job.state == "running" else ""
+            await progress(last, total, f"{last}/{total} tags{detail}")
+
+        await self.registry.wait(job, seconds, on_change)
+        return job.report(offset, limit)
+
+    async def cancel(self, job_id: str, *, limit: int | None = None) -> DownloadReport:
         job = self.get(job_id)
-        if job.task is not None and not job.task.done():
-            job.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await job.task
-        return job.report()
-
-    async def close(self) -> None:
-        for job in self._jobs.values():
-            if job.task is not None and not job.task.done():
-                job.task.cancel()
-        for job in self._jobs.values():
-            if job.task is not None:
-                with contextlib.suppress(BaseException):
-                    await job.task
-
-    def _forget_old(self) -> None:
-        finished = [j for j in self._jobs.values() if j.state != "running"]
-        for job in finished[: max(0, len(self._jobs) - MAX_JOBS_KEPT)]:
-            self._jobs.pop(job.id, None)
+        await self.registry.stop(job)
+        return job.report(0, limit)

@@ -12,16 +12,16 @@ import asyncio
 import contextlib
 import json
 import logging
-import secrets
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from exofop_mcp.downloads.job_registry import BackgroundJob, JobRegistry
 from exofop_mcp.downloads.locks import range_lock
 from exofop_mcp.downloads.manifest import Manifest, load_manifest, save_manifest
 from exofop_mcp.downloads.sandbox import SystemDirectory
-from exofop_mcp.errors import ExofopMcpError, InvalidRequestError
-from exofop_mcp.lightcurves.reports import ExtractionReport, JobState, LightCurveEntry
+from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.lightcurves.reports import ExtractionReport, LightCurveEntry
 from exofop_mcp.site.resolver import ResolvedSystem
 
 if TYPE_CHECKING:  # the extraction (numpy, astropy) is imported when a job starts, not with the server
@@ -66,38 +66,23 @@ def _not_available(manifest: Manifest | None, tag: int) -> LightCurveEntry:
     return LightCurveEntry(tag=tag, source_file="", status="skipped", reason=reason, message=message)
 
 
-class ExtractionJob:
+class ExtractionJob(BackgroundJob):
     def __init__(
         self, system: ResolvedSystem, directory: SystemDirectory, tags: list[int], missing: list[LightCurveEntry]
     ) -> None:
-        self.id = secrets.token_hex(6)
+        super().__init__()
         self.system = system
         self.directory = directory
         self.tags = tags
         self.entries: list[LightCurveEntry] = list(missing)
         self.sidecars = 0
         self.tags_done = 0
-        self.state: JobState = "running"
-        self.error: str | None = None
-        self.started = time.monotonic()
-        self.finished: float | None = None
-        self.task: asyncio.Task[None] | None = None
-        self._changed = asyncio.Event()
 
     def add(self, outcome: TagOutcome) -> None:
         self.entries += outcome.entries
         self.sidecars += outcome.sidecars
         self.tags_done += 1
-        self._changed.set()
-
-    def finish(self) -> None:
-        self.finished = time.monotonic()
-        self._changed.set()
-
-    async def changed(self, timeout: float) -> None:
-        self._changed.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout)
+        self.touch()
 
     def report(self, offset: int = 0, limit: int | None = None) -> ExtractionReport:
         totals: dict[str, int] = {}
@@ -117,7 +102,7 @@ class ExtractionJob:
             sidecars=self.sidecars,
             entries_total=len(self.entries),
             offset=offset,
-            elapsed_seconds=round((self.finished or time.monotonic()) - self.started, 3),
+            elapsed_seconds=round(self.elapsed(), 3),
             message="",
         )
         end = len(self.entries) if limit is None else min(len(self.entries), offset + limit)
@@ -172,12 +157,16 @@ class ExtractionJob:
         return text
 
 
-class LightCurveJobs:
+class LightCurveJobs(JobRegistry[ExtractionJob]):
     """The server's extraction jobs, by id."""
 
     def __init__(self, data_dir: Path) -> None:
+        super().__init__(
+            what="extraction job",
+            again="Call extract_light_curves again: it does only what is not done yet.",
+            keep=MAX_JOBS_KEPT,
+        )
         self.data_dir = data_dir
-        self._jobs: dict[str, ExtractionJob] = {}
 
     def start(
         self, system: ResolvedSystem, tags: list[int] | None, overwrite: bool, *, plots: bool = True
@@ -194,9 +183,7 @@ class LightCurveJobs:
         missing = [_not_available(manifest, tag) for tag in dict.fromkeys(tags) if tag not in available]
         job = ExtractionJob(system, directory, chosen, missing)
         job.task = asyncio.create_task(self._run(job, manifest, overwrite, plots), name=f"extract-{job.id}")
-        self._jobs[job.id] = job
-        self._forget_old()
-        return job
+        return self.add(job)
 
     async def _run(self, job: ExtractionJob, manifest: Manifest | None, overwrite: bool, plots: bool) -> None:
         from exofop_mcp.lightcurves.extraction import extract_tag
@@ -245,35 +232,3 @@ class LightCurveJobs:
                 products.update(outcome.products)
             manifest.products = products or None
             await asyncio.to_thread(save_manifest, directory, manifest)
-
-    def get(self, job_id: str) -> ExtractionJob:
-        job = self._jobs.get(job_id)
-        if job is None:
-            raise InvalidRequestError(
-                f"No extraction job {job_id!r} in this server.",
-                hint="Jobs last as long as the server process. Call extract_light_curves again: it does only "
-                "what is not done yet.",
-            )
-        return job
-
-    async def wait(self, job: ExtractionJob, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while job.state == "running":
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            await job.changed(min(remaining, 1.0))
-
-    async def close(self) -> None:
-        for job in self._jobs.values():
-            if job.task is not None and not job.task.done():
-                job.task.cancel()
-        for job in self._jobs.values():
-            if job.task is not None:
-                with contextlib.suppress(BaseException):
-                    await job.task
-
-    def _forget_old(self) -> None:
-        finished = [j for j in self._jobs.values() if j.state != "running"]
-        for job in finished[: max(0, len(self._jobs) - MAX_JOBS_KEPT)]:
-            self._jobs.pop(job.id, None)

@@ -25,6 +25,7 @@ from exofop_mcp.previews.locate import (
     mime_type_of,
     read_bytes_limited,
 )
+from exofop_mcp.text_format import format_bytes
 
 FILE_TEMPLATE = "exofop://{system}/{+path}"
 #: Files larger than this are not sent whole as a resource (preview_file summarizes them).
@@ -45,7 +46,7 @@ async def read_downloaded_file(exofop: Exofop, system: str, path: str) -> tuple[
     size = real.stat().st_size
     if size > MAX_RESOURCE_BYTES:
         raise ExofopMcpError(
-            f"{path} is {size / 2**20:.1f} MiB, more than the {MAX_RESOURCE_BYTES // 2**20} MiB a resource sends.",
+            f"{path} is {format_bytes(size)}, more than the {format_bytes(MAX_RESOURCE_BYTES)} a resource sends.",
             hint=f"Use preview_file(system='{directory.name}', path='{path}') for a summary.",
         )
     data = await asyncio.to_thread(read_bytes_limited, real, MAX_RESOURCE_BYTES + 1)

@@ -19,14 +19,15 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import ResourceLink
 from pydantic import BaseModel, Field
 
 from exofop_mcp import __version__
 from exofop_mcp.api import Exofop
 from exofop_mcp.auth.login_status import LoginStatus
-from exofop_mcp.downloads.downloader import MAX_WAIT_SECONDS, DownloadTagsRequest
+from exofop_mcp.downloads.downloader import FINAL_OK, MAX_WAIT_SECONDS, DownloadTagsRequest
 from exofop_mcp.downloads.inventory import DownloadsInventory, ListDownloadsRequest
-from exofop_mcp.downloads.jobs import DownloadReport
+from exofop_mcp.downloads.jobs import RESULTS_PAGE, DownloadReport
 from exofop_mcp.lightcurves.reports import ExtractionReport, ExtractionStatusRequest, ExtractLightCurvesRequest
 from exofop_mcp.mcp_server.preview_tools import register_preview_tools
 from exofop_mcp.mcp_server.prompts import register_prompts
@@ -50,6 +51,8 @@ from exofop_mcp.mcp_server.tool_registration import (
     NoArguments,
     add_model_tool,
 )
+from exofop_mcp.previews.locate import mime_type_of
+from exofop_mcp.previews.preview import resource_uri
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.observations import ListObservationsRequest, ObservationPage
 from exofop_mcp.site.resolver import ResolvedSystem, ResolveSystemRequest
@@ -82,7 +85,8 @@ async def _list(exofop: Exofop, request: ListObservationsRequest, ctx: Context) 
 async def _download(exofop: Exofop, request: DownloadTagsRequest, ctx: Context) -> DownloadReport:
     job = await exofop.start_download(request)
     progress = _ProgressSink(ctx)
-    report = await exofop.jobs.wait(job, job.remaining(request.wait_seconds), progress)  # wait_seconds bounds the call
+    # wait_seconds bounds the call
+    report = await exofop.jobs.wait(job, job.remaining(request.wait_seconds), progress, limit=RESULTS_PAGE)
     await progress.settle()
     return report
 
@@ -90,13 +94,40 @@ async def _download(exofop: Exofop, request: DownloadTagsRequest, ctx: Context) 
 async def _download_status(exofop: Exofop, request: DownloadStatusRequest, ctx: Context) -> DownloadReport:
     job = exofop.jobs.get(request.job_id)
     progress = _ProgressSink(ctx)
-    report = await exofop.jobs.wait(job, request.wait_seconds, progress)
+    report = await exofop.jobs.wait(
+        job, request.wait_seconds, progress, offset=request.results_offset, limit=RESULTS_PAGE
+    )
     await progress.settle()
     return report
 
 
 async def _cancel(exofop: Exofop, request: JobRequest, ctx: Context) -> DownloadReport:
-    return await exofop.cancel_download(request.job_id)
+    return await exofop.cancel_download(request.job_id, limit=RESULTS_PAGE)
+
+
+#: Resource links in a download result: the first file of each complete tag on the page, at most this many.
+MAX_DOWNLOAD_LINKS = 10
+
+
+def download_links(report: DownloadReport) -> list[ResourceLink]:
+    """``exofop://{system}/{path}`` links to the first file of the first complete tags of the page."""
+    links: list[ResourceLink] = []
+    for result in report.results:
+        if len(links) >= MAX_DOWNLOAD_LINKS:
+            break
+        if result.status not in FINAL_OK or not result.files:
+            continue
+        path = result.files[0]
+        more = f" (first of {result.file_count} files; the others are under {result.directory})"
+        links.append(
+            ResourceLink(
+                name=path.rsplit("/", 1)[-1],
+                uri=resource_uri(report.system, path),
+                description=f"tag {result.tag}" + (more if result.file_count > 1 else ""),
+                mime_type=mime_type_of(path),
+            )
+        )
+    return links
 
 
 async def _list_downloads(exofop: Exofop, request: ListDownloadsRequest, ctx: Context) -> DownloadsInventory:
@@ -146,6 +177,16 @@ class DownloadStatusRequest(JobRequest):
             le=MAX_WAIT_SECONDS,
         ),
     ] = 30.0
+    results_offset: Annotated[
+        int,
+        Field(
+            description="per-tag results to skip: pass the previous report's next_results_offset (totals always "
+            "cover every tag)",
+            strict=True,
+            ge=0,
+            le=10**6,
+        ),
+    ] = 0
 
 
 async def _extract(exofop: Exofop, request: ExtractLightCurvesRequest, ctx: Context) -> ExtractionReport:
@@ -179,16 +220,18 @@ for more. `tags` lists the upload tags of ALL matching rows: pass them to the do
 DOWNLOAD_DESCRIPTION = """\
 Download observation tags of a system into the local sandbox: give `tags` (from list_observations) \
 and/or `kind` (time_series, spectroscopy, imaging: every tag of that kind, after optional filters). \
-Archives are verified and unpacked safely into <data dir>/<system>/<kind>/<tag>/. Returns one result \
-per tag (downloaded, already_present, not_found, login_required, failed, timed_out, corrupt, \
-unsafe_archive, empty, other_star: the tag is another star's, named in the message) with files and a \
-message saying what to do next. Waits at most wait_seconds (default 40): \
-if the report says state='running', the download continues in the background: call download_status \
-with the job_id until state is 'completed'. Calling again is safe: complete tags are not fetched twice."""
+Archives are verified and unpacked safely into <data dir>/<system>/<kind>/<tag>/. Returns totals over \
+every tag and per-tag results (downloaded, already_present, not_found, login_required, failed, timed_out, \
+corrupt, unsafe_archive, empty, locked, other_star: the tag is another star's, named in the message) with \
+files and a message saying what to do next, at most 50 per page, tags that need attention first: page on \
+with download_status(job_id, results_offset=next_results_offset). Waits at most wait_seconds (default 40): \
+if the report says state='running', the download continues in the background: call download_status with \
+the job_id until state is 'completed'. Calling again is safe: complete tags are not fetched twice."""
 
 STATUS_DESCRIPTION = """\
 Report on a download job started by download_tags, waiting up to wait_seconds for it to finish. Call \
-repeatedly while state is 'running'."""
+repeatedly while state is 'running'. Totals cover every tag; results come in pages of at most 50, tags \
+that need attention first: pass results_offset=next_results_offset for the next page."""
 
 CANCEL_DESCRIPTION = """\
 Stop a running download job promptly. Tags already complete stay; nothing partial is left behind."""
@@ -269,6 +312,7 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
         handler=_download,
         summarize=download_summary,
         annotations=ADDS_FILES,
+        extra_content=download_links,
     )
     add_model_tool(
         server,
@@ -280,6 +324,7 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
         handler=_download_status,
         summarize=download_summary,
         annotations=LOCAL_READ_ONLY,
+        extra_content=download_links,
     )
     add_model_tool(
         server,
@@ -291,6 +336,7 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
         handler=_cancel,
         summarize=download_summary,
         annotations=STOPS_JOB,
+        extra_content=download_links,
     )
     add_model_tool(
         server,

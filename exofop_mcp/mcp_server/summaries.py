@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from exofop_mcp.auth.login_status import LoginStatus
+from exofop_mcp.downloads.downloader import FINAL_OK, TagResult
 from exofop_mcp.downloads.inventory import DownloadsInventory
 from exofop_mcp.downloads.jobs import DownloadReport
 from exofop_mcp.lightcurves.reports import ExtractionReport
@@ -31,13 +32,16 @@ def system_summary(s: ResolvedSystem) -> str:
             f"P = {_num(p.period_days, '.4f')} d, dur = {_num(p.duration_hours, '.2f')} h, "
             f"depth = {_num(p.depth_ppm, '.0f')} ppm, Rp = {_num(p.planet_radius_earth, '.2f')} R_Earth"
             + (f", epoch {p.epoch_bjd:.4f} BJD" if p.epoch_bjd is not None else "")
-            + (f" ({p.name})" if p.name else "")
+            + (f", named {p.name}" if p.name else "")
         )
+        if p.comments:
+            lines.append(f"    comment: {p.comments}")
     if s.observation_counts:
         c = s.observation_counts
         lines.append(
-            f"Observations: {c.time_series or 0} time series, {c.spectroscopy or 0} spectroscopy, "
-            f"{c.imaging or 0} imaging (as counted by the TOI table; list_observations lists the rows)"
+            f"Catalog summary counts (TOI table): {c.time_series or 0} time series, {c.spectroscopy or 0} "
+            f"spectroscopy, {c.imaging or 0} imaging (the catalog's own numbers, which can differ from the "
+            "observation tables; list_observations has the rows)"
         )
     if s.catalog is not None:
         cat = s.catalog
@@ -188,20 +192,69 @@ def login_summary(s: LoginStatus) -> str:
     return s.message
 
 
-def download_summary(r: DownloadReport) -> str:
-    counts = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in sorted(r.totals.items()))
+#: How a status reads in the totals of a download's text.
+_STATUS_WORDS = {"pending": "queued", "already_present": "already present"}
+
+
+def _files(n: int) -> str:
+    return f"{n} file" if n == 1 else f"{n} files"
+
+
+def tag_result_line(t: TagResult) -> str:
+    """One tag of a download: its status (the structured result's code) and its files, or what to do."""
+    head = f"tag {t.tag}" + (f" ({t.kind})" if t.kind else "")
+    if t.status == "downloaded":
+        return f"{head}: downloaded, {_files(t.file_count)}, {format_bytes(t.bytes)} in {t.directory}"
+    if t.status == "already_present":
+        return f"{head}: already_present, {_files(t.file_count)} in {t.directory}"
+    if t.status == "downloading":
+        return f"{head}: downloading (transferring, unpacking or being recorded)"
+    if t.status == "pending":
+        return f"{head}: pending ({t.message or 'queued for a transfer slot'})"
+    return f"{head}: {t.status} - {t.message or 'no details'}"
+
+
+def download_summary(r: DownloadReport, budget: int | None = PAGE_TEXT_BUDGET) -> str:
+    """A download report as text: the totals, one line per tag of the page, and what to do next.
+
+    ``budget`` bounds the text (a tool result); ``None`` shows every line (a terminal).
+    """
+    counts = ", ".join(
+        f"{n} {_STATUS_WORDS.get(status, status.replace('_', ' '))}" for status, n in sorted(r.totals.items())
+    )
+    tags = "tag" if r.tags_total == 1 else "tags"
+    if r.state == "cancelled":  # cancelled tags have a final status, but they are not done
+        ok = sum(r.totals.get(s, 0) for s in FINAL_OK)
+        progress = f"{ok} of {r.tags_total} {tags} complete"
+    else:
+        progress = f"{r.tags_done}/{r.tags_total} {tags} done"
     lines = [
-        f"{r.system}: {r.state}, {r.tags_done}/{r.tags_total} tags done ({counts}); "
-        f"{format_bytes(r.bytes_downloaded)} in {r.elapsed_seconds:.1f} s.",
+        f"{r.system}: {r.state}, {progress}" + (f" ({counts})" if counts else "")
+        + f"; {format_bytes(r.bytes_downloaded)} in {r.elapsed_seconds:.1f} s.",
         f"Directory: {r.directory}",
     ]
-    problems = [t for t in r.results if t.status not in ("downloaded", "already_present", "pending", "downloading")]
-    for t in problems[:10]:
-        lines.append(f"  tag {t.tag}: {t.status} - {t.message or ''}")
-    if len(problems) > 10:
-        lines.append(f"  ... and {len(problems) - 10} more; see the structured result.")
-    lines.append(r.message)
-    return "\n".join(lines)
+    if r.results and budget is None:  # the complete report, in the requested order
+        lines.append("Tags:")
+    elif r.results:
+        first, last = r.results_offset + 1, r.results_offset + len(r.results)
+        which = "every tag" if len(r.results) == r.results_total else f"tags {first}-{last} of {r.results_total}"
+        lines.append(f"Results, {which}, attention first:")
+    tail = [r.message]
+    used = sum(len(x) + 1 for x in lines + tail) + 200
+    shown = 0
+    for t in r.results:
+        line = "  " + tag_result_line(t)
+        if budget is not None and used + len(line) + 1 > budget:
+            break
+        lines.append(line)
+        used += len(line) + 1
+        shown += 1
+    if shown < len(r.results):
+        lines.append(
+            f"  (text cut to {shown} of the {len(r.results)} results of this page; the structured result has all "
+            f"of them, or page on with results_offset={r.results_offset + shown})"
+        )
+    return "\n".join(lines + tail)
 
 
 def inventory_summary(inv: DownloadsInventory) -> str:

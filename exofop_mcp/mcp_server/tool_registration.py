@@ -71,9 +71,9 @@ def tool_error_text(exc: ExofopMcpError) -> str:
 def _validation_message(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err.get("loc", ())) or "arguments"
+        where = ".".join(str(p) for p in err.get("loc", ()))
         msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-        parts.append(f"{where}: {msg}")
+        parts.append(f"{where}: {msg}" if where else msg)  # a check of several arguments names them itself
     return f"[{InvalidRequestError.code}] Invalid arguments: " + "; ".join(parts)
 
 

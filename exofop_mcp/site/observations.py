@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter, model_validator
 
-from exofop_mcp.errors import InvalidRequestError
+from exofop_mcp.errors import InvalidIdentifierError, InvalidRequestError
 from exofop_mcp.site.client import ExofopClient
 from exofop_mcp.site.identifiers import parse_identifier
 from exofop_mcp.site.pipe_table import check_pipe_table, read_pipe_table
@@ -45,6 +45,45 @@ _TARGET_PAGES = {"time_series", "spectroscopy", "imaging", "stellar_companions"}
 #: Kinds that can be downloaded as tags, and the kinds whose rows carry an observation date.
 TagKind = Literal["time_series", "spectroscopy", "imaging"]
 TAG_KINDS: tuple[TagKind, ...] = ("time_series", "spectroscopy", "imaging")
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _calendar_date(value: Any) -> Any:
+    """A date given as text must be YYYY-MM-DD and a real day (anything else is left to the type's check)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    try:
+        if _ISO_DATE.fullmatch(text):
+            return date.fromisoformat(text)
+        reason = "not a date"
+    except ValueError as exc:
+        reason = str(exc)
+    raise ValueError(f"a date as YYYY-MM-DD is expected, e.g. 2024-01-31 ({reason})")
+
+
+def check_planet_of(system: ResolvedSystem, filters: ObservationFilters) -> None:
+    """A 'planet' filter must name a planet candidate of ``system``: another system's matches no row."""
+    if filters.planet is None:
+        return
+    toi = parse_identifier(filters.planet).planet_toi
+    known = [p.toi for p in system.planets]
+    if toi in known:
+        return
+    if known:
+        listed = ", ".join(f"TOI-{t}" for t in known)
+        raise InvalidRequestError(
+            f"The 'planet' filter TOI-{toi} is not a planet candidate of {system.canonical_name}: its planet "
+            f"candidates are {listed}.",
+            hint=f"Give one of them, or call resolve_system('TOI-{toi}') to see the system it belongs to.",
+        )
+    raise InvalidRequestError(
+        f"{system.canonical_name} has no planet candidates (no TOI), so the 'planet' filter TOI-{toi} matches "
+        "nothing.",
+        hint="Leave that filter out.",
+    )
 
 
 class ObservationFilters(BaseModel):
@@ -83,10 +122,14 @@ class ObservationFilters(BaseModel):
         ),
     ] = None
     since: Annotated[
-        date | None, Field(description="observed on or after this date (YYYY-MM-DD)", examples=["2020-01-01"])
+        date | None,
+        BeforeValidator(_calendar_date),
+        Field(description="observed on or after this date (YYYY-MM-DD)", examples=["2020-01-01"]),
     ] = None
     until: Annotated[
-        date | None, Field(description="observed on or before this date (YYYY-MM-DD)", examples=["2024-12-31"])
+        date | None,
+        BeforeValidator(_calendar_date),
+        Field(description="observed on or before this date (YYYY-MM-DD)", examples=["2024-12-31"]),
     ] = None
 
     @model_validator(mode="after")
@@ -94,9 +137,15 @@ class ObservationFilters(BaseModel):
         if self.since and self.until and self.since > self.until:
             raise ValueError(f"'since' ({self.since}) is after 'until' ({self.until})")
         if self.planet is not None:
-            ident = parse_identifier(self.planet)
-            if ident.kind != "planet":
-                raise ValueError(f"'planet' must be a planet candidate such as TOI-1130.02, got {self.planet!r}")
+            try:
+                kind = parse_identifier(self.planet).kind
+            except InvalidIdentifierError:
+                kind = None
+            if kind != "planet":
+                raise ValueError(
+                    f"'planet' must be a planet candidate: a TOI with its two-digit suffix, such as TOI-1130.02 "
+                    f"or 1130.02, got {self.planet!r}"
+                )
         return self
 
     def active(self) -> dict[str, str]:
@@ -216,6 +265,7 @@ class ObservationLister:
 
     async def list(self, system: ResolvedSystem, request: ListObservationsRequest) -> ObservationPage:
         filters = request.filters()
+        check_planet_of(system, filters)
         rows = await self.table(request.kind, system.tic_id)
         matching = apply_filters(rows, filters, request.kind)
         tags = sorted({t for r in matching if (t := getattr(r, "tag", None)) is not None})

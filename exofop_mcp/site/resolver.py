@@ -66,11 +66,19 @@ class PlanetCandidate(BaseModel):
     depth_ppm: float | None = None
     planet_radius_earth: float | None = None
     epoch_bjd: float | None = None
-    name: str | None = Field(None, description="planet name or catalog comment, e.g. 'TOI-1130 b'")
+    name: str | None = Field(None, description="the planet's name in the TOI table ('Planet Name'), e.g. 'WASP-46 b'")
+    comments: str | None = Field(
+        None, description="the TOI table's free-text comment on the candidate (at most 200 characters), not a name"
+    )
 
 
 class ObservationCounts(BaseModel):
-    """Follow-up observations ExoFOP's TOI table counts for the star."""
+    """The TOI catalog's own summary counts of follow-up observations of the star.
+
+    ExoFOP's TOI table keeps these numbers separately from the observation tables, so they can differ from
+    the rows ``list_observations`` finds (TOI-736: the table says 58 time series, its time-series table
+    has 350 rows); the rows are what ``list_observations`` lists and ``download_tags`` fetches.
+    """
 
     time_series: int | None = None
     spectroscopy: int | None = None
@@ -89,7 +97,9 @@ class ResolvedSystem(BaseModel):
     dec_deg: float | None = Field(None, description="declination (J2000), degrees")
     tess_mag: float | None = None
     observation_counts: ObservationCounts | None = Field(
-        None, description="counts of follow-up observations from the TOI table (none for stars without TOIs)"
+        None,
+        description="the TOI catalog's summary counts of follow-up observations (none for stars without TOIs); "
+        "they can differ from the rows list_observations lists, which are the observations themselves",
     )
     matched_by: MatchedBy = Field(
         description="how the query was matched: a TIC id, a host TOI, a planet TOI, ExoFOP's name resolver "
@@ -389,8 +399,16 @@ def _planet(entry: CatalogEntry) -> PlanetCandidate:
         depth_ppm=r.depth_ppm,
         planet_radius_earth=r.planet_radius_earth,
         epoch_bjd=r.epoch_bjd,
-        name=r.planet_name or (r.comments[:120] if r.comments else None),
+        name=r.planet_name or None,
+        comments=_shortened(r.comments, 200),
     )
+
+
+def _shortened(text: str | None, limit: int) -> str | None:
+    if not text:
+        return None
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _stale_reason(error: ExofopMcpError | None) -> str:

@@ -24,12 +24,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 from mcp import Client
 
 from exofop_mcp.atomic_files import is_temp_name
-from exofop_mcp.cli.main import main
 from exofop_mcp.cli.terminal_output import LiveProgress, PlainProgress, observation_table, progress_display
 from exofop_mcp.downloads.downloader import DownloadPlan, DownloadTagsRequest, TagResult
 from exofop_mcp.downloads.jobs import DownloadJob
@@ -41,6 +39,7 @@ from exofop_mcp.settings import Settings
 from exofop_mcp.site.observations import ObservationPage
 from exofop_mcp.site.records import NearbyTarget, TimeSeriesObservation
 from exofop_mcp.site.resolver import ResolvedSystem
+from tests.helpers.cli_runner import Capture, Cli, validate
 from tests.helpers.environment import server_env
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
@@ -48,46 +47,6 @@ LCO_ZS = ["--kind", "time_series", "--telescope", "LCO", "--filter", "zs", "--un
 LCO_ZS_TAGS = [18598, 19121, 19188, 19442]  # the real LCO zs light curves of TOI-1130 up to mid 2020
 HOSTILE = f"TIC {dataset.HOSTILE_SYSTEM_TIC}"  # TOI-209
 ANSI = re.compile(r"\x1b\[")
-Capture = pytest.CaptureFixture[str]
-
-
-class Cli:
-    """Runs ``exofop-mcp ...`` in this process: ``main(argv)`` with the test's settings in the environment.
-
-    The environment is what a child process would get from :func:`server_env` (no other ``EXOFOP_*``
-    variable, no ``COLUMNS``), the working directory is the test's; stdout and stderr are captured
-    separately for each call, and the exit code is ``main``'s return value or its ``SystemExit`` code.
-    """
-
-    def __init__(self, settings: Settings, cwd: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture) -> None:
-        self.settings = settings
-        self.env = server_env(settings)
-        self.cwd = cwd
-        self.monkeypatch = monkeypatch
-        self.capsys = capsys
-
-    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
-        self.capsys.readouterr()  # drop anything printed before this call
-        with self.monkeypatch.context() as patch:
-            for name in list(os.environ):
-                if name.startswith("EXOFOP") or name == "COLUMNS":
-                    patch.delenv(name)
-            for name, value in self.env.items():
-                patch.setenv(name, value)
-            patch.chdir(self.cwd)
-            try:
-                code = main(list(args))
-            except SystemExit as exc:  # argparse: --help (0) and usage errors (2)
-                code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
-        captured = self.capsys.readouterr()
-        return subprocess.CompletedProcess(["exofop-mcp", *args], code, captured.out, captured.err)
-
-    def json(self, *args: str, schema: str) -> Any:
-        done = self(*args, "--json")
-        assert done.returncode == 0, done.stderr
-        data = json.loads(done.stdout)
-        validate(data, schema)
-        return data
 
 
 @pytest.fixture
@@ -98,11 +57,6 @@ def cli(warm_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def installed_command() -> str:
     """The ``exofop-mcp`` console script of this environment."""
     return shutil.which("exofop-mcp") or str(Path(sys.executable).parent / "exofop-mcp")
-
-
-def validate(data: Any, tool: str) -> None:
-    schema = json.loads((SCHEMAS / f"{tool}.output.json").read_text())
-    jsonschema.validate(data, schema)
 
 
 async def tool_output(settings: Settings, name: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -158,7 +112,7 @@ def test_resolve_prints_the_summary(cli: Cli) -> None:
     done = cli("resolve", "tic 254113311")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("TOI-1130 = TIC 254113311 (matched by tic)")
-    assert "TOI-1130.02" in done.stdout and "Observations: 79 time series" in done.stdout
+    assert "TOI-1130.02" in done.stdout and "Catalog summary counts (TOI table): 79 time series" in done.stdout
     assert done.stderr == ""
 
 
