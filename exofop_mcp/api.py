@@ -20,10 +20,11 @@ from typing import Any
 
 from exofop_mcp.auth.login_status import LoginStatus, current_login_status
 from exofop_mcp.auth.session_pool import SessionPool
-from exofop_mcp.downloads.downloader import Downloader, DownloadTagsRequest
+from exofop_mcp.downloads.downloader import Downloader
 from exofop_mcp.downloads.inventory import DownloadsInventory, inventory
 from exofop_mcp.downloads.jobs import DownloadJob, DownloadJobs, DownloadReport
 from exofop_mcp.downloads.leftovers import remove_abandoned_everywhere
+from exofop_mcp.downloads.request_models import DownloadTagsRequest
 from exofop_mcp.lightcurves.jobs import ExtractionJob, LightCurveJobs
 from exofop_mcp.lightcurves.reports import ExtractionReport, ExtractLightCurvesRequest
 from exofop_mcp.settings import Settings

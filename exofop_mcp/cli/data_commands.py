@@ -3,7 +3,7 @@
 Each command builds the very request model its MCP tool takes
 (:class:`~exofop_mcp.site.resolver.ResolveSystemRequest`,
 :class:`~exofop_mcp.site.observations.ListObservationsRequest`,
-:class:`~exofop_mcp.downloads.downloader.DownloadTagsRequest`) from the parsed
+:class:`~exofop_mcp.downloads.request_models.DownloadTagsRequest`) from the parsed
 arguments, runs it through the Python API (:class:`~exofop_mcp.api.Exofop`),
 and prints either the tool's structured output (``--json``: the same model,
 ``model_dump_json(exclude_none=True)``) or a rendering for people
@@ -50,8 +50,8 @@ from exofop_mcp.cli.terminal_output import (
     plural,
     progress_display,
 )
-from exofop_mcp.downloads.downloader import FINAL_OK, DownloadTagsRequest
 from exofop_mcp.downloads.jobs import DownloadJob, DownloadReport
+from exofop_mcp.downloads.request_models import FINAL_OK, DownloadTagsRequest
 from exofop_mcp.errors import (
     ConfigurationError,
     ExofopMcpError,

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, TextIO
 
 from exofop_mcp.atomic_files import TEMP_SUFFIX, is_temp_name
-from exofop_mcp.downloads.downloader import IN_FLIGHT, TagResult
 from exofop_mcp.downloads.jobs import DownloadJob, DownloadReport
+from exofop_mcp.downloads.request_models import IN_FLIGHT, TagResult
 from exofop_mcp.site.observations import TAG_KINDS, ObservationPage
 from exofop_mcp.text_format import format_bytes
 

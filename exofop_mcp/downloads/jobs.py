@@ -17,15 +17,9 @@ from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel, Field
 
-from exofop_mcp.downloads.downloader import (
-    FINAL_OK,
-    IN_FLIGHT,
-    Downloader,
-    DownloadPlan,
-    DownloadTagsRequest,
-    TagResult,
-)
+from exofop_mcp.downloads.downloader import Downloader, DownloadPlan
 from exofop_mcp.downloads.job_registry import BackgroundJob, JobRegistry, JobState
+from exofop_mcp.downloads.request_models import FINAL_OK, IN_FLIGHT, DownloadTagsRequest, TagResult
 from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.text_format import format_bytes
 

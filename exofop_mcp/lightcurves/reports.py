@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from exofop_mcp.downloads.downloader import MAX_WAIT_SECONDS, _not_a_bool
+from exofop_mcp.downloads.request_models import MAX_WAIT_SECONDS, not_a_bool
 from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.site.observations import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -37,7 +37,7 @@ class ExtractLightCurvesRequest(BaseModel):
         ),
     ]
     tags: Annotated[
-        list[Annotated[int, Field(ge=1, le=10**9), BeforeValidator(_not_a_bool)]] | None,
+        list[Annotated[int, Field(ge=1, le=10**9), BeforeValidator(not_a_bool)]] | None,
         Field(
             description="only these downloaded time-series tags; omit for every one of the system",
             max_length=1000,

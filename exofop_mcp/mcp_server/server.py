@@ -25,9 +25,9 @@ from pydantic import BaseModel, Field
 from exofop_mcp import __version__
 from exofop_mcp.api import Exofop
 from exofop_mcp.auth.login_status import LoginStatus
-from exofop_mcp.downloads.downloader import FINAL_OK, MAX_WAIT_SECONDS, DownloadTagsRequest
 from exofop_mcp.downloads.inventory import DownloadsInventory, ListDownloadsRequest
 from exofop_mcp.downloads.jobs import RESULTS_PAGE, DownloadReport
+from exofop_mcp.downloads.request_models import FINAL_OK, MAX_WAIT_SECONDS, DownloadTagsRequest
 from exofop_mcp.lightcurves.reports import ExtractionReport, ExtractionStatusRequest, ExtractLightCurvesRequest
 from exofop_mcp.mcp_server.preview_tools import register_preview_tools
 from exofop_mcp.mcp_server.prompts import register_prompts

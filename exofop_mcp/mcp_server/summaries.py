@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from exofop_mcp.auth.login_status import LoginStatus
-from exofop_mcp.downloads.downloader import FINAL_OK, TagResult
 from exofop_mcp.downloads.inventory import DownloadsInventory
 from exofop_mcp.downloads.jobs import DownloadReport
+from exofop_mcp.downloads.request_models import FINAL_OK, TagResult
 from exofop_mcp.lightcurves.reports import ExtractionReport
 from exofop_mcp.site.observations import ObservationPage
 from exofop_mcp.site.resolver import ResolvedSystem

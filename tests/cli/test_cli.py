@@ -29,9 +29,10 @@ from mcp import Client
 
 from exofop_mcp.atomic_files import is_temp_name
 from exofop_mcp.cli.terminal_output import LiveProgress, PlainProgress, observation_table, progress_display
-from exofop_mcp.downloads.downloader import DownloadPlan, DownloadTagsRequest, TagResult
+from exofop_mcp.downloads.downloader import DownloadPlan
 from exofop_mcp.downloads.jobs import DownloadJob
 from exofop_mcp.downloads.manifest import load_manifest
+from exofop_mcp.downloads.request_models import DownloadTagsRequest, TagResult
 from exofop_mcp.downloads.sandbox import SystemDirectory
 from exofop_mcp.mcp_server.server import build_server
 from exofop_mcp.replica import Replica, dataset

@@ -28,8 +28,8 @@ from mcp import Client, StdioServerParameters
 
 from exofop_mcp.api import Exofop
 from exofop_mcp.atomic_files import is_temp_name
-from exofop_mcp.downloads.downloader import DownloadTagsRequest
 from exofop_mcp.downloads.manifest import load_manifest
+from exofop_mcp.downloads.request_models import DownloadTagsRequest
 from exofop_mcp.downloads.sandbox import SystemDirectory
 from tests.helpers.environment import server_env
 from tests.helpers.sandbox_checks import (
