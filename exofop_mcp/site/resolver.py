@@ -9,6 +9,7 @@ does not know them or cannot be reached, to the names found in the catalog.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from datetime import UTC, datetime
@@ -293,7 +294,16 @@ class SystemResolver:
         ``num`` can exceed the TIC ids named: with several matches the answer's ``TIC`` may be a list,
         one string, or a comma-separated string (not documented).
         """
-        answer: Any = await self.client.get_json(NAME_RESOLVER_PAGE, {"target": target, "json": True})
+        page = await self.client.get_text(NAME_RESOLVER_PAGE, {"target": target, "json": True})
+        try:
+            answer: Any = json.loads(page)
+        except ValueError:
+            # Asked for JSON, the site may still answer its HTML page of candidates (``table.tfop``)
+            # when several stars match: those are every star it names, so the name is ambiguous.
+            candidates = candidate_tics(page)
+            if candidates:
+                return candidates, len(candidates)
+            answer = None
         if not isinstance(answer, dict) or "status" not in answer:
             raise ExofopResponseError(
                 f"ExoFOP's name resolver answered something unexpected for {target!r}.",

@@ -1,4 +1,7 @@
-"""gototicid.php's undocumented answers: several matches in any shape, TIC-form targets refused."""
+"""gototicid.php's undocumented answers: several matches in any shape, TIC-form targets refused.
+
+The shapes of several matches include the HTML page of candidates answered instead of JSON.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ PAIR_TICS = ("446549905", "446549906")
 KEPLER_633_TIC = 169175503
 
 
-@pytest.mark.parametrize("shape", ["list", "string", "comma"])
+@pytest.mark.parametrize("shape", ["list", "string", "comma", "html"])
 async def test_a_name_matching_several_stars_is_ambiguous_in_every_shape(
     warm_settings: Settings, replica: Replica, shape: str
 ) -> None:
