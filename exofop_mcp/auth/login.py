@@ -20,6 +20,7 @@ Nothing here logs the password or a cookie value: only the username and how many
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -183,7 +184,26 @@ async def login_once_answer(client: ExofopClient, credentials: Credentials) -> t
             "ref_page": "/tess/",
         },
     )
-    return _evaluate(settings, credentials, session.cookies, answer, started), answer
+    stored = _evaluate(settings, credentials, session.cookies, answer, started)
+    return dataclasses.replace(stored, landing=landing_shape(answer)), answer
+
+
+def landing_shape(answer: httpx.Response) -> str:
+    """Where the password check led: ``redirect_index``, ``redirect_ref_page``, ``redirect_other`` or ``page``."""
+    final = f"HTTP {answer.status_code} at {answer.url.path}"
+    if not answer.history:
+        return f"page: {final}, no redirect"
+    first = answer.history[0]
+    location = httpx.URL(first.headers.get("Location", "")).path or "?"
+    more = len(answer.history) - 1
+    hops = f"{first.status_code} to {location}" + (f" (+{more} more)" if more else "")
+    if location.endswith("/index.php"):
+        code = "redirect_index"
+    elif location.rstrip("/").endswith("/tess"):
+        code = "redirect_ref_page"
+    else:
+        code = "redirect_other"
+    return f"{code}: {hops}, then {final}"
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")

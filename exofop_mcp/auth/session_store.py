@@ -97,6 +97,9 @@ def protect_cookie_logs() -> None:
 protect_cookie_logs()
 
 
+MAX_LANDING_CHARS = 200
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -111,6 +114,8 @@ class StoredSession:
     expires: datetime
     #: The site that set the cookie (``scheme://host:port``); ``None`` for sessions stored by earlier versions.
     origin: str | None = None
+    #: Where the site's password check led when this session was opened (see ``login.landing_shape``).
+    landing: str | None = None
 
     @property
     def site(self) -> str:
@@ -143,6 +148,8 @@ class StoredSession:
         }
         if self.origin is not None:
             data["origin"] = self.origin
+        if self.landing is not None:
+            data["landing"] = self.landing
         return data
 
     @classmethod
@@ -161,6 +168,7 @@ class StoredSession:
             created=_parse_time(data.get("created")),
             expires=_parse_time(data.get("expires")),
             origin=origin,
+            landing=landing[:MAX_LANDING_CHARS] if isinstance(landing := data.get("landing"), str) else None,
         )
 
 

@@ -16,16 +16,19 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from exofop_mcp.auth.credentials import resolve_credentials
-from exofop_mcp.auth.login import login_once_answer
+from exofop_mcp.auth.login import landing_shape, login_once_answer
+from exofop_mcp.auth.session_store import active_username, load_sessions
 from exofop_mcp.doctor.probe import SITE_CHANGED_HINT
 from exofop_mcp.doctor.report import Draft, Stop
 from exofop_mcp.doctor.site_checks import SiteChecks
 from exofop_mcp.errors import ExofopMcpError, LoginFailedError
+from exofop_mcp.settings import Settings
 from exofop_mcp.site.client import TransientFailure
 from exofop_mcp.site.resolver import NAME_RESOLVER_PAGE, tic_list
 from exofop_mcp.site.responses import SNIFF_BYTES, describe_bytes
@@ -116,13 +119,19 @@ class ShapeChecks:
     # -- login_answer ----------------------------------------------------------------------------------
 
     async def login_answer(self, draft: Draft) -> str:
+        site = self.site
         if not self.options.try_login:
+            recorded = recorded_landing(site.client.settings, site.environ)
+            if recorded is not None:
+                shape, when = recorded
+                site.shapes["login_answer"] = shape
+                draft.details.append(f"recorded by `exofop-mcp login` at {when}; --try-login logs in again to see")
+                return f"the last login on this site landed: {shape.split(':', 1)[0]} ({shape.split(': ', 1)[-1]})"
             raise Stop(
                 "SKIP",
                 "not asked (add --try-login to log in once with --credential-file or EXOFOP_USERNAME and "
                 "EXOFOP_PASSWORD and see where the site lands; the doctor never asks for a password)",
             )
-        site = self.site
         try:
             credentials = resolve_credentials(
                 credential_file=self.options.credential_file, environ=site.environ, interactive=False
@@ -155,24 +164,6 @@ class ShapeChecks:
         return f"a login as {credentials.username} lands: {shape.split(':', 1)[0]} ({shape.split(': ', 1)[-1]})"
 
 
-def landing_shape(answer: httpx.Response) -> str:
-    """Where the password check led: ``redirect_index``, ``redirect_ref_page``, ``redirect_other`` or ``page``."""
-    final = f"HTTP {answer.status_code} at {answer.url.path}"
-    if not answer.history:
-        return f"page: {final}, no redirect"
-    first = answer.history[0]
-    location = httpx.URL(first.headers.get("Location", "")).path or "?"
-    more = len(answer.history) - 1
-    hops = f"{first.status_code} to {location}" + (f" (+{more} more)" if more else "")
-    if location.endswith("/index.php"):
-        code = "redirect_index"
-    elif location.rstrip("/").endswith("/tess"):
-        code = "redirect_ref_page"
-    else:
-        code = "redirect_other"
-    return f"{code}: {hops}, then {final}"
-
-
 def tic_list_or_empty(value: Any) -> list[int]:
     try:
         return tic_list(value)
@@ -182,3 +173,15 @@ def tic_list_or_empty(value: Any) -> list[int]:
 
 def _html_tics(text: str) -> list[int]:
     return [int(m) for m in re.findall(r"TIC\s*(\d{1,10})", text)]
+
+
+def recorded_landing(settings: Settings, environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """Where the newest stored login on the configured site landed, and when (``None`` if not recorded)."""
+    data = load_sessions(settings.config_dir)
+    user = active_username(data, environ=environ, origin=settings.origin)
+    recorded = [s for s in data.sessions_of(user, settings.origin) if s.landing]
+    if not recorded:
+        return None
+    newest = max(recorded, key=lambda s: s.created)
+    assert newest.landing is not None
+    return newest.landing, newest.created.strftime("%Y-%m-%d %H:%M UTC")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import io
 import json
 from pathlib import Path
 
 import pytest
 
+from exofop_mcp.auth.credentials import Credentials
+from exofop_mcp.auth.login import login
 from exofop_mcp.cli.doctor_command import EXIT_OK, add_doctor_command, run_doctor_command
 from exofop_mcp.replica import Replica
 from exofop_mcp.settings import Settings
@@ -121,3 +124,21 @@ def test_a_rejected_login_fails_that_check(replica: Replica, settings: Settings)
     report = json.loads(out)
     assert code == 1 and report["shapes"]["login_answer"].startswith("rejected")
     assert "wrong-password" not in out
+
+
+@pytest.mark.parametrize(("landing", "word"), [("index", "redirect_index"), ("page", "page")])
+def test_where_the_last_login_landed_is_reported_without_logging_in(
+    replica: Replica, settings: Settings, landing: str, word: str
+) -> None:
+    replica.configure(accounts={"alice": PASSWORD}, login_success=landing)
+    asyncio.run(login(settings, Credentials("alice", PASSWORD, source="test"), sessions=1))
+    stored = json.loads((settings.config_dir / "sessions.json").read_text())
+    assert stored["users"]["alice"][0]["landing"].startswith(word)
+    logins_before = replica.count("password_check.php")
+    code, out = doctor(settings, "--json")
+    report = json.loads(out)
+    assert report["shapes"]["login_answer"].startswith(word), report["shapes"]
+    check = next(c for c in report["checks"] if c["name"] == "login_answer")
+    assert check["status"] == "PASS" and "last login" in check["summary"]
+    assert replica.count("password_check.php") == logins_before, "the doctor did not log in"
+    assert PASSWORD not in out
