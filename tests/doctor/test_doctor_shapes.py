@@ -136,6 +136,7 @@ def test_where_the_last_login_landed_is_reported_without_logging_in(
     assert stored["users"]["alice"][0]["landing"].startswith(word)
     logins_before = replica.count("password_check.php")
     code, out = doctor(settings, "--json")
+    assert code == EXIT_OK, out
     report = json.loads(out)
     assert report["shapes"]["login_answer"].startswith(word), report["shapes"]
     check = next(c for c in report["checks"] if c["name"] == "login_answer")
