@@ -177,14 +177,14 @@ def _draw(
         small, normal = _font(11), _font(12)
         xstep = xticks[1] - xticks[0] if len(xticks) > 1 else 1.0
         for value in xticks:
-            column = float(picture.px(value))
-            if picture.x0 <= column <= picture.x1:
-                draw.text((column, picture.y1 + 4), _label(value, xstep), fill=INK, font=small, anchor="mt")
+            where = float(picture.px(value))
+            if picture.x0 <= where <= picture.x1:
+                draw.text((where, picture.y1 + 4), _label(value, xstep), fill=INK, font=small, anchor="mt")
         ystep = yticks[1] - yticks[0] if len(yticks) > 1 else 1.0
         for value in yticks:
-            row = float(picture.py(value))
-            if picture.y0 <= row <= picture.y1:
-                draw.text((picture.x0 - 4, row), _label(value, ystep), fill=INK, font=small, anchor="rm")
+            where = float(picture.py(value))
+            if picture.y0 <= where <= picture.y1:
+                draw.text((picture.x0 - 4, where), _label(value, ystep), fill=INK, font=small, anchor="rm")
         draw.text(((picture.x0 + picture.x1) / 2, HEIGHT - 6), xlabel, fill=INK, font=normal, anchor="md")
         draw.text(((picture.x0 + picture.x1) / 2, 6), title, fill=INK, font=small, anchor="mt")
         ylabel = Image.new("RGB", (picture.y1 - picture.y0, 16), "white")
