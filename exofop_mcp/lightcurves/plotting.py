@@ -1,10 +1,19 @@
 """A PNG of each light curve: flux against time, with the transit window the TOI's ephemeris predicts.
 
-Drawn directly into a pixel array with numpy and Pillow (text with Pillow's FreeType font): a plot
-costs a few milliseconds, against ~100 ms for the same figure through matplotlib (mostly its text
-layout), and nothing heavy is imported.  The picture: the points (hours since the integer BJD_TDB
-day of the first point), each predicted transit shaded from ingress to egress with its mid-time
-dashed, axes with round-number ticks, a title, axis labels and a key.
+Drawn with matplotlib's object API (``Figure`` on a ``FigureCanvasAgg``, never pyplot, so nothing
+global is touched), imported only when the first plot is drawn.  Building a figure, its axes and
+ticks is most of matplotlib's cost, so one figure per process is built once and reused: each plot
+only replaces the points (``set_data``), moves the shaded windows and mid-time lines, sets the
+limits, ticks and texts, and draws.  Nothing is measured to place things: the margins, title, axis
+labels and key are at fixed places (no ``tight_layout``, no ``Legend``, whose boxes are laid out
+again at every draw), and the ticks are placed and labelled here.  The canvas is drawn once and its
+pixels encoded by Pillow as a 64-colour palette PNG (``savefig`` would draw and encode RGBA on top
+of its own bookkeeping: ~10 ms more).  A lock keeps the threads of concurrent extractions off the
+figure (and off matplotlib's font caches, which are not thread-safe) while one draws.
+
+The picture: the points (hours since the integer BJD_TDB day of the first point), each predicted
+transit shaded from ingress to egress with its mid-time dashed, a title, axis labels and a key with
+the median error.
 """
 
 from __future__ import annotations
@@ -20,15 +29,13 @@ import numpy as np
 
 from exofop_mcp.atomic_files import atomic_write_bytes
 
-WIDTH, HEIGHT = 640, 320
+WIDTH, HEIGHT, DPI = 640, 320, 100
 LEFT, RIGHT, TOP, BOTTOM = 70, 12, 24, 44  # margins of the plotting area (pixels)
-INK = (0, 0, 0)
 POINTS = (64, 64, 64)
 ORANGE = (255, 127, 14)
 SHADE_ALPHA = 0.18
 
-_lock = threading.Lock()  # one font object, shared by the threads of several extractions
-_fonts: dict[int, Any] = {}
+_lock = threading.Lock()  # one figure per process, drawn by one thread at a time
 
 
 @dataclass(frozen=True)
@@ -54,19 +61,6 @@ def predicted_windows(ephemeris: Ephemeris | None, start: float, end: float) -> 
     return windows
 
 
-def _font(size: int) -> Any:
-    font = _fonts.get(size)
-    if font is None:
-        from PIL import ImageFont
-
-        try:
-            font = ImageFont.load_default(size=size)  # Pillow's scalable font (FreeType)
-        except (TypeError, OSError, ImportError):
-            font = ImageFont.load_default()
-        _fonts[size] = font
-    return font
-
-
 def nice_ticks(low: float, high: float, count: int) -> list[float]:
     """About ``count`` round values (1, 2, 2.5 or 5 times a power of ten) between ``low`` and ``high``."""
     span = high - low
@@ -79,151 +73,145 @@ def nice_ticks(low: float, high: float, count: int) -> list[float]:
     return [first + i * step for i in range(int((high - first) / step + 1e-9) + 1)]
 
 
-def _label(value: float, step: float) -> str:
-    """A tick value with as many decimals as the step needs (0.25 steps: two)."""
+def _labels(ticks: list[float]) -> list[str]:
+    """Tick values with as many decimals as their step needs (0.25 steps: two)."""
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
     decimals = max(0, -math.floor(math.log10(step))) if step > 0 else 0
     scaled = step * 10**decimals
     if abs(scaled - round(scaled)) > 1e-6:
         decimals += 1
-    return f"{value:.{decimals}f}"
+    return [f"{value:.{decimals}f}" for value in ticks]
 
 
-class _Picture:
-    """The pixels of one plot and the mapping from data to pixels."""
-
-    def __init__(self, xlim: tuple[float, float], ylim: tuple[float, float]) -> None:
-        self.pixels = np.full((HEIGHT, WIDTH, 3), 255, dtype=np.uint8)
-        self.x0, self.x1 = LEFT, WIDTH - RIGHT
-        self.y0, self.y1 = TOP, HEIGHT - BOTTOM
-        self.xlim, self.ylim = xlim, ylim
-
-    def px(self, x: np.ndarray | float) -> Any:
-        low, high = self.xlim
-        return self.x0 + (np.asarray(x, dtype=float) - low) / (high - low) * (self.x1 - self.x0)
-
-    def py(self, y: np.ndarray | float) -> Any:
-        low, high = self.ylim
-        return self.y1 - (np.asarray(y, dtype=float) - low) / (high - low) * (self.y1 - self.y0)
-
-    def shade(self, x_from: float, x_to: float, color: tuple[int, int, int], alpha: float) -> None:
-        a = int(np.clip(np.floor(self.px(x_from)), self.x0, self.x1))
-        b = int(np.clip(np.ceil(self.px(x_to)), self.x0, self.x1))
-        if b > a:
-            area = self.pixels[self.y0 : self.y1, a:b].astype(np.float32)
-            area += (np.array(color, dtype=np.float32) - area) * alpha
-            self.pixels[self.y0 : self.y1, a:b] = area.astype(np.uint8)
-
-    def dashed_vline(self, x: float, color: tuple[int, int, int]) -> None:
-        column = round(float(self.px(x)))
-        if self.x0 <= column < self.x1:
-            rows = np.arange(self.y0, self.y1)
-            self.pixels[rows[(rows - self.y0) % 8 < 5], column] = color
-
-    def points(self, x: np.ndarray, y: np.ndarray, color: tuple[int, int, int]) -> None:
-        cols = np.round(self.px(x)).astype(np.int64)
-        rows = np.round(self.py(y)).astype(np.int64)
-        inside = (cols >= self.x0) & (cols < self.x1 - 1) & (rows >= self.y0) & (rows < self.y1 - 1)
-        cols, rows = cols[inside], rows[inside]
-        for dr, dc in ((0, 0), (0, 1), (1, 0), (1, 1)):  # 2x2-pixel dots
-            self.pixels[rows + dr, cols + dc] = color
-
-    def frame(self) -> None:
-        p = self.pixels
-        p[self.y0, self.x0 : self.x1 + 1] = INK
-        p[self.y1, self.x0 : self.x1 + 1] = INK
-        p[self.y0 : self.y1 + 1, self.x0] = INK
-        p[self.y0 : self.y1 + 1, self.x1] = INK
+def _rgb(color: tuple[int, int, int]) -> tuple[float, float, float]:
+    return (color[0] / 255, color[1] / 255, color[2] / 255)
 
 
-def _draw(
-    x: np.ndarray,
-    y: np.ndarray,
-    title: str,
-    xlabel: str,
-    label: str,
-    windows: list[tuple[float, float, float]],
-    window_label: str | None,
-) -> bytes:
-    from PIL import Image, ImageDraw
+class _Canvas:
+    """One figure, its axes, points, keys and a pool of transit windows, reused for every plot."""
 
-    if x.size:
-        low, high = float(np.min(x)), float(np.max(x))
-        pad = max((high - low) * 0.03, 0.05)
-        xlim = (low - pad, high + pad)
-        ylow, yhigh = (float(v) for v in np.nanpercentile(y, [0.5, 99.5]))
-        ypad = max((yhigh - ylow) * 0.15, 1e-4)
-        ylim = (ylow - ypad, yhigh + ypad)
-    else:
-        xlim, ylim = (0.0, 1.0), (0.0, 1.0)
-    picture = _Picture(xlim, ylim)
-    for ingress, mid, egress in windows:
-        picture.shade(ingress, egress, ORANGE, SHADE_ALPHA)
-        picture.dashed_vline(mid, ORANGE)
-    picture.points(x, y, POINTS)
-    picture.frame()
-    xticks, yticks = nice_ticks(*xlim, 6), nice_ticks(*ylim, 4)
-    p = picture.pixels
-    for value in xticks:
-        column = round(float(picture.px(value)))
-        if picture.x0 <= column <= picture.x1:
-            p[picture.y1 - 4 : picture.y1, column] = INK
-    for value in yticks:
-        row = round(float(picture.py(value)))
-        if picture.y0 <= row <= picture.y1:
-            p[row, picture.x0 : picture.x0 + 5] = INK
-    image = Image.fromarray(p, "RGB")
-    draw = ImageDraw.Draw(image)
-    with _lock:
-        small, normal = _font(11), _font(12)
-        xstep = xticks[1] - xticks[0] if len(xticks) > 1 else 1.0
-        for value in xticks:
-            where = float(picture.px(value))
-            if picture.x0 <= where <= picture.x1:
-                draw.text((where, picture.y1 + 4), _label(value, xstep), fill=INK, font=small, anchor="mt")
-        ystep = yticks[1] - yticks[0] if len(yticks) > 1 else 1.0
-        for value in yticks:
-            where = float(picture.py(value))
-            if picture.y0 <= where <= picture.y1:
-                draw.text((picture.x0 - 4, where), _label(value, ystep), fill=INK, font=small, anchor="rm")
-        draw.text(((picture.x0 + picture.x1) / 2, HEIGHT - 6), xlabel, fill=INK, font=normal, anchor="md")
-        draw.text(((picture.x0 + picture.x1) / 2, 6), title, fill=INK, font=small, anchor="mt")
-        ylabel = Image.new("RGB", (picture.y1 - picture.y0, 16), "white")
-        ImageDraw.Draw(ylabel).text((ylabel.width / 2, 8), "relative flux", fill=INK, font=normal, anchor="mm")
-        image.paste(ylabel.rotate(90, expand=True), (4, picture.y0))
-        key_x, key_y = picture.x0 + 8, picture.y1 - 10
-        keys = [(label, "dot")] + ([(window_label, "dash")] if window_label else [])
-        for text, mark in reversed(keys):
-            if mark == "dot":
-                draw.rectangle((key_x + 6, key_y - 1, key_x + 8, key_y + 1), fill=POINTS)
-            else:
-                for start in (key_x, key_x + 9):
-                    draw.line((start, key_y, start + 5, key_y), fill=ORANGE, width=1)
-            draw.text((key_x + 18, key_y), text, fill=INK, font=small, anchor="lm")
-            key_y -= 14
-    out = io.BytesIO()
-    # 64 colours are plenty (white, greys, black, orange and its shade); a palette image encodes 3x faster
-    image.quantize(64, method=Image.Quantize.FASTOCTREE).save(out, format="PNG", compress_level=3)
-    return out.getvalue()
+    def __init__(self) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        self.figure = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI, facecolor="white")
+        self.canvas = FigureCanvasAgg(self.figure)
+        self.figure.subplots_adjust(
+            left=LEFT / WIDTH, right=1 - RIGHT / WIDTH, bottom=BOTTOM / HEIGHT, top=1 - TOP / HEIGHT
+        )
+        axes = self.axes = self.figure.add_subplot(1, 1, 1)
+        axes.tick_params(labelsize=8, length=3, direction="in")
+        # fixed places for the title and axis labels: matplotlib would otherwise measure every tick
+        # label at each draw to move them clear
+        axes.set_ylabel("relative flux", fontsize=9)
+        axes.yaxis.set_label_coords(-56 / (WIDTH - LEFT - RIGHT), 0.5)
+        self.xlabel = axes.set_xlabel("", fontsize=9)
+        axes.xaxis.set_label_coords(0.5, -23 / (HEIGHT - TOP - BOTTOM))
+        self.title = axes.set_title("", fontsize=8, y=1.0, pad=4)
+        (self.points,) = axes.plot([], [], "s", ms=1.6, mew=0, color=_rgb(POINTS), antialiased=False, zorder=3)
+        # the key: fixed texts and marks in the lower left corner (a Legend would lay its boxes out
+        # again at every draw); the window's line above the points' square when both are shown
+        (self.key_dot,) = axes.plot(
+            [0.022], [0.04], "s", ms=2.5, mew=0, color=_rgb(POINTS), transform=axes.transAxes, antialiased=False
+        )
+        (self.key_dash,) = axes.plot(
+            [0.012, 0.034], [0.12, 0.12], color=_rgb(ORANGE), lw=1.0, ls="--", transform=axes.transAxes
+        )
+        key_text: dict[str, Any] = {"fontsize": 7, "va": "center", "transform": axes.transAxes}
+        self.key_label = axes.text(0.055, 0.04, "", **key_text)
+        self.key_window_label = axes.text(0.055, 0.12, "", **key_text)
+        self.spans: list[Any] = []
+        self.mids: list[Any] = []
+
+    def _window(self, index: int) -> tuple[Any, Any]:
+        """The index-th shaded window and its mid-time line, made the first time one is needed."""
+        while len(self.spans) <= index:
+            from matplotlib.patches import Rectangle
+
+            blend = self.axes.get_xaxis_transform()  # x in data, y in axes fractions
+            span = Rectangle((0, 0), 0, 1, transform=blend, color=_rgb(ORANGE), alpha=SHADE_ALPHA, lw=0, zorder=1)
+            self.axes.add_patch(span)
+            (mid,) = self.axes.plot([0, 0], [0, 1], transform=blend, color=_rgb(ORANGE), lw=1.0, ls="--", zorder=2)
+            self.spans.append(span)
+            self.mids.append(mid)
+        return self.spans[index], self.mids[index]
+
+    def draw(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        title: str,
+        xlabel: str,
+        label: str,
+        windows: list[tuple[float, float, float]],
+        window_label: str | None,
+    ) -> bytes:
+        from PIL import Image
+
+        axes = self.axes
+        self.points.set_data(x, y)
+        for index, (ingress, mid, egress) in enumerate(windows):
+            span, line = self._window(index)
+            span.set_x(ingress)
+            span.set_width(egress - ingress)
+            line.set_xdata([mid, mid])
+        for index in range(len(self.spans)):
+            self.spans[index].set_visible(index < len(windows))
+            self.mids[index].set_visible(index < len(windows))
+        if x.size:
+            low, high = float(np.min(x)), float(np.max(x))
+            pad = max((high - low) * 0.03, 0.05)
+            xlim = (low - pad, high + pad)
+            ylow, yhigh = (float(v) for v in np.nanpercentile(y, [0.5, 99.5]))
+            ypad = max((yhigh - ylow) * 0.15, 1e-4)
+            ylim = (ylow - ypad, yhigh + ypad)
+        else:
+            xlim, ylim = (0.0, 1.0), (0.0, 1.0)
+        axes.set_xlim(xlim)
+        axes.set_ylim(ylim)
+        xticks, yticks = nice_ticks(*xlim, 6), nice_ticks(*ylim, 4)
+        axes.set_xticks(xticks, _labels(xticks))
+        axes.set_yticks(yticks, _labels(yticks))
+        self.xlabel.set_text(xlabel)
+        self.title.set_text(title)
+        self.key_label.set_text(label)
+        self.key_window_label.set_text(window_label or "")
+        self.key_dash.set_visible(window_label is not None)
+        self.canvas.draw()
+        image = Image.frombuffer("RGBA", (WIDTH, HEIGHT), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        out = io.BytesIO()
+        # a palette of 64 colours holds white, the greys of text and points, and the orange with its
+        # shade; a palette image is a third of the size and encodes faster than RGBA
+        palette = image.convert("RGB").quantize(64, method=Image.Quantize.FASTOCTREE)
+        palette.save(out, format="PNG", compress_level=3)
+        return out.getvalue()
+
+
+_canvas: _Canvas | None = None
 
 
 def plot_png(bjd: np.ndarray, flux: np.ndarray, flux_err: np.ndarray, title: str, ephemeris: Ephemeris | None) -> bytes:
     """The plot as PNG bytes: hours since the integer day of the first point, the predicted transit shaded."""
+    global _canvas
     ok = np.isfinite(bjd) & np.isfinite(flux)
     offset = math.floor(float(np.min(bjd[ok]))) if ok.any() else 0.0
     typical = float(np.nanmedian(flux_err[ok])) if ok.any() else float("nan")
     windows = predicted_windows(ephemeris, float(bjd[ok].min()), float(bjd[ok].max())) if ok.any() else []
     hours = [((a - offset) * 24, (b - offset) * 24, (c - offset) * 24) for a, b, c in windows]
-    return _draw(
-        (bjd[ok] - offset) * 24.0,
-        flux[ok],
-        title,
-        f"hours since BJD_TDB {offset:.0f}",
-        f"median error {typical:.2g}" if np.isfinite(typical) else "flux",
-        hours,
-        None
-        if ephemeris is None
-        else f"TOI {ephemeris.planet} predicted transit" + ("" if hours else " (outside the observation)"),
-    )
+    with _lock:
+        if _canvas is None:
+            _canvas = _Canvas()
+        return _canvas.draw(
+            (bjd[ok] - offset) * 24.0,
+            flux[ok],
+            title,
+            f"hours since BJD_TDB {offset:.0f}",
+            f"median error {typical:.2g}" if np.isfinite(typical) else "flux",
+            hours,
+            None
+            if ephemeris is None
+            else f"TOI {ephemeris.planet} predicted transit" + ("" if hours else " (outside the observation)"),
+        )
 
 
 def write_png(path: Path, data: bytes) -> None:

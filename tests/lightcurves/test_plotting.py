@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from PIL import Image
@@ -46,3 +47,17 @@ def test_ticks_are_round_numbers() -> None:
     assert nice_ticks(13.2, 20.9, 6) == [14.0, 16.0, 18.0, 20.0]
     assert nice_ticks(0.9951, 1.0049, 4) == [0.9975, 1.0, 1.0025]
     assert nice_ticks(1.0, 1.0, 4) == [1.0]
+
+
+def test_plots_drawn_by_several_threads_at_once_are_those_drawn_one_at_a_time() -> None:
+    """One figure serves the process: threads of concurrent extractions must not draw on it together."""
+    windows = [Ephemeris("270.01", 2459000.62 + k * 0.02, 3.36, 1.0 + k * 0.1) for k in range(8)]
+
+    def plot(k: int) -> bytes:
+        return plot_png(BJD, FLUX, ERR, f"TIC {k}", windows[k] if k % 2 else None)
+
+    alone = [plot(k) for k in range(8)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(plot, range(8)))
+    assert together == alone
+    assert len(set(alone)) == 8  # each picture is its own: the title and the window differ
