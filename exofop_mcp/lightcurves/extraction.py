@@ -16,27 +16,26 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
 
 from exofop_mcp import __version__
-from exofop_mcp.downloads.manifest import Manifest, ManifestFile, ManifestProduct, ManifestTag, now
+from exofop_mcp.downloads.manifest import Manifest, ManifestFile, ManifestProduct, now
 from exofop_mcp.downloads.sandbox import SystemDirectory
-from exofop_mcp.lightcurves.discovery import Candidate, is_sidecar, zip_candidates
+from exofop_mcp.lightcurves.discovery import Candidate, zip_candidates
 from exofop_mcp.lightcurves.file_names import FileNameInfo, parse_file_name
 from exofop_mcp.lightcurves.flux_columns import choose_flux, detrending_columns
 from exofop_mcp.lightcurves.light_curve_files import ecsv_text, write_ecsv
 from exofop_mcp.lightcurves.observatories import find_site
 from exofop_mcp.lightcurves.plotting import Ephemeris, plot_png, write_png
+from exofop_mcp.lightcurves.products import TIME_SERIES, TagOutcome, replay, reusable, tag_candidates
 from exofop_mcp.lightcurves.reports import EntryStatus, LightCurveEntry, Refusal
 from exofop_mcp.lightcurves.table_reading import MIN_ROWS, read_text_table
 from exofop_mcp.lightcurves.time_columns import choose_times, site_from_table
 from exofop_mcp.lightcurves.time_systems import SECONDS_PER_DAY, Target
 
 log = logging.getLogger(__name__)
-
-TIME_SERIES: Final = "time_series"
 
 
 @dataclass
@@ -65,34 +64,6 @@ def read_table_rows(directory: SystemDirectory) -> dict[int, list[dict[str, str]
     except OSError:
         return {}
     return rows
-
-
-@dataclass
-class TagOutcome:
-    tag: int
-    entries: list[LightCurveEntry]
-    products: dict[str, ManifestProduct]
-    removed: list[str]  # product keys that no longer exist
-    sidecars: int
-
-
-def time_series_tags(directory: SystemDirectory, manifest: Manifest | None) -> list[int]:
-    """Every downloaded time-series tag of the manifest whose files are all there at their sizes, in order.
-
-    A file edited in place since its download (same size, other bytes) is still read: its light
-    curve carries a warning, and the product is keyed by the file's own hash.
-    """
-    if manifest is None:
-        return []
-    return sorted(
-        entry.tag
-        for entry in manifest.tags.values()
-        if entry.kind == TIME_SERIES and entry.status == "downloaded" and _files_there(directory, entry)
-    )
-
-
-def _files_there(directory: SystemDirectory, entry: ManifestTag) -> bool:
-    return bool(entry.files) and _all_at_their_sizes(directory, entry.files)
 
 
 def _norm(text: str | None) -> str:
@@ -252,50 +223,17 @@ def extract_table(
     return entry, written
 
 
-def _replay(product: ManifestProduct) -> list[LightCurveEntry]:
-    entries = []
-    for data in product.entries:
-        entry = LightCurveEntry.model_validate(data)
-        if entry.status == "extracted":
-            entry.status = "already_extracted"
-        entries.append(entry)
-    return entries
-
-
-def _reusable(ctx: SystemContext, product: ManifestProduct) -> bool:
-    """The recorded products are all on disk (with their plots, when plots are wanted)."""
-    if ctx.plots and any(e.get("status") == "extracted" and not e.get("png") for e in product.entries):
-        return False
-    return _products_present(ctx.directory, product)
-
-
-def _products_present(directory: SystemDirectory, product: ManifestProduct) -> bool:
-    return _all_at_their_sizes(directory, product.files)
-
-
-def _all_at_their_sizes(directory: SystemDirectory, files: list[ManifestFile]) -> bool:
-    for f in files:
-        try:
-            if (directory.path / f.path).stat().st_size != f.size:
-                return False
-        except OSError:
-            return False
-    return True
-
-
 def extract_tag(ctx: SystemContext, manifest: Manifest, tag: int, overwrite: bool) -> TagOutcome:
     """Every source file of one tag (see the module docstring); never raises for a bad file."""
     directory = ctx.directory
     entry = manifest.entry(tag)
-    paths = [f.path for f in entry.files] if entry else []
     downloaded_sha = {f.path: f.sha256 for f in entry.files} if entry else {}
-    candidates = [p for p in paths if not is_sidecar(p)]
-    sidecars = len(paths) - len(candidates)
+    candidates, sidecars = tag_candidates(manifest, tag)
     known = manifest.products or {}
     entries: list[LightCurveEntry] = []
     products: dict[str, ManifestProduct] = {}
     prefix = f"{TIME_SERIES}/{tag}/"
-    for rel in sorted(candidates):
+    for rel in candidates:
         path = directory.path / rel
         previous = known.get(rel)
         try:
@@ -307,9 +245,9 @@ def extract_tag(ctx: SystemContext, manifest: Manifest, tag: int, overwrite: boo
                 and previous is not None
                 and previous.source_size == st.st_size
                 and previous.source_mtime_ns == st.st_mtime_ns
-                and _reusable(ctx, previous)
+                and reusable(directory, previous, plots=ctx.plots)
             ):
-                entries += _replay(previous)
+                entries += replay(previous)
                 continue
             data = path.read_bytes()
         except Refusal as refusal:
@@ -319,8 +257,13 @@ def extract_tag(ctx: SystemContext, manifest: Manifest, tag: int, overwrite: boo
             entries.append(_refused(tag, rel, Refusal("read_error", f"the file could not be read ({exc.strerror}).")))
             continue
         sha = hashlib.sha256(data).hexdigest()
-        if not overwrite and previous is not None and previous.source_sha256 == sha and _reusable(ctx, previous):
-            entries += _replay(previous)
+        if (
+            not overwrite
+            and previous is not None
+            and previous.source_sha256 == sha
+            and reusable(directory, previous, plots=ctx.plots)
+        ):
+            entries += replay(previous)
             products[rel] = previous.model_copy(update={"source_size": st.st_size, "source_mtime_ns": st.st_mtime_ns})
             continue
         file_entries, written = _extract_file(ctx, tag, rel, data, sha, prefix)

@@ -21,11 +21,12 @@ from exofop_mcp.downloads.locks import range_lock
 from exofop_mcp.downloads.manifest import Manifest, load_manifest, save_manifest
 from exofop_mcp.downloads.sandbox import SystemDirectory
 from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.lightcurves.products import TagOutcome, replay_tags, time_series_tags
 from exofop_mcp.lightcurves.reports import ExtractionReport, LightCurveEntry
 from exofop_mcp.site.resolver import ResolvedSystem
 
-if TYPE_CHECKING:  # the extraction (numpy, astropy) is imported when a job starts, not with the server
-    from exofop_mcp.lightcurves.extraction import SystemContext, TagOutcome
+if TYPE_CHECKING:  # the extraction (numpy, ERFA) is imported when a tag needs it, not with the server
+    from exofop_mcp.lightcurves.extraction import SystemContext
 
 log = logging.getLogger(__name__)
 
@@ -171,8 +172,6 @@ class LightCurveJobs(JobRegistry[ExtractionJob]):
     def start(
         self, system: ResolvedSystem, tags: list[int] | None, overwrite: bool, *, plots: bool = True
     ) -> ExtractionJob:
-        from exofop_mcp.lightcurves.extraction import time_series_tags
-
         directory = SystemDirectory(self.data_dir, system.canonical_name)
         manifest = load_manifest(directory)
         available = time_series_tags(directory, manifest)
@@ -186,15 +185,25 @@ class LightCurveJobs(JobRegistry[ExtractionJob]):
         return self.add(job)
 
     async def _run(self, job: ExtractionJob, manifest: Manifest | None, overwrite: bool, plots: bool) -> None:
-        from exofop_mcp.lightcurves.extraction import extract_tag
-
         pending: list[TagOutcome] = []
         last_save = time.monotonic()
         try:
             if job.tags and manifest is not None:
-                ctx = context_for(job.directory, job.system, plots=plots)
+                # Tags unchanged since their last extraction are answered from the records alone.
+                replayed = (
+                    {}
+                    if overwrite
+                    else await asyncio.to_thread(replay_tags, job.directory, manifest, job.tags, plots=plots)
+                )
+                ctx: SystemContext | None = None
                 for tag in job.tags:
-                    outcome = await asyncio.to_thread(extract_tag, ctx, manifest, tag, overwrite)
+                    outcome = replayed.get(tag)
+                    if outcome is None:
+                        from exofop_mcp.lightcurves.extraction import extract_tag
+
+                        if ctx is None:
+                            ctx = await asyncio.to_thread(context_for, job.directory, job.system, plots=plots)
+                        outcome = await asyncio.to_thread(extract_tag, ctx, manifest, tag, overwrite)
                     job.add(outcome)
                     if outcome.products or outcome.removed:  # a repeat records (and rewrites) nothing
                         pending.append(outcome)

@@ -37,10 +37,6 @@ def _yaml(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, allow_nan=True)
 
 
-def _number(value: float) -> str:
-    return repr(value) if value == value and abs(value) != float("inf") else "nan"
-
-
 def ecsv_text(
     bjd_tdb: np.ndarray, flux: np.ndarray, flux_err: np.ndarray, extra: dict[str, np.ndarray], meta: dict[str, Any]
 ) -> str:
@@ -79,8 +75,11 @@ def ecsv_text(
         "# schema: astropy-2.0",
         " ".join(name for name, _, _ in columns),
     ]
-    data = np.column_stack([values.astype(np.float64) for _, values, _ in columns]).tolist()
-    lines += [" ".join(map(_number, row)) for row in data]
+    data = np.column_stack([values.astype(np.float64) for _, values, _ in columns])
+    data[~np.isfinite(data)] = np.nan  # an infinity is written as a missing value
+    if data.size:  # one format over every value: repr() of each float (the shortest text that reads back exactly)
+        row = " ".join(["%r"] * data.shape[1])
+        lines.append("\n".join([row] * data.shape[0]) % tuple(data.ravel().tolist()))
     return "\n".join(lines) + "\n"
 
 

@@ -6,12 +6,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
 
+from exofop_mcp.downloads.job_registry import JobState
 from exofop_mcp.downloads.request_models import MAX_WAIT_SECONDS, not_a_bool
 from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.site.observations import DEFAULT_LIMIT, MAX_LIMIT
 
 EntryStatus = Literal["extracted", "already_extracted", "failed", "skipped"]
-JobState = Literal["running", "completed", "cancelled", "failed"]
 
 
 class Refusal(ExofopMcpError):

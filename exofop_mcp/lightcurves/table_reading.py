@@ -72,11 +72,11 @@ class TextTable:
 
 
 def _to_float(cells: list[str], decimal_comma: bool) -> np.ndarray:
-    values = [c.strip().replace(",", ".") if decimal_comma else c.strip() for c in cells]
+    values = [c.replace(",", ".") for c in cells] if decimal_comma else cells
     try:
-        array = np.array(values, dtype="U").astype(np.float64)
+        array = np.array(list(map(float, values)), dtype=np.float64)  # float() ignores the cells' spaces
     except ValueError:
-        array = np.array([_one(v) for v in values], dtype=np.float64)
+        array = np.array([_one(v.strip()) for v in values], dtype=np.float64)
     array[~np.isfinite(array)] = np.nan
     return array
 
@@ -143,23 +143,20 @@ def read_text_table(data: bytes, name: str = "") -> TextTable:
     text = _decode(data)
     metadata: dict[str, str] = {}
     comments: list[str] = []
-    lines: list[str] = []
-    for raw in text.splitlines():
-        line = raw.rstrip("\r\n")
-        if not line.strip():
-            continue
-        stripped = line.lstrip()
-        if stripped.startswith("#") and not lines:
-            comment = stripped.lstrip("#").strip()
-            if comment.startswith("AIJ_"):
-                key, _, value = comment.partition(" ")
-                metadata[key] = value.strip()
-            elif comment:
-                comments.append(comment)
-            continue
-        if stripped.startswith("#"):
-            continue
-        lines.append(line)
+    all_lines = text.splitlines()
+    start = 0
+    while start < len(all_lines):  # leading blank and comment lines: metadata, a "#" header
+        stripped = all_lines[start].strip()
+        if stripped and not stripped.startswith("#"):
+            break
+        comment = stripped.lstrip("#").strip()
+        if comment.startswith("AIJ_"):
+            key, _, value = comment.partition(" ")
+            metadata[key] = value.strip()
+        elif comment:
+            comments.append(comment)
+        start += 1
+    lines = [line for line in all_lines[start:] if line.strip() and not line.lstrip().startswith("#")]
     if not lines:
         raise Refusal("not_a_table", "no table rows in the file.")
     separator = _separator(lines[1:] if len(lines) > 1 else lines)
@@ -193,13 +190,10 @@ def read_text_table(data: bytes, name: str = "") -> TextTable:
     if width < 2 or len(names) < 2:
         raise Refusal("not_a_table", "fewer than two columns: not a light-curve table.")
     names = _unique(names)
-    columns = [[] for _ in names]  # type: list[list[str]]
     count = len(names)
-    for row in rows:
-        if len(row) < count:
-            row = row + [""] * (count - len(row))
-        for index in range(count):
-            columns[index].append(row[index])
+    if any(len(row) < count for row in rows):
+        rows = [row + [""] * (count - len(row)) if len(row) < count else row for row in rows]
+    columns = [list(column) for column in zip(*rows, strict=False)][:count] if rows else [[] for _ in names]
     first_row = rows[0] if rows else []
     numeric = sum(1 for cell in first_row if cell.strip() and _numeric_cell(cell, decimal_comma))
     if has_header and (numeric < 2 or numeric * 2 < len(first_row)):

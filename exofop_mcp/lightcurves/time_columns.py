@@ -2,7 +2,7 @@
 
 A BJD_TDB column (or a synonym: ``BJD``, ``BJD-2450000``, ``BTJD``...) is taken as it is, after
 restoring a dropped offset; otherwise JD_UTC (``JD_UTC``, ``J.D.-2400000``, ``MJD``) or HJD_UTC is
-converted with astropy.  Where both BJD_TDB and JD_UTC exist, their difference is checked against
+converted with ERFA, as astropy does it.  Where both BJD_TDB and JD_UTC exist, their difference is checked against
 the physics: a "BJD" column holding UTC times is caught and the light curve says so.
 """
 
@@ -87,7 +87,7 @@ def _full(
 
 def _converted(name: str, system: str, site: Site | None) -> str:
     label = name if name == system else f"{name} ({system})"
-    return f"{label} converted with astropy {_where(site)}"
+    return f"{label} converted with ERFA (astropy's routines) {_where(site)}"
 
 
 def _where(site: Site | None) -> str:

@@ -244,7 +244,7 @@ EXTRACT_DESCRIPTION = """\
 Turn a system's downloaded time-series tags (all, or `tags`) into standardised light curves: every \
 measurement table (AstroImageJ .tbl/.xls/.csv, MuSCAT-style counts, PEST/KeplerCam files, headerless \
 tables, tables in subfolders and zips) becomes an ECSV file with bjd_tdb (full BJD in TDB, converted \
-from JD_UTC/HJD_UTC with astropy when needed), flux, flux_err and detrending columns, plus a PNG with the \
+from JD_UTC/HJD_UTC, as astropy does, when needed), flux, flux_err and detrending columns, plus a PNG with the \
 TOI's predicted transit window. Returns per light curve the files, rows, time span, cadence, the time \
 and flux columns used and warnings; files that give none are listed with a reason code. Download the \
 tags first (download_tags). A repeat call rewrites nothing; overwrite=true redoes it. If state is \

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from exofop_mcp.lightcurves.reports import ExtractionReport, LightCurveEntry
 from exofop_mcp.replica import Replica
 from exofop_mcp.replica.light_curve_files import KINDS, Expected
 from exofop_mcp.settings import Settings
+from tests.helpers.environment import server_env
 from tests.helpers.light_curves import SYSTEM, copy_sandbox, downloaded_sandbox, expected_by_tag
 
 TOLERANCE_SECONDS = 0.1
@@ -158,6 +161,39 @@ def test_repeat_rewrites_nothing_and_overwrite_redoes(
     assert [e.ecsv for e in again.results] == [e.ecsv for e in first_run.results]
     redone = extract(settings, overwrite=True)
     assert redone.totals.get("extracted") == first_run.totals["extracted"]
+
+
+REPEAT_CHILD = """
+import asyncio, json, sys
+from exofop_mcp.api import Exofop
+
+async def main():
+    async with Exofop() as exofop:
+        report = await exofop.extract_light_curves(sys.argv[1])
+    heavy = sorted(m for m in ("numpy", "erfa", "astropy", "matplotlib") if m in sys.modules)
+    print(json.dumps({"totals": report.totals, "heavy": heavy}))
+
+asyncio.run(main())
+"""
+
+
+def test_a_repeat_in_a_fresh_process_reads_only_the_records(
+    sandbox: Settings, first_run: ExtractionReport, warm_catalog_file: Path, tmp_path: Path
+) -> None:
+    """Nothing changed: the answer comes from the manifest, without numpy, ERFA or matplotlib."""
+    settings = copy_sandbox(sandbox, tmp_path, warm_catalog_file)
+    done = subprocess.run(
+        [sys.executable, "-c", REPEAT_CHILD, SYSTEM],
+        env=server_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["totals"].get("already_extracted") == first_run.totals["extracted"]
+    assert "extracted" not in answer["totals"]
+    assert answer["heavy"] == []
 
 
 def test_a_changed_source_is_extracted_again(

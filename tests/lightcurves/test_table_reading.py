@@ -9,11 +9,17 @@ import pytest
 
 from exofop_mcp.lightcurves.file_names import parse_file_name
 from exofop_mcp.lightcurves.flux_columns import choose_flux
-from exofop_mcp.lightcurves.observatories import SIDING_SPRING, find_site
+from exofop_mcp.lightcurves.observatories import HALEAKALA, SIDING_SPRING, TEIDE, Site, find_site
 from exofop_mcp.lightcurves.reports import Refusal
 from exofop_mcp.lightcurves.table_reading import read_text_table
 from exofop_mcp.lightcurves.time_columns import choose_times
-from exofop_mcp.lightcurves.time_systems import Target, parse_time_name, restore_offset, utc_to_bjd_tdb
+from exofop_mcp.lightcurves.time_systems import (
+    Target,
+    hjd_utc_to_jd_utc,
+    parse_time_name,
+    restore_offset,
+    utc_to_bjd_tdb,
+)
 
 TARGET = Target(286.376, -41.4376)
 
@@ -124,6 +130,29 @@ def test_conversion_matches_astropy_within_a_tenth_of_a_second() -> None:
     t = Time(jd, format="jd", scale="utc", location=site)
     exact = (t.tdb + t.light_travel_time(SkyCoord(TARGET.ra_deg, TARGET.dec_deg, unit="deg"))).jd
     assert np.abs(ours - exact).max() * 86400 < 0.001
+
+
+@pytest.mark.parametrize("site", [None, SIDING_SPRING, HALEAKALA, TEIDE])
+def test_conversion_matches_astropy_for_sites_stars_and_years(site: Site | None) -> None:
+    """ERFA called directly gives astropy's BJD_TDB (and inverts its HJD_UTC) to float64 resolution."""
+    from astropy.coordinates import EarthLocation, SkyCoord
+    from astropy.time import Time
+
+    rng = np.random.default_rng(7)
+    if site is None:
+        location = EarthLocation.from_geocentric(0.0, 0.0, 0.0, unit="m")
+    else:
+        location = EarthLocation.from_geodetic(site.longitude_deg, site.latitude_deg, site.height_m)
+    for _ in range(4):
+        target = Target(float(rng.uniform(0, 360)), float(rng.uniform(-89, 89)))
+        jd = 2458000.5 + float(rng.uniform(0, 2500)) + np.arange(400) * 45 / 86400
+        t = Time(jd, format="jd", scale="utc", location=location)
+        star = SkyCoord(target.ra_deg, target.dec_deg, unit="deg")
+        exact = (t.tdb + t.light_travel_time(star)).jd
+        assert np.abs(utc_to_bjd_tdb(jd, target, site) - exact).max() * 86400 < 1e-4
+        if site is None:
+            hjd = (t + t.light_travel_time(star, kind="heliocentric")).jd
+            assert np.abs(hjd_utc_to_jd_utc(hjd, target) - jd).max() * 86400 < 1e-4
 
 
 def test_bjd_holding_utc_is_caught() -> None:
