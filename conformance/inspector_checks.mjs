@@ -16,17 +16,35 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { CheckFailure, EXPECTED_TOOLS, Recorder, expect, fail, parseTarget, truncate } from './lib.mjs';
+import {
+    CheckFailure,
+    EXPECTED_TOOLS,
+    Recorder,
+    csvInts,
+    downloadTextProblems,
+    expect,
+    fail,
+    listingTextProblems,
+    parseTarget,
+    truncate,
+} from './lib.mjs';
 
 const USAGE = `usage: node inspector_checks.mjs (--stdio COMMAND [--arg ARG]... [--env KEY=VALUE]... | --url URL)
-    [--system TOI-1130] [--timeout-ms 60000]`;
+    [--system TOI-1130] [--quick-tags 18493,18598] [--timeout-ms 60000]
+
+  --quick-tags  small tags downloaded (over HTTP only) to read the report's text`;
 
 const { target, options } = parseTarget(
     process.argv.slice(2),
-    { system: { type: 'string', default: 'TOI-1130' }, 'timeout-ms': { type: 'string', default: '60000' } },
+    {
+        system: { type: 'string', default: 'TOI-1130' },
+        'quick-tags': { type: 'string', default: '18493,18598' },
+        'timeout-ms': { type: 'string', default: '60000' },
+    },
     USAGE
 );
 const SYSTEM = options.system;
+const QUICK_TAGS = csvInts(options['quick-tags']);
 const TIMEOUT_MS = Number(options['timeout-ms']);
 
 const INSPECTOR = fileURLToPath(
@@ -85,7 +103,14 @@ async function expectSuccess(tool, args, verify) {
     const result = run.json?.result;
     expect(result && !result.isError, `${tool}: no successful result: ${describeRun(run)}`, run.json);
     expect(result.structuredContent, `${tool}: no structuredContent`, result);
-    return verify(result.structuredContent);
+    return verify(result.structuredContent, textOf(result));
+}
+
+function textOf(result) {
+    return (result.content ?? [])
+        .filter(block => block.type === 'text')
+        .map(block => block.text)
+        .join('\n');
 }
 
 async function expectToolError(tool, args) {
@@ -127,9 +152,11 @@ const checks = [
     [
         'tools/call list_observations (filters)',
         () =>
-            expectSuccess('list_observations', { system: SYSTEM, kind: 'imaging', since: '2019-01-01', limit: 2 }, page => {
+            expectSuccess('list_observations', { system: SYSTEM, kind: 'imaging', since: '2019-01-01', limit: 2 }, (page, text) => {
                 expect(page.kind === 'imaging' && page.returned <= 2, 'unexpected page', page);
-                return `${page.total} imaging rows, ${page.returned} returned`;
+                const problems = listingTextProblems(text, page);
+                expect(problems.length === 0, `the text does not name its rows: ${problems.join('; ')}`, text);
+                return `${page.total} imaging rows, ${page.returned} returned, each named in the text`;
             }),
     ],
     // httpOnly: over stdio every check starts its own server process; these two run over HTTP only.
@@ -144,6 +171,18 @@ const checks = [
     ],
     ['tools/call list_observations limit=0 -> exit 5', () => expectToolError('list_observations', { system: SYSTEM, limit: 0 })],
     ['tools/call resolve_system unknown star -> exit 5', () => expectToolError('resolve_system', { query: 'NOT-A-STAR-9999999' })],
+    [
+        `tools/call download_tags ${QUICK_TAGS.join(',')}: the text names each tag's status`,
+        () =>
+            expectSuccess('download_tags', { system: SYSTEM, tags: QUICK_TAGS, wait_seconds: 60 }, (report, text) => {
+                expect(report.state === 'completed', `state is ${report.state}: ${report.message}`, report);
+                expect(report.results.length === QUICK_TAGS.length, `${report.results.length} results`, report);
+                const problems = downloadTextProblems(text, report);
+                expect(problems.length === 0, `the text does not name each status: ${problems.join('; ')}`, text);
+                return report.results.map(r => `${r.tag}: ${r.status}`).join(', ');
+            }),
+        { httpOnly: true },
+    ],
     [
         'tools/call download_status unknown job -> exit 5',
         () => expectToolError('download_status', { job_id: 'ffffffffffff' }),

@@ -186,3 +186,80 @@ export function csvInts(text) {
             return n;
         });
 }
+
+// ---------------------------------------------------------------------------------------------
+// The text half of a tool result must stand on its own: these read it the way a person would.
+
+/** Bytes of `text` in UTF-8 (the 20 kB bound of each half of a tool result). */
+export function utf8Bytes(text) {
+    return Buffer.byteLength(text, 'utf8');
+}
+
+/** How the server's table shows a value: whitespace collapsed, `|` as `/`, long values cut with `…`. */
+function cellShows(cell, value) {
+    if (value === null || value === undefined || value === '') return cell === '-';
+    const plain = String(value).split(/\s+/).filter(Boolean).join(' ').replaceAll('|', '/');
+    return cell === plain || (cell.endsWith('…') && cell.length > 1 && plain.startsWith(cell.slice(0, -1)));
+}
+
+/**
+ * What the text of a `list_observations` page fails to say about its rows: its table (a heading
+ * line with `tag`, `date` and `telescope` columns, then one line per row, in order) must name each
+ * row's tag, date (the first 10 characters of obs_date) and telescope. Returns [] when it does.
+ */
+export function listingTextProblems(text, page) {
+    const lines = text.split('\n');
+    const head = lines.findIndex(line => {
+        const cells = line.split(' | ');
+        return cells.includes('telescope') && cells.includes('date');
+    });
+    if (head < 0) return ['the text has no table with date and telescope columns'];
+    const headings = lines[head].split(' | ');
+    const at = name => headings.indexOf(name);
+    const problems = [];
+    page.rows.forEach((row, i) => {
+        const line = lines[head + 1 + i];
+        const cells = line === undefined ? [] : line.split(' | ');
+        if (cells.length !== headings.length) {
+            problems.push(`row ${i + 1} (tag ${row.tag}) has no table line: ${JSON.stringify(line)}`);
+            return;
+        }
+        const date = row.obs_date ? String(row.obs_date).slice(0, 10) : null;
+        if (at('tag') >= 0 && !cellShows(cells[at('tag')], row.tag)) {
+            problems.push(`line ${i + 1} of the table shows tag ${cells[at('tag')]}, row ${i + 1} is tag ${row.tag}`);
+        }
+        if (!cellShows(cells[at('date')], date)) {
+            problems.push(`tag ${row.tag}: the text shows date ${JSON.stringify(cells[at('date')])}, the row ${date}`);
+        }
+        if (!cellShows(cells[at('telescope')], row.telescope)) {
+            problems.push(
+                `tag ${row.tag}: the text shows telescope ${JSON.stringify(cells[at('telescope')])}, ` +
+                    `the row ${JSON.stringify(row.telescope)}`
+            );
+        }
+    });
+    return problems;
+}
+
+/**
+ * What the text of a download report fails to say about the tags it shows: one line per result
+ * of the page (`tag N ...: <status>`, the structured status code), no line for a tag of another
+ * page. When the text says it was cut to its first N results, only those N need a line.
+ */
+export function downloadTextProblems(text, report) {
+    const lines = text.split('\n');
+    const cut = /\(text cut to (\d+) of the \d+ results/.exec(text);
+    const shown = cut ? Number(cut[1]) : report.results.length;
+    const problems = [];
+    const tagLines = lines.filter(line => /^\s*tag \d+\b/.test(line));
+    if (tagLines.length !== shown) problems.push(`${tagLines.length} tag line(s) in the text for ${shown} shown result(s)`);
+    for (const r of report.results.slice(0, shown)) {
+        const mine = lines.filter(line => new RegExp(`^\\s*tag ${r.tag}\\b`).test(line));
+        if (mine.length !== 1) {
+            problems.push(`tag ${r.tag}: ${mine.length} line(s) in the text`);
+        } else if (!new RegExp(`^\\s*tag ${r.tag}\\b[^:]*: ${r.status}\\b`).test(mine[0])) {
+            problems.push(`tag ${r.tag} is ${r.status}, its line says: ${JSON.stringify(mine[0])}`);
+        }
+    }
+    return problems;
+}

@@ -21,7 +21,18 @@ import {
     McpError,
 } from '@modelcontextprotocol/sdk/types.js';
 
-import { CheckFailure, EXPECTED_TOOLS, Recorder, csvInts, expect, parseTarget, truncate } from './lib.mjs';
+import {
+    CheckFailure,
+    EXPECTED_TOOLS,
+    Recorder,
+    csvInts,
+    downloadTextProblems,
+    expect,
+    listingTextProblems,
+    parseTarget,
+    truncate,
+    utf8Bytes,
+} from './lib.mjs';
 import { undeclaredProperties } from './schema_audit.mjs';
 
 const USAGE = `usage: node ts_client.mjs (--stdio COMMAND [--arg ARG]... [--env KEY=VALUE]... | --url URL)
@@ -55,6 +66,10 @@ const CANCEL_TAGS = csvInts(options['cancel-tags']);
 const JOB_TAGS = csvInts(options['job-tags']);
 const TIMEOUT_MS = Number(options['timeout-ms']);
 const OK_STATUSES = new Set(['downloaded', 'already_present']);
+// Each half of a tool result (text, structuredContent as JSON) stays under this many bytes.
+const RESULT_BYTES = 20_000;
+// At most this many per-tag results in one page of a download report.
+const RESULTS_PAGE = 50;
 
 const rec = new Recorder('ts-sdk', target);
 
@@ -117,6 +132,11 @@ let serverStderr = '';
 
 /** Call a tool expecting success; the SDK validates structuredContent against the listed outputSchema. */
 async function callOk(name, args, extra = {}) {
+    return (await callOkResult(name, args, extra)).structuredContent;
+}
+
+/** As callOk, but the whole result: its text half and its structured half. */
+async function callOkResult(name, args, extra = {}) {
     let result;
     try {
         result = await client.callTool({ name, arguments: args }, undefined, { timeout: TIMEOUT_MS, ...extra });
@@ -136,7 +156,7 @@ async function callOk(name, args, extra = {}) {
     );
     expect(textOf(result).length > 0, `${name} returned no text content (a human-readable summary)`, result);
     auditUndeclared(name, result.structuredContent);
-    return result.structuredContent;
+    return result;
 }
 
 /** Call a tool with bad arguments: must be a tool result with isError true, not a protocol error. */
@@ -182,6 +202,78 @@ function auditUndeclared(name, structured) {
         undeclaredSeen.set(name, extra);
         rec.warn(message);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paged download reports: totals over every tag, one page of per-tag results, attention first.
+
+/** 0 failed, 1 locked, 2 any other status that did not succeed, 3 downloading, 4 queued, 5 success. */
+function attentionRank(status) {
+    if (OK_STATUSES.has(status)) return 5;
+    return { failed: 0, locked: 1, downloading: 3, pending: 4 }[status] ?? 2;
+}
+
+/** One page of a download report: both halves bounded, totals over every tag, the text names each status. */
+function checkReportPage(result, label) {
+    const page = result.structuredContent;
+    const text = textOf(result);
+    const textBytes = utf8Bytes(text);
+    const jsonBytes = utf8Bytes(JSON.stringify(page));
+    expect(textBytes < RESULT_BYTES, `${label}: the text is ${textBytes} bytes`, truncate(text, 2000));
+    expect(jsonBytes < RESULT_BYTES, `${label}: structuredContent is ${jsonBytes} bytes of JSON`, page.totals);
+    const count = page.results?.length;
+    expect(Array.isArray(page.results) && count <= RESULTS_PAGE, `${label}: ${count} results`, page.totals);
+    const { results_total: total, tags_total: tagsTotal } = page;
+    expect(total === tagsTotal, `${label}: results_total ${total}, tags_total ${tagsTotal}`, page.totals);
+    const summed = Object.values(page.totals ?? {}).reduce((a, b) => a + b, 0);
+    const totals = JSON.stringify(page.totals);
+    expect(summed === tagsTotal, `${label}: the totals ${totals} sum to ${summed}, not ${tagsTotal}`, page.totals);
+    const problems = downloadTextProblems(text, page);
+    expect(problems.length === 0, `${label}: ${problems.slice(0, 5).join('; ')}`, truncate(text, 3000));
+    return { page, text, textBytes, jsonBytes };
+}
+
+/** Every page of a job's report, from results_offset 0 on, each checked; the results in page order. */
+async function pageThrough(jobId, label) {
+    const pages = [];
+    let offset = 0;
+    while (offset !== undefined && offset !== null) {
+        expect(pages.length <= 20, `${label}: more than 20 pages`, pages.at(-1)?.page);
+        const result = await callOkResult('download_status', { job_id: jobId, wait_seconds: 0, results_offset: offset });
+        const checked = checkReportPage(result, `${label}, page at ${offset}`);
+        const { page, text } = checked;
+        expect(page.job_id === jobId, `${label}: download_status reports job ${page.job_id}`, page);
+        const at = page.results_offset;
+        expect(at === offset, `${label}: asked for results_offset ${offset}, got ${at}`, page.totals);
+        const next = page.next_results_offset;
+        const end = offset + page.results.length;
+        if (next !== undefined && next !== null) {
+            expect(page.results.length > 0, `${label}: an empty page at ${offset} has a next page`, page);
+            expect(next === end, `${label}: next_results_offset ${next} after the results ${offset}-${end}`, page.totals);
+            const says = text.includes(`results_offset=${next}`);
+            expect(says, `${label}: the text of the page at ${offset} does not say how to page on`, text);
+        } else {
+            const total = page.results_total;
+            expect(end === total, `${label}: the last page ends at ${end} of ${total}`, page.totals);
+        }
+        pages.push(checked);
+        offset = next;
+    }
+    return pages;
+}
+
+/** The tags of the pages, each exactly once, and exactly the requested ones. */
+function expectEveryTagOnce(pages, tags, label) {
+    const seen = pages.flatMap(({ page }) => page.results.map(r => r.tag));
+    const twice = seen.filter((tag, i) => seen.indexOf(tag) !== i);
+    expect(twice.length === 0, `${label}: paging met tag(s) ${[...new Set(twice)].join(', ')} more than once`);
+    const wanted = new Set(tags);
+    const missing = tags.filter(tag => !seen.includes(tag));
+    const foreign = seen.filter(tag => !wanted.has(tag));
+    expect(
+        missing.length === 0 && foreign.length === 0,
+        `${label}: missing tags ${missing.join(', ') || '-'}, unrequested tags ${foreign.join(', ') || '-'}`
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -330,6 +422,24 @@ async function main() {
         return `${page.total} LCO zs light curves, ${imaging.total} imaging rows`;
     });
 
+    await rec.check('list_observations: the text alone names the telescope and date of each row', async () => {
+        const described = [];
+        for (const args of [
+            { system: SYSTEM, kind: 'time_series', limit: 25 },
+            { system: SYSTEM, kind: 'imaging' },
+        ]) {
+            const result = await callOkResult('list_observations', args);
+            const page = result.structuredContent;
+            const text = textOf(result);
+            expect(page.rows.length > 0, `no ${args.kind} rows for ${SYSTEM}`, page);
+            expect(utf8Bytes(text) < RESULT_BYTES, `the ${args.kind} text is ${utf8Bytes(text)} bytes`, truncate(text, 2000));
+            const problems = listingTextProblems(text, page);
+            expect(problems.length === 0, `${args.kind}: ${problems.slice(0, 5).join('; ')}`, truncate(text, 3000));
+            described.push(`${page.rows.length} ${args.kind} rows`);
+        }
+        return described.join(', ');
+    });
+
     await rec.check(`download_tags ${QUICK_TAGS.join(',')}`, async () => {
         const report = await callOk('download_tags', { system: SYSTEM, tags: QUICK_TAGS, wait_seconds: 60 });
         expect(report.state === 'completed', `state is ${report.state}: ${report.message}`, report);
@@ -439,6 +549,49 @@ async function main() {
         const again = await callOk('extract_light_curves', { system: SYSTEM, tags: QUICK_TAGS, wait_seconds: 15 });
         expect(!('extracted' in again.totals), `a repeated call extracted again: ${JSON.stringify(again.totals)}`, again);
         return `${status.light_curves} light curves, repeated: ${JSON.stringify(again.totals)}`;
+    });
+
+    // A system with more than one page of tags: every time-series tag of SYSTEM but the slowed
+    // ones (the replica serves those slowly for the checks below), started with wait_seconds 0.
+    await rec.check(`download_tags of every time-series tag of ${SYSTEM}: the report pages`, async () => {
+        const slowed = new Set([...PROGRESS_TAGS, ...CANCEL_TAGS, ...JOB_TAGS]);
+        const listing = await callOk('list_observations', { system: SYSTEM, kind: 'time_series', limit: 1 });
+        const tags = listing.tags.filter(tag => !slowed.has(tag));
+        const enough = tags.length > RESULTS_PAGE;
+        expect(enough, `${SYSTEM} has ${tags.length} time-series tags to fetch, ${RESULTS_PAGE + 1} needed`, listing.tags);
+        const first = await callOkResult('download_tags', { system: SYSTEM, tags, wait_seconds: 0 });
+        let { page: report } = checkReportPage(first, 'download_tags');
+        const total = report.results_total;
+        expect(total === tags.length, `results_total is ${total} for ${tags.length} tags`, report.totals);
+        let runningPaged = 0;
+        let largest = 0;
+        const deadline = Date.now() + 80_000;
+        while (report.state === 'running') {
+            expect(Date.now() < deadline, 'the download is still running after 80 s', report.totals);
+            const pages = await pageThrough(report.job_id, 'a running job');
+            expectEveryTagOnce(pages, tags, 'a running job');
+            for (const p of pages) largest = Math.max(largest, p.textBytes, p.jsonBytes);
+            runningPaged += 1;
+            const polled = await callOkResult('download_status', { job_id: report.job_id, wait_seconds: 5 });
+            report = checkReportPage(polled, 'download_status').page;
+        }
+        expect(report.state === 'completed', `state is ${report.state}: ${report.message}`, report.totals);
+        const pages = await pageThrough(report.job_id, 'the finished job');
+        expectEveryTagOnce(pages, tags, 'the finished job');
+        expect(pages.length > 1, `${tags.length} tags in one page`, pages[0].page.totals);
+        for (const { page, textBytes, jsonBytes } of pages) {
+            expect(page.results_total === tags.length, `a page says results_total ${page.results_total}`, page.totals);
+            const same = JSON.stringify(page.totals) === JSON.stringify(pages[0].page.totals);
+            expect(same, 'the pages of a finished job disagree on the totals', page.totals);
+            largest = Math.max(largest, textBytes, jsonBytes);
+        }
+        const ranks = pages.flatMap(({ page }) => page.results.map(r => attentionRank(r.status)));
+        const statuses = pages.map(p => p.page.results.map(r => r.status));
+        expect(ranks.every((rank, i) => i === 0 || ranks[i - 1] <= rank), 'the results are not attention first', statuses);
+        return (
+            `${tags.length} tags in ${pages.length} pages ${JSON.stringify(pages[0].page.totals)}; ` +
+            `a running job paged ${runningPaged} time(s); largest half ${largest} bytes`
+        );
     });
 
     await rec.check('login_status', async () => {

@@ -211,6 +211,8 @@ def test_typescript_sdk_client_over_stdio(node_clients: str, replica: Replica, w
     names = [check["name"] for check in summary["checks"]]
     assert any(name.startswith("progress notifications") for name in names)
     assert any(name.startswith("cancel a download_tags call") for name in names)
+    assert any(name.startswith("download_tags of every time-series tag") for name in names)  # paged reports
+    assert any(name.startswith("list_observations: the text alone") for name in names)
     assert sum(name.startswith("invalid ") for name in names) >= 7  # at least one per tool that takes arguments
 
 
@@ -233,3 +235,4 @@ def test_inspector_cli_over_streamable_http(node_clients: str, replica: Replica,
     log = tmp_path / "http-server.log"
     summary = run_node(node_clients, "inspector_checks.mjs", ["--url", http_url], server_log=log)
     assert_complete(summary, "http")
+    assert any("the text names each tag's status" in check["name"] for check in summary["checks"])
