@@ -128,7 +128,9 @@ def add_json_option(parser: argparse.ArgumentParser, tool: str) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, replica_arguments: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; ``replica_arguments=False`` leaves out the ``replica`` command's own flags,
+    whose definitions import the replica (numpy and its dataset): :func:`main` does so unless asked for it."""
     parser = argparse.ArgumentParser(
         prog="exofop-mcp",
         description="ExoFOP-TESS follow-up data for MCP clients, scripts and the terminal.",
@@ -189,9 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
         "  exofop-mcp replica --account alice:secret",
         formatter_class=RAW,
     )
-    from exofop_mcp.replica.cli import add_arguments as add_replica_arguments
+    if replica_arguments:
+        from exofop_mcp.replica.cli import add_arguments as add_replica_arguments
 
-    add_replica_arguments(replica)
+        add_replica_arguments(replica)
 
     schemas = sub.add_parser(
         "schemas",
@@ -300,8 +303,9 @@ def _logging_to_stderr(level: str) -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args, extras = parser.parse_known_args(argv)
+    arguments = list(argv if argv is not None else sys.argv[1:])
+    parser = build_parser(replica_arguments="replica" in arguments)  # the server starts without the replica
+    args, extras = parser.parse_known_args(arguments)
     if extras:
         # argparse stops filling `TAG ...` at the first option: `download TOI-1130 --kind time_series 18598`
         # leaves 18598 over. Such TAGs are taken; anything else is an error, as with parse_args.
@@ -311,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             (getattr(args, "command_parser", None) or parser).error(f"unrecognized arguments: {' '.join(extras)}")
     command = args.command or "serve"
     if args.command is None:
-        args = parser.parse_args(["serve", *(argv if argv is not None else sys.argv[1:])])
+        args = parser.parse_args(["serve", *arguments])
     with _logging_to_stderr(getattr(args, "log_level", "WARNING") or "WARNING"):
         code = _run_command(parser, command, args)
     try:

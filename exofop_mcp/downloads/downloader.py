@@ -125,6 +125,9 @@ class Downloader:
         self.commits = ManifestCommits(
             lambda d: range_lock(d.lock_file, d.lock_index(), timeout=settings.lock_wait_seconds)
         )
+        #: The result of each tag found complete, by system directory and tag, with the manifest entry it
+        #: was made from: a repeated call reuses it while the manifest holds that very entry.
+        self._present_results: dict[str, dict[int, tuple[ManifestTag, TagResult]]] = {}
 
     # -- planning ----------------------------------------------------------------------
 
@@ -152,6 +155,14 @@ class Downloader:
         manifest = load_manifest(directory)
         containment = Containment(directory)
         checked: dict[int, DownloadKind | None] = {}
+        known = self._present_results.setdefault(str(directory.path), {})
+
+        def present_result(entry: ManifestTag) -> TagResult:
+            """A result made before is reused while the manifest holds that very entry (entries are shared)."""
+            made = known.get(entry.tag)
+            if made is None or made[0] is not entry:
+                made = known[entry.tag] = (entry, _present_result(entry))
+            return made[1]
 
         def complete_kind(tag: int) -> DownloadKind | None:
             if tag not in checked:
@@ -163,7 +174,7 @@ class Downloader:
                     and is_complete(directory, entry, verify=request.verify, containment=containment)
                 ):
                     checked[tag] = entry.kind
-                    plan.present[tag] = _present_result(entry)
+                    plan.present[tag] = present_result(entry)
             return checked[tag]
 
         if request.tags is not None and request.kind is None:

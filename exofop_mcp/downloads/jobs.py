@@ -87,9 +87,7 @@ class DownloadJob(BackgroundJob):
         self.plan = plan
         #: The tags are still being chosen (the observation tables are on their way).
         self.planning: asyncio.Task[None] | None = None
-        self.results: dict[int, TagResult] = {
-            tag: TagResult(tag=tag, kind=plan.kinds.get(tag), status="pending") for tag in plan.tags
-        }
+        self.results: dict[int, TagResult] = self._initial_results()
         self.bytes = 0
         #: The order of the last first page: later pages follow it, so paging meets each tag once.
         self._order: list[int] | None = None
@@ -102,11 +100,17 @@ class DownloadJob(BackgroundJob):
 
     def planned(self) -> None:
         """The tags are chosen: every one starts pending."""
-        self.results = {
-            tag: TagResult(tag=tag, kind=self.plan.kinds.get(tag), status="pending") for tag in self.plan.tags
-        }
+        self.results = self._initial_results()
         self._order = None
         self.touch()
+
+    def _initial_results(self) -> dict[int, TagResult]:
+        """Every planned tag pending, but those the plan found complete: they are final already."""
+        plan = self.plan
+        present = plan.present if plan.checked else {}
+        return {
+            tag: present.get(tag) or TagResult(tag=tag, kind=plan.kinds.get(tag), status="pending") for tag in plan.tags
+        }
 
     def update(self, result: TagResult) -> None:
         self.results[result.tag] = result

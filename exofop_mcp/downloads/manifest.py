@@ -285,32 +285,45 @@ class ManifestCommits:
 
 
 _ODD_PARTS = frozenset(("", ".", ".."))  # path parts that are not a plain name
+#: What :class:`Containment` knows of a folder: plain names all the way and inside, plain but leading
+#: outside through a link, or not a plain path at all (an empty, ``.`` or ``..`` part).
+_INSIDE, _OUTSIDE, _ODD = 1, 0, -1
 
 
 class Containment:
     """Whether recorded paths are inside a system directory, each folder on the way checked once.
 
     The same answer as :meth:`SystemDirectory.contains` (links followed), for the price of one
-    ``lstat`` per file once the folders above it are known: checking a call's hundreds of tags does
-    not resolve every file's whole path again.  Keep one for one call (folders may change between).
+    ``lstat`` per file once the folders above it are known, and of one listing of each folder that
+    holds them (which of its entries are links): checking a call's hundreds of tags neither resolves
+    every file's whole path again nor ``lstat``s every tag's folder.  Keep one for one call (folders
+    may change between).
     """
 
     def __init__(self, system_dir: SystemDirectory) -> None:
         self.system_dir = system_dir
         self._base = str(system_dir.path)
+        self._prefix = os.path.join(self._base, "")
         self._folders: dict[str, bool] = {"": True}
+        self._links: dict[str, frozenset[str]] = {}
+        #: Each folder of a recorded file, by its text: one of ``_INSIDE``, ``_OUTSIDE``, ``_ODD``.
+        self._seen: dict[str, int] = {}
 
     def stat(self, relative: str) -> os.stat_result | None:
         """The file's ``stat`` (links followed) if it is inside the system directory, else ``None``.
 
         Raises :class:`OSError` when it cannot be read (missing, say).
         """
-        if not _ODD_PARTS.isdisjoint(relative.split("/")):  # unusual (or absolute): the full check
+        folder, sep, name = relative.rpartition("/")
+        where = self._seen.get(folder) if sep else _INSIDE
+        if where is None:
+            where = self._classify(folder)
+        if where == _ODD or name in _ODD_PARTS:  # unusual (or absolute): the full check
             path = self.system_dir.path / relative
             return path.stat() if self.system_dir.contains(path) else None
-        if not self._folder(relative.rpartition("/")[0]):
+        if where == _OUTSIDE:
             return None
-        st = os.lstat(os.path.join(self._base, relative))
+        st = os.lstat(self._prefix + relative)
         if stat.S_ISLNK(st.st_mode):
             path = self.system_dir.path / relative
             if not self.system_dir.contains(path):
@@ -318,21 +331,36 @@ class Containment:
             st = path.stat()
         return st
 
+    def _classify(self, folder: str) -> int:
+        """What is known of the folder of a recorded file (``""`` before a leading ``/`` is odd)."""
+        plain = _ODD_PARTS.isdisjoint(folder.split("/"))
+        where = _ODD if not plain else _INSIDE if self._folder(folder) else _OUTSIDE
+        self._seen[folder] = where
+        return where
+
     def _folder(self, relative: str) -> bool:
         """The folder (a path without ``.``/``..`` parts) does not lead outside the system directory."""
         known = self._folders.get(relative)
         if known is None:
             parent, _, name = relative.rpartition("/")
             known = name not in ("", ".", "..") and self._folder(parent)
-            if known:
-                try:
-                    mode = os.lstat(os.path.join(self._base, relative)).st_mode
-                except OSError:
-                    mode = 0
-                if stat.S_ISLNK(mode):
-                    known = self.system_dir.contains(self.system_dir.path / relative)
+            if known and name in self._links_in(parent):
+                known = self.system_dir.contains(self.system_dir.path / relative)
             self._folders[relative] = known
         return known
+
+    def _links_in(self, folder: str) -> frozenset[str]:
+        """The names of the symbolic links in a folder: one listing per folder, not one ``lstat`` per tag."""
+        links = self._links.get(folder)
+        if links is None:
+            names = []
+            with contextlib.suppress(OSError), os.scandir(self._prefix + folder) as listing:
+                for item in listing:
+                    with contextlib.suppress(OSError):
+                        if item.is_symlink():
+                            names.append(item.name)
+            links = self._links[folder] = frozenset(names)
+        return links
 
 
 def is_complete(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from exofop_mcp.downloads.sandbox import DownloadKind
 from exofop_mcp.site.observations import ObservationFilters, TagKind
@@ -117,6 +117,9 @@ class DownloadTagsRequest(ObservationFilters):
 
 class TagResult(BaseModel):
     """What happened to one tag."""
+
+    # A value: reports of several calls may share one (a tag found complete again); change it with model_copy.
+    model_config = ConfigDict(frozen=True)
 
     tag: int
     kind: DownloadKind | None = Field(None, description="the table that lists the tag ('other' if none)")

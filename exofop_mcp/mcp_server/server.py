@@ -145,11 +145,16 @@ class _ProgressSink:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.last_sent: float | None = None
+        #: The client asked for progress (a token in the request's ``_meta``): without one nothing is
+        #: sent, so the answer need not wait for anything.
+        meta = ctx.request_context.meta
+        self.wanted = meta is not None and meta.get("progress_token") is not None
 
     async def __call__(self, done: int, total: int, message: str) -> None:
         with contextlib.suppress(Exception):
             await self.ctx.report_progress(done, total, message=message)
-            self.last_sent = time.monotonic()
+            if self.wanted:
+                self.last_sent = time.monotonic()
 
     async def settle(self) -> None:
         if self.last_sent is not None:
