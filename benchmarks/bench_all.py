@@ -95,9 +95,11 @@ async def mcp_download(env: dict[str, str], system: str, arguments: dict[str, An
             times.append(time.perf_counter() - c1)
             if again.is_error:
                 raise RuntimeError(f"download_tags failed: {again.content}")
-    statuses: dict[str, int] = {}
-    for item in report.get("results", []):
-        statuses[item["status"]] = statuses.get(item["status"], 0) + 1
+    # the report pages its per-tag results; its totals cover every tag
+    statuses: dict[str, int] = dict(report.get("totals") or {})
+    if not statuses:
+        for item in report.get("results", []):
+            statuses[item["status"]] = statuses.get(item["status"], 0) + 1
     return {"cold_s": cold, "start": start, "end": end, "statuses": statuses, "repeats": times}
 
 
