@@ -10,7 +10,6 @@ restart, asking again simply completes what is missing (the manifest knows).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -18,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pydantic import BaseModel, Field
 
 from exofop_mcp.downloads.downloader import Downloader, DownloadPlan
-from exofop_mcp.downloads.job_registry import BackgroundJob, JobRegistry, JobState
+from exofop_mcp.downloads.job_registry import BackgroundJob, JobRegistry, JobState, fit_page
 from exofop_mcp.downloads.request_models import FINAL_OK, IN_FLIGHT, DownloadTagsRequest, TagResult
 from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.text_format import format_bytes
@@ -28,8 +27,6 @@ log = logging.getLogger(__name__)
 MAX_JOBS_KEPT = 100
 #: Most per-tag results in one page of a report (the totals always cover every tag).
 RESULTS_PAGE = 50
-#: A page's JSON stays under this many bytes (results are cut earlier when they are large).
-PAGE_BUDGET_BYTES = 19_000
 ProgressSink = Callable[[int, int, str], Awaitable[None]]
 
 #: The order of a report's results: what needs attention first, then what is under way, then successes.
@@ -168,14 +165,7 @@ class DownloadJob(BackgroundJob):
         page = [self.results[t] for t in order[offset:end]]
         if limit is not None:
             used = len(report.model_dump_json(exclude_none=True)) + 800  # the message and the paging fields
-            chosen: list[TagResult] = []
-            for result in page:
-                size = len(json.dumps(result.model_dump(mode="json", exclude_none=True))) + 1
-                if chosen and used + size > PAGE_BUDGET_BYTES:
-                    break
-                chosen.append(result)
-                used += size
-            page = chosen
+            page = fit_page(page, used)
             end = offset + len(page)
         report.results = page
         report.next_results_offset = end if end < len(order) else None

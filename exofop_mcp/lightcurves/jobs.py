@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from exofop_mcp.downloads.job_registry import BackgroundJob, JobRegistry
+from exofop_mcp.downloads.job_registry import BackgroundJob, JobRegistry, fit_page
 from exofop_mcp.downloads.locks import range_lock
 from exofop_mcp.downloads.manifest import Manifest, load_manifest, save_manifest
 from exofop_mcp.downloads.sandbox import SystemDirectory
@@ -31,7 +30,6 @@ if TYPE_CHECKING:  # the extraction (numpy, ERFA) is imported when a tag needs i
 log = logging.getLogger(__name__)
 
 MAX_JOBS_KEPT = 50
-PAGE_BUDGET_BYTES = 19_000
 SAVE_EVERY_SECONDS = 2.0
 STATUSES = ("extracted", "already_extracted", "failed", "skipped")
 
@@ -112,14 +110,8 @@ class ExtractionJob(BackgroundJob):
         if limit is not None:
             envelope = len(report.model_dump_json(exclude_none=True)) + 600
             used = envelope
-            chosen: list[LightCurveEntry] = []
-            for entry in page:
-                size = len(json.dumps(entry.model_dump(mode="json", exclude_none=True))) + 1
-                if chosen and used + size > PAGE_BUDGET_BYTES:
-                    cut = True
-                    break
-                chosen.append(entry)
-                used += size
+            chosen = fit_page(page, used)
+            cut = len(chosen) < len(page)
             page = chosen
             end = offset + len(page)
         report.results = page
