@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -350,6 +351,9 @@ class _CacheBuild:
         self.pending: list[str] = []
         self.rows = 0
         self._conn: sqlite3.Connection | None = None
+        # The writes run in worker threads; a cancelled await does not stop its thread, so the
+        # connection is only ever used (and closed) under this lock, one thread at a time.
+        self._lock = threading.Lock()
 
     def take(self, lines: list[str]) -> list[list[str]]:
         """Add body lines; return the chunks of :data:`CHUNK_ROWS` lines now ready to write."""
@@ -379,6 +383,10 @@ class _CacheBuild:
         return self._conn
 
     def write(self, lines: list[str]) -> None:
+        with self._lock:
+            self._write(lines)
+
+    def _write(self, lines: list[str]) -> None:
         assert self.reader is not None
         entries = _entries_of(self.reader.rows(lines))
         if entries:
@@ -387,9 +395,13 @@ class _CacheBuild:
 
     def finish(self) -> int:
         """Write what is left, then put the new cache in place (atomically); the number of TOI rows."""
+        with self._lock:
+            return self._finish()
+
+    def _finish(self) -> int:
         if self.reader is None:
             check_pipe_table("", TOIRecord.required_columns, page=TOI_PAGE)  # an empty answer: says so
-        self.write(self.pending)
+        self._write(self.pending)
         self.pending = []
         if not self.rows:
             raise ExofopResponseError(
@@ -413,12 +425,13 @@ class _CacheBuild:
         return self.rows
 
     def discard(self) -> None:
-        """Close and remove the temporary file if it was not put in place."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        with contextlib.suppress(FileNotFoundError):
-            self.tmp.unlink()
+        """Close and remove the temporary file if it was not put in place (after any write under way)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            with contextlib.suppress(FileNotFoundError):
+                self.tmp.unlink()
 
 
 def _entries_of(rows: list[dict[str, object]]) -> list[CatalogEntry]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 
 import httpx
 import pytest
@@ -58,3 +60,20 @@ async def test_a_body_cut_mid_stream_is_fetched_again_and_leaves_no_temporary_fi
         status = await exofop.catalog.refresh()
     assert status.source == "network" and status.rows and status.rows > 7000
     assert temp_files(settings) == []
+
+
+async def test_a_refresh_cancelled_during_a_write_closes_the_cache_only_after_it(settings, replica):
+    """A cancelled await does not stop its worker thread: the temporary cache is closed after the write ends."""
+    text = httpx.get(f"{replica.tess_url}/{TOI_PAGE}", params={"output": "pipe", "sort": "toi"}).text
+    lines = text.split("\n")
+    build = catalog_module._CacheBuild(settings.cache_dir / CACHE_FILE, 0.0, "test")
+    build.take(lines[:1])  # the header
+    chunk = lines[1:4001]
+    writer = threading.Thread(target=build.write, args=(chunk,))
+    writer.start()
+    while build._conn is None and writer.is_alive():
+        time.sleep(0.001)
+    build.discard()  # what the refresh's cleanup does while the write is still running
+    writer.join()
+    assert build.rows == 4000  # the write finished whole
+    assert build._conn is None and temp_files(settings) == []
