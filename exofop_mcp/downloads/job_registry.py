@@ -12,18 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Generic, Literal, TypeVar
-
-from pydantic import BaseModel
 
 from exofop_mcp.errors import InvalidRequestError
 
 JobState = Literal["running", "completed", "cancelled", "failed"]
-ItemT = TypeVar("ItemT", bound=BaseModel)
 
 
 class BackgroundJob:
@@ -121,15 +117,3 @@ class JobRegistry(Generic[J]):
 
 #: Most bytes of JSON one page of a job's report may hold (a tool result stays under 20 kB).
 PAGE_BUDGET_BYTES = 19_000
-
-
-def fit_page(items: Sequence[ItemT], used: int, budget: int = PAGE_BUDGET_BYTES) -> list[ItemT]:
-    """The leading ``items`` whose JSON fits in ``budget`` bytes beside ``used`` (always at least one)."""
-    chosen: list[ItemT] = []
-    for item in items:
-        size = len(json.dumps(item.model_dump(mode="json", exclude_none=True))) + 1
-        if chosen and used + size > budget:
-            break
-        chosen.append(item)
-        used += size
-    return chosen

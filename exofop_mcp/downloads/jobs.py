@@ -17,9 +17,10 @@ from collections.abc import Awaitable, Callable
 from pydantic import BaseModel, Field
 
 from exofop_mcp.downloads.downloader import Downloader, DownloadPlan
-from exofop_mcp.downloads.job_registry import BackgroundJob, JobRegistry, JobState, fit_page
+from exofop_mcp.downloads.job_registry import PAGE_BUDGET_BYTES, BackgroundJob, JobRegistry, JobState
 from exofop_mcp.downloads.request_models import FINAL_OK, IN_FLIGHT, DownloadTagsRequest, TagResult
 from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.result_pages import fit_page
 from exofop_mcp.text_format import format_bytes
 
 log = logging.getLogger(__name__)
@@ -165,7 +166,7 @@ class DownloadJob(BackgroundJob):
         page = [self.results[t] for t in order[offset:end]]
         if limit is not None:
             used = len(report.model_dump_json(exclude_none=True)) + 800  # the message and the paging fields
-            page = fit_page(page, used)
+            page, _ = fit_page(page, used, PAGE_BUDGET_BYTES)
             end = offset + len(page)
         report.results = page
         report.next_results_offset = end if end < len(order) else None

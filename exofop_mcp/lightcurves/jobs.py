@@ -15,13 +15,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from exofop_mcp.downloads.job_registry import BackgroundJob, JobRegistry, fit_page
+from exofop_mcp.downloads.job_registry import PAGE_BUDGET_BYTES, BackgroundJob, JobRegistry
 from exofop_mcp.downloads.locks import range_lock
 from exofop_mcp.downloads.manifest import Manifest, load_manifest, save_manifest
 from exofop_mcp.downloads.sandbox import SystemDirectory
 from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.lightcurves.products import TagOutcome, replay_tags, time_series_tags
 from exofop_mcp.lightcurves.reports import ExtractionReport, LightCurveEntry
+from exofop_mcp.result_pages import fit_page
 from exofop_mcp.site.resolver import ResolvedSystem
 
 if TYPE_CHECKING:  # the extraction (numpy, ERFA) is imported when a tag needs it, not with the server
@@ -110,9 +111,7 @@ class ExtractionJob(BackgroundJob):
         if limit is not None:
             envelope = len(report.model_dump_json(exclude_none=True)) + 600
             used = envelope
-            chosen = fit_page(page, used)
-            cut = len(chosen) < len(page)
-            page = chosen
+            page, cut = fit_page(page, used, PAGE_BUDGET_BYTES)
             end = offset + len(page)
         report.results = page
         report.returned = len(page)

@@ -9,7 +9,6 @@ with every page, so a caller can download them without paging.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter, model_validator
 
 from exofop_mcp.errors import InvalidIdentifierError, InvalidRequestError
+from exofop_mcp.result_pages import fit_page, json_size
 from exofop_mcp.site.client import ExofopClient
 from exofop_mcp.site.identifiers import parse_identifier
 from exofop_mcp.site.pipe_table import check_pipe_table, read_pipe_table
@@ -286,7 +286,7 @@ class ObservationLister:
             filters=filters.active(),
             notes=notes,
         )
-        page_rows = _fit_rows(matching[request.offset : request.offset + request.limit], _json_size(page))
+        page_rows = _fit_rows(matching[request.offset : request.offset + request.limit], json_size(page))
         end = request.offset + len(page_rows)
         if len(page_rows) < min(request.limit, len(matching) - request.offset):
             page.notes.append(
@@ -367,20 +367,7 @@ def _row_date(row: TableRecord) -> str | None:
     return value[:10] if isinstance(value, str) and len(value) >= 10 else None
 
 
-def _json_size(model: BaseModel) -> int:
-    """Size of the JSON a client sees (``json.dumps`` spacing, the larger of the usual renderings)."""
-    return len(json.dumps(model.model_dump(mode="json", exclude_none=True)))
-
-
 def _fit_rows(rows: list[TableRecord], envelope: int) -> list[TableRecord]:
     """The leading rows whose JSON, added to ``envelope`` bytes, stays under the page budget (at least one row)."""
     budget = PAGE_BUDGET_BYTES - envelope - 200  # room for the "page cut" note
-    chosen: list[TableRecord] = []
-    used = 0
-    for row in rows:
-        size = _json_size(row) + 2
-        if chosen and used + size > budget:
-            break
-        chosen.append(row)
-        used += size
-    return chosen
+    return fit_page(rows, 0, budget, separator=2)[0]

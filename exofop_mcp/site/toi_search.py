@@ -8,7 +8,6 @@ ExoFOP while the cache is fresh.  Observation counts are the ones ExoFOP's TOI t
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator
 from typing import Annotated, Literal
@@ -16,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from exofop_mcp.errors import ExofopResponseError
+from exofop_mcp.result_pages import fit_page, json_size
 from exofop_mcp.site.catalog import CatalogStatus, TOICatalog
 
 MAX_LIMIT = 200
@@ -273,16 +273,7 @@ async def search_tois(catalog: TOICatalog, request: SearchToisRequest) -> ToiSea
         result.notes.append(f"ExoFOP could not be reached; this is the catalog of {status.age_hours:.1f} h ago.")
     if request.offset >= total and total:
         result.notes.append(f"offset {request.offset} is past the last row ({total} TOIs match).")
-    used = _json_size(result) + 300
-    kept: list[ToiRow] = []
-    cut = False
-    for row in rows:
-        size = _json_size(row) + 2
-        if kept and used + size > PAGE_BUDGET_BYTES:
-            cut = True
-            break
-        kept.append(row)
-        used += size
+    kept, cut = fit_page(rows, json_size(result) + 300, PAGE_BUDGET_BYTES, separator=2)
     end = request.offset + len(kept)
     if cut:
         result.notes.append(f"Page cut to {len(kept)} rows to stay under ~20 kB; ask for the rest with offset={end}.")
@@ -290,8 +281,3 @@ async def search_tois(catalog: TOICatalog, request: SearchToisRequest) -> ToiSea
     result.returned = len(kept)
     result.next_offset = end if end < total else None
     return result
-
-
-def _json_size(model: BaseModel) -> int:
-    """Size of the JSON a client sees (``json.dumps`` spacing, the larger of the usual renderings)."""
-    return len(json.dumps(model.model_dump(mode="json", exclude_none=True)))
