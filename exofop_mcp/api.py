@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from exofop_mcp.auth.login_status import LoginStatus, current_login_status
@@ -60,6 +61,11 @@ class Exofop:
         await self.light_curves.close()
         self.catalog.close()
         await self.client.aclose()
+
+    async def warm_up(self) -> None:
+        """Optional: pay the HTTP stack's one-time costs now (TLS context, network backend, ~0.1 s, in a
+        worker thread), so that the first request measures the site; the MCP server does this at start."""
+        await asyncio.to_thread(self.client.prepare)
 
     def remove_abandoned_files(self) -> int:
         """Remove temporary files of killed downloads that no live process holds (at start); return how many."""

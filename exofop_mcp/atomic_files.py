@@ -233,7 +233,7 @@ class AtomicStreamWriter:
     the server actually sent (see :func:`exofop_mcp.site.responses.sniff_body`) before committing.
 
     Typical use, also valid inside ``async`` code (the writes are ordinary blocking writes to a local
-    file; ``async with`` runs the final ``fsync`` + rename in a worker thread)::
+    file; ``async with`` runs the final ``fsync`` + rename in a worker thread, or inline when not durable)::
 
         with AtomicStreamWriter(target) as out:
             for chunk in response.iter_bytes():
@@ -408,6 +408,9 @@ class AtomicStreamWriter:
     ) -> None:
         if exc_type is not None:
             self.discard()
+            return
+        if not self.durable:  # a flush and a rename: quicker here than a hop to a worker thread
+            self._finish(False)
             return
         import anyio.to_thread
 

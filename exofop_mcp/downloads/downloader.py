@@ -455,6 +455,7 @@ class Downloader:
                     limits=self.transfer_limits,
                     cookies=cookies,
                     on_bytes=on_bytes,
+                    durable=request.keep_zip or not request.unzip,  # a kept archive is synced
                 )
             attempts += outcome.attempts
             try:

@@ -86,8 +86,13 @@ async def fetch_tag_archive(
     limits: TransferLimits,
     cookies: Mapping[str, str] | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    durable: bool = True,
 ) -> TransferOutcome:
     """Download tag ``tag``'s zip to ``destination`` (atomically); never raises for network trouble.
+
+    ``durable=False`` skips the ``fsync`` before the rename, for an archive that is unpacked and
+    removed at once: what stays is the unpacked files (synced), and an archive a crash left behind
+    is recorded nowhere, so it is fetched anew.
 
     Each attempt is one :meth:`ExofopClient.stream_attempt`; the client's retry loop, with ``retry``,
     decides whether and when to try again.  Here: the stall detector, the overall deadline, and what
@@ -108,7 +113,7 @@ async def fetch_tag_archive(
             )
         try:
             async with asyncio.timeout(remaining):
-                size, sha = await _attempt(client, tag, destination, limits, cookies, on_bytes)
+                size, sha = await _attempt(client, tag, destination, limits, cookies, on_bytes, durable)
             return TransferOutcome("ok", number, size=size, sha256=sha)
         except _Permanent as exc:
             return TransferOutcome(exc.status, number, message=str(exc))
@@ -152,6 +157,7 @@ async def _attempt(
     limits: TransferLimits,
     cookies: Mapping[str, str] | None,
     on_bytes: Callable[[int], None] | None,
+    durable: bool = True,
 ) -> tuple[int, str]:
     counted = 0
     try:
@@ -182,7 +188,7 @@ async def _attempt(
                         break
                 await chunks.aclose()
                 _classify_non_zip(bytes(head), tag, logged_in=cookies is not None)
-            writer = await finishing.enter_async_context(AtomicStreamWriter(destination, head_size=16))
+            writer = await finishing.enter_async_context(AtomicStreamWriter(destination, head_size=16, durable=durable))
             writer.write(head)
             counted = _count(on_bytes, len(head), counted)
             async for chunk in chunks:

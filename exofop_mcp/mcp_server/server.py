@@ -54,6 +54,7 @@ from exofop_mcp.mcp_server.tool_registration import (
 from exofop_mcp.previews.locate import mime_type_of
 from exofop_mcp.previews.preview import resource_uri
 from exofop_mcp.settings import Settings
+from exofop_mcp.site.http_stack import start_warm_up
 from exofop_mcp.site.observations import ListObservationsRequest, ObservationPage
 from exofop_mcp.site.resolver import ResolvedSystem, ResolveSystemRequest
 
@@ -273,6 +274,7 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
     async def lifespan(_: MCPServer[Exofop]) -> AsyncIterator[Exofop]:
         exofop = Exofop(resolved_settings)
         exofop.remove_abandoned_files()  # what a killed server left behind, unless a live process holds it
+        start_warm_up()  # the first listing or download then pays no TLS or backend set-up
         try:
             yield exofop
         finally:

@@ -235,6 +235,9 @@ class ResponseChannel:
         return self.delivery
 
     async def _send(self, response: Response, latency: float, bandwidth: float | None, fault: WireFault | None) -> None:
+        # The body is paced from when the headers are due, not from when a late timer sent them: a
+        # response takes latency + size / bandwidth, whatever this loop's timer slack.
+        due = asyncio.get_running_loop().time() + latency
         if latency > 0:
             await asyncio.sleep(latency)
         if fault is not None and fault.kind == "reset_before":
@@ -254,11 +257,11 @@ class ResponseChannel:
         self._write(head)
         await self._drain()
         if fault is None:
-            await self._stream_all(response.body, chunked, bandwidth, length)
+            await self._stream_all(response.body, chunked, bandwidth, length, due)
             self._finish(keep_alive)
             return
         limit = self._fault_limit(fault, length)
-        rest = await self._stream_limited(response.body, chunked, bandwidth, limit)
+        rest = await self._stream_limited(response.body, chunked, bandwidth, limit, due)
         await self._misbehave(rest, fault, chunked)
 
     def _head(self, response: Response, length: int | None, chunked: bool, keep_alive: bool) -> bytes:
@@ -297,9 +300,10 @@ class ResponseChannel:
     def _write_piece(self, piece: bytes, chunked: bool) -> None:
         self._write(b"%x\r\n%b\r\n" % (len(piece), piece) if chunked else piece)
 
-    async def _stream_all(self, body: Body, chunked: bool, bandwidth: float | None, length: int | None) -> None:
+    async def _stream_all(
+        self, body: Body, chunked: bool, bandwidth: float | None, length: int | None, started: float
+    ) -> None:
         """Send the whole body, committing just before the bytes that complete it."""
-        started = asyncio.get_running_loop().time()
         pieces = _pieces(body, self._piece_size(bandwidth))
         sent = 0
         current = next(pieces, None)
@@ -321,12 +325,13 @@ class ResponseChannel:
             self.commit(completed=False)
             self._abort(reset=False)
 
-    async def _stream_limited(self, body: Body, chunked: bool, bandwidth: float | None, limit: int) -> Iterator[bytes]:
+    async def _stream_limited(
+        self, body: Body, chunked: bool, bandwidth: float | None, limit: int, started: float
+    ) -> Iterator[bytes]:
         """Send the first ``limit`` body bytes; return an iterator over what was held back."""
         pieces = _pieces(body, self._piece_size(bandwidth))
         if limit <= 0:
             return pieces
-        started = asyncio.get_running_loop().time()
         sent = 0
         for piece in pieces:
             held_back = b""

@@ -55,9 +55,11 @@ class ExofopSite:
         else:
             response = await routes.dispatch(context)
         channel.on_finish = lambda delivery: self._record(request, response, context, fault, received, start, delivery)
+        # The latency is the time to the headers from here: building the answer (a page, an archive
+        # opened) is inside it, not added to it.
         await channel.send(
             response,
-            latency=config.latency,
+            latency=max(0.0, config.latency - (time.time() - start)),
             bandwidth=config.bandwidth,
             fault=fault.wire if fault is not None else None,
         )

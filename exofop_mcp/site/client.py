@@ -34,6 +34,7 @@ import httpx
 from exofop_mcp import __version__
 from exofop_mcp.errors import ExofopHTTPError, ExofopResponseError, ForeignRedirectError, ResponseTooLargeError
 from exofop_mcp.settings import Settings, origin_of
+from exofop_mcp.site.http_stack import tls_context, warm_up
 from exofop_mcp.site.retry_policy import RetryPolicy, is_retryable_status, parse_retry_after
 from exofop_mcp.site.transport_errors import ExofopUnreachableError, describe_transport_error, failure_kind
 from exofop_mcp.text_format import format_bytes
@@ -247,6 +248,7 @@ class ExofopClient:
                 pool=None,
             ),
             limits=limits,
+            verify=tls_context(),  # one per process, shared by every pool
             # The pool's own jar keeps nothing: a session cookie is sent only when one is leased (or from a
             # cookie session's private jar), so anonymous requests never drag a stray PHPSESSID (and PHP's
             # session lock) along.
@@ -257,8 +259,10 @@ class ExofopClient:
         )
 
     def prepare(self) -> None:
-        """Build the connection pool now (its TLS context and certificates take a moment), so that the
-        first request's time measures the site rather than this machine: the doctor times its checks."""
+        """Build the connection pool and load the network backend now (the TLS context, certificates and
+        anyio's modules take a moment), so that the first request's time measures the site rather than
+        this machine: the doctor times its checks.  Blocking: from a coroutine, run it in a thread."""
+        warm_up()
         _ = self._pool
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -277,3 +278,24 @@ async def test_overall_deadline_times_out_a_slow_but_steady_transfer(warm_settin
     result = report.results[0]
     assert result.status == "timed_out" and "did not finish within 1 s" in (result.message or "")
     assert_no_temp_files(warm_settings.data_dir)
+
+
+async def test_an_archive_unpacked_and_removed_is_not_synced_a_kept_one_and_the_files_are(warm_settings, monkeypatch):
+    # What is synced is what stays: the unpacked files and a kept archive.  An archive unpacked and
+    # removed at once is recorded nowhere, so a crash that loses it only means it is fetched again.
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    async with Exofop(warm_settings) as exofop:
+        unpacked = await exofop.download_tags("TOI-1130", tags=[18493])
+        transient, synced[:] = list(synced), []
+        kept = await exofop.download_tags("TOI-1130", tags=[18598], keep_zip=True)
+    assert unpacked.results[0].status == kept.results[0].status == "downloaded"
+    assert not [path for path in transient if "/archives/" in path and "18493" in path]
+    assert [path for path in transient if "/time_series/" in path or ".partdir" in path]
+    assert [path for path in synced if "/archives/" in path and "18598" in path]
