@@ -481,6 +481,8 @@ class Downloader:
             if outcome.status != "ok":
                 message = " ".join(part for part in (outcome.message, base.message) if part)
                 return base.model_copy(update={"status": outcome.status, "message": message or None})
+            # The disk work below yields to the requests that take the freed lanes.
+            await self.client.lanes.requests_out()
             if await asyncio.to_thread(_holds_no_files, archive):
                 archive.unlink(missing_ok=True)
                 return base.model_copy(update={"status": "empty", "message": _empty_message(tag, cookies)})

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Literal
 
@@ -113,9 +114,17 @@ class SystemDirectory:
 
     def check_links(self, *paths: Path) -> None:
         """Refuse (:class:`SandboxLinkError`) when one of ``paths`` (default: :meth:`written_paths`) leads
-        outside the sandbox through a symbolic link; links that stay inside the sandbox are fine."""
+        outside the sandbox through a symbolic link; links that stay inside the sandbox are fine.
+
+        The sandbox root was resolved when this object was made, so a path below it whose folders and
+        name are no links cannot lead outside: one ``lstat`` per folder tells, and only a path with a
+        link on its way is resolved (repeated calls check a dozen paths each)."""
+        seen: dict[Path, bool | None] = {}  # a folder or file below the root: a link?  None: missing
         for path in paths or tuple(self.written_paths()):
-            if not os.path.lexists(path):
+            through_link = _link_on_the_way(self.root, path, seen)
+            if through_link is None:  # missing
+                continue
+            if not through_link:
                 continue
             try:
                 target = path.resolve()
@@ -130,6 +139,33 @@ class SystemDirectory:
                     f"only inside {self.root}, so nothing was written.",
                     hint="Remove that link (or make it point inside the sandbox) and ask again.",
                 )
+
+
+def _link_on_the_way(root: Path, path: Path, seen: dict[Path, bool | None]) -> bool | None:
+    """Whether a symbolic link is among ``path`` and its folders below ``root`` (None: ``path`` is missing).
+
+    A path not plainly below ``root`` as written (or with a ``..``) counts as one with a link, so that
+    it is resolved and judged."""
+    if not path.is_relative_to(root) or path == root or ".." in path.parts:
+        return os.path.lexists(path) or None
+    link = False
+    current = path
+    while current != root:
+        if current not in seen:
+            try:
+                seen[current] = stat.S_ISLNK(os.lstat(current).st_mode)
+            except FileNotFoundError:
+                seen[current] = None
+            except OSError:  # cannot tell: let the resolution judge
+                seen[current] = True
+        known = seen[current]
+        if known is None:
+            if current == path:
+                return None
+        elif known:
+            link = True
+        current = current.parent
+    return link
 
 
 def _tag(tag: int) -> int:

@@ -163,9 +163,40 @@ class RequestLanes:
         self._all_lanes = asyncio.Semaphore(archives + 1)
         self._small_lane = asyncio.Semaphore(1)
         self._downloads = 0
+        #: Archive requests given a lane and not yet written to their connection (:meth:`requests_out`).
+        self._unsent = 0
+        self._all_sent = asyncio.Event()
+        self._all_sent.set()
         #: Requests in flight now, and the most there have been (for reports and benchmarks).
         self.in_flight = 0
         self.peak_in_flight = 0
+
+    def sending(self) -> Callable[[], None]:
+        """Count an archive request as about to go out; call the function returned once it has (again: no-op)."""
+        self._unsent += 1
+        self._all_sent.clear()
+        done = False
+
+        def sent() -> None:
+            nonlocal done
+            if not done:
+                done = True
+                self._unsent -= 1
+                if self._unsent == 0:
+                    self._all_sent.set()
+
+        return sent
+
+    async def requests_out(self, most: float = 0.05) -> None:
+        """Wait, at most ``most`` seconds, until every archive request given a lane has been written to its
+        connection.  A finished transfer's disk work (unpacking, syncing) waits for this, so that it does
+        not slow the start of the transfers that take the freed lanes: on a busy interpreter the requests
+        would otherwise go out late, and the lanes would idle."""
+        await asyncio.sleep(0)  # a request woken by a lane just freed takes it (and counts) first
+        if self._unsent:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(most):
+                    await self._all_sent.wait()
 
     @contextlib.asynccontextmanager
     async def downloading(self) -> AsyncIterator[None]:
@@ -476,7 +507,17 @@ class ExofopClient:
         try:
             async with self.lanes.archive():
                 self.requests_sent += 1
-                response = await self._send(request, page, cookies=cookies)
+                sent = self.lanes.sending()
+
+                async def trace(event: str, info: Mapping[str, Any]) -> None:
+                    if event.endswith("send_request_body.complete"):
+                        sent()
+
+                request.extensions = {**request.extensions, "trace": trace}
+                try:
+                    response = await self._send(request, page, cookies=cookies)
+                finally:
+                    sent()
                 try:
                     yield response
                 finally:
