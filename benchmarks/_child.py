@@ -4,7 +4,7 @@ Usage (the benchmarks call it; settings come from the ``EXOFOP_*`` environment):
 
     python benchmarks/_child.py resolve QUERY [--wait-warmup]
     python benchmarks/_child.py repeat QUERY [QUERY ...] --count N --budget SECONDS
-    python benchmarks/_child.py download SYSTEM --tags 1,2,3 [--keep-zip] [--repeat] [--preload-astropy]
+    python benchmarks/_child.py download SYSTEM --tags 1,2,3 [--keep-zip] [--repeat]
                                           # (after Exofop.warm_up(), timed as warm_up_s)
     python benchmarks/_child.py rss SYSTEM --tag N [--list-first]
     python benchmarks/_child.py download SYSTEM --kind time_series --repeat    # every tag of a kind
@@ -131,10 +131,6 @@ async def cmd_download(args: argparse.Namespace) -> None:
     from exofop_mcp.api import Exofop
 
     tags = [int(t) for t in args.tags.split(",") if t] if args.tags else None
-    if args.preload_astropy:
-        # What the MCP server does in the background at start-up (pipe_table.preload_parser).
-        import astropy.coordinates
-        import astropy.io.ascii  # noqa: F401
     t_imported = time.perf_counter()
     async with Exofop() as exofop:
         # The HTTP stack's one-time set-up (TLS context, network backend), paid before the clock as the
@@ -258,7 +254,6 @@ def main() -> int:
     p.add_argument("--kind")
     p.add_argument("--keep-zip", action="store_true")
     p.add_argument("--repeat", action="store_true")
-    p.add_argument("--preload-astropy", action="store_true", help="import astropy before the clock starts")
     p = sub.add_parser("rss")
     p.add_argument("system")
     p.add_argument("--tag", type=int, required=True)
