@@ -125,6 +125,8 @@ class TOICatalog:
         self._conn: sqlite3.Connection | None = None
         self._conn_key: tuple[int, int] | None = None
         self._refresh_task: asyncio.Task[CatalogStatus] | None = None
+        #: One-TOI pages fetched while the catalog is cold or stale: host -> (monotonic time, entries).
+        self._host_pages: dict[int, tuple[float, list[CatalogEntry]]] = {}
         #: Why the last refresh failed when an out-of-date cache was used instead (None once one succeeds).
         self.refresh_error: ExofopMcpError | None = None
         self._failed_at = 0.0
@@ -322,10 +324,24 @@ class TOICatalog:
             await asyncio.to_thread(build.discard)
 
     async def fetch_host(self, host: int) -> list[CatalogEntry]:
-        """ExoFOP's rows for one host TOI (``download_toi.php?toi=N``): one small request."""
+        """ExoFOP's rows for one host TOI (``download_toi.php?toi=N``): one small request.
+
+        The answer is kept in memory for :data:`HOST_PAGE_SECONDS` (at most the catalog's lifetime), so
+        that the calls of one task (resolve, list, download) ask once while the whole table is fetched."""
+        kept = self._host_pages.get(host)
+        now = time.monotonic()
+        if kept is not None and now - kept[0] < min(HOST_PAGE_SECONDS, self.ttl_seconds):
+            return list(kept[1])
         text = await self.client.get_text(TOI_PAGE, {"toi": host, "output": "pipe"})
         entries = await asyncio.to_thread(parse_toi_table, text, page=TOI_PAGE)
-        return [e for e in entries if e.host == host]
+        found = [e for e in entries if e.host == host]
+        if found:
+            self._host_pages[host] = (now, found)
+        return list(found)
+
+
+#: How long a one-TOI page answers again from memory (while the whole table is being fetched).
+HOST_PAGE_SECONDS = 600.0
 
 
 def parse_toi_table(text: str, *, page: str) -> list[CatalogEntry]:

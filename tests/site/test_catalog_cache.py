@@ -12,6 +12,9 @@ import pytest
 
 from exofop_mcp.api import Exofop
 from exofop_mcp.errors import ExofopUnavailableError
+from exofop_mcp.site import catalog as catalog_module
+from exofop_mcp.site.catalog import TOICatalog
+from exofop_mcp.site.client import ExofopClient
 from tests.helpers.environment import age_cache, server_env
 from tests.helpers.tool_client import error, ok
 
@@ -137,3 +140,20 @@ async def test_after_a_failed_refresh_the_stale_cache_answers_at_once(warm_setti
     for system in (first, again, planet):
         assert system.catalog is not None and system.catalog.stale and system.canonical_name == "TOI-1130"
         assert any("could not be refreshed" in n or "could not be reached" in n for n in system.notes)
+
+
+async def test_a_one_toi_page_answers_again_from_memory_for_a_while(settings, replica, monkeypatch):
+    # While the whole table is being fetched, the calls of one task (resolve, list, download) ask
+    # for the same TOI page once.
+    async with ExofopClient(settings) as client:
+        catalog = TOICatalog(client, settings.cache_dir, settings.catalog_ttl_seconds)
+        first = await catalog.fetch_host(1130)
+        again = await catalog.fetch_host(1130)
+        assert [e.record.toi for e in again] == [e.record.toi for e in first] and first
+        assert replica.count("download_toi.php", toi="1130") == 1
+        again.clear()  # a caller's list is its own
+        assert await catalog.fetch_host(1130)
+        monkeypatch.setattr(catalog_module, "HOST_PAGE_SECONDS", 0.0)
+        await catalog.fetch_host(1130)
+        assert replica.count("download_toi.php", toi="1130") == 2
+        catalog.close()
