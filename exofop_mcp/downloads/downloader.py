@@ -58,6 +58,7 @@ from exofop_mcp.site.retry_policy import RetryPolicy
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class DownloadPlan:
     system: ResolvedSystem
@@ -71,6 +72,10 @@ class DownloadPlan:
     tables_deferred: bool = False
     started: float = field(default_factory=time.time)
     tables_task: asyncio.Task[dict[DownloadKind, list[TableRecord]]] | None = None
+    #: The deferred tables one by one (a tag found in the first to arrive need not wait for the others).
+    table_tasks: dict[DownloadKind, asyncio.Task[list[TableRecord]]] = field(default_factory=dict)
+    #: The tags of each deferred table that has arrived.
+    table_tags: dict[DownloadKind, frozenset[int]] = field(default_factory=dict)
     tables_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     #: What the caller should know about the plan (rows skipped, say).
     notes: list[str] = field(default_factory=list)
@@ -256,7 +261,7 @@ class Downloader:
         # While it runs, the archive lanes are the download's and its table requests share the small lane.
         async with self.client.lanes.downloading():
             if plan.tables_deferred:
-                plan.tables_task = asyncio.create_task(self._tag_tables(plan.system))
+                self._start_tables(plan)
             else:
                 try:
                     await self._write_tables(plan)
@@ -272,32 +277,76 @@ class Downloader:
                 async with asyncio.TaskGroup() as group:
                     for tag, kind in to_fetch.items():
                         group.create_task(self._guarded_tag(plan, tag, kind, report, on_bytes), name=f"tag-{tag}")
+                if plan.tables_deferred:  # every tag found its kind in the first tables: file the rest too
+                    try:
+                        await self._complete_tables(plan)
+                    except _TablesFailure as exc:
+                        log.warning("%s: %s", plan.system.canonical_name, exc.note())
+                        plan.notes.append(exc.note())
             finally:
-                if plan.tables_task is not None and not plan.tables_task.done():
-                    plan.tables_task.cancel()
+                for task in (plan.tables_task, *plan.table_tasks.values()):
+                    if task is not None and not task.done():
+                        task.cancel()
+
+    def _start_tables(self, plan: DownloadPlan) -> None:
+        """Ask for the observation tables while the archives transfer, each on its own (in kind order)."""
+        tic = plan.system.tic_id
+        plan.table_tasks = {kind: asyncio.create_task(self.observations.table(kind, tic)) for kind in TAG_KINDS}
+        plan.tables_task = asyncio.create_task(_gathered(plan.table_tasks))
 
     async def _kind_of(self, plan: DownloadPlan, tag: int) -> DownloadKind:
-        """The kind a tag is filed under, waiting for the observation tables if they are still on their way."""
+        """The kind a tag is filed under, waiting for the observation tables if they are still on their way:
+        a tag in the first table to arrive (time series) need not wait for the others."""
         kind = plan.kinds.get(tag)
         if kind is not None:
             return kind
+        listed = await self._listed_kind(plan, tag)
+        if listed is not None:
+            plan.kinds[tag] = listed
+            return listed
+        await self._complete_tables(plan)
+        return plan.kinds[tag] or "other"
+
+    async def _listed_kind(self, plan: DownloadPlan, tag: int) -> DownloadKind | None:
+        """The first kind (in :data:`TAG_KINDS` order, as :func:`_tag_kinds`) whose table lists ``tag``, once
+        that table and those of the kinds before it have arrived; None when no table lists it or one failed."""
+        while True:
+            for kind in TAG_KINDS:
+                task = plan.table_tasks.get(kind)
+                if task is None or task.cancelled():
+                    return None
+                if not task.done():
+                    break  # an earlier kind may still claim the tag
+                if task.exception() is not None:
+                    return None  # the full wait says what failed
+                if kind not in plan.table_tags:
+                    plan.table_tags[kind] = frozenset(
+                        t for t in (getattr(row, "tag", None) for row in task.result()) if t is not None
+                    )
+                if tag in plan.table_tags[kind]:
+                    return kind
+            else:
+                return None  # every table has arrived and none lists it
+            await asyncio.wait(
+                [t for t in plan.table_tasks.values() if not t.done()], return_when=asyncio.FIRST_COMPLETED
+            )
+
+    async def _complete_tables(self, plan: DownloadPlan) -> None:
+        """Wait for every deferred table, then file each tag's kind and write the tables (once a plan)."""
         assert plan.tables_task is not None
         async with plan.tables_lock:
             if plan.tables_deferred:
                 try:
                     plan.tables = await plan.tables_task
                 except ExofopMcpError as exc:
-                    raise _TablesFailure(
-                        f"the archive arrived but the observation tables that file it could not be read: {exc}"
-                    ) from exc
+                    raise _TablesFailure(str(exc), reading=True) from exc
                 listed = _tag_kinds(plan.tables)
                 plan.kinds = {t: k or listed.get(t, "other") for t, k in plan.kinds.items()}
                 plan.tables_deferred = False
                 try:
                     await self._write_tables(plan)
                 except (OSError, ExofopMcpError) as exc:  # a write, not the site, failed: say which
-                    raise _TablesFailure(f"the archive arrived but {_write_failure(exc)}") from exc
-        return plan.kinds[tag] or "other"
+                    raise _TablesFailure(_write_failure(exc), reading=False) from exc
 
     async def _write_tables(self, plan: DownloadPlan) -> None:
         wanted = set(plan.kinds.values())
@@ -619,6 +668,24 @@ async def _uncancellable(work: Coroutine[Any, Any, list[str]]) -> list[str]:
 class _TablesFailure(Exception):
     """The observation tables a tag needs could not be read, or could not be written (the message says)."""
 
+    def __init__(self, reason: str, *, reading: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.reading = reading
+
+    def __str__(self) -> str:  # a tag's message
+        if self.reading:
+            return f"the archive arrived but the observation tables that file it could not be read: {self.reason}"
+        return f"the archive arrived but {self.reason}"
+
+    def note(self) -> str:  # the report's, when every tag found its kind in the tables that did come
+        if self.reading:
+            return (
+                f"The observation tables could not all be read ({self.reason}); the tags found in those that came "
+                "are filed, but no table was saved in tables/."
+            )
+        return f"The tags are filed, but the observation tables were not saved: {self.reason}"
+
 
 class SandboxWriteError(ExofopMcpError):
     """Something the download needs could not be written in the sandbox."""
@@ -681,6 +748,13 @@ def _empty_message(tag: int, cookies: dict[str, str] | None) -> str:
         f"ExoFOP sent tag {tag} as an archive with no files: {login}, or the tag is empty on the site. "
         "Nothing was kept."
     )
+
+
+async def _gathered(
+    tasks: dict[DownloadKind, asyncio.Task[list[TableRecord]]],
+) -> dict[DownloadKind, list[TableRecord]]:
+    tables = await asyncio.gather(*tasks.values())
+    return dict(zip(tasks, tables, strict=True))
 
 
 def _tag_kinds(tables: dict[DownloadKind, list[TableRecord]]) -> dict[int, DownloadKind]:

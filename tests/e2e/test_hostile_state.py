@@ -23,7 +23,9 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
+from exofop_mcp.api import Exofop
 from exofop_mcp.auth.session_store import StoredSession, store_login, utc_now
+from exofop_mcp.downloads.request_models import DownloadTagsRequest
 from exofop_mcp.mcp_server.server import build_server
 from exofop_mcp.replica import dataset
 from tests.helpers.sandbox_checks import tree_snapshot
@@ -240,7 +242,7 @@ async def test_a_file_changed_after_download_is_checked_and_fetched_again(warm_s
     "damage",
     [
         "UPDATE tois SET record = 'not json' WHERE host = 1130",
-        "UPDATE tois SET record = '{\"tic_id\": \"many\"}' WHERE host = 1130",
+        'UPDATE tois SET record = \'{"tic_id": "many"}\' WHERE host = 1130',
         "UPDATE meta SET value = 'soon' WHERE key = 'fetched_at'",
         "UPDATE tois SET ra_deg = 'north' WHERE host = 1130",
     ],
@@ -369,10 +371,25 @@ async def test_a_write_that_fails_is_reported_as_a_write(warm_settings, replica)
     system_dir.mkdir(parents=True)
     (system_dir / "tables").write_text("a file where the tables folder goes")
     report = await ok(warm_settings, "download_tags", {"system": "TOI-1130", "tags": [TAG]})
-    message = report["results"][0]["message"]
-    assert report["totals"] == {"failed": 1}, report
+    # The tag's kind is in the time-series table that came: the tag is filed, and the report says what
+    # could not be written (the tables' folder), not that anything could not be read.
+    assert report["totals"] == {"downloaded": 1}, report
+    message = report["message"]
     assert "could not be written" in message and str(system_dir / "tables") in message, message
     assert "could not be read" not in message
+
+
+async def test_a_tag_the_tables_that_came_do_not_list_fails_when_the_others_cannot_be_read(warm_settings, replica):
+    # The spectroscopy table fails: a time-series tag is filed all the same; a tag listed in no table
+    # that came cannot be filed and fails, saying the tables could not be read.
+    replica.configure(error_rate=1.0, fault_kinds=("5xx",), fault_paths=("download_spect.php",))
+    unlisted = 999_999_991
+    report = await ok(warm_settings, "download_tags", {"system": "TOI-1130", "tags": [TAG, unlisted]})
+    results = {r["tag"]: r for r in report["results"]}
+    assert results[TAG]["status"] == "downloaded", results
+    assert results[unlisted]["status"] == "failed" and "could not be read" in results[unlisted]["message"]
+    assert "could not all be read" in report["message"]
+    assert not (warm_settings.data_dir / "TOI-1130" / "tables").exists()
 
 
 # -- wait_seconds bounds the whole call ----------------------------------------------------------------
@@ -398,3 +415,24 @@ async def test_wait_seconds_bounds_the_whole_call_even_while_tables_are_read(war
             report = status.structured_content
     assert report["state"] == "completed" and report["tags_total"] > 0
     assert set(report["totals"]) == {"downloaded"}, report["totals"]
+
+
+async def test_a_time_series_tag_is_filed_while_the_other_tables_are_still_coming(warm_settings, replica):
+    # The imaging table trickles: the time-series tag, listed in the table that came first, is unpacked
+    # and recorded without waiting for it; the job waits for it only to save the tables.
+    replica.configure(error_rate=1.0, fault_kinds=("stall",), fault_paths=("download_imaging.php",), stall_seconds=60)
+    async with Exofop(warm_settings) as exofop:
+        job = await exofop.start_download(DownloadTagsRequest(system="TOI-1130", tags=[TAG]))
+        deadline = time.monotonic() + 30
+        status = None
+        while time.monotonic() < deadline:
+            report = await exofop.download_status(job.id, wait_seconds=0.2)
+            status = report.results[0].status if report.results else None
+            if status == "downloaded":
+                break
+        assert status == "downloaded"
+        assert job.state == "running"  # still waiting for the imaging table, to save the tables
+        assert replica.count("download_imaging.php") == 0  # none answered yet
+        manifest = json.loads((warm_settings.data_dir / "TOI-1130" / "manifest.json").read_text())
+        assert str(TAG) in json.dumps(manifest)
+        await exofop.cancel_download(job.id)
