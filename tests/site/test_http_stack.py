@@ -28,27 +28,32 @@ async def test_every_pool_of_the_process_shares_one_tls_context_that_checks_cert
     assert context.check_hostname and context.verify_mode.name == "CERT_REQUIRED"
 
 
+def in_a_fresh_interpreter(*lines: str) -> str:
+    """What ``lines`` print in a new Python process (``h`` is the http_stack module)."""
+    code = "; ".join(("import sys", "from exofop_mcp.site import http_stack as h", *lines))
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
 def test_warming_up_loads_the_network_backend_a_first_connection_needs():
-    # A fresh interpreter: the modules are not loaded before, and are after.
-    code = (
-        "import sys; from exofop_mcp.site import http_stack as h; "
-        "before = [m for m in h.BACKEND_MODULES if m in sys.modules]; h.warm_up(); "
-        "after = [m for m in h.BACKEND_MODULES if m in sys.modules]; "
-        "print(before, len(after) == len(h.BACKEND_MODULES))"
+    out = in_a_fresh_interpreter(
+        "before = [m for m in h.BACKEND_MODULES if m in sys.modules]",
+        "h.warm_up()",
+        "print(before, all(m in sys.modules for m in h.BACKEND_MODULES))",
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[] True"
+    assert out == "[] True"  # not loaded before, all loaded after
 
 
 def test_the_background_warm_up_starts_one_thread_per_process():
-    code = (
-        "from exofop_mcp.site import http_stack as h; calls = []; real = h.warm_up; "
-        "h.warm_up = lambda: (calls.append(1), real()); "
-        "h.start_warm_up(); h.start_warm_up(); h._warming.join(30); "
-        "print(len(calls), h._context is not None, h._warming.daemon)"
+    out = in_a_fresh_interpreter(
+        "calls = []",
+        "real = h.warm_up",
+        "h.warm_up = lambda: (calls.append(1), real())",
+        "h.start_warm_up()",
+        "h.start_warm_up()",
+        "h._warming.join(30)",
+        "print(len(calls), h._context is not None, h._warming.daemon)",
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "1 True True"
+    assert out == "1 True True"
 
 
 async def test_a_warmed_up_client_answers_like_any_other(warm_settings, replica):
