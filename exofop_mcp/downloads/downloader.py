@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
-import io
 import logging
 import shutil
 import time
@@ -23,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from exofop_mcp.atomic_files import atomic_write_text, hint_for_os_error, remove_stale_temp_files
+from exofop_mcp.atomic_files import hint_for_os_error, remove_stale_temp_files
 from exofop_mcp.downloads.archive_extraction import extract_zip
 from exofop_mcp.downloads.archive_limits import ExtractionLimits
 from exofop_mcp.downloads.leftovers import remove_abandoned_temp_files
@@ -39,20 +37,19 @@ from exofop_mcp.downloads.manifest import (
     now,
 )
 from exofop_mcp.downloads.request_models import MAX_FILES_LISTED, DownloadTagsRequest, TagResult
-from exofop_mcp.downloads.sandbox import DownloadKind, SystemDirectory
+from exofop_mcp.downloads.sandbox import DownloadKind, SandboxWriteError, SystemDirectory, write_failure
 from exofop_mcp.downloads.tag_owner import UnlistedTag, check_unlisted_tag
+from exofop_mcp.downloads.tag_tables import TableFiles, Tables, TablesFailure, TablesOnTheWay, fetch_tables, tag_kinds
 from exofop_mcp.downloads.transfer import TransferLimits, fetch_tag_archive, tag_url
 from exofop_mcp.errors import ArchiveError, CorruptArchive, ExofopMcpError, UnsafeArchive
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.client import ExofopClient
 from exofop_mcp.site.observations import (
-    TAG_KINDS,
     ObservationLister,
     apply_filters,
     check_planet_of,
     odd_tags_note,
 )
-from exofop_mcp.site.records import TableRecord
 from exofop_mcp.site.resolver import ResolvedSystem, SystemResolver
 from exofop_mcp.site.retry_policy import RetryPolicy
 
@@ -67,15 +64,12 @@ class DownloadPlan:
     #: Each tag's kind; ``None`` until the observation tables say (they are read while archives transfer).
     kinds: dict[int, DownloadKind | None]
     rejected: dict[int, TagResult] = field(default_factory=dict)
-    tables: dict[DownloadKind, list[TableRecord]] = field(default_factory=dict)
+    tables: Tables = field(default_factory=dict)
     #: The tables are still to be read (explicit tags only): transfers need not wait for them.
     tables_deferred: bool = False
     started: float = field(default_factory=time.time)
-    tables_task: asyncio.Task[dict[DownloadKind, list[TableRecord]]] | None = None
-    #: The deferred tables one by one (a tag found in the first to arrive need not wait for the others).
-    table_tasks: dict[DownloadKind, asyncio.Task[list[TableRecord]]] = field(default_factory=dict)
-    #: The tags of each deferred table that has arrived.
-    table_tags: dict[DownloadKind, frozenset[int]] = field(default_factory=dict)
+    #: The deferred tables while they come (a tag found in the first to arrive need not wait for the others).
+    arriving: TablesOnTheWay | None = None
     tables_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     #: What the caller should know about the plan (rows skipped, say).
     notes: list[str] = field(default_factory=list)
@@ -124,8 +118,7 @@ class Downloader:
         self.archive_requests = 0
         #: Hook for logged-in downloads: an async context manager factory giving cookies per request.
         self.cookie_lease: Callable[[], contextlib.AbstractAsyncContextManager[dict[str, str] | None]] = _anonymous
-        #: The rows last written to each table file, and the file's (inode, mtime, size) then.
-        self._tables_written: dict[Path, tuple[list[TableRecord], tuple[int, int, int] | None]] = {}
+        self.table_files = TableFiles()
         #: Finished tags are recorded in the manifest by group commit (one write for tags finishing together).
         self.commits = ManifestCommits(
             lambda d: range_lock(d.lock_file, d.lock_index(), timeout=settings.lock_wait_seconds)
@@ -191,7 +184,7 @@ class Downloader:
             return
         needs_tables = request.tags is None or any(complete_kind(t) != request.kind for t in request.tags)
         if needs_tables:
-            plan.tables = await self._tag_tables(system)
+            plan.tables = await fetch_tables(self.observations, system.tic_id)
         if request.tags is None:
             assert request.kind is not None
             odd = self.observations.odd_tags.get((request.kind, system.tic_id), 0)
@@ -207,7 +200,7 @@ class Downloader:
             plan.checked = True
             return
 
-        table_kind = _tag_kinds(plan.tables)
+        table_kind = tag_kinds(plan.tables)
         for tag in request.tags:
             kind = table_kind.get(tag) or complete_kind(tag) or "other"
             if kind == "other":
@@ -232,11 +225,6 @@ class Downloader:
             plan.kinds[tag] = kind
         plan.checked = True
 
-    async def _tag_tables(self, system: ResolvedSystem) -> dict[DownloadKind, list[TableRecord]]:
-        kinds = list(TAG_KINDS)
-        tables = await asyncio.gather(*(self.observations.table(k, system.tic_id) for k in kinds))
-        return dict(zip(kinds, tables, strict=True))
-
     # -- running -------------------------------------------------------------------------
 
     async def run(self, plan: DownloadPlan, report: ProgressCallback, on_bytes: Callable[[int], None]) -> None:
@@ -250,7 +238,7 @@ class Downloader:
         try:
             directory.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise SandboxWriteError(_write_failure(exc, directory.path), hint=hint_for_os_error(exc)) from None
+            raise SandboxWriteError(write_failure(exc, directory.path), hint=hint_for_os_error(exc)) from None
         # Tags the plan found complete are reported as they are; only the others are fetched.
         to_fetch = {tag: kind for tag, kind in plan.kinds.items() if not (plan.checked and tag in plan.present)}
         if to_fetch:
@@ -261,12 +249,13 @@ class Downloader:
         # While it runs, the archive lanes are the download's and its table requests share the small lane.
         async with self.client.lanes.downloading():
             if plan.tables_deferred:
-                self._start_tables(plan)
+                # Read while the archives transfer, in kind order, each on its own.
+                plan.arriving = TablesOnTheWay(self.observations, plan.system.tic_id)
             else:
                 try:
                     await self._write_tables(plan)
                 except OSError as exc:  # AtomicWriteError included: it names the file
-                    raise SandboxWriteError(_write_failure(exc)) from None
+                    raise SandboxWriteError(write_failure(exc)) from None
             for result in plan.rejected.values():
                 report(result)
             for tag in plan.kinds:
@@ -280,19 +269,12 @@ class Downloader:
                 if plan.tables_deferred:  # every tag found its kind in the first tables: file the rest too
                     try:
                         await self._complete_tables(plan)
-                    except _TablesFailure as exc:
+                    except TablesFailure as exc:
                         log.warning("%s: %s", plan.system.canonical_name, exc.note())
                         plan.notes.append(exc.note())
             finally:
-                for task in (plan.tables_task, *plan.table_tasks.values()):
-                    if task is not None and not task.done():
-                        task.cancel()
-
-    def _start_tables(self, plan: DownloadPlan) -> None:
-        """Ask for the observation tables while the archives transfer, each on its own (in kind order)."""
-        tic = plan.system.tic_id
-        plan.table_tasks = {kind: asyncio.create_task(self.observations.table(kind, tic)) for kind in TAG_KINDS}
-        plan.tables_task = asyncio.create_task(_gathered(plan.table_tasks))
+                if plan.arriving is not None:
+                    plan.arriving.cancel()
 
     async def _kind_of(self, plan: DownloadPlan, tag: int) -> DownloadKind:
         """The kind a tag is filed under, waiting for the observation tables if they are still on their way:
@@ -300,71 +282,33 @@ class Downloader:
         kind = plan.kinds.get(tag)
         if kind is not None:
             return kind
-        listed = await self._listed_kind(plan, tag)
+        assert plan.arriving is not None
+        listed = await plan.arriving.listed_kind(tag)
         if listed is not None:
             plan.kinds[tag] = listed
             return listed
         await self._complete_tables(plan)
         return plan.kinds[tag] or "other"
 
-    async def _listed_kind(self, plan: DownloadPlan, tag: int) -> DownloadKind | None:
-        """The first kind (in :data:`TAG_KINDS` order, as :func:`_tag_kinds`) whose table lists ``tag``, once
-        that table and those of the kinds before it have arrived; None when no table lists it or one failed."""
-        while True:
-            for kind in TAG_KINDS:
-                task = plan.table_tasks.get(kind)
-                if task is None or task.cancelled():
-                    return None
-                if not task.done():
-                    break  # an earlier kind may still claim the tag
-                if task.exception() is not None:
-                    return None  # the full wait says what failed
-                if kind not in plan.table_tags:
-                    plan.table_tags[kind] = frozenset(
-                        t for t in (getattr(row, "tag", None) for row in task.result()) if t is not None
-                    )
-                if tag in plan.table_tags[kind]:
-                    return kind
-            else:
-                return None  # every table has arrived and none lists it
-            await asyncio.wait(
-                [t for t in plan.table_tasks.values() if not t.done()], return_when=asyncio.FIRST_COMPLETED
-            )
-
     async def _complete_tables(self, plan: DownloadPlan) -> None:
-        """Wait for every deferred table, then file each tag's kind and write the tables (once a plan)."""
-        assert plan.tables_task is not None
+        """Wait for every deferred table, then file each tag's kind and save the tables (once a plan)."""
+        assert plan.arriving is not None
         async with plan.tables_lock:
             if plan.tables_deferred:
                 try:
-                    plan.tables = await plan.tables_task
+                    plan.tables = await plan.arriving.everything
                 except ExofopMcpError as exc:
-                    raise _TablesFailure(str(exc), reading=True) from exc
-                listed = _tag_kinds(plan.tables)
+                    raise TablesFailure(str(exc), reading=True) from exc
+                listed = tag_kinds(plan.tables)
                 plan.kinds = {t: k or listed.get(t, "other") for t, k in plan.kinds.items()}
                 plan.tables_deferred = False
                 try:
                     await self._write_tables(plan)
                 except (OSError, ExofopMcpError) as exc:  # a write, not the site, failed: say which
-                    raise _TablesFailure(_write_failure(exc), reading=False) from exc
+                    raise TablesFailure(write_failure(exc), reading=False) from exc
 
     async def _write_tables(self, plan: DownloadPlan) -> None:
-        wanted = set(plan.kinds.values())
-        plan.directory.check_links()
-        try:
-            plan.directory.tables_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise SandboxWriteError(_write_failure(exc, plan.directory.tables_dir)) from None
-        async with range_lock(plan.directory.lock_file, plan.directory.lock_index()):  # its temp files too
-            for kind, rows in plan.tables.items():
-                if kind in wanted and rows:
-                    path = plan.directory.table_path(kind)
-                    written = self._tables_written.get(path)
-                    if written is not None and written[0] is rows and written[1] == _signature(path):
-                        continue  # the same rows (the lister's cache) are already in that very file
-                    text = _rows_to_csv(rows)
-                    await asyncio.to_thread(_write_if_changed, path, text)
-                    self._tables_written[path] = (rows, _signature(path))
+        await self.table_files.write(plan.directory, plan.tables, set(plan.kinds.values()))
 
     async def _guarded_tag(
         self,
@@ -509,7 +453,7 @@ class Downloader:
             attempts += outcome.attempts
             try:
                 kind = await self._kind_of(plan, tag)
-            except _TablesFailure as exc:
+            except TablesFailure as exc:
                 archive.unlink(missing_ok=True)
                 return TagResult(tag=tag, status="failed", attempts=attempts, message=str(exc))
             base = TagResult(
@@ -665,43 +609,6 @@ async def _uncancellable(work: Coroutine[Any, Any, list[str]]) -> list[str]:
         raise
 
 
-class _TablesFailure(Exception):
-    """The observation tables a tag needs could not be read, or could not be written (the message says)."""
-
-    def __init__(self, reason: str, *, reading: bool) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.reading = reading
-
-    def __str__(self) -> str:  # a tag's message
-        if self.reading:
-            return f"the archive arrived but the observation tables that file it could not be read: {self.reason}"
-        return f"the archive arrived but {self.reason}"
-
-    def note(self) -> str:  # the report's, when every tag found its kind in the tables that did come
-        if self.reading:
-            return (
-                f"The observation tables could not all be read ({self.reason}); the tags found in those that came "
-                "are filed, but no table was saved in tables/."
-            )
-        return f"The tags are filed, but the observation tables were not saved: {self.reason}"
-
-
-class SandboxWriteError(ExofopMcpError):
-    """Something the download needs could not be written in the sandbox."""
-
-
-def _write_failure(exc: BaseException, path: Path | None = None) -> str:
-    """What could not be written, and why (``Could not write ...: Permission denied.``)."""
-    if isinstance(exc, ExofopMcpError):
-        return str(exc)
-    if isinstance(exc, OSError):
-        where = path or (Path(exc.filename) if exc.filename else None)
-        reason = exc.strerror or type(exc).__name__
-        return f"{where} could not be written: {reason}." if where else f"a write failed: {reason}."
-    return str(exc)
-
-
 def _locked_message(tag: int, exc: LockWaitTimeout, *, manifest: bool = False) -> str:
     what = "the system's manifest" if manifest else f"tag {tag}"
     holder = describe_process(exc.pid)
@@ -748,46 +655,3 @@ def _empty_message(tag: int, cookies: dict[str, str] | None) -> str:
         f"ExoFOP sent tag {tag} as an archive with no files: {login}, or the tag is empty on the site. "
         "Nothing was kept."
     )
-
-
-async def _gathered(
-    tasks: dict[DownloadKind, asyncio.Task[list[TableRecord]]],
-) -> dict[DownloadKind, list[TableRecord]]:
-    tables = await asyncio.gather(*tasks.values())
-    return dict(zip(tasks, tables, strict=True))
-
-
-def _tag_kinds(tables: dict[DownloadKind, list[TableRecord]]) -> dict[int, DownloadKind]:
-    kinds: dict[int, DownloadKind] = {}
-    for kind in TAG_KINDS:
-        for row in tables.get(kind, []):
-            tag = getattr(row, "tag", None)
-            if tag is not None:
-                kinds.setdefault(tag, kind)
-    return kinds
-
-
-def _rows_to_csv(rows: list[TableRecord]) -> str:
-    fields = [name for name in type(rows[0]).model_fields if name != "kind"]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(fields)
-    for row in rows:
-        writer.writerow(["" if (v := getattr(row, name)) is None else v for name in fields])
-    return out.getvalue()
-
-
-def _signature(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_ino, st.st_mtime_ns, st.st_size
-
-
-def _write_if_changed(path: Path, text: str) -> None:
-    """Write a table atomically, unless the file already holds exactly ``text`` (a repeated call)."""
-    with contextlib.suppress(OSError, UnicodeDecodeError):
-        if path.stat().st_size == len(text.encode()) and path.read_text(encoding="utf-8") == text:
-            return
-    atomic_write_text(path, text)

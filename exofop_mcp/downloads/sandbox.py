@@ -41,6 +41,21 @@ class SandboxLinkError(ExofopMcpError):
     """A symbolic link in the sandbox leads outside it: the server refuses to write through it."""
 
 
+class SandboxWriteError(ExofopMcpError):
+    """Something the download needs could not be written in the sandbox."""
+
+
+def write_failure(exc: BaseException, path: Path | None = None) -> str:
+    """What could not be written, and why (``/.../tables could not be written: Permission denied.``)."""
+    if isinstance(exc, ExofopMcpError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = path or (Path(exc.filename) if exc.filename else None)
+        reason = exc.strerror or type(exc).__name__
+        return f"{where} could not be written: {reason}." if where else f"a write failed: {reason}."
+    return str(exc)
+
+
 class SystemDirectory:
     """Paths of one system's directory in the sandbox."""
 
