@@ -272,6 +272,12 @@ class Downloader:
                     except TablesFailure as exc:
                         log.warning("%s: %s", plan.system.canonical_name, exc.note())
                         plan.notes.append(exc.note())
+                    except Exception:  # a bug here must not undo the tags already filed
+                        log.exception("%s: the observation tables could not be saved", plan.system.canonical_name)
+                        plan.notes.append(
+                            "The tags are filed, but the observation tables could not be saved (an internal "
+                            "error; the details are in the server's log)."
+                        )
             finally:
                 if plan.arriving is not None:
                     plan.arriving.cancel()
