@@ -38,9 +38,10 @@ from exofop_mcp.downloads.manifest import (
 )
 from exofop_mcp.downloads.request_models import MAX_FILES_LISTED, DownloadTagsRequest, TagResult
 from exofop_mcp.downloads.sandbox import DownloadKind, SandboxWriteError, SystemDirectory, write_failure
+from exofop_mcp.downloads.streaming_unpack import StreamingUnpacker
 from exofop_mcp.downloads.tag_owner import UnlistedTag, check_unlisted_tag
 from exofop_mcp.downloads.tag_tables import TableFiles, Tables, TablesFailure, TablesOnTheWay, fetch_tables, tag_kinds
-from exofop_mcp.downloads.transfer import TransferLimits, fetch_tag_archive, tag_url
+from exofop_mcp.downloads.transfer import TransferLimits, TransferOutcome, fetch_tag_archive, tag_url
 from exofop_mcp.errors import ArchiveError, CorruptArchive, ExofopMcpError, UnsafeArchive
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.client import ExofopClient
@@ -438,89 +439,146 @@ class Downloader:
         for round_ in (1, 2):  # a corrupt archive is fetched once more: corruption in transit is transient
             # A lane is held while the bytes flow (the client's), a login only for the transfer, and
             # neither while the archive is committed, checked and unpacked.
-            async with self.cookie_lease() as cookies:
-                self.archive_requests += 1
-                outcome = await fetch_tag_archive(
-                    self.client,
-                    tag,
-                    archive,
-                    retry=self.retry,
-                    limits=self.transfer_limits,
-                    cookies=cookies,
-                    on_bytes=on_bytes,
-                    durable=request.keep_zip or not request.unzip,  # a kept archive is synced
-                )
+            streaming = request.unzip and self.settings.stream_unpack
+            # While streaming, the tag's kind (where its files go) is looked up as the bytes flow.
+            kind_task = asyncio.ensure_future(self._kind_of(plan, tag)) if streaming else None
+            try:
+                async with self.cookie_lease() as cookies:
+                    self.archive_requests += 1
+                    outcome = await fetch_tag_archive(
+                        self.client,
+                        tag,
+                        archive,
+                        retry=self.retry,
+                        limits=self.transfer_limits,
+                        cookies=cookies,
+                        on_bytes=on_bytes,
+                        durable=request.keep_zip or not request.unzip,  # a kept archive is synced
+                        unpacker=self._unpacker(plan, tag, kind_task) if kind_task is not None else None,
+                    )
+            except BaseException:
+                if kind_task is not None:
+                    kind_task.cancel()
+                raise
             attempts += outcome.attempts
             try:
-                kind = await self._kind_of(plan, tag)
+                kind = await (kind_task if kind_task is not None else self._kind_of(plan, tag))
             except TablesFailure as exc:
                 archive.unlink(missing_ok=True)
+                if outcome.streamed is not None:
+                    await outcome.streamed.aclose()
                 return TagResult(tag=tag, status="failed", attempts=attempts, message=str(exc))
-            base = TagResult(
-                tag=tag, kind=kind, status="failed", bytes=outcome.size, sha256=outcome.sha256, attempts=attempts
-            )
-            if kind == "other" and outcome.status in ("ok", "not_found"):
-                # In none of the system's tables: ExoFOP's summary of the tag says whose it is.
-                unlisted = await self._unlisted(plan, tag)
-                if unlisted.other_star(plan.system):
-                    archive.unlink(missing_ok=True)
-                    return base.model_copy(
-                        update={"status": "other_star", "kind": "other", "message": unlisted.refusal(plan.system)}
-                    )
-                if unlisted.owner is not None:  # this star's, though its tables do not list it
-                    kind = plan.kinds[tag] = unlisted.owner.kind
-                # the note stays on a downloaded result; a failure's own message comes first
-                base = base.model_copy(update={"kind": kind, "message": unlisted.note(plan.system)})
-            if outcome.status != "ok":
-                message = " ".join(part for part in (outcome.message, base.message) if part)
-                return base.model_copy(update={"status": outcome.status, "message": message or None})
-            # The disk work below yields to the requests that take the freed lanes.
-            await self.client.lanes.requests_out()
-            if await asyncio.to_thread(_holds_no_files, archive):
-                archive.unlink(missing_ok=True)
-                return base.model_copy(update={"status": "empty", "message": _empty_message(tag, cookies)})
-            if not request.unzip:
-                rel = directory.relative(archive)
-                return base.model_copy(
-                    update={"status": "downloaded", "directory": "archives", "files": [rel], "file_count": 1}
-                )
-            target = directory.tag_dir(kind, tag)
             try:
-                files = await _uncancellable(asyncio.to_thread(extract_zip, archive, target, self.extraction_limits))
-            except asyncio.CancelledError:
-                # Cancelled while unpacking: the files were never recorded, so they do not stay either.
-                archive.unlink(missing_ok=True)
-                shutil.rmtree(target, ignore_errors=True)
-                raise
-            except UnsafeArchive as exc:
-                archive.unlink(missing_ok=True)
-                return base.model_copy(update={"status": "unsafe_archive", "message": str(exc)})
-            except CorruptArchive as exc:
-                archive.unlink(missing_ok=True)
-                if round_ == 1:
-                    log.info("tag %s: corrupt archive (%s); fetching it again", tag, exc.reason)
-                    on_bytes(-outcome.size)
-                    continue
-                return base.model_copy(update={"status": "corrupt", "message": str(exc)})
-            except ArchiveError as exc:
-                archive.unlink(missing_ok=True)
-                return base.model_copy(update={"message": str(exc)})
-            if not files:  # only folders: nothing to keep
-                archive.unlink(missing_ok=True)
-                shutil.rmtree(target, ignore_errors=True)
-                return base.model_copy(update={"status": "empty", "message": _empty_message(tag, cookies)})
-            if not request.keep_zip:
-                archive.unlink(missing_ok=True)
-            rel_dir = directory.relative(target)
-            return base.model_copy(
-                update={
-                    "status": "downloaded",
-                    "directory": rel_dir,
-                    "files": [f"{rel_dir}/{f}" for f in files[:MAX_FILES_LISTED]],
-                    "file_count": len(files),
-                }
-            )
+                result = await self._unpack_fetched(plan, tag, kind, outcome, attempts, cookies, round_)
+            finally:
+                if outcome.streamed is not None:  # closed by the extraction; here if it never came to that
+                    await outcome.streamed.aclose()
+            if result is not None:
+                return result
+            on_bytes(-outcome.size)
         raise AssertionError("unreachable")
+
+    def _unpacker(
+        self, plan: DownloadPlan, tag: int, kind_task: asyncio.Future[DownloadKind]
+    ) -> Callable[[], StreamingUnpacker | None]:
+        """Unpack while the body flows, beside the tag's folder once ``kind_task`` says which it is."""
+
+        def make() -> StreamingUnpacker:
+            unpacker = StreamingUnpacker(None, self.extraction_limits)
+
+            def kind_known(task: asyncio.Future[DownloadKind]) -> None:
+                if task.cancelled() or task.exception() is not None:
+                    unpacker.discard()
+                else:
+                    unpacker.set_target(plan.directory.tag_dir(task.result(), tag))
+
+            if kind_task.done():
+                kind_known(kind_task)
+            else:
+                kind_task.add_done_callback(kind_known)
+            return unpacker
+
+        return make
+
+    async def _unpack_fetched(
+        self,
+        plan: DownloadPlan,
+        tag: int,
+        kind: DownloadKind,
+        outcome: TransferOutcome,
+        attempts: int,
+        cookies: dict[str, str] | None,
+        round_: int,
+    ) -> TagResult | None:
+        """The result of a fetched tag, or ``None`` for a corrupt archive to fetch once more."""
+        directory = plan.directory
+        request = plan.request
+        archive = directory.archive_path(tag)
+        base = TagResult(
+            tag=tag, kind=kind, status="failed", bytes=outcome.size, sha256=outcome.sha256, attempts=attempts
+        )
+        if kind == "other" and outcome.status in ("ok", "not_found"):
+            # In none of the system's tables: ExoFOP's summary of the tag says whose it is.
+            unlisted = await self._unlisted(plan, tag)
+            if unlisted.other_star(plan.system):
+                archive.unlink(missing_ok=True)
+                return base.model_copy(
+                    update={"status": "other_star", "kind": "other", "message": unlisted.refusal(plan.system)}
+                )
+            if unlisted.owner is not None:  # this star's, though its tables do not list it
+                kind = plan.kinds[tag] = unlisted.owner.kind
+            # the note stays on a downloaded result; a failure's own message comes first
+            base = base.model_copy(update={"kind": kind, "message": unlisted.note(plan.system)})
+        if outcome.status != "ok":
+            message = " ".join(part for part in (outcome.message, base.message) if part)
+            return base.model_copy(update={"status": outcome.status, "message": message or None})
+        # The disk work below yields to the requests that take the freed lanes.
+        await self.client.lanes.requests_out()
+        if await asyncio.to_thread(_holds_no_files, archive):
+            archive.unlink(missing_ok=True)
+            return base.model_copy(update={"status": "empty", "message": _empty_message(tag, cookies)})
+        if not request.unzip:
+            rel = directory.relative(archive)
+            return base.model_copy(
+                update={"status": "downloaded", "directory": "archives", "files": [rel], "file_count": 1}
+            )
+        target = directory.tag_dir(kind, tag)
+        try:
+            files = await _uncancellable(
+                asyncio.to_thread(extract_zip, archive, target, self.extraction_limits, streamed=outcome.streamed)
+            )
+        except asyncio.CancelledError:
+            # Cancelled while unpacking: the files were never recorded, so they do not stay either.
+            archive.unlink(missing_ok=True)
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        except UnsafeArchive as exc:
+            archive.unlink(missing_ok=True)
+            return base.model_copy(update={"status": "unsafe_archive", "message": str(exc)})
+        except CorruptArchive as exc:
+            archive.unlink(missing_ok=True)
+            if round_ == 1:
+                log.info("tag %s: corrupt archive (%s); fetching it again", tag, exc.reason)
+                return None
+            return base.model_copy(update={"status": "corrupt", "message": str(exc)})
+        except ArchiveError as exc:
+            archive.unlink(missing_ok=True)
+            return base.model_copy(update={"message": str(exc)})
+        if not files:  # only folders: nothing to keep
+            archive.unlink(missing_ok=True)
+            shutil.rmtree(target, ignore_errors=True)
+            return base.model_copy(update={"status": "empty", "message": _empty_message(tag, cookies)})
+        if not request.keep_zip:
+            archive.unlink(missing_ok=True)
+        rel_dir = directory.relative(target)
+        return base.model_copy(
+            update={
+                "status": "downloaded",
+                "directory": rel_dir,
+                "files": [f"{rel_dir}/{f}" for f in files[:MAX_FILES_LISTED]],
+                "file_count": len(files),
+            }
+        )
 
     async def _unlisted(self, plan: DownloadPlan, tag: int) -> UnlistedTag:
         """Whose is a tag the system's tables do not list (asked once per plan)."""
