@@ -48,7 +48,7 @@ __all__ = ["MAX_QUEUED_BYTES", "StreamedArchive", "StreamedMember", "StreamingUn
 log = logging.getLogger(__name__)
 
 #: Most bytes received but not yet unpacked; past it the unpacker gives up rather than hold more in memory.
-MAX_QUEUED_BYTES = 64 << 20
+MAX_QUEUED_BYTES = 8 << 20
 
 _LOCAL = struct.Struct("<4sHHHHHLLLHH")
 _LOCAL_SIG = b"PK\x03\x04"
