@@ -41,7 +41,7 @@ from exofop_mcp.downloads.sandbox import DownloadKind, SandboxWriteError, System
 from exofop_mcp.downloads.streaming_unpack import StreamingUnpacker
 from exofop_mcp.downloads.tag_owner import UnlistedTag, check_unlisted_tag
 from exofop_mcp.downloads.tag_tables import TableFiles, Tables, TablesFailure, TablesOnTheWay, fetch_tables, tag_kinds
-from exofop_mcp.downloads.transfer import TransferLimits, TransferOutcome, fetch_tag_archive, tag_url
+from exofop_mcp.downloads.transfer import TransferLimits, fetch_tag_archive, tag_url
 from exofop_mcp.errors import ArchiveError, CorruptArchive, ExofopMcpError, UnsafeArchive
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.client import ExofopClient
@@ -425,12 +425,17 @@ class Downloader:
         """Fetch and unpack one tag once a slot is free: until then the tag is queued (``pending``),
         from then on ``downloading`` (``started`` says so)."""
         plan.directory.archive_path(tag).parent.mkdir(parents=True, exist_ok=True)
+        streams: list[StreamingUnpacker] = []
         async with self.slots:
             started()
-            return await self._fetch_and_unpack_slotted(plan, tag, on_bytes)
+            try:
+                return await self._fetch_and_unpack_slotted(plan, tag, on_bytes, streams)
+            finally:
+                for streamed in streams:  # closed by the extraction; here if it never came to that
+                    await streamed.aclose()
 
     async def _fetch_and_unpack_slotted(
-        self, plan: DownloadPlan, tag: int, on_bytes: Callable[[int], None]
+        self, plan: DownloadPlan, tag: int, on_bytes: Callable[[int], None], streams: list[StreamingUnpacker]
     ) -> TagResult:
         directory = plan.directory
         request = plan.request
@@ -439,9 +444,8 @@ class Downloader:
         for round_ in (1, 2):  # a corrupt archive is fetched once more: corruption in transit is transient
             # A lane is held while the bytes flow (the client's), a login only for the transfer, and
             # neither while the archive is committed, checked and unpacked.
-            streaming = request.unzip and self.settings.stream_unpack
-            # While streaming, the tag's kind (where its files go) is looked up as the bytes flow.
-            kind_task = asyncio.ensure_future(self._kind_of(plan, tag)) if streaming else None
+            # While unpacking as the bytes flow, the tag's kind (where its files go) is looked up meanwhile.
+            kind_task = self._kind_task(plan, tag) if request.unzip and self.settings.stream_unpack else None
             try:
                 async with self.cookie_lease() as cookies:
                     self.archive_requests += 1
@@ -460,23 +464,84 @@ class Downloader:
                 if kind_task is not None:
                     kind_task.cancel()
                 raise
+            if outcome.streamed is not None:
+                streams.append(outcome.streamed)
             attempts += outcome.attempts
             try:
                 kind = await (kind_task if kind_task is not None else self._kind_of(plan, tag))
             except TablesFailure as exc:
                 archive.unlink(missing_ok=True)
-                if outcome.streamed is not None:
-                    await outcome.streamed.aclose()
                 return TagResult(tag=tag, status="failed", attempts=attempts, message=str(exc))
+            base = TagResult(
+                tag=tag, kind=kind, status="failed", bytes=outcome.size, sha256=outcome.sha256, attempts=attempts
+            )
+            if kind == "other" and outcome.status in ("ok", "not_found"):
+                # In none of the system's tables: ExoFOP's summary of the tag says whose it is.
+                unlisted = await self._unlisted(plan, tag)
+                if unlisted.other_star(plan.system):
+                    archive.unlink(missing_ok=True)
+                    return base.model_copy(
+                        update={"status": "other_star", "kind": "other", "message": unlisted.refusal(plan.system)}
+                    )
+                if unlisted.owner is not None:  # this star's, though its tables do not list it
+                    kind = plan.kinds[tag] = unlisted.owner.kind
+                # the note stays on a downloaded result; a failure's own message comes first
+                base = base.model_copy(update={"kind": kind, "message": unlisted.note(plan.system)})
+            if outcome.status != "ok":
+                message = " ".join(part for part in (outcome.message, base.message) if part)
+                return base.model_copy(update={"status": outcome.status, "message": message or None})
+            # The disk work below yields to the requests that take the freed lanes.
+            await self.client.lanes.requests_out()
+            if await asyncio.to_thread(_holds_no_files, archive):
+                archive.unlink(missing_ok=True)
+                return base.model_copy(update={"status": "empty", "message": _empty_message(tag, cookies)})
+            if not request.unzip:
+                rel = directory.relative(archive)
+                return base.model_copy(
+                    update={"status": "downloaded", "directory": "archives", "files": [rel], "file_count": 1}
+                )
+            target = directory.tag_dir(kind, tag)
             try:
-                result = await self._unpack_fetched(plan, tag, kind, outcome, attempts, cookies, round_)
-            finally:
-                if outcome.streamed is not None:  # closed by the extraction; here if it never came to that
-                    await outcome.streamed.aclose()
-            if result is not None:
-                return result
-            on_bytes(-outcome.size)
+                files = await _uncancellable(
+                    asyncio.to_thread(extract_zip, archive, target, self.extraction_limits, streamed=outcome.streamed)
+                )
+            except asyncio.CancelledError:
+                # Cancelled while unpacking: the files were never recorded, so they do not stay either.
+                archive.unlink(missing_ok=True)
+                shutil.rmtree(target, ignore_errors=True)
+                raise
+            except UnsafeArchive as exc:
+                archive.unlink(missing_ok=True)
+                return base.model_copy(update={"status": "unsafe_archive", "message": str(exc)})
+            except CorruptArchive as exc:
+                archive.unlink(missing_ok=True)
+                if round_ == 1:
+                    log.info("tag %s: corrupt archive (%s); fetching it again", tag, exc.reason)
+                    on_bytes(-outcome.size)
+                    continue
+                return base.model_copy(update={"status": "corrupt", "message": str(exc)})
+            except ArchiveError as exc:
+                archive.unlink(missing_ok=True)
+                return base.model_copy(update={"message": str(exc)})
+            if not files:  # only folders: nothing to keep
+                archive.unlink(missing_ok=True)
+                shutil.rmtree(target, ignore_errors=True)
+                return base.model_copy(update={"status": "empty", "message": _empty_message(tag, cookies)})
+            if not request.keep_zip:
+                archive.unlink(missing_ok=True)
+            rel_dir = directory.relative(target)
+            return base.model_copy(
+                update={
+                    "status": "downloaded",
+                    "directory": rel_dir,
+                    "files": [f"{rel_dir}/{f}" for f in files[:MAX_FILES_LISTED]],
+                    "file_count": len(files),
+                }
+            )
         raise AssertionError("unreachable")
+
+    def _kind_task(self, plan: DownloadPlan, tag: int) -> asyncio.Future[DownloadKind]:
+        return asyncio.ensure_future(self._kind_of(plan, tag))
 
     def _unpacker(
         self, plan: DownloadPlan, tag: int, kind_task: asyncio.Future[DownloadKind]
@@ -499,86 +564,6 @@ class Downloader:
             return unpacker
 
         return make
-
-    async def _unpack_fetched(
-        self,
-        plan: DownloadPlan,
-        tag: int,
-        kind: DownloadKind,
-        outcome: TransferOutcome,
-        attempts: int,
-        cookies: dict[str, str] | None,
-        round_: int,
-    ) -> TagResult | None:
-        """The result of a fetched tag, or ``None`` for a corrupt archive to fetch once more."""
-        directory = plan.directory
-        request = plan.request
-        archive = directory.archive_path(tag)
-        base = TagResult(
-            tag=tag, kind=kind, status="failed", bytes=outcome.size, sha256=outcome.sha256, attempts=attempts
-        )
-        if kind == "other" and outcome.status in ("ok", "not_found"):
-            # In none of the system's tables: ExoFOP's summary of the tag says whose it is.
-            unlisted = await self._unlisted(plan, tag)
-            if unlisted.other_star(plan.system):
-                archive.unlink(missing_ok=True)
-                return base.model_copy(
-                    update={"status": "other_star", "kind": "other", "message": unlisted.refusal(plan.system)}
-                )
-            if unlisted.owner is not None:  # this star's, though its tables do not list it
-                kind = plan.kinds[tag] = unlisted.owner.kind
-            # the note stays on a downloaded result; a failure's own message comes first
-            base = base.model_copy(update={"kind": kind, "message": unlisted.note(plan.system)})
-        if outcome.status != "ok":
-            message = " ".join(part for part in (outcome.message, base.message) if part)
-            return base.model_copy(update={"status": outcome.status, "message": message or None})
-        # The disk work below yields to the requests that take the freed lanes.
-        await self.client.lanes.requests_out()
-        if await asyncio.to_thread(_holds_no_files, archive):
-            archive.unlink(missing_ok=True)
-            return base.model_copy(update={"status": "empty", "message": _empty_message(tag, cookies)})
-        if not request.unzip:
-            rel = directory.relative(archive)
-            return base.model_copy(
-                update={"status": "downloaded", "directory": "archives", "files": [rel], "file_count": 1}
-            )
-        target = directory.tag_dir(kind, tag)
-        try:
-            files = await _uncancellable(
-                asyncio.to_thread(extract_zip, archive, target, self.extraction_limits, streamed=outcome.streamed)
-            )
-        except asyncio.CancelledError:
-            # Cancelled while unpacking: the files were never recorded, so they do not stay either.
-            archive.unlink(missing_ok=True)
-            shutil.rmtree(target, ignore_errors=True)
-            raise
-        except UnsafeArchive as exc:
-            archive.unlink(missing_ok=True)
-            return base.model_copy(update={"status": "unsafe_archive", "message": str(exc)})
-        except CorruptArchive as exc:
-            archive.unlink(missing_ok=True)
-            if round_ == 1:
-                log.info("tag %s: corrupt archive (%s); fetching it again", tag, exc.reason)
-                return None
-            return base.model_copy(update={"status": "corrupt", "message": str(exc)})
-        except ArchiveError as exc:
-            archive.unlink(missing_ok=True)
-            return base.model_copy(update={"message": str(exc)})
-        if not files:  # only folders: nothing to keep
-            archive.unlink(missing_ok=True)
-            shutil.rmtree(target, ignore_errors=True)
-            return base.model_copy(update={"status": "empty", "message": _empty_message(tag, cookies)})
-        if not request.keep_zip:
-            archive.unlink(missing_ok=True)
-        rel_dir = directory.relative(target)
-        return base.model_copy(
-            update={
-                "status": "downloaded",
-                "directory": rel_dir,
-                "files": [f"{rel_dir}/{f}" for f in files[:MAX_FILES_LISTED]],
-                "file_count": len(files),
-            }
-        )
 
     async def _unlisted(self, plan: DownloadPlan, tag: int) -> UnlistedTag:
         """Whose is a tag the system's tables do not list (asked once per plan)."""
