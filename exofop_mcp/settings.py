@@ -58,6 +58,8 @@ class Settings:
     max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES
     #: Most bytes one tag archive may decode to.
     max_archive_bytes: int = DEFAULT_MAX_ARCHIVE_BYTES
+    #: Unpack a tag's archive while it downloads (used only if it matches the complete archive's directory).
+    stream_unpack: bool = True
 
     @property
     def tess_url(self) -> str:
@@ -169,6 +171,12 @@ def _parse_float(raw: str, var: str, low: float, high: float) -> float:
     return _parse_number(raw, var, low, high, whole=False)
 
 
+def _parse_switch(raw: str, var: str) -> bool:
+    if raw.strip() not in ("0", "1"):
+        raise ConfigurationError(f"{var} must be 0 or 1, got {raw!r}.")
+    return raw.strip() == "1"
+
+
 def _bounded(parse: Callable[[str, str, Any, Any], Any], low: float, high: float) -> Callable[[str, str], Any]:
     return lambda raw, var: parse(raw, var, low, high)
 
@@ -190,4 +198,5 @@ _VARIABLES: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("EXOFOP_MCP_READ_TIMEOUT", "read_timeout", _bounded(_parse_float, 0.1, 3600.0)),
     ("EXOFOP_MCP_MAX_PAGE_BYTES", "max_page_bytes", _bounded(_parse_int, 1024, 1 << 40)),
     ("EXOFOP_MCP_MAX_ARCHIVE_BYTES", "max_archive_bytes", _bounded(_parse_int, 1024, 1 << 50)),
+    ("EXOFOP_MCP_STREAM_UNPACK", "stream_unpack", _parse_switch),
 )

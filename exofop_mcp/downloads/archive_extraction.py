@@ -21,6 +21,7 @@ import contextlib
 import ctypes
 import errno
 import functools
+import logging
 import os
 import shutil
 import sys
@@ -33,11 +34,14 @@ from typing import BinaryIO, cast
 from exofop_mcp.atomic_files import fsync_directory, hint_for_os_error, make_temp_dir, temp_path_for
 from exofop_mcp.downloads.archive_limits import ExtractionLimits
 from exofop_mcp.downloads.archive_plan import PlannedMember, ZipPlan, make_plan
+from exofop_mcp.downloads.streaming_unpack import StreamingUnpacker, matches_plan
 from exofop_mcp.downloads.zip_reader import member_chunks, open_zip
 from exofop_mcp.errors import CorruptArchive, ExofopMcpError, ExtractionIOError, UnsafeArchive
 from exofop_mcp.text_format import format_bytes
 
 __all__ = ["extract_zip", "inspect_zip"]
+
+log = logging.getLogger(__name__)
 
 
 def inspect_zip(
@@ -189,6 +193,53 @@ def _extract_into(
             fsync_directory(folder)
 
 
+def _adopt_streamed(
+    zf: zipfile.ZipFile, plan: ZipPlan, streamed: StreamingUnpacker, destination: Path, durable: bool
+) -> Path | None:
+    """The streamed files as a finished temporary directory beside ``destination``, or ``None``.
+
+    Used only if every member of the central directory (already checked by the plan) is exactly
+    what was streamed: same local header offset, name, method, sizes and CRC-32, and the same
+    paths.  Then the folder the plan strips (or the streamed root) is renamed to a temporary name
+    beside ``destination``, modification times are set from the central directory and the folders
+    are synced, as :func:`_extract_into` does.  Any difference or failure: ``None`` (the caller
+    extracts from the archive; what was streamed is removed when the unpacker is closed).
+    """
+    result = streamed.result()
+    if result is None:
+        log.debug("%s: the streamed unpack gave up (%s)", plan.archive.name, streamed.reason)
+        return None
+    infos = zf.infolist()
+    mismatch = matches_plan(result, infos, plan)
+    if mismatch is not None:
+        log.info("%s: the streamed files are not used: %s", plan.archive.name, mismatch)
+        return None
+    source = result.root / plan.stripped_prefix if plan.stripped_prefix is not None else result.root
+    temp = temp_path_for(destination, directory=True)
+    try:
+        os.rename(source, temp)
+    except OSError as exc:
+        log.info("%s: the streamed files are not used: %s", plan.archive.name, exc)
+        return None
+    directories = {temp}
+    for member in plan.members:
+        target = temp.joinpath(*member.path.split("/"))
+        folder = target if member.is_dir else target.parent
+        while folder != temp and folder not in directories:
+            directories.add(folder)
+            folder = folder.parent
+        if not member.is_dir:
+            info = infos[member.index]
+            with contextlib.suppress(ValueError, OverflowError, OSError):
+                mtime = time.mktime((*info.date_time, 0, 0, -1))
+                os.utime(target, (mtime, mtime))
+    if durable:
+        for folder in sorted(directories, key=lambda p: len(p.parts), reverse=True):
+            fsync_directory(folder)
+    log.debug("%s: used the %d members unpacked while it downloaded", plan.archive.name, len(result.members))
+    return temp
+
+
 @functools.cache
 def _renameat2() -> Callable[..., int] | None:
     if not sys.platform.startswith("linux"):
@@ -251,6 +302,7 @@ def extract_zip(
     *,
     flatten_single_top_folder: bool = True,
     durable: bool = True,
+    streamed: StreamingUnpacker | None = None,
 ) -> list[str]:
     """Safely extract the ZIP archive ``path`` into the directory ``destination``.
 
@@ -266,11 +318,31 @@ def extract_zip(
     mode ``0o644`` and folders ``0o755`` (minus the umask), whatever the archive says; modification
     times are restored.  ``durable=False`` skips the ``fsync`` calls (faster, still atomic).
 
+    ``streamed`` is the :class:`~exofop_mcp.downloads.streaming_unpack.StreamingUnpacker` that was
+    fed this archive while it downloaded: after every check above, its files are used instead of
+    extracting again if they match the plan exactly (see :func:`_adopt_streamed`); otherwise they
+    are removed and the archive is extracted as usual.  Either way it is closed on return.
+
     Returns the sorted relative POSIX paths of the extracted files (not folders).
 
     Raises :class:`UnsafeArchive`, :class:`CorruptArchive`, :class:`UnsupportedArchive` and
     :class:`ExtractionIOError` (all subclasses of :class:`ArchiveError`).
     """
+    try:
+        return _extract_zip(path, destination, limits, flatten_single_top_folder, durable, streamed)
+    finally:
+        if streamed is not None:
+            streamed.close()
+
+
+def _extract_zip(
+    path: Path,
+    destination: Path,
+    limits: ExtractionLimits | None,
+    flatten_single_top_folder: bool,
+    durable: bool,
+    streamed: StreamingUnpacker | None,
+) -> list[str]:
     archive = Path(path)
     destination = Path(destination)
     limits = limits or ExtractionLimits()
@@ -284,13 +356,15 @@ def extract_zip(
         plan = make_plan(zf, archive, size, limits, flatten_single_top_folder)
         try:
             destination.parent.mkdir(parents=True, exist_ok=True)
-            temp = make_temp_dir(destination)
+            adopted = _adopt_streamed(zf, plan, streamed, destination, durable) if streamed is not None else None
+            temp = adopted or make_temp_dir(destination)
         except OSError as exc:
             if isinstance(exc, ExofopMcpError):
                 raise ExtractionIOError(exc.message, archive=archive, hint=exc.hint) from exc
             raise _io_error(exc, f"cannot create {destination.parent}", archive) from exc
         try:
-            _extract_into(zf, fh, plan, temp, limits, durable)
+            if adopted is None:
+                _extract_into(zf, fh, plan, temp, limits, durable)
             try:
                 _swap_into_place(temp, destination)
             except OSError as exc:

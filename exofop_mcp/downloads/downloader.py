@@ -38,6 +38,7 @@ from exofop_mcp.downloads.manifest import (
 )
 from exofop_mcp.downloads.request_models import MAX_FILES_LISTED, DownloadTagsRequest, TagResult
 from exofop_mcp.downloads.sandbox import DownloadKind, SandboxWriteError, SystemDirectory, write_failure
+from exofop_mcp.downloads.streaming_unpack import StreamingUnpacker
 from exofop_mcp.downloads.tag_owner import UnlistedTag, check_unlisted_tag
 from exofop_mcp.downloads.tag_tables import TableFiles, Tables, TablesFailure, TablesOnTheWay, fetch_tables, tag_kinds
 from exofop_mcp.downloads.transfer import TransferLimits, fetch_tag_archive, tag_url
@@ -430,12 +431,17 @@ class Downloader:
         """Fetch and unpack one tag once a slot is free: until then the tag is queued (``pending``),
         from then on ``downloading`` (``started`` says so)."""
         plan.directory.archive_path(tag).parent.mkdir(parents=True, exist_ok=True)
+        streams: list[StreamingUnpacker] = []
         async with self.slots:
             started()
-            return await self._fetch_and_unpack_slotted(plan, tag, on_bytes)
+            try:
+                return await self._fetch_and_unpack_slotted(plan, tag, on_bytes, streams)
+            finally:
+                for streamed in streams:  # closed by the extraction; here if it never came to that
+                    await streamed.aclose()
 
     async def _fetch_and_unpack_slotted(
-        self, plan: DownloadPlan, tag: int, on_bytes: Callable[[int], None]
+        self, plan: DownloadPlan, tag: int, on_bytes: Callable[[int], None], streams: list[StreamingUnpacker]
     ) -> TagResult:
         directory = plan.directory
         request = plan.request
@@ -444,21 +450,31 @@ class Downloader:
         for round_ in (1, 2):  # a corrupt archive is fetched once more: corruption in transit is transient
             # A lane is held while the bytes flow (the client's), a login only for the transfer, and
             # neither while the archive is committed, checked and unpacked.
-            async with self.cookie_lease() as cookies:
-                self.archive_requests += 1
-                outcome = await fetch_tag_archive(
-                    self.client,
-                    tag,
-                    archive,
-                    retry=self.retry,
-                    limits=self.transfer_limits,
-                    cookies=cookies,
-                    on_bytes=on_bytes,
-                    durable=request.keep_zip or not request.unzip,  # a kept archive is synced
-                )
+            # While unpacking as the bytes flow, the tag's kind (where its files go) is looked up meanwhile.
+            kind_task = self._kind_task(plan, tag) if request.unzip and self.settings.stream_unpack else None
+            try:
+                async with self.cookie_lease() as cookies:
+                    self.archive_requests += 1
+                    outcome = await fetch_tag_archive(
+                        self.client,
+                        tag,
+                        archive,
+                        retry=self.retry,
+                        limits=self.transfer_limits,
+                        cookies=cookies,
+                        on_bytes=on_bytes,
+                        durable=request.keep_zip or not request.unzip,  # a kept archive is synced
+                        unpacker=self._unpacker(plan, tag, kind_task) if kind_task is not None else None,
+                    )
+            except BaseException:
+                if kind_task is not None:
+                    kind_task.cancel()
+                raise
+            if outcome.streamed is not None:
+                streams.append(outcome.streamed)
             attempts += outcome.attempts
             try:
-                kind = await self._kind_of(plan, tag)
+                kind = await (kind_task if kind_task is not None else self._kind_of(plan, tag))
             except TablesFailure as exc:
                 archive.unlink(missing_ok=True)
                 return TagResult(tag=tag, status="failed", attempts=attempts, message=str(exc))
@@ -492,7 +508,9 @@ class Downloader:
                 )
             target = directory.tag_dir(kind, tag)
             try:
-                files = await _uncancellable(asyncio.to_thread(extract_zip, archive, target, self.extraction_limits))
+                files = await _uncancellable(
+                    asyncio.to_thread(extract_zip, archive, target, self.extraction_limits, streamed=outcome.streamed)
+                )
             except asyncio.CancelledError:
                 # Cancelled while unpacking: the files were never recorded, so they do not stay either.
                 archive.unlink(missing_ok=True)
@@ -527,6 +545,31 @@ class Downloader:
                 }
             )
         raise AssertionError("unreachable")
+
+    def _kind_task(self, plan: DownloadPlan, tag: int) -> asyncio.Future[DownloadKind]:
+        return asyncio.ensure_future(self._kind_of(plan, tag))
+
+    def _unpacker(
+        self, plan: DownloadPlan, tag: int, kind_task: asyncio.Future[DownloadKind]
+    ) -> Callable[[], StreamingUnpacker | None]:
+        """Unpack while the body flows, beside the tag's folder once ``kind_task`` says which it is."""
+
+        def make() -> StreamingUnpacker:
+            unpacker = StreamingUnpacker(None, self.extraction_limits)
+
+            def kind_known(task: asyncio.Future[DownloadKind]) -> None:
+                if task.cancelled() or task.exception() is not None:
+                    unpacker.discard()
+                else:
+                    unpacker.set_target(plan.directory.tag_dir(task.result(), tag))
+
+            if kind_task.done():
+                kind_known(kind_task)
+            else:
+                kind_task.add_done_callback(kind_known)
+            return unpacker
+
+        return make
 
     async def _unlisted(self, plan: DownloadPlan, tag: int) -> UnlistedTag:
         """Whose is a tag the system's tables do not list (asked once per plan)."""

@@ -30,6 +30,7 @@ from typing import Literal
 import httpx
 
 from exofop_mcp.atomic_files import AtomicStreamWriter
+from exofop_mcp.downloads.streaming_unpack import StreamingUnpacker
 from exofop_mcp.errors import ExofopResponseError
 from exofop_mcp.site.client import ExofopClient, TransientFailure
 from exofop_mcp.site.responses import SNIFF_BYTES, describe_bytes, sniff_body
@@ -61,6 +62,8 @@ class TransferOutcome:
     size: int = 0
     sha256: str | None = None
     message: str | None = None
+    #: With ``unpacker``, the one fed the successful attempt's body (``ok`` only); its holder closes it.
+    streamed: StreamingUnpacker | None = None
 
 
 class _Permanent(Exception):
@@ -87,12 +90,17 @@ async def fetch_tag_archive(
     cookies: Mapping[str, str] | None = None,
     on_bytes: Callable[[int], None] | None = None,
     durable: bool = True,
+    unpacker: Callable[[], StreamingUnpacker | None] | None = None,
 ) -> TransferOutcome:
     """Download tag ``tag``'s zip to ``destination`` (atomically); never raises for network trouble.
 
     ``durable=False`` skips the ``fsync`` before the rename, for an archive that is unpacked and
     removed at once: what stays is the unpacked files (synced), and an archive a crash left behind
     is recorded nowhere, so it is fetched anew.
+
+    ``unpacker`` makes a :class:`~exofop_mcp.downloads.streaming_unpack.StreamingUnpacker` (or
+    ``None``) for each attempt once the body begins, fed the body as it is written; a failed
+    attempt's is closed, the successful one's is returned in :attr:`TransferOutcome.streamed`.
 
     Each attempt is one :meth:`ExofopClient.stream_attempt`; the client's retry loop, with ``retry``,
     decides whether and when to try again.  Here: the stall detector, the overall deadline, and what
@@ -113,8 +121,10 @@ async def fetch_tag_archive(
             )
         try:
             async with asyncio.timeout(remaining):
-                size, sha = await _attempt(client, tag, destination, limits, cookies, on_bytes, durable)
-            return TransferOutcome("ok", number, size=size, sha256=sha)
+                size, sha, streamed = await _attempt(
+                    client, tag, destination, limits, cookies, on_bytes, durable, unpacker
+                )
+            return TransferOutcome("ok", number, size=size, sha256=sha, streamed=streamed)
         except _Permanent as exc:
             return TransferOutcome(exc.status, number, message=str(exc))
         except ExofopResponseError as exc:
@@ -158,8 +168,10 @@ async def _attempt(
     cookies: Mapping[str, str] | None,
     on_bytes: Callable[[int], None] | None,
     durable: bool = True,
-) -> tuple[int, str]:
+    unpacker: Callable[[], StreamingUnpacker | None] | None = None,
+) -> tuple[int, str, StreamingUnpacker | None]:
     counted = 0
+    streamed: StreamingUnpacker | None = None
     try:
         # The archive is committed (final flush, fsync and rename, in a worker thread) when ``finishing``
         # closes, after the response: the request's lane is free as soon as the body is complete.
@@ -190,18 +202,26 @@ async def _attempt(
                 _classify_non_zip(bytes(head), tag, logged_in=cookies is not None)
             writer = await finishing.enter_async_context(AtomicStreamWriter(destination, head_size=16, durable=durable))
             writer.write(head)
+            streamed = unpacker() if unpacker is not None else None
+            feed = streamed.feed if streamed is not None else _ignore
+            feed(bytes(head))
             counted = _count(on_bytes, len(head), counted)
             async for chunk in chunks:
                 writer.write(chunk)
+                feed(chunk)
                 counted = _count(on_bytes, len(chunk), counted)
             if declared is not None and response.num_bytes_downloaded < declared:
                 raise TransientFailure(
                     f"the body was truncated ({response.num_bytes_downloaded:,} of {declared:,} bytes)"
                 )
             size, sha = writer.bytes_written, writer.sha256_hex()
-        return size, sha
+        if streamed is not None:
+            streamed.end()
+        return size, sha, streamed
     except TransientFailure as exc:
         _uncount(on_bytes, counted)
+        if streamed is not None:
+            await streamed.aclose()  # the next attempt starts afresh
         if exc.cause is None:
             raise
         # The network failed: say whether the body had begun, and why, precisely.
@@ -211,7 +231,13 @@ async def _attempt(
         raise TransientFailure(f"{what} ({exc.reason})", cause=exc.cause) from None
     except BaseException:
         _uncount(on_bytes, counted)
+        if streamed is not None:
+            await streamed.aclose()
         raise
+
+
+def _ignore(chunk: bytes) -> None:
+    pass
 
 
 async def _watched(chunks: AsyncIterator[bytes], limits: TransferLimits) -> AsyncGenerator[bytes, None]:
