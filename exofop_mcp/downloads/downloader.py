@@ -451,7 +451,8 @@ class Downloader:
             # A lane is held while the bytes flow (the client's), a login only for the transfer, and
             # neither while the archive is committed, checked and unpacked.
             # While unpacking as the bytes flow, the tag's kind (where its files go) is looked up meanwhile.
-            kind_task = self._kind_task(plan, tag) if request.unzip and self.settings.stream_unpack else None
+            streaming = request.unzip and self.settings.stream_unpack
+            kind_task = asyncio.ensure_future(self._kind_of(plan, tag)) if streaming else None
             try:
                 async with self.cookie_lease() as cookies:
                     self.archive_requests += 1
@@ -545,9 +546,6 @@ class Downloader:
                 }
             )
         raise AssertionError("unreachable")
-
-    def _kind_task(self, plan: DownloadPlan, tag: int) -> asyncio.Future[DownloadKind]:
-        return asyncio.ensure_future(self._kind_of(plan, tag))
 
     def _unpacker(
         self, plan: DownloadPlan, tag: int, kind_task: asyncio.Future[DownloadKind]

@@ -136,10 +136,7 @@ class SystemDirectory:
         link on its way is resolved (repeated calls check a dozen paths each)."""
         seen: dict[Path, bool | None] = {}  # a folder or file below the root: a link?  None: missing
         for path in paths or tuple(self.written_paths()):
-            through_link = _link_on_the_way(self.root, path, seen)
-            if through_link is None:  # missing
-                continue
-            if not through_link:
+            if not _link_on_the_way(self.root, path, seen):  # missing (None), or no link on the way
                 continue
             try:
                 target = path.resolve()

@@ -173,8 +173,9 @@ async def _attempt(
     counted = 0
     streamed: StreamingUnpacker | None = None
     try:
-        # The archive is committed (final flush, fsync and rename, in a worker thread) when ``finishing``
-        # closes, after the response: the request's lane is free as soon as the body is complete.
+        # The archive is committed (final flush, fsync and rename in a worker thread; without fsync, here)
+        # when ``finishing`` closes, after the response: the request's lane is free as soon as the body is
+        # complete.
         async with (
             contextlib.AsyncExitStack() as finishing,
             client.stream_attempt(
