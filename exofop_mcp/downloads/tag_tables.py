@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 from exofop_mcp.atomic_files import atomic_write_text
@@ -47,21 +48,25 @@ class TablesFailure(Exception):
 
 
 async def fetch_tables(observations: ObservationLister, tic: int) -> Tables:
-    """The system's three observation tables (asked together; the request lanes decide the order)."""
-    kinds = list(TAG_KINDS)
-    tables = await asyncio.gather(*(observations.table(kind, tic) for kind in kinds))
-    return dict(zip(kinds, tables, strict=True))
+    """The system's three observation tables, asked together (in kind order)."""
+    return await TablesOnTheWay(observations, tic).everything
 
 
 def tag_kinds(tables: Tables) -> dict[int, DownloadKind]:
     """Each listed tag's kind: the first table, in :data:`TAG_KINDS` order, that lists it."""
     kinds: dict[int, DownloadKind] = {}
     for kind in TAG_KINDS:
-        for row in tables.get(kind, []):
-            tag = getattr(row, "tag", None)
-            if tag is not None:
-                kinds.setdefault(tag, kind)
+        for tag in _tags_of(tables.get(kind, [])):
+            kinds.setdefault(tag, kind)
     return kinds
+
+
+def _tags_of(rows: list[TableRecord]) -> Iterator[int]:
+    """The tags of a table's rows (rows without one are left out)."""
+    for row in rows:
+        tag = getattr(row, "tag", None)
+        if tag is not None:
+            yield tag
 
 
 class TablesOnTheWay:
@@ -90,8 +95,7 @@ class TablesOnTheWay:
                 if task.exception() is not None:
                     return None
                 if kind not in self._tags:
-                    listed = (getattr(row, "tag", None) for row in task.result())
-                    self._tags[kind] = frozenset(t for t in listed if t is not None)
+                    self._tags[kind] = frozenset(_tags_of(task.result()))
                 if tag in self._tags[kind]:
                     return kind
             else:
