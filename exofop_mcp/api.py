@@ -29,6 +29,7 @@ from exofop_mcp.downloads.request_models import DownloadTagsRequest
 from exofop_mcp.lightcurves.jobs import ExtractionJob, LightCurveJobs
 from exofop_mcp.lightcurves.reports import ExtractionReport, ExtractLightCurvesRequest
 from exofop_mcp.settings import Settings
+from exofop_mcp.site import http_stack
 from exofop_mcp.site.catalog import TOICatalog
 from exofop_mcp.site.client import ExofopClient
 from exofop_mcp.site.observations import ListObservationsRequest, ObservationLister, ObservationPage
@@ -65,7 +66,8 @@ class Exofop:
     async def warm_up(self) -> None:
         """Optional: pay the HTTP stack's one-time costs now (TLS context, network backend, ~0.1 s, in a
         worker thread), so that the first request measures the site; the MCP server does this at start."""
-        await asyncio.to_thread(self.client.prepare)
+        await asyncio.to_thread(http_stack.warm_up)  # thread-safe; the pool itself is built here, on the event loop
+        self.client.prepare()
 
     def remove_abandoned_files(self) -> int:
         """Remove temporary files of killed downloads that no live process holds (at start); return how many."""
