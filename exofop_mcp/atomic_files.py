@@ -469,9 +469,7 @@ def _newest_mtime(entry: os.DirEntry[str]) -> float:
     return newest
 
 
-def remove_stale_temp_files(
-    directory: Path, *, recursive: bool = True, min_age_seconds: float = 0.0
-) -> list[Path]:
+def remove_stale_temp_files(directory: Path, *, recursive: bool = True, min_age_seconds: float = 0.0) -> list[Path]:
     """Delete leftovers of interrupted writes under ``directory``; return what was removed (sorted).
 
     Only entries whose *name* matches our temporary patterns (``.<name>.<random>.part`` files and

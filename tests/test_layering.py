@@ -125,8 +125,8 @@ def _imports_of(tree: ast.Module, name: str, path: str, is_package: bool, known:
                     yield from visit(ast.Module(body=[else_node], type_ignores=[]), in_function, type_checking, lazy)
                 continue
             is_function = isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
-            getattr_hook = is_package and not in_function and isinstance(child, ast.FunctionDef) and (
-                child.name == "__getattr__"
+            getattr_hook = (
+                is_package and not in_function and isinstance(child, ast.FunctionDef) and (child.name == "__getattr__")
             )
             yield from visit(child, in_function or is_function, type_checking, lazy or getattr_hook)
 
@@ -308,9 +308,7 @@ def test_site_is_the_bottom_layer(modules: dict[str, Module]) -> None:
     _fail_with(site_is_the_bottom_layer(modules, allowed=SITE_IMPORTS_BEING_REMOVED))
     present = {(i.source, i.target) for i in _all_imports(modules)}
     for source, target in sorted(SITE_IMPORTS_BEING_REMOVED - present):
-        warnings.warn(
-            f"{source} no longer imports {target}: remove it from SITE_IMPORTS_BEING_REMOVED", stacklevel=1
-        )
+        warnings.warn(f"{source} no longer imports {target}: remove it from SITE_IMPORTS_BEING_REMOVED", stacklevel=1)
 
 
 def test_no_import_cycles(modules: dict[str, Module]) -> None:

@@ -93,8 +93,10 @@ def plural(n: int, word: str) -> str:
 #: How the core's advice, worded for an assistant and its tools, reads at a terminal.
 _TOOL_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
     (
-        re.compile(r"To log in, the user runs `([^`]+)` in a terminal \(the password is never sent through the "
-                   r"assistant\)\."),
+        re.compile(
+            r"To log in, the user runs `([^`]+)` in a terminal \(the password is never sent through the "
+            r"assistant\)\."
+        ),
         r"To log in, run `\1` (it asks for the password itself).",
     ),
     (
@@ -107,8 +109,10 @@ _TOOL_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (re.compile(r"The user runs `([^`]+)`(?: again)? in a terminal"), r"Run `\1`"),
     (re.compile(r"the user runs `([^`]+)`(?: again)? in a terminal"), r"run `\1`"),
-    (re.compile(r"Asking for the same tags again retries only what is missing\."),
-     "Running the same command again retries only what is missing."),
+    (
+        re.compile(r"Asking for the same tags again retries only what is missing\."),
+        "Running the same command again retries only what is missing.",
+    ),
 )
 
 
@@ -126,9 +130,7 @@ def for_terminal(text: str, system: str | None = None) -> str:
         r"list_observations\(kind='(\w+)'\)", lambda m: f"`{command_line('list', target, '--kind', m.group(1))}`", text
     )
     text = re.sub(r"\blist_observations\b", f"`{command_line('list', target)}`", text)
-    text = re.sub(
-        r"call resolve_system\('([^']+)'\)", lambda m: f"run `{command_line('resolve', m.group(1))}`", text
-    )
+    text = re.sub(r"call resolve_system\('([^']+)'\)", lambda m: f"run `{command_line('resolve', m.group(1))}`", text)
     text = re.sub(r"download_tags\(overwrite=true\)", f"`{command_line('download', target)} TAG --overwrite`", text)
     return text
 

@@ -55,7 +55,6 @@ TOI_COUNT_FIELDS: dict[ObservationCheck, str] = {
 }
 
 
-
 def columns_text(columns: Sequence[str], limit: int = 24) -> str:
     shown = ", ".join(repr(c) for c in columns[:limit])
     more = f", … ({len(columns)} in all)" if len(columns) > limit else ""
@@ -82,8 +81,6 @@ def missing_text(missing: Sequence[str], header: Sequence[str], known: Collectio
     return ", ".join(parts)
 
 
-
 def record_columns(record: type[TableRecord]) -> list[str]:
     """The columns a record model reads (its fields' ``validation_alias``)."""
     return [f.validation_alias for f in record.model_fields.values() if isinstance(f.validation_alias, str)]
-

@@ -33,7 +33,6 @@ def versions() -> dict[str, str]:
     return found
 
 
-
 class LocalChecks:
     """``login`` and ``settings``."""
 
@@ -124,4 +123,3 @@ def _probe_directory(path: Path) -> tuple[bool, str]:
     with contextlib.suppress(OSError):
         os.rmdir(probe)
     return True, f"does not exist yet; can be created (under {parent})"
-

@@ -190,9 +190,7 @@ class SiteChecks(Probe):
             ) from None
         draft.got = f"HTTP {response.status_code}, {json.dumps(answer)[:300]}"
         if not isinstance(answer, dict) or "status" not in answer:
-            raise Stop(
-                "FAIL", f"{page} answered JSON without a 'status' field for {target!r}", hint=SITE_CHANGED_HINT
-            )
+            raise Stop("FAIL", f"{page} answered JSON without a 'status' field for {target!r}", hint=SITE_CHANGED_HINT)
         status = str(answer.get("status"))
         if status.upper() != "OK":
             message = answer.get("message")

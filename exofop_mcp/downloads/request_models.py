@@ -69,9 +69,7 @@ class DownloadTagsRequest(ObservationFilters):
     overwrite: Annotated[bool, Field(strict=True, description="fetch again even tags that are already complete")] = (
         False
     )
-    keep_zip: Annotated[bool, Field(strict=True, description="keep the verified archive in archives/<tag>.zip")] = (
-        False
-    )
+    keep_zip: Annotated[bool, Field(strict=True, description="keep the verified archive in archives/<tag>.zip")] = False
     verify: Annotated[
         bool,
         Field(

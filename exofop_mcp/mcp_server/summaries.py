@@ -229,7 +229,8 @@ def download_summary(r: DownloadReport, budget: int | None = PAGE_TEXT_BUDGET) -
     else:
         progress = f"{r.tags_done}/{r.tags_total} {tags} done"
     lines = [
-        f"{r.system}: {r.state}, {progress}" + (f" ({counts})" if counts else "")
+        f"{r.system}: {r.state}, {progress}"
+        + (f" ({counts})" if counts else "")
         + f"; {format_bytes(r.bytes_downloaded)} in {r.elapsed_seconds:.1f} s.",
         f"Directory: {r.directory}",
     ]
@@ -267,8 +268,11 @@ def inventory_summary(inv: DownloadsInventory) -> str:
 
 def extraction_summary(r: ExtractionReport) -> str:
     totals = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in r.totals.items()) or "nothing to do"
-    lines = [f"{r.system}: {r.light_curves} light curves from {r.tags_done}/{len(r.tags)} tags ({totals}); "
-             f"{r.sidecars} sidecar files left alone", r.message]
+    lines = [
+        f"{r.system}: {r.light_curves} light curves from {r.tags_done}/{len(r.tags)} tags ({totals}); "
+        f"{r.sidecars} sidecar files left alone",
+        r.message,
+    ]
     for e in r.results:
         name = e.source_file.rsplit("/", 1)[-1]
         if e.status in ("extracted", "already_extracted"):

@@ -163,5 +163,3 @@ def add_model_tool(
     server.add_tool(tool, name=name, title=title, description=description, annotations=annotations)
     if isinstance(server, ExofopServer):
         server.request_models[name] = request_model
-
-

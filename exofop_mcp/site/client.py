@@ -55,8 +55,9 @@ class CookieLease(Protocol):
     ``cookies`` is a session's cookies (``{"PHPSESSID": "…"}``), or ``None`` to go anonymously.
     """
 
-    def lease(self, timeout: float | None = None) -> contextlib.AbstractAsyncContextManager[Mapping[str, str] | None]:
-        ...
+    def lease(
+        self, timeout: float | None = None
+    ) -> contextlib.AbstractAsyncContextManager[Mapping[str, str] | None]: ...
 
 
 def cookie_header(cookies: Mapping[str, str] | None) -> dict[str, str]:
@@ -465,8 +466,7 @@ class ExofopClient:
         ExoFOP's tables and pages are UTF-8 whatever the ``Content-Type`` header claims.
         """
         parts = [
-            chunk
-            async for chunk in self.body_chunks(response, page, limit=limit, setting="EXOFOP_MCP_MAX_PAGE_BYTES")
+            chunk async for chunk in self.body_chunks(response, page, limit=limit, setting="EXOFOP_MCP_MAX_PAGE_BYTES")
         ]
         response._content = b"".join(parts)
         response.encoding = "utf-8"
@@ -501,9 +501,7 @@ class ExofopClient:
                 write=settings.read_timeout,
                 pool=None,
             )
-        request = self._pool.build_request(
-            "GET", page, params=query, headers=cookie_header(cookies), timeout=timeout
-        )
+        request = self._pool.build_request("GET", page, params=query, headers=cookie_header(cookies), timeout=timeout)
         try:
             async with self.lanes.archive():
                 self.requests_sent += 1

@@ -38,6 +38,4 @@ def parse_sexagesimal(text: str | None, *, hours: bool) -> float | None:
 
 def to_degrees(ra: Sequence[str | None], dec: Sequence[str | None]) -> list[tuple[float | None, float | None]]:
     """Convert RA (hours) and Dec (degrees) cells to ``(ra_deg, dec_deg)`` pairs."""
-    return [
-        (parse_sexagesimal(r, hours=True), parse_sexagesimal(d, hours=False)) for r, d in zip(ra, dec, strict=True)
-    ]
+    return [(parse_sexagesimal(r, hours=True), parse_sexagesimal(d, hours=False)) for r, d in zip(ra, dec, strict=True)]

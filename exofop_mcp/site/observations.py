@@ -80,8 +80,7 @@ def check_planet_of(system: ResolvedSystem, filters: ObservationFilters) -> None
             hint=f"Give one of them, or call resolve_system('TOI-{toi}') to see the system it belongs to.",
         )
     raise InvalidRequestError(
-        f"{system.canonical_name} has no planet candidates (no TOI), so the 'planet' filter TOI-{toi} matches "
-        "nothing.",
+        f"{system.canonical_name} has no planet candidates (no TOI), so the 'planet' filter TOI-{toi} matches nothing.",
         hint="Leave that filter out.",
     )
 

@@ -262,9 +262,7 @@ def test_download_prints_plain_lines_then_the_summary(cli: Cli, warm_settings: S
     assert (system_dir / "manifest.json").exists() and temp_files(warm_settings.data_dir) == []
 
 
-def test_download_fetches_what_list_showed_and_reruns_are_already_present(
-    cli: Cli, warm_settings: Settings
-) -> None:
+def test_download_fetches_what_list_showed_and_reruns_are_already_present(cli: Cli, warm_settings: Settings) -> None:
     listed = cli.json("list", "TOI-1130", *LCO_ZS, schema="list_observations")
     first = cli.json("download", "TOI-1130", *LCO_ZS, schema="download_tags")
     assert [r["tag"] for r in first["results"]] == listed["tags"] == LCO_ZS_TAGS

@@ -324,7 +324,9 @@ def test_logout_removes_only_the_configured_sites_sessions(cli: Cli, tmp_path: P
     assert cli("login", "--credential-file", str(credential_file(tmp_path)), "--sessions", "2").code == EXIT_OK
     here = load_sessions(cli.config).sessions_of("alice")
     now = utc_now()
-    real = StoredSession("PHPSESSID", "real-site-cookie", now, now + timedelta(days=6), "https://exofop.ipac.caltech.edu")
+    real = StoredSession(
+        "PHPSESSID", "real-site-cookie", now, now + timedelta(days=6), "https://exofop.ipac.caltech.edu"
+    )
     store_login(cli.config, "alice", [*here, real])
 
     result = cli("logout")

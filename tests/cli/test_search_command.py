@@ -45,4 +45,3 @@ def test_bad_flags_exit_2_naming_the_flag(env, capsys, argv, words):
         main(argv)
     assert exited.value.code == 2
     assert words in capsys.readouterr().err
-

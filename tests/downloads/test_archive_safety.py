@@ -118,9 +118,7 @@ def temp_leftovers(root: Path) -> list[str]:
     return [p for p in tree(root) if any(is_temp_name(part) for part in p.split("/"))]
 
 
-SMALL = ExtractionLimits(
-    max_entries=10, max_total_uncompressed=10_000, max_entry_ratio=50, ratio_min_size=1000
-)
+SMALL = ExtractionLimits(max_entries=10, max_total_uncompressed=10_000, max_entry_ratio=50, ratio_min_size=1000)
 
 
 class Workspace:
@@ -580,9 +578,7 @@ def test_modification_times_are_restored(ws: Workspace) -> None:
     assert abs(os.stat(ws.dest / "a.txt").st_mtime - expected) < 2
 
 
-@pytest.mark.parametrize(
-    "method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA]
-)
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
 def test_compression_methods(ws: Workspace, method: int) -> None:
     data = b"flux " * 5000 + os.urandom(3000)
     ws.write(zip_bytes([("a.txt", data), ("b/c.txt", b"")], method))

@@ -472,9 +472,7 @@ def test_sigkill_mid_write_leaves_old_state(tmp_path: Path, kind: str, existing:
     if existing:
         target.write_bytes(b"old complete file")
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(target), kind], stdout=subprocess.PIPE, env=env
-    )
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(target), kind], stdout=subprocess.PIPE, env=env)
     try:
         assert child.stdout is not None
         assert child.stdout.readline() == b"writing\n"

@@ -65,9 +65,7 @@ async def test_a_large_download_reports_in_pages_while_running_and_finished(warm
         tags = listing.structured_content["tags"]
         assert len(tags) > 6 * RESULTS_PAGE // 2
         failing, corrupt = tags[-1], tags[len(tags) // 2]
-        replica.configure(
-            tag_size=4 * KiB, archive_header_delay=0.02, tag_faults={failing: "5xx", corrupt: "corrupt"}
-        )
+        replica.configure(tag_size=4 * KiB, archive_header_delay=0.02, tag_faults={failing: "5xx", corrupt: "corrupt"})
         result = await client.call_tool("download_tags", {"system": BUSY, "kind": "time_series", "wait_seconds": 1})
         report = check_halves(result)
         running_checked = 0

@@ -27,4 +27,3 @@ async def test_names_arrive_intact_whatever_charset_the_header_claims(warm_setti
         assert {row["user"] for row in page["rows"]} == {name}
         text = text_of(await call(warm_settings, "list_observations", args))
         assert name in text and "Ã" not in text
-

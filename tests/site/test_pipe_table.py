@@ -88,9 +88,7 @@ cell = st.text(alphabet=st.characters(blacklist_characters="|\r\n", blacklist_ca
 def test_text_columns_round_trip(rows):
     text = "a|b|c\n" + "\n".join("|".join(r) for r in rows) + "\n"
     parsed = read_pipe_table(text, text_columns={"a", "b", "c"})
-    expected = [
-        {k: (v.strip() or None) for k, v in zip("abc", r, strict=True)} for r in rows if "|".join(r).strip()
-    ]
+    expected = [{k: (v.strip() or None) for k, v in zip("abc", r, strict=True)} for r in rows if "|".join(r).strip()]
     assert parsed == expected
 
 
