@@ -21,7 +21,7 @@ from exofop_mcp.errors import InvalidIdentifierError, InvalidRequestError
 from exofop_mcp.result_pages import fit_page, json_size
 from exofop_mcp.site.client import ExofopClient
 from exofop_mcp.site.identifiers import parse_identifier
-from exofop_mcp.site.pipe_table import check_pipe_table, read_pipe_table
+from exofop_mcp.site.pipe_table import check_pipe_table
 from exofop_mcp.site.records import (
     RECORD_TYPES,
     ObservationKind,
@@ -29,6 +29,7 @@ from exofop_mcp.site.records import (
     StellarParameters,
     TableRecord,
     is_usable_tag_cell,
+    read_record_table,
 )
 from exofop_mcp.site.resolver import ResolvedSystem
 
@@ -245,7 +246,7 @@ class ObservationLister:
         if not text.strip():
             return []
         check_pipe_table(text, record_type.required_columns, page=record_type.page)
-        raw = await asyncio.to_thread(read_pipe_table, text, text_columns=record_type.text_columns())
+        raw = await asyncio.to_thread(read_record_table, text, record_type)
         if "Tag" in record_type.columns():
             odd = sum(1 for r in raw if not is_usable_tag_cell(r.get("Tag")))
             self.odd_tags[(kind, tic)] = odd

@@ -14,6 +14,9 @@ from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origi
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from exofop_mcp.site.free_text import display_text, needs_decoding
+from exofop_mcp.site.pipe_table import Row, read_pipe_table
+
 
 def _lenient_number(value: Any) -> Any:
     if value is None or isinstance(value, bool):
@@ -63,15 +66,38 @@ def _text(value: Any) -> Any:
     return text or None
 
 
+def _free_text(value: Any) -> Any:
+    text = _text(value)
+    return display_text(text) or None if text is not None else None
+
+
+def _raw_free_text(value: Any) -> Any:
+    text = _text(value)
+    return text if text is not None and needs_decoding(text) else None
+
+
 Num = Annotated[float | None, BeforeValidator(_lenient_number)]
 Int = Annotated[int | None, BeforeValidator(_lenient_int)]
 TagNumber = Annotated[int | None, BeforeValidator(_tag_number)]
 Text = Annotated[str | None, BeforeValidator(_text)]
+#: Free text as a person reads it (HTML breaks and entities decoded, see :mod:`exofop_mcp.site.free_text`).
+FreeText = Annotated[str | None, BeforeValidator(_free_text)]
+#: The same cell exactly as the site holds it, kept only when it reads differently once decoded.
+RawFreeText = Annotated[str | None, BeforeValidator(_raw_free_text)]
 
 
 def col(column: str, description: str | None = None) -> Any:
     """A field read from the table column ``column``."""
     return Field(default=None, validation_alias=column, description=description or column)
+
+
+def raw_col(column: str) -> Any:
+    """The raw twin of a free-text field (absent when the text has nothing to decode)."""
+    return Field(
+        default=None,
+        validation_alias=column,
+        description=f"{column} exactly as ExoFOP holds it (HTML and all); only present when it differs",
+    )
 
 
 class TableRecord(BaseModel):
@@ -87,6 +113,11 @@ class TableRecord(BaseModel):
     page: ClassVar[str] = ""
     #: Columns whose absence means the page did not return this table.
     required_columns: ClassVar[tuple[str, ...]] = ()
+    #: A column that spells a whole number in every row: a line whose cell there does not is the
+    #: continuation of the row before it (free text with a raw newline); see ``pipe_table.RowStart``.
+    key_column: ClassVar[str | None] = "TIC ID"
+    #: Free-text columns: they may hold a literal ``|``, raw newlines and HTML.
+    free_text_columns: ClassVar[tuple[str, ...]] = ("Notes",)
 
     @classmethod
     def columns(cls) -> set[str]:
@@ -101,6 +132,18 @@ class TableRecord(BaseModel):
             if isinstance(field.validation_alias, str) and _is_text(field.annotation):
                 names.add(field.validation_alias)
         return names
+
+
+def read_record_table(text: str, record: type[TableRecord], *, only_its_columns: bool = False) -> list[Row]:
+    """The rows of one record type's pipe table: its text columns kept as text, continuation lines of its
+    free text joined to their rows, extra separators kept inside its free-text column."""
+    return read_pipe_table(
+        text,
+        text_columns=record.text_columns(),
+        columns=record.columns() if only_its_columns else None,
+        key_column=record.key_column,
+        free_text=record.free_text_columns,
+    )
 
 
 def _is_text(annotation: Any) -> bool:
@@ -134,7 +177,8 @@ class TimeSeriesObservation(TableRecord):
     user: Text = col("User", "ExoFOP user who uploaded it")
     group: Text = col("Group")
     tag: TagNumber = col("Tag", "upload tag: pass to download_tags")
-    notes: Text = col("Notes")
+    notes: FreeText = col("Notes")
+    notes_raw: RawFreeText = raw_col("Notes")
 
 
 class SpectroscopyObservation(TableRecord):
@@ -156,7 +200,8 @@ class SpectroscopyObservation(TableRecord):
     user: Text = col("User")
     group: Text = col("Group")
     tag: TagNumber = col("Tag", "upload tag: pass to download_tags")
-    notes: Text = col("Notes")
+    notes: FreeText = col("Notes")
+    notes_raw: RawFreeText = raw_col("Notes")
 
 
 class ImagingObservation(TableRecord):
@@ -178,7 +223,8 @@ class ImagingObservation(TableRecord):
     user: Text = col("User")
     group: Text = col("Group")
     tag: TagNumber = col("Tag", "upload tag: pass to download_tags")
-    notes: Text = col("Notes")
+    notes: FreeText = col("Notes")
+    notes_raw: RawFreeText = raw_col("Notes")
 
 
 class StellarCompanion(TableRecord):
@@ -201,7 +247,8 @@ class StellarCompanion(TableRecord):
     user: Text = col("User")
     group: Text = col("Group")
     tag: TagNumber = col("Tag")
-    notes: Text = col("Notes")
+    notes: FreeText = col("Notes")
+    notes_raw: RawFreeText = raw_col("Notes")
 
 
 class NearbyTarget(TableRecord):
@@ -209,6 +256,7 @@ class NearbyTarget(TableRecord):
 
     page: ClassVar[str] = "download_nearbytarget.php"
     required_columns: ClassVar[tuple[str, ...]] = ("TIC ID", "Separation (arcsec)")
+    free_text_columns: ClassVar[tuple[str, ...]] = ()
     kind: Literal["nearby_targets"] = "nearby_targets"
     tic_id: Int = col("TIC ID", "TIC id of the nearby star")
     toi: Text = col("TOI")
@@ -242,7 +290,8 @@ class StellarParameters(TableRecord):
     user: Text = col("User")
     date: Text = col("Date")
     tag: TagNumber = col("Tag")
-    notes: Text = col("Notes")
+    notes: FreeText = col("Notes")
+    notes_raw: RawFreeText = raw_col("Notes")
     parameters: dict[str, float | int | str] = Field(default_factory=dict)
 
     @classmethod
@@ -257,6 +306,8 @@ class FileEntry(TableRecord):
 
     page: ClassVar[str] = "download_filelist.php"
     required_columns: ClassVar[tuple[str, ...]] = ("File Name", "Tag")
+    key_column: ClassVar[str | None] = "File ID"
+    free_text_columns: ClassVar[tuple[str, ...]] = ("Description",)
     kind: Literal["files"] = "files"
     type: Text = col("Type", "file type, e.g. 'Light_Curve', 'Spectrum', 'Image'")
     file_name: Text = col("File Name")
@@ -267,7 +318,8 @@ class FileEntry(TableRecord):
     user: Text = col("User")
     group: Text = col("Group")
     tag: TagNumber = col("Tag")
-    description: Text = col("Description")
+    description: FreeText = col("Description")
+    description_raw: RawFreeText = raw_col("Description")
 
 
 class TOIRecord(TableRecord):
@@ -275,6 +327,7 @@ class TOIRecord(TableRecord):
 
     page: ClassVar[str] = "download_toi.php"
     required_columns: ClassVar[tuple[str, ...]] = ("TIC ID", "TOI", "TESS Disposition", "TFOPWG Disposition")
+    free_text_columns: ClassVar[tuple[str, ...]] = ("Comments",)
     tic_id: Int = col("TIC ID")
     toi: Text = col("TOI", "planet candidate, e.g. '1130.01'")
     tess_disposition: Text = col("TESS Disposition")
@@ -301,7 +354,8 @@ class TOIRecord(TableRecord):
     sectors: Text = col("Sectors")
     date_alerted: Text = col("Date TOI Alerted (UTC)")
     date_updated: Text = col("Date TOI Updated (UTC)")
-    comments: Text = col("Comments")
+    comments: FreeText = col("Comments")
+    comments_raw: RawFreeText = raw_col("Comments")
 
 
 ObservationKind = Literal[
