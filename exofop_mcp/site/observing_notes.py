@@ -26,6 +26,8 @@ from exofop_mcp.site.records import (
 )
 
 OBSNOTES_PAGE = "download_obsnotes.php"
+#: The table's columns as the real site prints them.
+OBSNOTES_COLUMNS = ("ID", "TIC ID", "Username", "Groupname", "TAG ID", "Lastmod", "notes")
 
 
 class ObservingNote(TableRecord):
