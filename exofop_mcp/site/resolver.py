@@ -408,7 +408,7 @@ class SystemResolver:
                 f"{status.age_hours:.1f} hours ago."
             )
         if not entries:
-            notes.append("This star has no TOI; it is known to ExoFOP by its TIC id only.")
+            notes.append("This star has no TOI: its canonical name is its TIC id.")
         counts = None
         if entries:
             counts = ObservationCounts(
