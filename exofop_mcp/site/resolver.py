@@ -9,6 +9,7 @@ does not know them or cannot be reached, to the names found in the catalog.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -38,6 +39,8 @@ NAME_RESOLVER_PAGE = "gototicid.php"
 STELLAR_PAGE = "download_stellar.php"
 #: How long a star's target page answers again from memory.
 TARGET_INFO_SECONDS = 600.0
+#: How long resolve_system waits for the star's other names before answering without them.
+OTHER_NAMES_WAIT = 15.0
 _CANDIDATE_TABLE_RE = re.compile(r"<table\b[^>]*class\s*=\s*[\"']?[^\"'>]*\btfop\b.*?</table>", re.I | re.S)
 _CANDIDATE_TIC_RE = re.compile(r"target\.php\?id=(\d{1,10})|\bTIC\s*(\d{1,10})\b", re.I)
 
@@ -264,18 +267,24 @@ class SystemResolver:
             result.tess_mag = info.tess_mag
 
     async def add_other_names(self, result: ResolvedSystem) -> ResolvedSystem:
-        """Fill ``other_names`` (Gaia DR3, 2MASS, HD, ...) from the star's target page; a page that cannot be
-        read leaves them out and says so in ``notes``."""
+        """Fill ``other_names`` (Gaia DR3, 2MASS, HD, ...) from the star's target page (remembered on disk as
+        long as the names the resolver learns); a page that cannot be read in :data:`OTHER_NAMES_WAIT`
+        seconds leaves them out and says so in ``notes``."""
+        known = self.names.get_star_names(result.tic_id)
+        if known is not None:
+            result.other_names = known
+            return result
         try:
-            info = await self.target_info(result.tic_id)
-        except ExofopMcpError as exc:
+            async with asyncio.timeout(OTHER_NAMES_WAIT):
+                info = await self.target_info(result.tic_id)
+        except (ExofopMcpError, TimeoutError) as exc:
             log.info("TIC %s: target.php gave no names: %s", result.tic_id, exc)
-            result.notes.append(
-                f"The star's other names are unknown: ExoFOP's target page could not be read ({exc.message})"
-            )
+            why = exc.message if isinstance(exc, ExofopMcpError) else f"no answer within {OTHER_NAMES_WAIT:g} s"
+            result.notes.append(f"The star's other names are unknown: ExoFOP's target page could not be read ({why})")
             return result
         if info is not None:
             result.other_names = info.other_names
+            self.names.put_star_names(result.tic_id, info.other_names)
         return result
 
     # -- names -------------------------------------------------------------------

@@ -116,3 +116,18 @@ async def test_the_resolve_text_names_the_other_names(warm_settings):
     result = await call(warm_settings, "resolve_system", {"query": "TOI-1130"})
     text = text_of(result)
     assert "Also known as: 2MASS J" in text and "Gaia DR3 " in text
+
+
+async def test_other_names_are_remembered_and_a_failing_target_page_only_costs_them(warm_settings, replica):
+    async with Exofop(warm_settings) as exofop:
+        first = await exofop.resolve_system("TOI-1130")
+    asked = replica.count("target.php")
+    assert asked == 1 and first.other_names
+    async with Exofop(warm_settings) as exofop:  # another process: the names come from the cache on disk
+        assert (await exofop.resolve_system("TOI-1130")).other_names == first.other_names
+    assert replica.count("target.php") == asked
+    replica.configure(error_rate=1.0, fault_kinds=("5xx",), fault_paths=("target.php",))
+    async with Exofop(warm_settings) as exofop:
+        system = await exofop.resolve_system("TOI-1000")
+    assert system.canonical_name == "TOI-1000" and system.other_names == []
+    assert any(note.startswith("The star's other names are unknown") for note in system.notes)
