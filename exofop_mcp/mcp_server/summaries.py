@@ -125,6 +125,12 @@ _COLUMNS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("user", ("user",)),
         ("description", ("description",)),
     ],
+    "observing_notes": [
+        ("tag", ("tag",)),
+        ("date", ("date",)),
+        ("observer", ("user",)),
+        ("notes", ("text",)),
+    ],
 }
 
 

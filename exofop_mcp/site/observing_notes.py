@@ -9,48 +9,13 @@ it: a literal ``|``, raw newlines and HTML are all seen, so rows are read with c
 from __future__ import annotations
 
 import asyncio
-from typing import ClassVar
 
 from exofop_mcp.site.client import ExofopClient
 from exofop_mcp.site.pipe_table import check_pipe_table
-from exofop_mcp.site.records import (
-    FreeText,
-    Int,
-    RawFreeText,
-    TableRecord,
-    TagNumber,
-    Text,
-    col,
-    raw_col,
-    read_record_table,
-)
+from exofop_mcp.site.records import OBSNOTES_COLUMNS, ObservingNote, read_record_table
 
-OBSNOTES_PAGE = "download_obsnotes.php"
-#: The table's columns as the real site prints them.
-OBSNOTES_COLUMNS = ("ID", "TIC ID", "Username", "Groupname", "TAG ID", "Lastmod", "notes")
-
-
-class ObservingNote(TableRecord):
-    """One observing note of a star (a row of ``download_obsnotes.php``)."""
-
-    page: ClassVar[str] = OBSNOTES_PAGE
-    required_columns: ClassVar[tuple[str, ...]] = ("TIC ID", "TAG ID", "notes")
-    key_column: ClassVar[str | None] = "ID"
-    free_text_columns: ClassVar[tuple[str, ...]] = ("notes",)
-
-    id: Int = col("ID", "the note's row id on ExoFOP")
-    tic_id: Int = col("TIC ID", "TIC id of the star")
-    user: Text = col("Username", "ExoFOP user who wrote the note")
-    group: Text = col("Groupname", "'tfopwg' or empty")
-    tag: TagNumber = col("TAG ID", "upload tag the note is about (pass to download_tags)")
-    lastmod: Text = col("Lastmod", "when the note was last changed (UTC, 'YYYY-MM-DD hh:mm:ss')")
-    text: FreeText = col("notes", "the note as a person reads it (HTML breaks and entities decoded)")
-    raw_text: RawFreeText = raw_col("notes")
-
-    @property
-    def date(self) -> str | None:
-        """The day of ``lastmod`` (``YYYY-MM-DD``)."""
-        return self.lastmod[:10] if self.lastmod and len(self.lastmod) >= 10 else None
+OBSNOTES_PAGE = ObservingNote.page
+__all__ = ["OBSNOTES_COLUMNS", "OBSNOTES_PAGE", "ObservingNote", "fetch_observing_notes"]
 
 
 async def fetch_observing_notes(client: ExofopClient, tic: int) -> list[ObservingNote]:

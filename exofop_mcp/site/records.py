@@ -12,7 +12,7 @@ import math
 import types
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, computed_field
 
 from exofop_mcp.site.free_text import display_text, needs_decoding
 from exofop_mcp.site.pipe_table import Row, read_pipe_table
@@ -322,6 +322,35 @@ class FileEntry(TableRecord):
     description_raw: RawFreeText = raw_col("Description")
 
 
+#: The observing notes' columns as the real site prints them.
+OBSNOTES_COLUMNS = ("ID", "TIC ID", "Username", "Groupname", "TAG ID", "Lastmod", "notes")
+
+
+class ObservingNote(TableRecord):
+    """One observing note of a star (a row of ``download_obsnotes.php``)."""
+
+    page: ClassVar[str] = "download_obsnotes.php"
+    required_columns: ClassVar[tuple[str, ...]] = ("TIC ID", "TAG ID", "notes")
+    key_column: ClassVar[str | None] = "ID"
+    free_text_columns: ClassVar[tuple[str, ...]] = ("notes",)
+
+    kind: Literal["observing_notes"] = "observing_notes"
+    id: Int = col("ID", "the note's row id on ExoFOP")
+    tic_id: Int = col("TIC ID", "TIC id of the star")
+    user: Text = col("Username", "ExoFOP user who wrote the note")
+    group: Text = col("Groupname", "'tfopwg' or empty")
+    tag: TagNumber = col("TAG ID", "upload tag the note is about (pass to download_tags)")
+    lastmod: Text = col("Lastmod", "when the note was last changed (UTC, 'YYYY-MM-DD hh:mm:ss')")
+    text: FreeText = col("notes", "the note as a person reads it (HTML breaks and entities decoded)")
+    raw_text: RawFreeText = raw_col("notes")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def date(self) -> str | None:
+        """The day of ``lastmod`` (``YYYY-MM-DD``)."""
+        return self.lastmod[:10] if self.lastmod and len(self.lastmod) >= 10 else None
+
+
 class TOIRecord(TableRecord):
     """One row of the TOI table (``download_toi.php``): a planet candidate and its host star."""
 
@@ -366,6 +395,7 @@ ObservationKind = Literal[
     "nearby_targets",
     "stellar_parameters",
     "files",
+    "observing_notes",
 ]
 
 RECORD_TYPES: dict[str, type[TableRecord]] = {
@@ -376,6 +406,7 @@ RECORD_TYPES: dict[str, type[TableRecord]] = {
     "nearby_targets": NearbyTarget,
     "stellar_parameters": StellarParameters,
     "files": FileEntry,
+    "observing_notes": ObservingNote,
 }
 
 ObservationRecord = Annotated[
@@ -385,6 +416,7 @@ ObservationRecord = Annotated[
     | StellarCompanion
     | NearbyTarget
     | StellarParameters
-    | FileEntry,
+    | FileEntry
+    | ObservingNote,
     Field(discriminator="kind"),
 ]

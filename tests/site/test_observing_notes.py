@@ -7,6 +7,7 @@ import pytest
 
 from exofop_mcp.api import Exofop
 from exofop_mcp.replica import dataset
+from tests.helpers.tool_client import ok
 
 pytestmark = pytest.mark.anyio
 
@@ -47,3 +48,19 @@ async def test_broken_observing_notes_keep_their_rows(warm_settings, replica):
     assert all((n.text or "").endswith("\ndepth consistent & achromatic") for n in html)
     assert any((n.text or "").endswith(" | egress only, clouds") for n in broken)
     assert any((n.text or "").endswith("\n3|4 of the transit observed") for n in broken)
+
+
+async def test_list_observations_lists_the_observing_notes(warm_settings):
+    from tests.helpers.tool_client import call, text_of
+
+    page = await ok(warm_settings, "list_observations", {"system": "TOI-1130", "kind": "observing_notes"})
+    assert page["total"] > 5 and page["rows"][0]["kind"] == "observing_notes"
+    row = next(r for r in page["rows"] if r["tag"] == 19442)
+    assert row["text"] == "nominal .02 with overlapping .01" and row["date"] == row["lastmod"][:10]
+    assert 19442 in page["tags"]
+    mine = await ok(
+        warm_settings, "list_observations", {"system": "TOI-1130", "kind": "observing_notes", "user": row["user"]}
+    )
+    assert {r["user"] for r in mine["rows"]} == {row["user"]}
+    result = await call(warm_settings, "list_observations", {"system": "TOI-1130", "kind": "observing_notes"})
+    assert "nominal .02 with overlapping .01" in text_of(result)
