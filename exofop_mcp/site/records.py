@@ -68,7 +68,9 @@ def _text(value: Any) -> Any:
 
 def _free_text(value: Any) -> Any:
     text = _text(value)
-    return display_text(text) or None if text is not None else None
+    if text is None:
+        return None
+    return display_text(text) or None
 
 
 def _raw_free_text(value: Any) -> Any:
