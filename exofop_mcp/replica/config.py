@@ -146,6 +146,17 @@ class ReplicaConfig(BaseModel):
     foreign_redirect_pages: tuple[str, ...] = Field(
         default=(), description="pages (path suffixes) that redirect to foreign_redirect"
     )
+    broken_free_text: bool = Field(
+        default=False,
+        description="free text as the real site holds it: some notes (observation tables, observing notes), TOI "
+        "comments and file descriptions carry a literal '|', a raw newline (the text goes on on the next line) "
+        "or HTML (<br>, &nbsp;, &amp;)",
+    )
+    untidy_tables: bool = Field(
+        default=False,
+        description="pipe tables as they really look: header cells with stray spaces, decimals without a leading "
+        "zero (.386554), several blank lines at the end",
+    )
     cache_dir: str | None = None
     keepalive_timeout: float = Field(default=15.0, gt=0)
 
