@@ -8,7 +8,7 @@ import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.followup.status import (
@@ -23,6 +23,7 @@ from exofop_mcp.followup.status import (
 from exofop_mcp.followup.watch_list import load_watch_list
 from exofop_mcp.followup.whats_new import (
     Change,
+    ChangeKind,
     SystemProblem,
     WhatsNew,
     WhatsNewRequest,
@@ -33,12 +34,11 @@ from exofop_mcp.result_pages import fit_page, json_size
 from exofop_mcp.site.catalog import TOICatalog
 from exofop_mcp.site.client import ExofopClient
 from exofop_mcp.site.observations import ObservationLister
-from exofop_mcp.site.observing_notes import ObservingNote, fetch_observing_notes
-from exofop_mcp.site.records import NearbyTarget, TableRecord, TOIRecord
+from exofop_mcp.site.records import NearbyTarget, ObservationKind, ObservingNote, TableRecord, TOIRecord
 from exofop_mcp.site.resolver import ResolvedSystem, SystemResolver
 
-STATUS_KINDS = ("time_series", "spectroscopy", "imaging", "stellar_companions")
-NEWS_KINDS = ("time_series", "spectroscopy", "imaging")
+STATUS_KINDS: tuple[ObservationKind, ...] = ("time_series", "spectroscopy", "imaging", "stellar_companions")
+NEWS_KINDS: tuple[ChangeKind, ...] = ("time_series", "spectroscopy", "imaging")
 #: The next transits listed per candidate (without an observatory) and in all (with one).
 NEXT_PER_CANDIDATE = 3
 NEXT_FROM_SITE = 8
@@ -69,7 +69,6 @@ class FollowUpDesk:
         self.observations = observations
         self.data_dir = data_dir
         self.config_dir = config_dir
-        self._notes: dict[int, tuple[float, list[ObservingNote]]] = {}
 
     async def toi_records(self, system: ResolvedSystem) -> list[TOIRecord]:
         entries = self.catalog.entries_for_tic(system.tic_id)
@@ -78,19 +77,16 @@ class FollowUpDesk:
         return sorted((e.record for e in entries), key=lambda r: r.toi or "")
 
     async def observing_notes(self, tic: int) -> list[ObservingNote]:
-        kept = self._notes.get(tic)
-        if kept is not None and time.monotonic() - kept[0] < self.observations.cache_seconds:
-            return kept[1]
-        notes = await fetch_observing_notes(self.client, tic)
-        self._notes[tic] = (time.monotonic(), notes)
-        return notes
+        """The star's observing notes, oldest first (kept as briefly as the other tables)."""
+        rows = await self.observations.table("observing_notes", tic)
+        return [row for row in rows if isinstance(row, ObservingNote)]
 
     # ---------------------------------------------------------------- follow_up_status
 
     async def status(self, request: FollowUpStatusRequest) -> FollowUpStatus:
         before = self.client.requests_sent
         system = await self.resolver.resolve(request.system)
-        kinds: list[Any] = list(STATUS_KINDS)
+        kinds = STATUS_KINDS
         answers = await asyncio.gather(
             self.toi_records(system),
             *(self.observations.table(kind, system.tic_id) for kind in kinds),
@@ -98,30 +94,34 @@ class FollowUpDesk:
             self.observing_notes(system.tic_id),
             return_exceptions=True,
         )
-        records, *rest = answers
+        records_answer, *rest = answers
         table_answers, nearby_answer, notes_answer = rest[: len(kinds)], rest[len(kinds)], rest[len(kinds) + 1]
         problems: list[str] = []
-        if isinstance(records, BaseException):
-            problems.append(f"the TOI table: {_error_text(records)}")
-            records = []
+        records: list[TOIRecord] = []
+        if isinstance(records_answer, BaseException):
+            problems.append(f"the TOI table: {_error_text(records_answer)}")
+        else:
+            records = cast(list[TOIRecord], records_answer)
         tables: dict[str, Sequence[TableRecord]] = {}
         for kind, answer in zip(kinds, table_answers, strict=True):
             if isinstance(answer, BaseException):
                 problems.append(f"the {kind.replace('_', ' ')} table: {_error_text(answer)}")
             else:
-                tables[kind] = answer
+                tables[kind] = cast(list[TableRecord], answer)
         nearby: list[NearbyTarget] | None = None
         if isinstance(nearby_answer, BaseException):
             problems.append(f"the nearby-stars table: {_error_text(nearby_answer)}")
         else:
-            nearby = [row for row in nearby_answer if isinstance(row, NearbyTarget)]
+            nearby = [row for row in cast(list[TableRecord], nearby_answer) if isinstance(row, NearbyTarget)]
         status = assemble(
             system.canonical_name, system.tic_id, system.exofop_url, system.tess_mag, records, tables, nearby
         )
         if isinstance(notes_answer, BaseException):
             problems.append(f"the observing notes: {_error_text(notes_answer)}")
         else:
-            newest = sorted(notes_answer, key=lambda n: (n.lastmod or "", n.id or 0), reverse=True)
+            newest = sorted(
+                cast(list[ObservingNote], notes_answer), key=lambda n: (n.lastmod or "", n.id or 0), reverse=True
+            )
             status.observing_notes_total = len(newest)
             status.observing_notes = [
                 NoteLine(date=n.date, user=n.user, tag=n.tag, text=_cut(n.text or "", MAX_NOTE_CHARS))
@@ -216,13 +216,16 @@ class FollowUpDesk:
 
     async def _news_of(self, name: str, since: str) -> tuple[str, list[Change]]:
         system = await self.resolver.resolve(name)
-        tables = await asyncio.gather(*(self.observations.table(kind, system.tic_id) for kind in NEWS_KINDS))
-        notes = await self.observing_notes(system.tic_id)
-        records = await self.toi_records(system)
+        tic = system.tic_id
+        *tables, notes, records = await asyncio.gather(
+            *(self.observations.table(cast(ObservationKind, kind), tic) for kind in NEWS_KINDS),
+            self.observing_notes(tic),
+            self.toi_records(system),
+        )
         found: list[Change] = []
         for kind, rows in zip(NEWS_KINDS, tables, strict=True):
-            found.extend(observation_changes(system.canonical_name, kind, rows, since))
-        for note in notes:
+            found.extend(observation_changes(system.canonical_name, kind, cast(list[TableRecord], rows), since))
+        for note in cast(list[ObservingNote], notes):
             if note.date and note.date >= since:
                 found.append(
                     Change(
@@ -233,7 +236,7 @@ class FollowUpDesk:
                         summary=f"note by {note.user or '?'}: {_cut(note.text or '', 160)}",
                     )
                 )
-        toi_found, _ = toi_changes(system.canonical_name, records, since, None)
+        toi_found, _ = toi_changes(system.canonical_name, cast(list[TOIRecord], records), since, None)
         found.extend(toi_found)
         return system.canonical_name, found
 
