@@ -20,6 +20,7 @@ from exofop_mcp.lightcurves.time_systems import (
     CONSISTENCY_SECONDS,
     SECONDS_PER_DAY,
     Target,
+    bjd_utc_to_bjd_tdb,
     hjd_utc_to_jd_utc,
     parse_time_name,
     plausible,
@@ -49,13 +50,24 @@ def site_from_table(table: TextTable) -> Site | None:
     )
 
 
+#: An AAVSO exoplanet report's ``#DATE_TYPE`` and the system its ``DATE`` column is then in.
+DECLARED_TYPES = {"BJD_TDB": "bjd", "BJD_TT": "bjd", "BJD_UTC": "bjd_utc", "JD_UTC": "jd", "HJD_UTC": "hjd"}
+
+
 def _columns(table: TextTable) -> dict[str, list[tuple[str, float | None]]]:
-    """Time-like numeric columns by system: bjd, jd (UTC), hjd, time (scale unknown)."""
+    """Time-like numeric columns by system: bjd, jd (UTC), hjd, time (scale unknown).
+
+    The observer's mid-exposure columns (AstroImageJ's ``BJD_TDB_MOBS``, ``JD_UTC_MOBS``...) come
+    first: they are the times the observer chose; unused ones are all NaN and are not numeric.
+    """
     found: dict[str, list[tuple[str, float | None]]] = {"bjd": [], "jd": [], "hjd": [], "time": []}
+    mid: set[str] = set()
     for name in table.names:
         parsed = parse_time_name(name)
         if parsed is None or not table.is_numeric(name):
             continue
+        if parsed.mid_exposure:
+            mid.add(name)
         if parsed.system == "bjd" and parsed.scale in (None, "tdb"):
             found["bjd"].append((name, parsed.offset))
         elif parsed.system == "jd" and parsed.scale in (None, "utc"):
@@ -64,9 +76,22 @@ def _columns(table: TextTable) -> dict[str, list[tuple[str, float | None]]]:
             found["hjd"].append((name, parsed.offset))
         elif parsed.system == "time":
             found["time"].append((name, parsed.offset))
-    # AstroImageJ writes both JD_UTC and J.D.-2400000: the full column first.
-    found["jd"].sort(key=lambda item: item[1] is not None)
+    for system in found.values():
+        # AstroImageJ writes both JD_UTC and J.D.-2400000: the full column first; mid-exposure before either.
+        system.sort(key=lambda item: (item[0] not in mid, item[1] is not None))
     return found
+
+
+def _declared(table: TextTable) -> tuple[str, str] | None:
+    """``(column, DATE_TYPE)`` when the table's metadata says what its DATE column holds (AAVSO reports)."""
+    declared = table.metadata.get("DATE_TYPE", "").split()
+    kind = declared[0].upper() if declared else ""
+    if kind not in DECLARED_TYPES:
+        return None
+    name = next((n for n in table.names if n.strip().upper() == "DATE"), None)
+    if name is None or not table.is_numeric(name):
+        return None
+    return name, kind
 
 
 def _full(
@@ -98,6 +123,16 @@ def choose_times(table: TextTable, target: Target, site: Site | None, date: dt.d
     """Full BJD_TDB for every row of ``table``; raises :class:`Refusal` when no column holds times."""
     columns = _columns(table)
     warnings: list[str] = []
+    declared = _declared(table)
+    if declared is not None:
+        name, kind = declared
+        system = DECLARED_TYPES[kind]
+        if system == "bjd_utc":
+            values = bjd_utc_to_bjd_tdb(_full(table, name, None, date, site, warnings))
+            return TimeChoice(values, None, f"{name} (BJD_UTC by the file's DATE_TYPE, converted to TDB)", warnings)
+        if kind == "BJD_TT":
+            warnings.append(f"{name} is BJD_TT by the file's DATE_TYPE: taken as BJD_TDB (they differ by < 2 ms)")
+        columns[system].insert(0, (name, None))
     jd_utc = None
     if columns["jd"]:
         name, named = columns["jd"][0]
@@ -106,7 +141,12 @@ def choose_times(table: TextTable, target: Target, site: Site | None, date: dt.d
     if columns["bjd"]:
         name, named = columns["bjd"][0]
         bjd = _full(table, name, named, date, site, warnings)
-        source = name if named is None and name.upper() == "BJD_TDB" else f"{name} (as BJD_TDB)"
+        if declared is not None and declared[0] == name:
+            source = f"{name} ({declared[1]} by the file's DATE_TYPE)"
+        elif named is None and name.upper() in ("BJD_TDB", "BJD_TDB_MOBS"):
+            source = name
+        else:
+            source = f"{name} (as BJD_TDB)"
         if jd_utc is not None:
             pick = np.flatnonzero(np.isfinite(bjd) & np.isfinite(jd_utc))
             if pick.size:
