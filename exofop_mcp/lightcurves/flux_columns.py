@@ -39,6 +39,8 @@ _GENERIC_ERRORS = ("err", "error", "errors", "sigma", "uncertainty")
 _STAR = re.compile(r"^flux_star_(\d+)$", re.IGNORECASE)
 _AIJ_FLUX = re.compile(r"^rel_flux_(t\d+)(_dfn|_dn|_n)?$")
 _UNIT = re.compile(r"\s*[\(\[][^\)\]]*[\)\]]\s*$")
+#: A plain ``rel_flux_T1`` whose median is this close to 1 was already normalised by its writer: not "raw".
+NORMALISED_WITHIN = 0.01
 #: Values that mean "no measurement": magnitudes of 99.99 (or -99), fluxes of 0 or below, -99 and the like.
 SENTINEL_MAGNITUDE = 90.0
 SENTINEL_VALUES = (-99.0, -99.99, -999.0, -9999.0, 999.99, 9999.99)
@@ -146,7 +148,7 @@ def _aij_flux(table: TextTable, names: dict[str, str]) -> FluxChoice | None:
                     warnings.append(f"error scaled from the raw error of rel_flux_{star} to the {suffix} flux")
             source = name
             median = float(np.nanmedian(flux)) if np.isfinite(flux).any() else float("nan")
-            if not suffix and not abs(median - 1.0) <= 0.05:  # raw: a ratio to the comparisons, not near 1
+            if not suffix and not abs(median - 1.0) <= NORMALISED_WITHIN:  # raw: a ratio to the comparisons
                 flux, median = _normalise(flux)
                 err = None if err is None else err / median
                 source = f"{name} (raw, divided by its median {median:.6g})"

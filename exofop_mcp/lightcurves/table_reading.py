@@ -214,9 +214,13 @@ def _same_kinds(first: list[str], second: list[str], decimal_comma: bool) -> boo
     """
     if len(first) != len(second) or first is second:
         return False
-    kinds = [_numeric_cell(c, decimal_comma) for c in first]
-    numbers = sum(1 for c, k in zip(first, kinds, strict=True) if k and c.strip())
-    return numbers >= 2 and numbers * 2 >= len(first) and kinds == [_numeric_cell(c, decimal_comma) for c in second]
+    numbers = 0
+    for mine, theirs in zip(first, second, strict=True):  # stops at the first difference (a header's names)
+        kind = _numeric_cell(mine, decimal_comma)
+        if kind != _numeric_cell(theirs, decimal_comma):
+            return False
+        numbers += bool(kind and mine.strip())
+    return numbers >= 2 and numbers * 2 >= len(first)
 
 
 def _header_fields(line: str, separator: str, width: int) -> list[str]:
