@@ -2,9 +2,10 @@
 
 For each tag the manifest lists as downloaded, every file that may hold a table (zips opened) is
 read, its times turned into BJD_TDB, its flux chosen, and an ECSV plus a PNG written under
-``light_curves/<tag>/``.  The manifest's ``products`` record each source file's hash, size and
-modification time with what it gave, so a repeat run reads nothing that did not change and
-rewrites nothing.  One bad file never stops the others: it becomes an entry with a reason.
+``light_curves/<tag>/`` (one pair per band when a table holds several, see :mod:`bands`).  The
+manifest's ``products`` record each source file's hash, size and modification time with what it
+gave, so a repeat run reads nothing that did not change and rewrites nothing.  One bad file never
+stops the others: it becomes an entry with a reason.
 """
 
 from __future__ import annotations

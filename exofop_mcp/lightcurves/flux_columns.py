@@ -1,8 +1,11 @@
 """Which columns of a table are the flux, its error, and the detrending quantities.
 
 The observer's cleaned column first (AstroImageJ's ``_dfn``, then ``_dn``, then ``_n``); otherwise
-the raw relative flux divided by its median and marked raw.  Counts of multi-star pipelines
-(``flux_star_0`` the target, the others comparisons) become relative flux.  No detrending of our own.
+the raw relative flux divided by its median and marked raw (a data subset may hold only a cleaned
+column).  Counts of multi-star pipelines (``flux_star_0`` the target, the others comparisons) become
+relative flux.  The error is the one that belongs to the chosen flux: its own name first, then one of
+the same quantity (a magnitude never takes a flux error, nor a flux a magnitude error); values meaning
+"no measurement" (99.99 mag, 0 flux, -99) are left out and counted.  No detrending of our own.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 A BJD_TDB column (or a synonym: ``BJD``, ``BJD-2450000``, ``BTJD``...) is taken as it is, after
 restoring a dropped offset; otherwise JD_UTC (``JD_UTC``, ``J.D.-2400000``, ``MJD``) or HJD_UTC is
 converted with ERFA, as astropy does it.  Where both BJD_TDB and JD_UTC exist, their difference is checked against
-the physics: a "BJD" column holding UTC times is caught and the light curve says so.
+the physics: a "BJD" column holding UTC times is caught and the light curve says so.  The observer's
+own mid-exposure columns (AstroImageJ's ``BJD_TDB_MOBS``...) come before the others, and an AAVSO
+exoplanet report's ``#DATE_TYPE`` says what its ``DATE`` column holds.
 """
 
 from __future__ import annotations
@@ -80,6 +82,11 @@ def _columns(table: TextTable) -> dict[str, list[tuple[str, float | None]]]:
         # AstroImageJ writes both JD_UTC and J.D.-2400000: the full column first; mid-exposure before either.
         system.sort(key=lambda item: (item[0] not in mid, item[1] is not None))
     return found
+
+
+def _is_mid(name: str) -> bool:
+    parsed = parse_time_name(name)
+    return parsed is not None and parsed.mid_exposure
 
 
 def _declared(table: TextTable) -> tuple[str, str] | None:
@@ -166,9 +173,16 @@ def choose_times(table: TextTable, target: Target, site: Site | None, date: dt.d
                             _converted(jd_name, "JD_UTC", site),
                             warnings,
                         )
+                    mid = _is_mid(name) and not _is_mid(jd_name)
                     warnings.append(
                         f"{name} differs from {jd_name} converted to BJD_TDB by {off:+.1f} s (more than "
-                        f"{CONSISTENCY_SECONDS:g} s): one of the two columns is wrong; {name} kept"
+                        f"{CONSISTENCY_SECONDS:g} s): "
+                        + (
+                            f"{name} is the observer's mid-exposure time and {jd_name} may be the exposure's "
+                            f"start; {name} kept"
+                            if mid
+                            else f"one of the two columns is wrong; {name} kept"
+                        )
                     )
         return TimeChoice(bjd, jd_utc, source, warnings)
     if jd_utc is not None:

@@ -110,6 +110,22 @@ def test_the_observers_mid_exposure_bjd_wins(tmp_path: Path) -> None:
     assert_errors_fit_scatter(np.asarray(lc["flux"]), np.asarray(lc["flux_err"]))
 
 
+def test_a_mid_exposure_bjd_far_from_jd_utc_is_kept_and_the_difference_said() -> None:
+    import datetime as dt
+
+    from exofop_mcp.lightcurves.observatories import SIDING_SPRING
+    from exofop_mcp.lightcurves.time_columns import choose_times
+
+    name = "TIC900000001-01_20210328_LCO-SSO-1m0_ip_measurements.tbl"
+    table = read_text_table((FILES / name).read_bytes(), name)
+    index = table.names.index("JD_UTC")  # as if JD_UTC were the start of a 200 s exposure
+    table.cells[index] = [f"{float(c) - 100 / 86400:.6f}" for c in table.cells[index]]
+    choice = choose_times(table, TARGET, SIDING_SPRING, dt.date(2021, 3, 28))
+    assert choice.source == "BJD_TDB_MOBS"
+    np.testing.assert_allclose(choice.bjd_tdb, column("BJD_TDB_MOBS", name), atol=TOLERANCE_DAYS, rtol=0)
+    assert any("mid-exposure" in w and "+98.1 s" in w for w in choice.warnings), choice.warnings
+
+
 def test_a_hash_header_over_rows_ending_in_a_text_column(tmp_path: Path) -> None:
     name = "toi9001_muscat2_20210715_table.txt"
     entries, directory = extract(tmp_path, name)
