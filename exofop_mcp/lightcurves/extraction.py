@@ -363,7 +363,12 @@ def _extract_file(
     ctx: SystemContext, tag: int, rel: str, data: bytes, sha: str, prefix: str
 ) -> tuple[list[LightCurveEntry], list[Path]]:
     if rel.lower().endswith(".zip"):
-        candidates, _ = zip_candidates(rel, data)
+        candidates, inner_sidecars = zip_candidates(rel, data)
+        if not candidates:  # listed, not vanished: a zip of plots and notes only
+            refusal = Refusal(
+                "not_a_table", f"a zip with no measurement table in it ({inner_sidecars} plots, notes or other files)."
+            )
+            return [_refused(tag, rel, refusal)], []
     else:
         candidates = [Candidate(rel, PurePosixPath(rel).name, lambda: data)]
     entries: list[LightCurveEntry] = []

@@ -273,3 +273,21 @@ def test_mid_exposure_time_names(name: str, system: str | None, mid: bool) -> No
     parsed = parse_time_name(name)
     assert (parsed.system if parsed else None) == system
     assert (parsed.mid_exposure if parsed else False) == mid
+
+
+def test_a_zip_with_no_table_is_listed_not_lost(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("TIC900000001-01_20210523_LCO-SAAO-1m0_zs_lightcurve.png", b"\x89PNG\r\n")
+        archive.writestr("TIC900000001-01_20210523_LCO-SAAO-1m0_zs_notes.txt", b"clear night")
+    directory = SystemDirectory(tmp_path, "TIC-900000001")
+    directory.path.mkdir(parents=True)
+    ctx = SystemContext(directory=directory, tic_id=900000001, host_toi=9001, target=TARGET, plots=False)
+    rel = f"time_series/{TAG}/plots.zip"
+    entries, written = _extract_file(ctx, TAG, rel, buffer.getvalue(), "0" * 64, f"time_series/{TAG}/")
+    assert [(e.source_file, e.status, e.reason) for e in entries] == [(rel, "skipped", "not_a_table")]
+    assert entries[0].message is not None and "2 plots, notes" in entries[0].message
+    assert written == []
