@@ -291,3 +291,37 @@ def test_a_zip_with_no_table_is_listed_not_lost(tmp_path: Path) -> None:
     assert [(e.source_file, e.status, e.reason) for e in entries] == [(rel, "skipped", "not_a_table")]
     assert entries[0].message is not None and "2 plots, notes" in entries[0].message
     assert written == []
+
+
+@pytest.mark.parametrize(
+    ("header", "flux_name", "error_index"),
+    [
+        ("BJD_TDB FLUX ERRFLUX MAG ERRMAG", "FLUX", 2),
+        ("BJD_TDB MAG ERRFLUX ERRMAG", "MAG", 3),  # a flux error is never a magnitude's
+        ("BJD_TDB mag e_flux e_mag", "mag", 3),
+        ("BJD_TDB flux mag_err e_flux", "flux", 3),  # nor a magnitude error a flux's
+        ("BJD_TDB flux FLUX_ERR", "flux", 2),
+    ],
+)
+def test_error_names_pair_with_their_own_quantity(header: str, flux_name: str, error_index: int) -> None:
+    from exofop_mcp.lightcurves.flux_columns import choose_flux
+
+    rows = []
+    for i in range(20):
+        values = [2459302.3 + i / 500]
+        for name in header.split()[1:]:
+            lower = name.lower()
+            if lower in ("flux", "mag"):
+                values.append(1000.0 + (i % 3) if lower == "flux" else 12.0 + 0.001 * (i % 3))
+            else:
+                values.append(1.0 + 0.001 * header.split().index(name))  # each error column its own value
+        rows.append(" ".join(f"{v:.6f}" for v in values))
+    table = read_text_table((header + "\n" + "\n".join(rows) + "\n").encode(), "t.txt")
+    chosen = choose_flux(table, time_column="BJD_TDB")
+    assert chosen.source.startswith(flux_name)
+    raw_error = table.number(table.names[error_index])
+    magnitude = flux_name.lower() == "mag"
+    expected = (
+        chosen.flux * raw_error * np.log(10) / 2.5 if magnitude else raw_error / np.median(table.number(flux_name))
+    )
+    np.testing.assert_allclose(chosen.flux_err, expected)
