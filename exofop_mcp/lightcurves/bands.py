@@ -20,6 +20,7 @@ from exofop_mcp.lightcurves.time_systems import parse_time_name
 
 MAX_BANDS = 12
 _MERGED_FLUX = re.compile(r"^rel_flux_(?:err_)?T\d+(?:_(?:dfn|dn|n|d|f))?_(?P<band>[A-Za-z][A-Za-z0-9+']{0,5})$")
+_PLAIN_FLUX = re.compile(r"^rel_flux_T\d+(?:_(?:dfn|dn|n))?$")
 _BAND_COLUMNS = ("filter", "band", "passband", "filt")
 _CAMERA_COLUMNS = ("camera", "cam")
 
@@ -41,7 +42,13 @@ class Part:
 
 
 def _merged_bands(table: TextTable) -> list[str]:
-    """Bands of an AstroImageJ merged table: a suffix on a relative flux and on a time column."""
+    """Bands of an AstroImageJ merged table: a suffix on a relative flux and on a time column.
+
+    A table with an unsuffixed relative flux is no merged table: its suffixed columns (a band's own
+    ``BJD_TDB_B`` beside it) are read with it, not split off.
+    """
+    if any(_PLAIN_FLUX.match(name.strip()) for name in table.names):
+        return []
     candidates = {m.group("band") for name in table.names if (m := _MERGED_FLUX.match(name.strip()))}
     bands = []
     for band in sorted(candidates):

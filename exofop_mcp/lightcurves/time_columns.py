@@ -11,6 +11,7 @@ exoplanet report's ``#DATE_TYPE`` says what its ``DATE`` column holds.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,6 +53,7 @@ def site_from_table(table: TextTable) -> Site | None:
     )
 
 
+_BAND_SUFFIX = re.compile(r"^(.+)_[A-Za-z][A-Za-z0-9+']{0,2}$")
 #: An AAVSO exoplanet report's ``#DATE_TYPE`` and the system its ``DATE`` column is then in.
 DECLARED_TYPES = {"BJD_TDB": "bjd", "BJD_TT": "bjd", "BJD_UTC": "bjd_utc", "JD_UTC": "jd", "HJD_UTC": "hjd"}
 
@@ -64,8 +66,14 @@ def _columns(table: TextTable) -> dict[str, list[tuple[str, float | None]]]:
     """
     found: dict[str, list[tuple[str, float | None]]] = {"bjd": [], "jd": [], "hjd": [], "time": []}
     mid: set[str] = set()
+    suffixed: set[str] = set()
     for name in table.names:
         parsed = parse_time_name(name)
+        if parsed is None and (band := _BAND_SUFFIX.match(name.strip())):  # "BJD_TDB_B": a band's own times
+            parsed = parse_time_name(band.group(1))
+            if parsed is None or parsed.system not in ("bjd", "jd", "hjd"):
+                continue
+            suffixed.add(name)
         if parsed is None or not table.is_numeric(name):
             continue
         if parsed.mid_exposure:
@@ -80,7 +88,8 @@ def _columns(table: TextTable) -> dict[str, list[tuple[str, float | None]]]:
             found["time"].append((name, parsed.offset))
     for system in found.values():
         # AstroImageJ writes both JD_UTC and J.D.-2400000: the full column first; mid-exposure before either.
-        system.sort(key=lambda item: (item[0] not in mid, item[1] is not None))
+        # A band-suffixed column after the table's own.
+        system.sort(key=lambda item: (item[0] not in mid, item[0] in suffixed, item[1] is not None))
     return found
 
 

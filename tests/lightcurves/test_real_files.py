@@ -110,6 +110,24 @@ def test_the_observers_mid_exposure_bjd_wins(tmp_path: Path) -> None:
     assert_errors_fit_scatter(np.asarray(lc["flux"]), np.asarray(lc["flux_err"]))
 
 
+def test_a_band_suffixed_bjd_beside_the_tables_own_flux_is_the_observers_time(tmp_path: Path) -> None:
+    name = "TIC900000001-01_20210328_LCO-SSO-1m0_B_measurements.tbl"
+    original = (FILES / "TIC900000001-01_20210328_LCO-SSO-1m0_ip_measurements.tbl").read_bytes()
+    (tmp_path / name).write_bytes(original.replace(b"\tBJD_TDB_MOBS", b"\tBJD_TDB_B"))
+    directory = SystemDirectory(tmp_path, "TIC-900000001")
+    directory.path.mkdir(parents=True)
+    ctx = SystemContext(directory=directory, tic_id=900000001, host_toi=9001, target=TARGET, plots=False)
+    data = (tmp_path / name).read_bytes()
+    entries, _ = _extract_file(ctx, TAG, f"time_series/{TAG}/{name}", data, "0" * 64, f"time_series/{TAG}/")
+    entry = one(entries)
+    assert (entry.time_source or "").startswith("BJD_TDB_B")
+    lc = curve(directory, entry)
+    np.testing.assert_allclose(
+        lc["bjd_tdb"].jd, column("BJD_TDB_MOBS", "TIC900000001-01_20210328_LCO-SSO-1m0_ip_measurements.tbl"),
+        atol=TOLERANCE_DAYS, rtol=0,
+    )  # fmt: skip
+
+
 def test_a_mid_exposure_bjd_far_from_jd_utc_is_kept_and_the_difference_said() -> None:
     import datetime as dt
 
