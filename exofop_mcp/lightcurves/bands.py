@@ -47,9 +47,10 @@ def _merged_bands(table: TextTable) -> list[str]:
     A table with an unsuffixed relative flux is no merged table: its suffixed columns (a band's own
     ``BJD_TDB_B`` beside it) are read with it, not split off.
     """
-    if any(_PLAIN_FLUX.match(name.strip()) for name in table.names):
+    fluxes = [name.strip() for name in table.names if name.lstrip().startswith("rel_flux_")]
+    if any(_PLAIN_FLUX.match(name) for name in fluxes):
         return []
-    candidates = {m.group("band") for name in table.names if (m := _MERGED_FLUX.match(name.strip()))}
+    candidates = {m.group("band") for name in fluxes if (m := _MERGED_FLUX.match(name))}
     bands = []
     for band in sorted(candidates):
         ending = f"_{band}"

@@ -69,7 +69,11 @@ def _columns(table: TextTable) -> dict[str, list[tuple[str, float | None]]]:
     suffixed: set[str] = set()
     for name in table.names:
         parsed = parse_time_name(name)
-        if parsed is None and (band := _BAND_SUFFIX.match(name.strip())):  # "BJD_TDB_B": a band's own times
+        if (
+            parsed is None
+            and name.lstrip()[:3].lower() in ("bjd", "jd_", "hjd", "jd.", "j.d")
+            and (band := _BAND_SUFFIX.match(name.strip()))
+        ):  # "BJD_TDB_B": a band's own times
             parsed = parse_time_name(band.group(1))
             if parsed is None or parsed.system not in ("bjd", "jd", "hjd"):
                 continue
