@@ -293,7 +293,7 @@ class SystemResolver:
         tic, matched_name = next(iter(matches.items()))
         result = self._build(ident.raw, tic, self.catalog.entries_for_tic(tic), "catalog_name", matched_name, status)
         if resolver_error is not None:
-            failed = "answered badly" if isinstance(resolver_error, ExofopResponseError) else "was unreachable"
+            failed = _how_it_failed(resolver_error)
             result.notes.append(f"ExoFOP's name resolver {failed}; the name was matched in the TOI catalog.")
         return result
 
@@ -469,21 +469,30 @@ def _kind(value: Any) -> str:
     return repr(str(value)[:40])
 
 
+def _how_it_failed(error: ExofopMcpError) -> str:
+    """How the name resolver failed, for a sentence: ``answered badly``, ``was unreachable``, ..."""
+    if isinstance(error, ExofopResponseError):
+        return "answered badly"
+    if isinstance(error, ExofopThrottledError):
+        return "is throttling requests"
+    return "was unreachable"
+
+
 def _resolver_failed(name: str, error: ExofopMcpError) -> ExofopMcpError:
     """The error for a name the catalog does not know while the name resolver failed: never "not found".
 
     The error keeps its kind (and code): ``unavailable`` (or ``throttled``, ``http_error``) when the site
     could not be reached, ``unexpected_response`` (or a more precise kind of it) when it answered badly.
     """
-    what = "answered badly" if isinstance(error, ExofopResponseError) else "could not be reached"
     error.message = (
-        f"Whether ExoFOP knows {name!r} could not be checked: its name resolver {what} "
+        f"Whether ExoFOP knows {name!r} could not be checked: its name resolver {_how_it_failed(error)} "
         f"({error.message.rstrip('.')}), and the cached TOI catalog has no star of that name."
     )
-    error.hint = (
-        "This is a problem of the site, not of the name: try again later, or give the TIC id or TOI instead "
-        "(`exofop-mcp doctor` checks the name resolver)."
-    )
+    instead = "or give the TIC id or TOI instead (`exofop-mcp doctor` checks the name resolver)."
+    if isinstance(error, ExofopThrottledError):
+        error.hint = f"{error.hint} Meanwhile, {instead}"
+    else:
+        error.hint = f"This is a problem of the site, not of the name: try again later, {instead}"
     error.args = (f"{error.message} {error.hint}",)
     return error
 
