@@ -80,6 +80,8 @@ class DownloadPlan:
     checked: bool = False
     #: What ExoFOP's tag summaries say of the tags the system's tables do not list.
     unlisted: dict[int, UnlistedTag] = field(default_factory=dict)
+    #: Tags whose owner was looked up (or is being looked up) in ExoFOP's summaries, by this plan.
+    owner_lookups: int = 0
 
     @property
     def tags(self) -> list[int]:
@@ -573,8 +575,7 @@ class Downloader:
         """Whose is a tag the system's tables do not list (asked once per plan, for at most
         :data:`~exofop_mcp.downloads.tag_owner.MAX_OWNER_LOOKUPS` tags of the plan)."""
         if tag not in plan.unlisted:
-            looked_up = sum(1 for known in plan.unlisted.values() if not known.unchecked)
-            if looked_up >= MAX_OWNER_LOOKUPS:
+            if plan.owner_lookups >= MAX_OWNER_LOOKUPS:
                 if not any(known.unchecked for known in plan.unlisted.values()):
                     plan.notes.append(
                         f"More than {MAX_OWNER_LOOKUPS} of the tags are in none of {plan.system.canonical_name}'s "
@@ -583,6 +584,7 @@ class Downloader:
                     )
                 plan.unlisted[tag] = UnlistedTag(tag, unchecked=True)
             else:
+                plan.owner_lookups += 1  # counted before the look-up: tags transfer concurrently
                 plan.unlisted[tag] = await check_unlisted_tag(self.client, tag)
         return plan.unlisted[tag]
 
