@@ -429,9 +429,10 @@ class ExofopClient:
         except TimeoutError:
             raise ExofopUnavailableError(
                 f"ExoFOP's {page or '/tess/'} did not arrive in full within {seconds:g} s: the site sent it far "
-                "too slowly (or kept it waiting), and the request was given up.",
-                hint="The site is very slow right now: try again later. If pages are known to be this slow on "
-                "your network, raise EXOFOP_MCP_PAGE_DEADLINE_SECONDS.",
+                "too slowly, or accepted the request and sent nothing (as it does when it throttles), and the "
+                "request was given up.",
+                hint="Wait a few minutes and try again, with fewer requests at once (EXOFOP_MCP_CONCURRENCY). If "
+                "pages are known to be this slow on your network, raise EXOFOP_MCP_PAGE_DEADLINE_SECONDS.",
             ) from None
         finally:
             _IN_PAGE_DEADLINE.reset(token)

@@ -102,3 +102,22 @@ async def test_a_connection_that_sends_nothing_is_a_read_timeout_and_is_retried(
     assert "no answer within 0.5 s (read timeout)" in message and "connecting" not in message, message
     assert "2 attempt(s)" in message and "throttl" in message, message
     assert elapsed < 4, elapsed  # two read timeouts and a backoff, not the 5 s of silence each
+
+
+async def test_an_empty_archive_is_retried_and_called_throttling(warm_settings: Settings, replica: Replica) -> None:
+    replica.configure(page_faults={"download_tag_files_zip.php": "empty:1"})
+    report = await ok(warm_settings, "download_tags", {"system": "TOI-1130", "tags": [18493]})
+    assert report["results"][0]["status"] == "downloaded", report["results"][0]
+    replica.configure(page_faults={"download_tag_files_zip.php": "empty"})
+    report = await ok(warm_settings, "download_tags", {"system": "TOI-1130", "tags": [18598]})
+    result = report["results"][0]
+    assert result["status"] == "failed" and "throttl" in result["message"], result
+    assert "EXOFOP_MCP_CONCURRENCY" in result["message"] and result["attempts"] > 1
+
+
+async def test_a_silent_page_past_the_deadline_suggests_throttling(warm_settings: Settings, replica: Replica) -> None:
+    # with the default timeouts the page deadline ends the wait first: its message names throttling too
+    replica.configure(page_faults={"download_imaging.php": "silent"}, stall_seconds=5.0)
+    hasty = replace(warm_settings, page_deadline_seconds=1.0, read_timeout=3.0)
+    message = await error(hasty, "list_observations", {"system": "TOI-1130", "kind": "imaging"})
+    assert "[unavailable]" in message and "within 1 s" in message and "throttles" in message, message
