@@ -329,6 +329,8 @@ class SystemResolver:
         if status.strip().upper() != "OK":
             return None, 0
         tics = tic_list(answer.get("TIC"))
+        if not tics and _whole(answer.get("num")) == 0 and answer.get("TIC") in (None, "", []):
+            return None, 0  # "OK", none found: as plain as "ERROR"
         if not tics:
             # "OK" that names no TIC id (missing, or a value of the wrong type) is a broken answer, not "unknown".
             raise ExofopResponseError(
