@@ -530,8 +530,9 @@ class ExofopClient:
         if isinstance(failure.cause, httpx.ReadTimeout):
             hint = (
                 "ExoFOP accepted the connection but sent nothing: it does this when it throttles a computer (after "
-                "many requests, such as repeated downloads of the whole TOI table) and it clears by itself. Wait "
-                "a few minutes and try again, with fewer requests at once (EXOFOP_MCP_CONCURRENCY)."
+                "many requests, such as repeated downloads of the whole TOI table), and it clears by itself. Wait a "
+                "few minutes and try again later, with fewer requests at once (EXOFOP_MCP_CONCURRENCY); if it "
+                "persists, check your network connection and EXOFOP_BASE_URL."
             )
         return ExofopUnreachableError(
             f"ExoFOP at {self.settings.base_url} is unreachable: {subject} {failure.kind} after "
@@ -567,7 +568,7 @@ class ExofopClient:
                     retry_after=parse_retry_after(response.headers.get("Retry-After")),
                     response=response,
                 )
-            if response.is_success and not response.content.strip():
+            if response.is_success and _blank(response.content):
                 raise TransientFailure(EMPTY_ANSWER, response=response, empty=True)
             return Answer(response, number)
 
@@ -601,7 +602,7 @@ class ExofopClient:
     ) -> httpx.Response:
         answer = await self.fetch(page, params, cookies=cookies)
         response = answer.response
-        if response.is_success and not response.content.strip():
+        if response.is_success and _blank(response.content):
             raise self.throttled(page, answer.attempts)
         if response.is_success:
             return response
@@ -661,7 +662,7 @@ class ExofopClient:
                         limit = self.settings.max_page_bytes
                         chunks = self.body_chunks(response, page, limit=limit, setting=_PAGE_LIMIT)
                         first = await _first_bytes(chunks)
-                        if not first.strip():
+                        if _blank(first):
                             raise TransientFailure(EMPTY_ANSWER, response=response, empty=True)
                         return await consume(self._line_batches(first, chunks))
                     finally:
@@ -703,14 +704,19 @@ class ExofopClient:
             yield [rest]
 
 
+def _blank(body: bytes) -> bool:
+    """Whether a body is empty or only whitespace (looked at without copying it)."""
+    return not body or body.isspace()
+
+
 async def _first_bytes(chunks: AsyncIterator[bytes]) -> bytes:
-    """The start of a body up to its first byte that is not whitespace (all of it if there is none)."""
-    first = b""
+    """The start of a body up to its first chunk holding more than whitespace (all of it if none does)."""
+    parts: list[bytes] = []
     async for chunk in chunks:
-        first += chunk
-        if first.strip():
+        parts.append(chunk)
+        if not _blank(chunk):
             break
-    return first
+    return b"".join(parts)
 
 
 async def _prepend(first: bytes, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

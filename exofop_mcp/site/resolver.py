@@ -187,11 +187,7 @@ class SystemResolver:
         if not entries and matched == "tic":
             # Not a TOI host: make sure ExoFOP knows the star at all.  Whether gototicid accepts TIC-form
             # targets is not documented, so a refusal is checked against the star's stellar-parameters page.
-            try:
-                tics, _ = await self._name_resolver(f"TIC{tic}")
-            except ExofopResponseError as exc:  # a broken answer: the stellar parameters page decides
-                log.warning("ExoFOP's name resolver answered badly for TIC %s: %s", tic, exc)
-                tics = None
+            tics, _ = await self._name_resolver(f"TIC{tic}")
             if tics is None or tic not in tics:
                 known = await self._has_stellar_row(tic)
                 if known is False:

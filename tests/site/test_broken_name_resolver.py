@@ -75,11 +75,9 @@ async def test_a_huge_answer_is_refused_at_the_default_page_limit(warm_settings:
     assert "[response_too_large]" in message and "64 MiB" in message and "gototicid.php" in message, message
 
 
-async def test_a_mistyped_answer_to_a_tic_is_checked_on_the_stellar_page(
-    warm_settings: Settings, replica: Replica
-) -> None:
-    # a star without a TOI: the broken name answer does not decide, its stellar parameters row does
+async def test_a_mistyped_answer_to_a_tic_is_a_clear_error(warm_settings: Settings, replica: Replica) -> None:
+    # a star without a TOI asked by its TIC: "OK" naming no TIC id is the site answering badly, not "unknown"
     replica.configure(name_service_answer="mistyped")
-    system = await ok(warm_settings, "resolve_system", {"query": f"TIC {STAR_WITHOUT_TOI}"})
-    assert system["tic_id"] == STAR_WITHOUT_TOI and system.get("host_toi") is None
-    assert any("stellar parameters page" in note for note in system["notes"]), system["notes"]
+    message = await error(warm_settings, "resolve_system", {"query": f"TIC {STAR_WITHOUT_TOI}"})
+    assert "[unexpected_response]" in message and "named no TIC id" in message, message
+    assert "[not_found]" not in message and "exofop-mcp doctor" in message
