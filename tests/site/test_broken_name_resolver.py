@@ -8,6 +8,9 @@ cached TOI catalog knows is still answered from it.  Through a real MCP client a
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+
 import pytest
 
 from exofop_mcp.api import Exofop
@@ -81,3 +84,12 @@ async def test_a_mistyped_answer_to_a_tic_is_a_clear_error(warm_settings: Settin
     message = await error(warm_settings, "resolve_system", {"query": f"TIC {STAR_WITHOUT_TOI}"})
     assert "[unexpected_response]" in message and "named no TIC id" in message, message
     assert "[not_found]" not in message and "exofop-mcp doctor" in message
+
+
+async def test_a_name_cache_entry_nested_deep_is_asked_again(warm_settings: Settings, replica: Replica) -> None:
+    first = await ok(warm_settings, "resolve_system", {"query": "WASP-46"})
+    path = warm_settings.cache_dir / "names.sqlite3"
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        assert conn.execute("UPDATE names SET tics = ?", ("[" * 100_000 + "]" * 100_000,)).rowcount == 1
+    again = await ok(warm_settings, "resolve_system", {"query": "WASP-46"})
+    assert again["tic_id"] == first["tic_id"] and again["matched_by"] == "name_resolver"
