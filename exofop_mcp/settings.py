@@ -33,8 +33,9 @@ DEFAULT_MAX_ARCHIVE_BYTES = 4 << 30
 #: Most times a compressed (``Content-Encoding``) body may grow when decoded, once past a few MiB: real
 #: tables compress about 5-20 times and zips hardly at all; a decompression bomb of zeros grows 1000 times.
 DEFAULT_MAX_DECODED_RATIO = 100.0
-#: Seconds one table, page or JSON answer may take in all, retries included.
-DEFAULT_PAGE_DEADLINE_SECONDS = 120.0
+#: Seconds one table, page or JSON answer may take in all, retries included: the whole TOI table takes
+#: 20 to 32 s on the real site, so a retry of it fits; a page dripping a byte at a time does not.
+DEFAULT_PAGE_DEADLINE_SECONDS = 180.0
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ GUARD_SECONDS = 30
 
 
 def test_the_page_deadline_is_a_setting() -> None:
-    assert Settings().page_deadline_seconds == DEFAULT_PAGE_DEADLINE_SECONDS == 120.0
+    assert Settings().page_deadline_seconds == DEFAULT_PAGE_DEADLINE_SECONDS == 180.0
     assert Settings.from_env({"EXOFOP_MCP_PAGE_DEADLINE_SECONDS": "30"}).page_deadline_seconds == 30.0
 
 
