@@ -105,4 +105,4 @@ async def test_archive_headers_that_trickle_are_bounded_as_a_whole(warm_settings
     assert result["status"] in ("failed", "timed_out"), result
     assert "no complete response headers" in result["message"], result
     assert "EXOFOP_MCP_HEADER_WAIT_SECONDS" in result["message"]
-    assert result["attempts"] == 2 and elapsed < 8, (result, elapsed)
+    assert result["attempts"] == 2 and elapsed < 15, (result, elapsed)  # not the 30-minute tag deadline
