@@ -95,20 +95,28 @@ def plan_request(args: argparse.Namespace) -> PlanTransitsRequest:
     return PlanTransitsRequest.model_validate(values)
 
 
+#: The arguments given by position, as the usage line names them.
+POSITIONAL = {"observatory": "SITE", "start_date": "START_DATE"}
+
+
+def option(name: str) -> str:
+    return POSITIONAL.get(name) or flag(name)
+
+
 def terminal_words(text: str) -> str:
-    """A core note worded for the terminal: argument names become flags."""
+    """A core note or argument message worded for the terminal: argument names become flags."""
     text = re.sub(r"offset=(\d+)", r"--offset \1", text)
     for name in PlanTransitsRequest.model_fields:
-        text = re.sub(rf"(?<![\w-]){name}(?!\w)", flag(name), text)
+        text = re.sub(rf"'?(?<![\w-]){name}(?!\w)'?", option(name), text)
     return text
 
 
 def _usage(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors(include_url=False):
-        msg = terminal_words(str(err.get("msg", "invalid value")).removeprefix("Value error, ").replace("'", ""))
+        msg = terminal_words(str(err.get("msg", "invalid value")).removeprefix("Value error, "))
         loc = err.get("loc", ())
-        parts.append(f"{flag(str(loc[0]))} {err.get('input')!r}: {msg}" if loc else msg)
+        parts.append(f"{option(str(loc[0]))} {err.get('input')!r}: {msg}" if loc else msg)
     return "; ".join(parts)
 
 
@@ -137,7 +145,7 @@ def run_plan_command(
         out.write(text + "\n")
         out.flush()
     except ExofopMcpError as exc:
-        err.write(f"exofop-mcp: {terminal_words(str(exc))}\n")
+        err.write(f"exofop-mcp: {exc}\n")
         return EXIT_FAILED
     except KeyboardInterrupt:
         err.write("exofop-mcp: interrupted.\n")

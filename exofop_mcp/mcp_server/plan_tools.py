@@ -57,9 +57,13 @@ def plan_summary(r: PlanTransitsResult, *, terminal: bool = False, data_dir: Any
     site = r.site
     place = f"{site.key or site.name} ({site.latitude_deg:+.4f}, {site.longitude_deg:+.4f}, {site.elevation_m:.0f} m)"
     span = f"{len(r.nights)} night(s) from {r.start_date.isoformat()}" if len(r.nights) < 7 else f"from {r.start_date}"
-    limits = ", ".join(f"{k}={v:g}" for k, v in r.constraints.items())
+
+    def setting(name: str, value: object) -> str:
+        return f"--{name.replace('_', '-')} {value}" if terminal else f"{name}={value}"
+
+    limits = ", ".join(setting(k, f"{v:g}") for k, v in r.constraints.items())
     head = f"{r.total} observable transit(s) at {place}, {span} ({limits})"
-    filters = ", ".join(f"{k}={v}" for k, v in r.filters.items())
+    filters = ", ".join(setting(k, v) for k, v in r.filters.items())
     lines = [head + (f"; filters {filters}" if filters else "") + f"; {r.targets} TOIs planned."]
     for n in r.nights:
         dark = f"dark {_hm(n.dusk_utc)}-{_hm(n.dawn_utc)} UTC ({n.dark_hours:.1f} h)" if n.dusk_utc else "no dark time"

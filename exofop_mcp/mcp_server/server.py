@@ -71,8 +71,8 @@ imaging, ...), with filters and paging; its `tags` field lists every matching up
 3) download_tags fetches those tags into the local sandbox (poll download_status while state is \
 'running'); list_downloads shows what is on disk; login_status tells whether proprietary data is reachable; \
 extract_light_curves turns downloaded time-series tags into standardised light curves (ECSV in BJD_TDB plus a \
-plot with the predicted transit window; poll extraction_status while state is 'running').
-4) plan_transits answers "which TOI transits can my telescope catch tonight (or this month)?" for a named \
+plot with the predicted transit window; poll extraction_status while state is 'running'); plan_transits \
+answers "which TOI transits can my telescope catch tonight (or this month)?" for a named \
 observatory or raw coordinates, with times, altitudes, Moon, priorities and observable fractions."""
 
 # -- tool handlers: translate, nothing more ---------------------------------------

@@ -154,11 +154,14 @@ def site_named(name: str) -> ObservingSite:
         return site
     typed = _norm(name)
     names = [s.key for s in SITES] + list(ALIASES)
-    close = [n for n in names if typed and (typed in _norm(n) or _norm(n) in typed)]
-    close += [n for n in difflib.get_close_matches(name.lower(), names, n=5, cutoff=0.6) if n not in close]
+    close = difflib.get_close_matches(name.lower(), names, n=6, cutoff=0.6)
+    close += [n for n in names if typed and (typed in _norm(n) or _norm(n) in typed) and n not in close]
     listed = ", ".join(close[:8]) if close else ", ".join(s.key for s in SITES[:12]) + ", ..."
     raise UnknownSiteError(
-        f"No observatory named {name!r} is known. " + ("Close names: " if close else "Known names include: ") + listed,
+        f"No observatory named {name!r} is known. "
+        + ("Close names: " if close else "Known names include: ")
+        + listed
+        + ".",
         hint="Give one of the names (the README lists them all), or the site's latitude, longitude and elevation.",
     )
 
