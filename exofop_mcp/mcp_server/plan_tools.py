@@ -56,18 +56,23 @@ def plan_summary(r: PlanTransitsResult, *, terminal: bool = False, data_dir: Any
     ``terminal``: worded for the command line (flags, file paths under ``data_dir``)."""
     site = r.site
     place = f"{site.key or site.name} ({site.latitude_deg:+.4f}, {site.longitude_deg:+.4f}, {site.elevation_m:.0f} m)"
-    span = f"{len(r.nights)} night(s) from {r.start_date.isoformat()}" if len(r.nights) < 7 else f"from {r.start_date}"
+    count = (r.last_night - r.start_date).days + 1
+    span = f"the night of {r.start_date}" if count == 1 else f"{count} nights from {r.start_date} to {r.last_night}"
 
     def setting(name: str, value: object) -> str:
         return f"--{name.replace('_', '-')} {value}" if terminal else f"{name}={value}"
 
     limits = ", ".join(setting(k, f"{v:g}") for k, v in r.constraints.items())
-    head = f"{r.total} observable transit(s) at {place}, {span} ({limits})"
+    least = r.constraints.get("min_observable_fraction", 0.0)
+    kept = f"at least {least:.0%} observable" if least > 0 else "in the span"
+    head = f"{r.total} transit(s) {kept} at {place}, {span} ({limits})"
     filters = ", ".join(setting(k, v) for k, v in r.filters.items())
     lines = [head + (f"; filters {filters}" if filters else "") + f"; {r.targets} TOIs planned."]
     for n in r.nights:
         dark = f"dark {_hm(n.dusk_utc)}-{_hm(n.dawn_utc)} UTC ({n.dark_hours:.1f} h)" if n.dusk_utc else "no dark time"
         lines.append(f"Night {n.night.isoformat()}: {dark}, Moon {n.moon_illumination:.0%} lit.")
+    if count > len(r.nights):
+        lines.append(f"(the other {count - len(r.nights)} nights are alike; each event names its night)")
     if r.returned:
         lines.append(f"Events {r.offset + 1}-{r.offset + r.returned}, sorted by {r.sort_by}:")
         lines.append(

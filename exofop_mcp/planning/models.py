@@ -187,6 +187,7 @@ class PlanTransitsResult(BaseModel):
 
     site: SiteSummary
     start_date: dt.date
+    last_night: dt.date = Field(description="the evening's date of the last night of the span")
     nights: list[NightSummary] = Field(default_factory=list, description="the first nights of the span (at most 7)")
     total: int = Field(description="events kept over all pages")
     offset: int

@@ -145,6 +145,7 @@ def page_of(plan: SpanPlan, request: PlanTransitsRequest, site: ObservingSite) -
             source=site.source,
         ),
         start_date=request.start_date,
+        last_night=plan.nights.dates[-1],
         nights=_nights(plan),
         total=total,
         offset=request.offset,

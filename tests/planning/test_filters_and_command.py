@@ -88,7 +88,7 @@ def test_plan_command_speaks_terminal(env, capsys):
     code = main(["plan", "lco-ctio", "2026-04-14", "--nights", "2", "--limit", "3", "--sg1b-priority-max", "5"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "observable transit(s) at lco-ctio" in out and "Night 2026-04-14: dark" in out
+    assert "transit(s) at least 50% observable at lco-ctio" in out and "Night 2026-04-14: dark" in out
     assert "More events: the same command with --offset 3." in out
     assert "plan_transits" not in out and "offset=" not in out and "min_observable_fraction" not in out
     assert "--min-observable-fraction" in out  # the note about the transits left out names the flag
