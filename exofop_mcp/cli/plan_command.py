@@ -124,6 +124,7 @@ def run_plan_command(
     args: argparse.Namespace, settings: Settings, *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
     from exofop_mcp.api import Exofop
+    from exofop_mcp.cli.terminal_output import for_terminal
     from exofop_mcp.mcp_server.plan_tools import plan_summary
 
     out, err = stdout or sys.stdout, stderr or sys.stderr
@@ -145,7 +146,7 @@ def run_plan_command(
         out.write(text + "\n")
         out.flush()
     except ExofopMcpError as exc:
-        err.write(f"exofop-mcp: {exc}\n")
+        err.write(f"exofop-mcp: {for_terminal(str(exc))}\n")
         return EXIT_FAILED
     except KeyboardInterrupt:
         err.write("exofop-mcp: interrupted.\n")

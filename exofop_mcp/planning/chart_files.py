@@ -23,25 +23,25 @@ PLANS_FOLDER = "plans"
 SAMPLES = 289  # every five minutes from noon to noon
 
 
-def chart_name(event: TransitEvent, site_key: str) -> str:
+def chart_path(event: TransitEvent, site_key: str) -> str:
+    """The chart's path in its system's folder: ``plans/<night>_TOI-<toi>_<site>.png``."""
     safe = re.sub(r"[^A-Za-z0-9._\-]", "-", f"{event.night.isoformat()}_TOI-{event.toi}_{site_key}")
-    return f"{safe}.png"
+    return f"{PLANS_FOLDER}/{safe}.png"
 
 
 def write_charts(plan: SpanPlan, result: PlanTransitsResult, data_dir: Path) -> None:
-    """Draw each event of the page and name its file in the event (``chart``)."""
+    """Draw each event of the page that names a chart, at that path."""
     index = {toi: i for i, toi in enumerate(plan.targets.toi)}
-    site_key = plan.sky.site.key or "site"
     for event in result.events:
-        chart = _night_chart(plan, event, index[event.toi])
+        if event.chart is None:
+            continue
         system = SystemDirectory(data_dir, event.system)
         folder = system.path / PLANS_FOLDER
-        path = folder / chart_name(event, site_key)
+        path = system.path / event.chart
         system.check_links(system.path, folder, path)
         folder.mkdir(parents=True, exist_ok=True)
         system.check_links(system.path, folder, path)
-        atomic_write_bytes(path, draw(chart), durable=False)
-        event.chart = system.relative(path)
+        atomic_write_bytes(path, draw(_night_chart(plan, event, index[event.toi])), durable=False)
 
 
 def _night_chart(plan: SpanPlan, event: TransitEvent, target: int) -> NightChart:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from exofop_mcp.errors import ExofopResponseError, InvalidRequestError
+from exofop_mcp.planning.chart_files import chart_path, write_charts
 from exofop_mcp.planning.events import COVERAGE, PlanSettings, SpanPlan, plan_span
 from exofop_mcp.planning.models import (
     NightSummary,
@@ -29,7 +30,7 @@ from exofop_mcp.planning.nights import datetime_of_jd
 from exofop_mcp.planning.selection import Targets, select_targets
 from exofop_mcp.planning.sites import ObservingSite, site_at, site_named
 from exofop_mcp.result_pages import fit_page, json_size
-from exofop_mcp.site.catalog import TOICatalog
+from exofop_mcp.site.catalog import CatalogStatus, TOICatalog
 from exofop_mcp.site.resolver import SystemResolver
 
 #: A page's JSON stays under this many bytes, whatever ``limit`` asks for.
@@ -79,15 +80,11 @@ async def plan_transits(
     settings = PlanSettings(
         request.start_date, request.nights, request.min_altitude_deg, request.sun_altitude_deg, request.baseline_minutes
     )
-    plan = await asyncio.to_thread(plan_span, site, targets, settings)
-    result = page_of(plan, request, site)
-    result.catalog = status
-    result.notes = notes + result.notes
     if status.stale:
-        result.notes.append(f"ExoFOP could not be reached; this is the catalog of {status.age_hours:.1f} h ago.")
+        notes.append(f"ExoFOP could not be reached; this is the catalog of {status.age_hours:.1f} h ago.")
+    plan = await asyncio.to_thread(plan_span, site, targets, settings)
+    result = page_of(plan, request, site, status, notes)
     if request.chart and result.events:
-        from exofop_mcp.planning.chart_files import write_charts
-
         await asyncio.to_thread(write_charts, plan, result, data_dir)
     return result
 
@@ -129,7 +126,14 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def page_of(plan: SpanPlan, request: PlanTransitsRequest, site: ObservingSite) -> PlanTransitsResult:
+def page_of(
+    plan: SpanPlan,
+    request: PlanTransitsRequest,
+    site: ObservingSite,
+    catalog: CatalogStatus | None = None,
+    notes: list[str] | None = None,
+) -> PlanTransitsResult:
+    """One page of the events the request keeps, in its order, sized (charts' names included) under the budget."""
     events = plan.events
     keep = events.fraction >= request.min_observable_fraction - 1e-9
     ordered = order_of(plan, request.sort_by, keep)
@@ -160,6 +164,8 @@ def page_of(plan: SpanPlan, request: PlanTransitsRequest, site: ObservingSite) -
         },
         targets=len(plan.targets),
         transits_in_span=len(events),
+        catalog=catalog,
+        notes=list(notes or []),
     )
     result.notes.extend(_selection_notes(plan.targets, len(events) - total, request))
     if request.offset >= total and total:
@@ -167,7 +173,11 @@ def page_of(plan: SpanPlan, request: PlanTransitsRequest, site: ObservingSite) -
     zone = _zone(site)
     if site.timezone and zone is None:
         result.notes.append(f"The time zone {site.timezone} is not installed here; local times are left out.")
-    page = (_event(plan, int(i), zone) for i in ordered[request.offset : request.offset + request.limit])
+    site_key = site.key or "site"
+    page = (
+        _event(plan, int(i), zone, site_key if request.chart else None)
+        for i in ordered[request.offset : request.offset + request.limit]
+    )
     kept, cut = fit_page(page, json_size(result) + 400, PAGE_BUDGET_BYTES, separator=2)
     end = request.offset + len(kept)
     if cut:
@@ -224,7 +234,8 @@ def _maybe(value: float, digits: int) -> float | None:
     return None if math.isnan(value) else round(value, digits)
 
 
-def _event(plan: SpanPlan, i: int, zone: zoneinfo.ZoneInfo | None) -> TransitEvent:
+def _event(plan: SpanPlan, i: int, zone: zoneinfo.ZoneInfo | None, chart_site: str | None) -> TransitEvent:
+    """Event ``i`` as a model; ``chart_site``: the chart's file is named (it is drawn once the page is chosen)."""
     events, targets = plan.events, plan.targets
     t = int(events.transits.target[i])
     mid = float(events.transits.mid_utc[i])
@@ -234,7 +245,7 @@ def _event(plan: SpanPlan, i: int, zone: zoneinfo.ZoneInfo | None) -> TransitEve
     host = targets.host[t]
     night = int(events.night[i])
     first, last = float(events.observable_from[i]), float(events.observable_until[i])
-    return TransitEvent(
+    event = TransitEvent(
         night=plan.nights.dates[min(max(night, 0), len(plan.nights.dates) - 1)],
         toi=targets.toi[t],
         tic_id=targets.tic[t],
@@ -269,3 +280,6 @@ def _event(plan: SpanPlan, i: int, zone: zoneinfo.ZoneInfo | None) -> TransitEve
         sg1b_priority=targets.sg1b_priority[t],
         time_series_count=targets.time_series_count[t],
     )
+    if chart_site is not None:
+        event.chart = chart_path(event, chart_site)
+    return event

@@ -120,3 +120,24 @@ async def test_single_transit_tois_are_counted_not_planned(warm_settings):
     page = await ok(warm_settings, "plan_transits", {"observatory": "lco-tfn", **NIGHT, "limit": 1})
     assert any("single-transit TOI(s) (no period) left out" in note for note in page["notes"])
     assert any("less than 50% observable" in note for note in page["notes"])
+
+
+def test_a_page_with_chart_names_stays_under_20_kb(warm_settings):
+    import sqlite3
+
+    from exofop_mcp.mcp_server.plan_tools import plan_summary
+    from exofop_mcp.planning.events import PlanSettings, plan_span
+    from exofop_mcp.planning.models import PlanTransitsRequest
+    from exofop_mcp.planning.planner import page_of, site_of
+    from exofop_mcp.planning.selection import select_targets
+
+    request = PlanTransitsRequest(
+        observatory="ohp", start_date="2026-04-14", nights=5, chart=True, limit=200, min_observable_fraction=0
+    )
+    conn = sqlite3.connect(warm_settings.cache_dir / "toi_catalog.sqlite3")
+    plan = plan_span(site_of(request), select_targets(conn, request), PlanSettings(request.start_date, 5))
+    notes = [f"TOI-{n} (TIC-{n}) has no TOI, so no ephemeris to plan." for n in range(50)]
+    result = page_of(plan, request, site_of(request), None, notes)
+    assert result.returned > 5 and all(e.chart and e.chart.startswith("plans/") for e in result.events)
+    assert len(json.dumps(result.model_dump(mode="json", exclude_none=True))) < 20_000
+    assert len(plan_summary(result).encode()) < 20_000
