@@ -128,7 +128,8 @@ def test_a_page_with_chart_names_stays_under_20_kb(warm_settings):
     from exofop_mcp.mcp_server.plan_tools import plan_summary
     from exofop_mcp.planning.events import PlanSettings, plan_span
     from exofop_mcp.planning.models import PlanTransitsRequest
-    from exofop_mcp.planning.planner import page_of, site_of
+    from exofop_mcp.planning.page import page_of
+    from exofop_mcp.planning.planner import site_of
     from exofop_mcp.planning.selection import select_targets
 
     request = PlanTransitsRequest(
