@@ -72,7 +72,7 @@ def plan_summary(r: PlanTransitsResult, *, terminal: bool = False, data_dir: Any
         dark = f"dark {_hm(n.dusk_utc)}-{_hm(n.dawn_utc)} UTC ({n.dark_hours:.1f} h)" if n.dusk_utc else "no dark time"
         lines.append(f"Night {n.night.isoformat()}: {dark}, Moon {n.moon_illumination:.0%} lit.")
     if count > len(r.nights):
-        lines.append(f"(the other {count - len(r.nights)} nights are alike; each event names its night)")
+        lines.append(f"(the {count - len(r.nights)} later nights are not listed; each event names its night)")
     if r.returned:
         lines.append(f"Events {r.offset + 1}-{r.offset + r.returned}, sorted by {r.sort_by}:")
         lines.append(
