@@ -56,7 +56,7 @@ def order_of(plan: SpanPlan, sort_by: str, keep: np.ndarray) -> np.ndarray:
         return array[target] if array.size else np.zeros(0)
 
     values = {
-        "toi": lambda: per_target([float(t) if _is_number(t) else np.nan for t in targets.toi]),
+        "toi": lambda: target.astype(np.float64),  # the targets come by host, then planet number
         "sg1a_priority": lambda: per_target(targets.sg1a_priority),
         "sg1b_priority": lambda: per_target(targets.sg1b_priority),
         "tess_mag": lambda: per_target(targets.tess_mag),
@@ -67,14 +67,6 @@ def order_of(plan: SpanPlan, sort_by: str, keep: np.ndarray) -> np.ndarray:
     }[key]()
     primary = np.where(np.isnan(values), np.inf, sign * values)
     return index[np.lexsort((time, primary))]
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def page_of(

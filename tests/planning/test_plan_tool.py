@@ -142,3 +142,20 @@ def test_a_page_with_chart_names_stays_under_20_kb(warm_settings):
     assert result.returned > 5 and all(e.chart and e.chart.startswith("plans/") for e in result.events)
     assert len(json.dumps(result.model_dump(mode="json", exclude_none=True))) < 20_000
     assert len(plan_summary(result).encode()) < 20_000
+
+
+async def test_sort_orders(warm_settings):
+    args = {"observatory": "lco-ctio", **NIGHT, "nights": 3, "limit": 40}
+    by_priority = await ok(warm_settings, "plan_transits", {**args, "sort_by": "sg1a_priority"})
+    priorities = [e.get("sg1a_priority", 99) for e in by_priority["events"]]
+    assert priorities == sorted(priorities)
+    last = await ok(
+        warm_settings, "plan_transits", {**args, "sort_by": "sg1a_priority", "offset": by_priority["total"] - 5}
+    )
+    assert priorities[0] < [e.get("sg1a_priority", 99) for e in last["events"]][-1]
+    best = await ok(warm_settings, "plan_transits", {**args, "sort_by": "-observable_fraction"})
+    fractions = [e["observable_fraction"] for e in best["events"]]
+    assert fractions == sorted(fractions, reverse=True)
+    by_toi = await ok(warm_settings, "plan_transits", {**args, "sort_by": "toi"})
+    keys = [tuple(int(part) for part in e["toi"].split(".")) for e in by_toi["events"]]
+    assert keys == sorted(keys)
