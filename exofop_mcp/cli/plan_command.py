@@ -63,7 +63,7 @@ def add_plan_command(
     for name, field in PlanTransitsRequest.model_fields.items():
         if name in OWN_FLAGS:
             continue
-        help_text = (field.description or name).replace("%", "%%")
+        help_text = terminal_words(field.description or name).replace("%", "%%")
         if name in LIST_FIELDS:
             group.add_argument(flag(name), nargs="+", metavar="NAME", help=help_text + "; several, or comma-separated")
         else:

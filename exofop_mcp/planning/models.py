@@ -61,11 +61,11 @@ class PlanTransitsRequest(ToiFilters):
     start_date: Annotated[
         dt.date, Field(description="the evening of the first night, the site's local date (YYYY-MM-DD)")
     ]
-    nights: Annotated[int, Field(description="how many nights from start_date", ge=1, le=MAX_NIGHTS)] = 1
+    nights: Annotated[int, Field(description="how many nights from the start date", ge=1, le=MAX_NIGHTS)] = 1
     systems: Annotated[
         list[SystemName] | None,
         Field(
-            description="only these systems (any names resolve_system takes: TOI-1130, TIC 254113311, WASP-126); "
+            description="only these systems (any name of a TOI or star: TOI-1130, TIC 254113311, WASP-126); "
             "the filters still apply",
             max_length=MAX_SYSTEMS,
             examples=[["TOI-1130", "TOI-700"]],

@@ -120,7 +120,8 @@ class ToiFilters(BaseModel):
     ra_min_deg: Annotated[
         float | None,
         Field(
-            description="right ascension at least this (degrees, 0-360); above ra_max_deg, the box wraps through 0h",
+            description="right ascension at least this (degrees, 0-360); a minimum above the maximum wraps "
+            "the box through 0h",
             ge=0,
             le=360,
         ),
