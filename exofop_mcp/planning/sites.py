@@ -120,7 +120,6 @@ ALIASES: dict[str, str] = {
     "trappist-n": "trappist-north",
     "trappist-s": "trappist-south",
     "speculoos": "speculoos-south",
-    "sso-south": "speculoos-south",
     "artemis": "speculoos-north",
     "obstech": "el-sauce",
     "flwo": "keplercam",
