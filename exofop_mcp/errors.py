@@ -13,6 +13,7 @@ The hierarchy (the code of each class in brackets)::
       UsageError [usage]                         command-line arguments are malformed
       InvalidIdentifierError [invalid_identifier]  (also ValueError)
       InvalidRequestError [invalid_request]      (also ValueError)
+        UnknownSiteError [unknown_site]          an observatory name the planner does not know
       TargetNotFoundError [not_found]
       AmbiguousTargetError [ambiguous]
       ExofopUnavailableError [unavailable]
@@ -68,6 +69,7 @@ __all__ = [
     "LoginUnconfirmedError",
     "ResponseTooLargeError",
     "TargetNotFoundError",
+    "UnknownSiteError",
     "UnsafeArchive",
     "UnsupportedArchive",
     "UsageError",
@@ -125,6 +127,12 @@ class InvalidRequestError(ExofopMcpError, ValueError):
     """A tool or API argument is out of range or inconsistent with another."""
 
     code = "invalid_request"
+
+
+class UnknownSiteError(InvalidRequestError):
+    """An observatory name the transit planner does not know (the message lists the close names)."""
+
+    code = "unknown_site"
 
 
 class ExofopUnavailableError(ExofopMcpError):
