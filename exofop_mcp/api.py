@@ -28,6 +28,7 @@ from exofop_mcp.downloads.leftovers import remove_abandoned_everywhere
 from exofop_mcp.downloads.request_models import DownloadTagsRequest
 from exofop_mcp.lightcurves.jobs import ExtractionJob, LightCurveJobs
 from exofop_mcp.lightcurves.reports import ExtractionReport, ExtractLightCurvesRequest
+from exofop_mcp.planning.models import PlanTransitsRequest, PlanTransitsResult
 from exofop_mcp.settings import Settings
 from exofop_mcp.site import http_stack
 from exofop_mcp.site.catalog import TOICatalog
@@ -153,6 +154,19 @@ class Exofop:
         job = self.light_curves.get(job_id)
         await self.light_curves.wait(job, wait_seconds)
         return job.report(offset, limit)
+
+    async def plan_transits(self, start_date: str | Any, **options: Any) -> PlanTransitsResult:
+        """The TOI transits observable from a site over nights from ``start_date`` (the first evening's local
+        date), one page of them; ``options``: ``observatory`` or ``latitude_deg``/``longitude_deg``/
+        ``elevation_m``, ``nights``, ``systems``, the ``search_tois`` filters, ``min_altitude_deg``, ...;
+        see :class:`PlanTransitsRequest`."""
+        request = PlanTransitsRequest.model_validate({"start_date": start_date, **options})
+        return await self.plan_transits_for(request)
+
+    async def plan_transits_for(self, request: PlanTransitsRequest) -> PlanTransitsResult:
+        from exofop_mcp.planning.planner import plan_transits
+
+        return await plan_transits(self.catalog, self.resolver, request, self.settings.data_dir)
 
     def login_status(self) -> LoginStatus:
         return current_login_status(self.settings)

@@ -13,10 +13,12 @@ The hierarchy (the code of each class in brackets)::
       UsageError [usage]                         command-line arguments are malformed
       InvalidIdentifierError [invalid_identifier]  (also ValueError)
       InvalidRequestError [invalid_request]      (also ValueError)
+        UnknownSiteError [unknown_site]          an observatory name the planner does not know
       TargetNotFoundError [not_found]
       AmbiguousTargetError [ambiguous]
       ExofopUnavailableError [unavailable]
         ExofopUnreachableError [unavailable]    no answer after retries, with the precise cause
+        ExofopThrottledError [throttled]         empty answers after retries: the site is throttling
       ExofopHTTPError [http_error]
       ExofopResponseError [unexpected_response]
       CredentialsError [credentials]
@@ -56,6 +58,7 @@ __all__ = [
     "ExofopHTTPError",
     "ExofopMcpError",
     "ExofopResponseError",
+    "ExofopThrottledError",
     "ExofopUnavailableError",
     "ExofopUnreachableError",
     "ExtractionIOError",
@@ -66,6 +69,7 @@ __all__ = [
     "LoginUnconfirmedError",
     "ResponseTooLargeError",
     "TargetNotFoundError",
+    "UnknownSiteError",
     "UnsafeArchive",
     "UnsupportedArchive",
     "UsageError",
@@ -125,6 +129,12 @@ class InvalidRequestError(ExofopMcpError, ValueError):
     code = "invalid_request"
 
 
+class UnknownSiteError(InvalidRequestError):
+    """An observatory name the transit planner does not know (the message lists the close names)."""
+
+    code = "unknown_site"
+
+
 class ExofopUnavailableError(ExofopMcpError):
     """ExoFOP could not be reached (DNS, refused connection, timeout) after retries."""
 
@@ -140,6 +150,15 @@ class ExofopUnreachableError(ExofopUnavailableError):
         #: Attempts made (the first one included).
         self.attempts = attempts
         super().__init__(message, hint=hint)
+
+
+class ExofopThrottledError(ExofopUnavailableError):
+    """ExoFOP kept answering a page with an empty body (its way of throttling), retries included.
+
+    An empty body is never "no rows": a table without rows is its header line alone.
+    """
+
+    code = "throttled"
 
 
 class ExofopHTTPError(ExofopMcpError):

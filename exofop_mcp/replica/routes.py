@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from exofop_mcp.replica import pages
 from exofop_mcp.replica.accounts import check_password, session_cookie
+from exofop_mcp.replica.broken_answers import broken_name_answer
 from exofop_mcp.replica.dataset import COLUMNS, SPECIAL_TAGS, TagInfo
 from exofop_mcp.replica.http_server import FileBody, Request, Response, StreamBody
 from exofop_mcp.replica.star_tables import (
@@ -127,6 +128,8 @@ def resolve_target(ctx: PageContext, target: str) -> list[int]:
 async def gototicid(ctx: PageContext) -> Response:
     target = ctx.param("target")
     config = ctx.state.config
+    if config.name_service_answer is not None and "json" in ctx.request.query:  # a switch: a broken answer
+        return broken_name_answer(config.name_service_answer)
     tics = resolve_target(ctx, target) if target else []
     if not config.name_service_accepts_tic and _tic_form(target):  # a switch: TIC-form targets refused
         tics = []

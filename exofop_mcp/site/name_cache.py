@@ -51,7 +51,7 @@ class NameCache:
             tics = [t for t in json.loads(row[1]) if isinstance(t, int) and not isinstance(t, bool) and t > 0]
             if not tics or len(tics) != len(json.loads(row[1])):
                 raise ValueError("not a list of TIC ids")
-        except (ValueError, TypeError) as exc:  # a damaged row: forgotten, and asked of ExoFOP again
+        except (ValueError, TypeError, RecursionError) as exc:  # a damaged row: forgotten, and asked again
             log.warning("name cache %s: damaged entry for %r (%s); asking ExoFOP again", self.path, name, exc)
             self._forget(key)
             return None

@@ -23,6 +23,7 @@ from exofop_mcp.errors import (
     AmbiguousTargetError,
     ExofopMcpError,
     ExofopResponseError,
+    ExofopThrottledError,
     ExofopUnavailableError,
     TargetNotFoundError,
 )
@@ -322,6 +323,9 @@ class SystemResolver:
         matches = self.catalog.tics_for_name(name)
         if len(matches) > 1:
             raise self._ambiguous(name, sorted(matches))
+        if not matches and resolver_error is not None:
+            # The name resolver failed: that the catalog lacks the name says nothing of other stars.
+            raise _resolver_failed(name, resolver_error) from None
         if not matches:
             raise TargetNotFoundError(
                 f"No star or planet named {name!r} is known to ExoFOP.",
@@ -330,7 +334,8 @@ class SystemResolver:
         tic, matched_name = next(iter(matches.items()))
         result = self._build(ident.raw, tic, self.catalog.entries_for_tic(tic), "catalog_name", matched_name, status)
         if resolver_error is not None:
-            result.notes.append("ExoFOP's name resolver was unreachable; the name was matched in the TOI catalog.")
+            failed = _how_it_failed(resolver_error)
+            result.notes.append(f"ExoFOP's name resolver {failed}; the name was matched in the TOI catalog.")
         return result
 
     async def _name_resolver(self, target: str) -> tuple[list[int] | None, int]:
@@ -342,6 +347,8 @@ class SystemResolver:
         page = await self.client.get_text(NAME_RESOLVER_PAGE, {"target": target, "json": True})
         try:
             answer: Any = json.loads(page)
+        except RecursionError:  # arrays nested thousands deep: no answer of the name resolver
+            answer = None
         except ValueError:
             # Asked for JSON, the site may still answer its HTML page of candidates (``table.tfop``)
             # when several stars match: those are every star it names, so the name is ambiguous.
@@ -354,9 +361,24 @@ class SystemResolver:
                 f"ExoFOP's name resolver answered something unexpected for {target!r}.",
                 hint="Run `exofop-mcp doctor` and report the result.",
             )
-        if str(answer.get("status")).upper() != "OK":
+        status = answer.get("status")
+        if not isinstance(status, str):
+            raise ExofopResponseError(
+                f"ExoFOP's name resolver answered a status of the wrong type for {target!r} ({_kind(status)}).",
+                hint="Run `exofop-mcp doctor` and report the result.",
+            )
+        if status.strip().upper() != "OK":
             return None, 0
         tics = tic_list(answer.get("TIC"))
+        if not tics and _whole(answer.get("num")) == 0 and answer.get("TIC") in (None, "", []):
+            return None, 0  # "OK", none found: as plain as "ERROR"
+        if not tics:
+            # "OK" that names no TIC id (missing, or a value of the wrong type) is a broken answer, not "unknown".
+            raise ExofopResponseError(
+                f"ExoFOP's name resolver answered OK for {target!r} but named no TIC id (its TIC was "
+                f"{_kind(answer.get('TIC'))}).",
+                hint="Run `exofop-mcp doctor` and report the result.",
+            )
         return tics, max(_whole(answer.get("num")) or 0, len(tics))
 
     async def _partly_named(self, name: str, named: list[int], count: int) -> AmbiguousTargetError:
@@ -468,6 +490,8 @@ def _shortened(text: str | None, limit: int) -> str | None:
 
 def _stale_reason(error: ExofopMcpError | None) -> str:
     """Why the cached catalog was not refreshed: ExoFOP was down, or it answered something unusable."""
+    if isinstance(error, ExofopThrottledError):
+        return "ExoFOP is throttling requests (it answered empty pages)"
     if error is None or isinstance(error, ExofopUnavailableError):
         return "ExoFOP could not be reached"
     return f"ExoFOP's TOI table could not be refreshed ({error.message.rstrip('.')})"
@@ -475,6 +499,45 @@ def _stale_reason(error: ExofopMcpError | None) -> str:
 
 def _fresh_status(source: Literal["network", "toi_page"]) -> CatalogStatus:
     return CatalogStatus(source=source, fetched_at=datetime.now(UTC), age_hours=0.0, stale=False)
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, in a few words, for a message: ``an object``, ``missing``, ``'OK?'``."""
+    if value is None:
+        return "missing"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return repr(str(value)[:40])
+
+
+def _how_it_failed(error: ExofopMcpError) -> str:
+    """How the name resolver failed, for a sentence: ``answered badly``, ``was unreachable``, ..."""
+    if isinstance(error, ExofopResponseError):
+        return "answered badly"
+    if isinstance(error, ExofopThrottledError):
+        return "is throttling requests"
+    return "was unreachable"
+
+
+def _resolver_failed(name: str, error: ExofopMcpError) -> ExofopMcpError:
+    """The error for a name the catalog does not know while the name resolver failed: never "not found".
+
+    The error keeps its kind (and code): ``unavailable`` (or ``throttled``, ``http_error``) when the site
+    could not be reached, ``unexpected_response`` (or a more precise kind of it) when it answered badly.
+    """
+    error.message = (
+        f"Whether ExoFOP knows {name!r} could not be checked: its name resolver {_how_it_failed(error)} "
+        f"({error.message.rstrip('.')}), and the cached TOI catalog has no star of that name."
+    )
+    instead = "or give the TIC id or TOI instead (`exofop-mcp doctor` checks the name resolver)."
+    if isinstance(error, ExofopThrottledError):
+        error.hint = f"{error.hint} Meanwhile, {instead}"
+    else:
+        error.hint = f"This is a problem of the site, not of the name: try again later, {instead}"
+    error.args = (f"{error.message} {error.hint}",)
+    return error
 
 
 def _whole(value: Any) -> int | None:
