@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.followup.missing import MissingFact
 from exofop_mcp.followup.status import (
     MAX_NOTE_CHARS,
     FollowUpStatus,
@@ -130,6 +131,7 @@ class FollowUpDesk:
         status.light_curves = local_verdicts(self.data_dir / system.canonical_name)
         status.next_transits, transit_notes = await self._next_transits(system, records, request)
         status.notes.extend(transit_notes)
+        status.missing.extend(stale_ephemeris_facts(status.next_transits))
         for problem in problems:
             status.notes.append(f"Could not read {problem}; the rest of the answer stands without it.")
         status.requests = self.client.requests_sent - before
@@ -151,7 +153,7 @@ class FollowUpDesk:
                     nights=30,
                     systems=[system.canonical_name],
                     limit=NEXT_FROM_SITE,
-                    sort_by="mid_utc",
+                    sort_by="time",
                 ),
                 self.data_dir,
             )
@@ -161,11 +163,16 @@ class FollowUpDesk:
                     mid_bjd_tdb=e.mid_bjd_tdb,
                     mid_utc=e.mid_utc.isoformat(timespec="minutes"),
                     mid_uncertainty_minutes=e.mid_uncertainty_minutes,
+                    ephemeris_stale=e.ephemeris_stale,
                     observable_fraction=e.observable_fraction,
                     coverage=e.coverage,
                 )
                 for e in plan.events
             ]
+            if not events:
+                return [], [
+                    f"No transit of {system.canonical_name} is observable from {plan.site.name} in the next 30 nights."
+                ]
             return events, [f"Next transits observable from {plan.site.name} over 30 nights."]
         return predicted_transits(records, dt.datetime.now(dt.UTC)), []
 
@@ -255,7 +262,7 @@ def predicted_transits(records: Sequence[TOIRecord], now: dt.datetime) -> list[N
     from exofop_mcp.planning.sky import SkyOverSite
 
     jd_now = 2440587.5 + now.timestamp() / 86400.0
-    wanted: list[tuple[str, float, float | None]] = []
+    wanted: list[tuple[str, float, float | None, bool]] = []
     ra_dec: list[tuple[float, float]] = []
     for record in records:
         epoch, period = record.epoch_bjd, record.period_days
@@ -267,7 +274,8 @@ def predicted_transits(records: Sequence[TOIRecord], now: dt.datetime) -> list[N
             e_err, p_err = getattr(record, "epoch_err_days", None), record.period_err_days
             if e_err is not None and p_err is not None:
                 sigma = math.sqrt(e_err**2 + (n * p_err) ** 2) * 1440.0
-            wanted.append((record.toi or "?", epoch + n * period, sigma))
+            stale = sigma is not None and record.duration_hours is not None and sigma > record.duration_hours * 60
+            wanted.append((record.toi or "?", epoch + n * period, sigma, stale))
     if not wanted:
         return []
     from exofop_mcp.site.coordinates import to_degrees
@@ -278,7 +286,7 @@ def predicted_transits(records: Sequence[TOIRecord], now: dt.datetime) -> list[N
     sky = SkyOverSite(site_at(0.0, 0.0, 0.0, None), float(mids.min()) - 1, float(mids.max()) + 1)
     utc = utc_of_bjd(sky, mids, np.array([r for r, _ in ra_dec]), np.array([d for _, d in ra_dec]))
     out = []
-    for (toi, mid, sigma), jd in zip(wanted, utc, strict=True):
+    for (toi, mid, sigma, stale), jd in zip(wanted, utc, strict=True):
         when = dt.datetime.fromtimestamp((float(jd) - 2440587.5) * 86400.0, dt.UTC)
         out.append(
             NextTransit(
@@ -286,10 +294,26 @@ def predicted_transits(records: Sequence[TOIRecord], now: dt.datetime) -> list[N
                 mid_bjd_tdb=round(mid, 6),
                 mid_utc=when.isoformat(timespec="minutes"),
                 mid_uncertainty_minutes=round(sigma, 1) if sigma is not None else None,
+                ephemeris_stale=stale,
             )
         )
     out.sort(key=lambda t: t.mid_bjd_tdb)
     return out
+
+
+def stale_ephemeris_facts(transits: Sequence[NextTransit]) -> list[MissingFact]:
+    """A candidate whose next predicted transit is less certain than it is long needs a new transit time."""
+    facts = []
+    for toi in sorted({t.toi for t in transits if t.ephemeris_stale}):
+        sigma = min(t.mid_uncertainty_minutes or 0.0 for t in transits if t.toi == toi and t.ephemeris_stale)
+        facts.append(
+            MissingFact(
+                fact=f"a recent transit time: the next mid-transit is uncertain by ±{sigma:.0f} min (ephemeris stale)",
+                rule="sqrt(sigma_T0^2 + (n sigma_P)^2) from the TOI table's errors exceeds the transit's duration",
+                toi=toi,
+            )
+        )
+    return facts
 
 
 def local_verdicts(system_dir: Path) -> list[LightCurveVerdict]:

@@ -99,6 +99,7 @@ class NextTransit(BaseModel):
     mid_bjd_tdb: float
     mid_utc: str = Field(description="ISO UTC")
     mid_uncertainty_minutes: float | None = None
+    ephemeris_stale: bool = Field(False, description="the mid-time's 1-sigma exceeds the transit's duration")
     observable_fraction: float | None = Field(None, description="from the observatory, when one was given")
     coverage: str | None = Field(None, description="what of it the observatory sees, when one was given")
 

@@ -49,7 +49,8 @@ def status_summary(s: FollowUpStatus) -> str:
         lines.append(
             f"TOI {c.toi}: TFOPWG {c.tfopwg_disposition or '-'}, TESS {c.tess_disposition or '-'}; {prio}; "
             f"P {_fmt(c.period_days, '.5f')} d, depth {_fmt(c.depth_ppm, '.0f')} ppm, "
-            f"ESM {_fmt(c.esm, '.1f')}, TSM {_fmt(c.tsm, '.1f')}, K {_fmt(c.predicted_rv_semi_amplitude_mps, '.1f')} m/s"
+            f"ESM {_fmt(c.esm, '.1f')}, TSM {_fmt(c.tsm, '.1f')}, "
+            f"K {_fmt(c.predicted_rv_semi_amplitude_mps, '.1f')} m/s"
         )
     comments = [(c.toi, c.comments) for c in s.candidates if c.comments]
     if comments:
@@ -78,7 +79,7 @@ def status_summary(s: FollowUpStatus) -> str:
         )
         for star in ns.stars[:10]:
             lines.append(
-                f"  TIC {star.tic_id}: {star.separation_arcsec:.1f}\" dTmag {_fmt(star.delta_mag, '.2f')} "
+                f'  TIC {star.tic_id}: {star.separation_arcsec:.1f}" dTmag {_fmt(star.delta_mag, ".2f")} '
                 f"could mimic {', '.join(star.could_cause)}"
             )
     if s.light_curves:
@@ -89,7 +90,8 @@ def status_summary(s: FollowUpStatus) -> str:
         for t in s.next_transits:
             extra = f", {t.coverage} ({t.observable_fraction:.0%} observable)" if t.coverage else ""
             unc = f" ± {t.mid_uncertainty_minutes:.0f} min" if t.mid_uncertainty_minutes is not None else ""
-            lines.append(f"  TOI {t.toi}: {t.mid_utc} UTC (BJD_TDB {t.mid_bjd_tdb:.4f}){unc}{extra}")
+            stale = " STALE ephemeris" if t.ephemeris_stale else ""
+            lines.append(f"  TOI {t.toi}: {t.mid_utc} UTC (BJD_TDB {t.mid_bjd_tdb:.4f}){unc}{stale}{extra}")
     if s.missing:
         lines.append("Missing (fact — rule):")
         for m in s.missing:

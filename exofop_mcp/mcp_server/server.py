@@ -29,6 +29,7 @@ from exofop_mcp.downloads.inventory import DownloadsInventory, ListDownloadsRequ
 from exofop_mcp.downloads.jobs import RESULTS_PAGE, DownloadReport
 from exofop_mcp.downloads.request_models import FINAL_OK, MAX_WAIT_SECONDS, DownloadTagsRequest
 from exofop_mcp.lightcurves.reports import ExtractionReport, ExtractionStatusRequest, ExtractLightCurvesRequest
+from exofop_mcp.mcp_server.followup_tools import register_followup_tools
 from exofop_mcp.mcp_server.plan_tools import register_plan_tools
 from exofop_mcp.mcp_server.preview_tools import register_preview_tools
 from exofop_mcp.mcp_server.prompts import register_prompts
@@ -396,6 +397,7 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
     register_preview_tools(server)
     register_search_tools(server)
     register_plan_tools(server)
+    register_followup_tools(server)
     register_resources(server)
     register_prompts(server)
     return server
