@@ -41,7 +41,7 @@ def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-def status_summary(s: FollowUpStatus) -> str:
+def status_summary(s: FollowUpStatus, *, terminal: bool = False) -> str:
     lines = [f"Follow-up status of {s.system} (TIC {s.tic_id}, Tmag {_fmt(s.tess_mag, '.2f')}): {s.exofop_url}"]
     for c in s.candidates:
         p = s.priorities.get(c.toi, {})
@@ -104,7 +104,7 @@ def status_summary(s: FollowUpStatus) -> str:
     return "\n".join(lines)
 
 
-def whats_new_summary(w: WhatsNew) -> str:
+def whats_new_summary(w: WhatsNew, *, terminal: bool = False) -> str:
     where = "the watch list" if w.source == "watch_list" else "the given systems"
     head = f"{w.total} change(s) since {w.since} on {len(w.systems)} system(s) of {where}"
     counts = ", ".join(f"{k} {v}" for k, v in sorted(w.counts.items()))
@@ -113,7 +113,11 @@ def whats_new_summary(w: WhatsNew) -> str:
         tag = f" tag {c.tag}" if c.tag is not None else ""
         lines.append(f"  {c.date} {c.system} {c.kind}{tag}: {c.summary}")
     if w.next_offset is not None:
-        lines.append(f"More: call whats_new again with offset={w.next_offset}.")
+        if terminal:
+            systems = "" if w.source == "watch_list" else " " + " ".join(w.systems)
+            lines.append(f"More: `exofop-mcp whats-new --since {w.since}{systems} --offset {w.next_offset}`.")
+        else:
+            lines.append(f"More: call whats_new again with offset={w.next_offset}.")
     for p in w.problems:
         lines.append(f"Could not read {p.system}: {p.error}")
     lines.append(f"Requests to ExoFOP: {w.requests}, {w.seconds:.1f} s.")
