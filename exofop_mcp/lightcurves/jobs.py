@@ -42,7 +42,9 @@ def context_for(directory: SystemDirectory, system: ResolvedSystem, *, plots: bo
 
     target = None if system.ra_deg is None or system.dec_deg is None else Target(system.ra_deg, system.dec_deg)
     ephemerides = {
-        p.toi: Ephemeris(p.toi, p.epoch_bjd, p.period_days, p.duration_hours or 0.0)
+        p.toi: Ephemeris(
+            p.toi, p.epoch_bjd, p.period_days, p.duration_hours or 0.0, p.epoch_err_days, p.period_err_days, p.depth_ppm
+        )
         for p in system.planets
         if p.epoch_bjd and p.period_days
     }

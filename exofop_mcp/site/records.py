@@ -284,6 +284,7 @@ class TOIRecord(TableRecord):
     ra: Text = col("RA")
     dec: Text = col("Dec")
     epoch_bjd: Num = col("Epoch (BJD)")
+    epoch_err_days: Num = col("Epoch (BJD) err")
     period_days: Num = col("Period (days)")
     period_err_days: Num = col("Period (days) err")
     duration_hours: Num = col("Duration (hours)")
