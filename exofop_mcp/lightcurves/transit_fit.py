@@ -11,7 +11,7 @@
 4. Uncertainties: the covariance of the fit, scaled by the reduced chi-square (the scatter of the
    residuals, not the quoted errors) and by the red-noise factor beta (how much worse than white
    the residuals average down over 10 minutes).
-5. The verdict: detected when the depth is 3 sigma from zero (6 sigma when the transit is found
+5. The verdict: detected when the depth is 3 sigma from zero (5 sigma when the transit is found
    away from the prediction: the scan tried many places, and an edge or a trend can mimic part of
    one); on time when O−C is within 3 sigma of the combined uncertainty of prediction and
    measurement; depth compared with TESS.  Without a detection, the depth at the predicted time
@@ -36,8 +36,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MIN_POINTS = 20
+DIFF_STEP = 1e-4  # finite-difference steps of the scaled parameters (0.03 s of mid-time)
 DETECTION_SIGMA = 3.0  # a transit where the ephemeris puts it
-DETECTION_SIGMA_ELSEWHERE = 6.0  # one found away from the prediction, among all the places a dip was tried
+DETECTION_SIGMA_ELSEWHERE = 5.0  # one found away from the prediction, among all the places a dip was tried
+STRONG_SIGMA = 7.0  # below this depth / sigma a mid-time's likelihood is far from a parabola: the verdict says so
 TIMING_SIGMA = 3.0
 EXPECTED_SIGMA = 3.0
 FREE_DURATION_SIGMA = 20.0  # the duration is fitted only for a transit this strong, with both edges observed
@@ -113,8 +115,9 @@ def fit_light_curve(
         result = _fit(data, shape, predicted, t14)
     except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
         return _no_fit(f"the fit did not converge ({type(exc).__name__})", **common), curves
-    if result is None:
-        return _no_fit("the fit did not converge", **common), curves
+    if result is None:  # nothing the solver could settle on: no transit it could measure
+        failed = "the transit fit did not converge"
+        return _not_detected(data, shape, predicted, t14, tess_depth, baseline, None, failed, common), curves
     t0, d, t14_fit, sig, model, fixed = result
     depth = shape.depth(d, t14_fit)
     depth_sigma = abs(sig["d"] * depth / d) if d else sig["d"]
@@ -123,25 +126,14 @@ def fit_light_curve(
     detection = depth / depth_sigma if depth_sigma > 0 else 0.0
     off_prediction = abs(t0 - predicted) > TIMING_SIGMA * math.hypot(sig["t0"], sigma_pred)
     if detection < (DETECTION_SIGMA_ELSEWHERE if off_prediction else DETECTION_SIGMA):
-        at_prediction = _depth_at(data, shape, predicted, t14)
-        excluded = None
-        if tess_depth and at_prediction is not None:
-            excluded = round((tess_depth / 1e6 - at_prediction[0]) / at_prediction[1], 1)
-        coverage = _coverage(data.t, predicted, t14)
+        note: str | None = None
+        if off_prediction and detection >= DETECTION_SIGMA:
+            minutes = (t0 - predicted) * MINUTES
+            when = "earlier" if minutes < 0 else "later"
+            note = f"a possible {detection:.1f}-sigma dip {abs(minutes):.0f} min {when}"
+        fit = _not_detected(data, shape, predicted, t14, tess_depth, baseline, detection, note, common)
         curves.model = _flat_model(data)
-        return TransitFit(
-            status="not_detected",
-            verdict=_not_detected_words(excluded, coverage, tess_depth),
-            coverage=coverage,
-            depth_ppm=None if at_prediction is None else round(at_prediction[0] * 1e6, 1),
-            depth_uncertainty_ppm=None if at_prediction is None else round(at_prediction[1] * 1e6, 1),
-            detection_sigma=round(detection, 1),
-            excluded_sigma=excluded,
-            rms_per_cadence_ppm=rms1,
-            rms_per_10min_ppm=rms10,
-            baseline=baseline,
-            **common,
-        ), curves
+        return fit, curves
     curves.model = model
     curves.duration_days = t14_fit
     oc = (t0 - predicted) * MINUTES
@@ -276,36 +268,55 @@ def _depth_at(data: _Data, shape: TransitShape, t0: float, t14: float) -> tuple[
     return scale * unit_depth, sigma * unit_depth
 
 
-def _scan(data: _Data, shape: TransitShape, t14: float) -> float | None:
-    """The mid-time of the best positive-depth transit at the TOI's duration, all trial times at once.
+def _profile(data: _Data, shape: TransitShape, t14: float, trials: np.ndarray) -> tuple[np.ndarray, float]:
+    """The chi-square each trial mid-time saves over the baseline alone (-1 for no positive depth), and that chi-square.
 
     The dip of unit depth is one template shifted in time (interpolated from a fine grid); the
     baseline is projected out of the flux and of every shifted template by weighted least squares,
     so each trial's depth and chi-square are a few dot products.
     """
-    step = min(t14 / 20, 3 / MINUTES)
-    trials = np.arange(data.t[0] - 0.4 * t14, data.t[-1] + 0.4 * t14 + step / 2, step)
     fine = np.linspace(-0.6 * t14, 0.6 * t14, 1201)
     template = TransitShape(fine, shape.period, None, shape.b)
     template.u = shape.u
     unit = (1.0 - template.flux(0.0, 0.01, t14)) / 0.01
     dips = np.interp(data.t[None, :] - trials[:, None], fine, unit, left=0.0, right=0.0)
     w = 1 / data.e
-    design = _design(data) * w[:, None]
-    q, _ = np.linalg.qr(design)
+    q, _ = np.linalg.qr(_design(data) * w[:, None])
     flux = data.f * w
     flux_rest = flux - q @ (q.T @ flux)
     weighted = dips * w[None, :]
     dips_rest = weighted - (weighted @ q) @ q.T
     power = np.einsum("gi,gi->g", dips_rest, dips_rest)
     usable = (np.count_nonzero(dips, axis=1) >= 3) & (power > 0)
-    if not usable.any():
-        return None
+    safe = np.where(power > 0, power, 1.0)
     cross = dips_rest @ flux_rest
-    depth = np.where(usable, -cross / np.where(power > 0, power, 1.0), 0.0)
-    gain = np.where(usable & (depth > 0), cross**2 / np.where(power > 0, power, 1.0), -1.0)
+    gain = np.where(usable & (cross < 0), cross**2 / safe, -1.0)
+    return gain, float(flux_rest @ flux_rest)
+
+
+def _scan(data: _Data, shape: TransitShape, t14: float) -> float | None:
+    """The mid-time of the best positive-depth transit at the TOI's duration, over every place it could be."""
+    step = min(t14 / 20, 3 / MINUTES)
+    trials = np.arange(data.t[0] - 0.4 * t14, data.t[-1] + 0.4 * t14 + step / 2, step)
+    gain, _ = _profile(data, shape, t14, trials)
     best = int(np.argmax(gain))
     return float(trials[best]) if gain[best] > 0 else None
+
+
+def _profile_sigma(data: _Data, shape: TransitShape, t14: float, t0: float, parameters: int) -> float:
+    """Half the span of mid-times within one (scaled) chi-square of the best: honest when the minimum is not a parabola.
+
+    At low signal-to-noise the chi-square of the mid-time is flat-bottomed or has several dips, and
+    the covariance of the fit (its curvature at the best point) is too small; this profile is not.
+    """
+    trials = t0 + np.linspace(-t14 / 2, t14 / 2, 201)
+    gain, total = _profile(data, shape, t14, trials)
+    best = float(gain.max())
+    if best <= 0:
+        return 0.0
+    chi2_red = max((total - best) / max(data.t.size - parameters, 1), 1e-12)
+    inside = trials[(best - gain) / chi2_red <= 1.0]
+    return float(inside.max() - inside.min()) / 2 if inside.size else 0.0
 
 
 Solution = tuple[float, float, float, dict[str, float], np.ndarray, bool]
@@ -339,35 +350,53 @@ def _least_squares(
     base = np.linalg.lstsq(_design(data), data.f, rcond=None)[0]
     names = ["t0", "d", *(["t14"] if free_duration else []), *[f"c{i}" for i in range(base.size)]]
 
-    def unpack(p: np.ndarray) -> tuple[float, float, float, np.ndarray]:
-        # the mid-time as days from the start: finite differences step from zero, not from 2.46 million
-        return start + float(p[0]), float(p[1]), float(p[2]) if free_duration else t14, p[3 if free_duration else 2 :]
+    origin = np.array([start, d0, *([t14] if free_duration else []), *base])
+    scale = np.array([t14 / 20, max(d0, 1e-5), *([t14 / 10] if free_duration else []), *np.full(base.size, 1e-3)])
+
+    def unpack(x: np.ndarray) -> tuple[float, float, float, np.ndarray]:
+        # the solver works on 1 + (parameter - start) / scale, all of order one: its finite differences
+        # (relative to each value, so never from zero) and tolerances then mean the same for a mid-time
+        # near 2.46 million days and a depth of 1e-4
+        p = origin + (x - 1.0) * scale
+        return float(p[0]), float(p[1]), float(p[2]) if free_duration else t14, p[3 if free_duration else 2 :]
 
     design = _design(data)
 
-    def model(p: np.ndarray) -> np.ndarray:
-        t0, d, duration, c = unpack(p)
+    def model(x: np.ndarray) -> np.ndarray:
+        t0, d, duration, c = unpack(x)
         return np.asarray(design @ c) * shape.flux(t0, d, duration)
 
-    def residuals(p: np.ndarray) -> np.ndarray:
-        return np.asarray((data.f - model(p)) / data.e)
+    def residuals(x: np.ndarray) -> np.ndarray:
+        return np.asarray((data.f - model(x)) / data.e)
 
-    p0 = np.array([0.0, d0, *([t14] if free_duration else []), *base])
-    scale = np.array([t14 / 20, d0, *([t14 / 10] if free_duration else []), *np.full(base.size, 1e-3)])
-    lower = np.array([-t14, -1.0, *([t14 / 4] if free_duration else []), *np.full(base.size, -np.inf)])
-    upper = np.array([t14, 1.0, *([min(3 * t14, 0.4 * shape.period)] if free_duration else [])])
-    upper = np.concatenate([upper, np.full(base.size, np.inf)])
-    result = least_squares(residuals, p0, x_scale=scale, bounds=(lower, upper), method="trf", max_nfev=400)
+    low = np.array([start - t14, -1.0, *([t14 / 4] if free_duration else []), *np.full(base.size, -np.inf)])
+    high = np.array([start + t14, 1.0, *([min(3 * t14, 0.4 * shape.period)] if free_duration else [])])
+    high = np.concatenate([high, np.full(base.size, np.inf)])
+    bounds = (1.0 + (low - origin) / scale, 1.0 + (high - origin) / scale)
+    result = least_squares(
+        residuals,
+        np.ones(origin.size),
+        bounds=bounds,
+        method="trf",
+        max_nfev=400,
+        diff_step=DIFF_STEP,
+        ftol=1e-7,
+        xtol=1e-7,
+    )
     if not result.success and result.status <= 0:
         return None
-    p = result.x
-    jac = result.jac
-    dof = max(data.t.size - p.size, 1)
+    x = result.x
+    dof = max(data.t.size - x.size, 1)
     chi2_red = float(np.sum(result.fun**2)) / dof
-    cov = np.linalg.pinv(jac.T @ jac) * chi2_red
-    best = model(p)
+    cov = np.linalg.pinv(result.jac.T @ result.jac) * chi2_red * np.outer(scale, scale)
+    best = model(x)
     beta = _red_noise_factor(data.t, data.f - best)
     sigmas = {name: float(math.sqrt(max(cov[i, i], 0.0))) * beta for i, name in enumerate(names)}
+    profile = _profile_sigma(
+        data, shape, t14 if not free_duration else float(unpack(x)[2]), float(unpack(x)[0]), x.size
+    )
+    sigmas["t0"] = max(sigmas["t0"], profile * beta)
+    p = x
     t0, d, duration, _ = unpack(p)
     if not all(math.isfinite(v) for v in (t0, d, duration, sigmas["t0"], sigmas["d"])):
         return None
@@ -437,6 +466,42 @@ def _where(minutes: float | None) -> str:
     return f"predicted mid-transit {amount} {'before the first' if minutes < 0 else 'after the last'} point"
 
 
+def _not_detected(
+    data: _Data,
+    shape: TransitShape,
+    predicted: float,
+    t14: float,
+    tess_depth: float | None,
+    baseline: list[str],
+    detection: float | None,
+    note: str | None,
+    common: dict[str, object],
+) -> TransitFit:
+    """No transit measured: the depth of one held at the predicted time says what the data exclude."""
+    at_prediction = _depth_at(data, shape, predicted, t14)
+    excluded = None
+    if tess_depth and at_prediction is not None and at_prediction[1] > 0:
+        excluded = round((tess_depth / 1e6 - at_prediction[0]) / at_prediction[1], 1)
+    coverage = _coverage(data.t, predicted, t14)
+    rms1, rms10 = _rms(data.t, data.f - _flat_model(data))
+    verdict = _not_detected_words(excluded, coverage, tess_depth)
+    return TransitFit.model_validate(
+        {
+            "status": "not_detected",
+            "verdict": verdict + (f" ({note})" if note else ""),
+            "coverage": coverage,
+            "depth_ppm": None if at_prediction is None else round(at_prediction[0] * 1e6, 1),
+            "depth_uncertainty_ppm": None if at_prediction is None else round(at_prediction[1] * 1e6, 1),
+            "detection_sigma": None if detection is None else round(detection, 1),
+            "excluded_sigma": excluded,
+            "rms_per_cadence_ppm": rms1,
+            "rms_per_10min_ppm": rms10,
+            "baseline": baseline,
+            **common,
+        }
+    )
+
+
 def _no_fit(reason: str, **common: object) -> TransitFit:
     return TransitFit.model_validate({"status": "no_fit", "verdict": f"no fit: {reason}", "reason": reason, **common})
 
@@ -479,6 +544,8 @@ def _fitted_words(fit: TransitFit) -> str:
         words += f", depth {fit.depth_ppm:.0f} ± {fit.depth_uncertainty_ppm:.0f} ppm"
     if fit.coverage not in (None, "full"):
         words = f"{COVERAGE_WORDS[fit.coverage]}: {words}"
+    if fit.detection_sigma is not None and fit.detection_sigma < STRONG_SIGMA:
+        words += f" (weak detection, {fit.detection_sigma:.1f} sigma: the timing is uncertain beyond its error bar)"
     return words
 
 

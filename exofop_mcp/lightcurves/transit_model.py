@@ -76,7 +76,11 @@ class TransitShape:
     def __init__(self, times: np.ndarray, period_days: float, filter_name: str | None, b: float = DEFAULT_IMPACT):
         import batman
 
-        self.times = np.ascontiguousarray(times, dtype=np.float64)
+        # times are kept relative to their first value: a BJD of 2.46 million days leaves only ~40 µs
+        # of resolution, too coarse for the finite differences of a fit
+        times = np.asarray(times, dtype=np.float64)
+        self.reference = float(times[0]) if times.size else 0.0
+        self.times = np.ascontiguousarray(times - self.reference)
         self.period = float(period_days)
         self.b = b
         self.u = list(limb_darkening(filter_name))
@@ -91,7 +95,7 @@ class TransitShape:
         if k < 1e-6:
             return np.ones_like(self.times)
         p = self._params
-        p.t0, p.rp = float(t0), k
+        p.t0, p.rp = float(t0) - self.reference, k
         p.a, p.inc = orbit(self.period, t14_days, k, self.b)
         dip = 1.0 - np.asarray(self._model.light_curve(p), dtype=np.float64)
         return 1.0 - math.copysign(1.0, depth_parameter) * dip
