@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -31,7 +32,16 @@ import numpy as np
 
 from exofop_mcp.lightcurves.fit_results import Coverage, TransitFit
 from exofop_mcp.lightcurves.transit_model import TransitShape, depth_parameter_for
-from exofop_mcp.lightcurves.transit_profile import Dips, Measurement, Photometry, Projection, depth_at, measure, scan
+from exofop_mcp.lightcurves.transit_profile import (
+    Dips,
+    Measurement,
+    Photometry,
+    Projection,
+    depth_at,
+    dips_for,
+    measure,
+    scan,
+)
 
 if TYPE_CHECKING:
     from exofop_mcp.lightcurves.plotting import Ephemeris
@@ -91,7 +101,7 @@ def fit_light_curve(
     }
     shape = TransitShape(np.array([0.0]), period, filter_name)
     projection = Projection(data)
-    dips = Dips(shape, depth_parameter_for((tess_depth or 5000.0) / 1e6, period, t14, filter_name), t14)
+    dips = dips_for(shape, _depth_parameter(tess_depth, period, t14, filter_name), t14)
     baseline = ["constant", "time"] + (["airmass"] if data.airmass is not None else [])
     reach = EXPECTED_SIGMA * sigma_pred + t14 / 2
     if predicted + reach < data.t[0] or predicted - reach > data.t[-1]:
@@ -219,6 +229,11 @@ def _measure(projection: Projection, shape: TransitShape, dips: Dips, start: flo
     if free is None or free.depth <= 0 or abs(free.t0 - fixed.t0) > 3 * fixed.sigma_t0:
         return fixed  # the free duration wandered off: the fit at the TOI's duration stands
     return free
+
+
+@functools.lru_cache(maxsize=256)
+def _depth_parameter(tess_depth: float | None, period: float, t14: float, filter_name: str | None) -> float:
+    return depth_parameter_for((tess_depth or 5000.0) / 1e6, period, t14, filter_name)
 
 
 def _baseline(projection: Projection) -> np.ndarray:

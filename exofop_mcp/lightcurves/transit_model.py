@@ -102,16 +102,18 @@ class TransitShape:
 
     def at(self, times: np.ndarray, t0: float, depth_parameter: float, t14_days: float) -> np.ndarray:
         """The model on other times (a plot's fine grid)."""
-        return TransitShape(times, self.period, None, self.b)._with_u(self.u).flux(t0, depth_parameter, t14_days)
+        other = TransitShape(times, self.period, None, self.b).with_limb_darkening(self.u)
+        return other.flux(t0, depth_parameter, t14_days)
 
-    def _with_u(self, u: list[float]) -> TransitShape:
+    def with_limb_darkening(self, u: list[float]) -> TransitShape:
+        """This shape with other quadratic coefficients (returns itself)."""
         self.u = list(u)
         self._params.u = self.u
         return self
 
     def depth(self, depth_parameter: float, t14_days: float) -> float:
         """The depth at mid-transit (a fraction of the flux) that this parameter gives."""
-        mid = TransitShape(np.array([0.0]), self.period, None, self.b)._with_u(self.u)
+        mid = TransitShape(np.array([0.0]), self.period, None, self.b).with_limb_darkening(self.u)
         return float(1.0 - mid.flux(0.0, depth_parameter, t14_days)[0])
 
 

@@ -18,6 +18,7 @@ widened by the depths the duration allows within Δχ² = 1 when the duration is
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ from exofop_mcp.lightcurves.transit_model import TransitShape
 
 BIN_DAYS = 10 / 1440
 FINE_POINTS = 1201
-DURATIONS = np.linspace(0.6, 1.5, 19)  # trial durations, as fractions of the TOI's, when the duration is free
+DURATIONS = np.linspace(0.6, 1.5, 13)  # trial durations, as fractions of the TOI's, when the duration is free
 
 
 @dataclass
@@ -69,9 +70,7 @@ class Dips:
         self.t14 = t14
         self.depth_parameter = depth_parameter
         self.fine = np.linspace(-0.6 * t14, 0.6 * t14, FINE_POINTS)
-        template = TransitShape(self.fine, shape.period, None, shape.b)
-        template.u = shape.u
-        template._params.u = shape.u
+        template = TransitShape(self.fine, shape.period, None, shape.b).with_limb_darkening(shape.u)
         self.dip = 1.0 - template.flux(0.0, depth_parameter, t14)
         self.depth = float(self.dip.max())
         self.unit = self.dip / self.depth if self.depth > 0 else self.dip
@@ -79,6 +78,16 @@ class Dips:
     def at(self, t: np.ndarray, trials: np.ndarray) -> np.ndarray:
         """Unit-depth dips, one row per trial mid-time."""
         return np.interp(t[None, :] - trials[:, None], self.fine, self.unit, left=0.0, right=0.0)
+
+
+def dips_for(shape: TransitShape, depth_parameter: float, t14: float) -> Dips:
+    """The dips of a planet's shape, kept: the light curves of one planet in one band share them."""
+    return _dips(shape.period, shape.b, tuple(shape.u), depth_parameter, t14)
+
+
+@functools.lru_cache(maxsize=512)
+def _dips(period: float, b: float, u: tuple[float, ...], depth_parameter: float, t14: float) -> Dips:
+    return Dips(TransitShape(np.array([0.0]), period, None, b).with_limb_darkening(list(u)), depth_parameter, t14)
 
 
 class Projection:
@@ -175,12 +184,13 @@ def measure(
     projection: Projection, shape: TransitShape, depth_parameter: float, t14: float, start: float, free_duration: bool
 ) -> Measurement | None:
     """The best transit near ``start`` (from :func:`scan`), with the duration free or held at ``t14``."""
-    dips = Dips(shape, depth_parameter, t14)
+    dips = dips_for(shape, depth_parameter, t14)
     t = projection.data.t
     durations = np.array([t14])
+    family: list[Dips] = []
     if free_duration:  # a grid of durations × mid-times near the start: the profile over each
         durations = DURATIONS * t14
-        family = [Dips(shape, depth_parameter, d) for d in durations]
+        family = [dips_for(shape, depth_parameter, float(d)) for d in durations]
         trials = start + np.linspace(-t14 / 8, t14 / 8, 41)
         grid = np.array([projection.score(f.at(t, trials))[0] for f in family])
         row = int(np.argmin(np.min(grid, axis=1)))
@@ -213,7 +223,7 @@ def measure(
     sigma_t14 = None
     if free_duration:  # the duration's profile (best mid-time for each), and the depths it allows
         trials = t0 + np.linspace(-max(3 * sigma_t0, 2 / 1440), max(3 * sigma_t0, 2 / 1440), 21)
-        rows = [projection.score(Dips(shape, depth_parameter, d).at(t, trials)) for d in durations]
+        rows = [projection.score(f.at(t, trials)) for f in family]
         chi2_d = np.array([float(np.min(r[0])) for r in rows])
         depth_d = np.array([float(r[1][int(np.argmin(r[0]))]) for r in rows])
         delta = (chi2_d - float(np.min(chi2_d))) / scale

@@ -105,3 +105,12 @@ def test_a_repeated_extraction_replays_the_fits(
     first = {e.source_file: e.fit for e in report.results}
     assert {e.source_file: e.fit for e in again.results} == first
     assert again.fit_summary == report.fit_summary
+
+
+def test_a_multi_band_file_takes_telescope_and_filter_from_one_source(report: ExtractionReport) -> None:
+    """The table's rows name other telescopes and bands: a MuSCAT2 band is titled from its own file name."""
+    muscat = [e for e in report.results if "MuSCAT2/" in e.source_file and e.status == "extracted"]
+    assert len(muscat) == 4
+    for entry in muscat:
+        assert entry.observatory == "MuSCAT2"
+        assert entry.filter in {"g", "r", "i", "z_s"}
