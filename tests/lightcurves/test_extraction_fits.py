@@ -9,6 +9,7 @@ import pytest
 from astropy.table import Table
 
 from exofop_mcp.api import Exofop
+from exofop_mcp.downloads.manifest import load_manifest, save_manifest
 from exofop_mcp.downloads.sandbox import SystemDirectory
 from exofop_mcp.lightcurves.reports import ExtractionReport, LightCurveEntry
 from exofop_mcp.mcp_server.summaries import extraction_summary
@@ -114,3 +115,19 @@ def test_a_multi_band_file_takes_telescope_and_filter_from_one_source(report: Ex
     for entry in muscat:
         assert entry.observatory == "MuSCAT2"
         assert entry.filter in {"g", "r", "i", "z_s"}
+
+
+def test_light_curves_recorded_without_a_fit_are_extracted_again_with_one(
+    report: ExtractionReport, sandbox: Settings, warm_catalog_file: Path, tmp_path: Path
+) -> None:
+    settings = copy_sandbox(sandbox, tmp_path, warm_catalog_file)
+    directory = SystemDirectory(settings.data_dir, SYSTEM)
+    manifest = load_manifest(directory)
+    assert manifest is not None and manifest.products
+    for product in manifest.products.values():
+        for entry in product.entries:
+            entry.pop("fit", None)
+    save_manifest(directory, manifest)
+    again = extract(settings)
+    assert again.totals.get("extracted") == report.totals.get("extracted")
+    assert all(e.fit is not None for e in again.results if e.status == "extracted")
