@@ -328,7 +328,11 @@ def _model_label(fit: TransitFit | None) -> str:
     if fit is None:
         return "model"
     if fit.status == "fitted":
-        return f"fit: {fit.verdict}"[:90]
+        words = fit.verdict.split(" (weak detection")[0]
+        if fit.detection_sigma is not None and "weak detection" in fit.verdict:
+            words += f" (weak: {fit.detection_sigma:.1f} sigma)"
+        label = f"fit: {words}"
+        return label if len(label) <= 95 else label[:94] + "…"
     return "baseline (no transit fitted)"
 
 
