@@ -64,7 +64,7 @@ MINUTES = 1440.0
 class FitCurves:
     """What a plot draws beside the points: the fitted model on the data's times and the prediction."""
 
-    model: np.ndarray | None  # baseline × transit, on the light curve's times
+    model: np.ndarray | None  # baseline minus transit (flux / its median), on the light curve's times
     predicted_mid: float | None
     predicted_sigma_days: float
     duration_days: float

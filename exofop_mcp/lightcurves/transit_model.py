@@ -100,11 +100,6 @@ class TransitShape:
         dip = 1.0 - np.asarray(self._model.light_curve(p), dtype=np.float64)
         return 1.0 - math.copysign(1.0, depth_parameter) * dip
 
-    def at(self, times: np.ndarray, t0: float, depth_parameter: float, t14_days: float) -> np.ndarray:
-        """The model on other times (a plot's fine grid)."""
-        other = TransitShape(times, self.period, None, self.b).with_limb_darkening(self.u)
-        return other.flux(t0, depth_parameter, t14_days)
-
     def with_limb_darkening(self, u: list[float]) -> TransitShape:
         """This shape with other quadratic coefficients (returns itself)."""
         self.u = list(u)
