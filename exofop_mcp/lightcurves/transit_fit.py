@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MIN_POINTS = 20
+MAX_SPAN_DAYS = 1.5  # a longer light curve is cut to the night around the transit nearest its middle
 DETECTION_SIGMA = 3.0  # a transit where the ephemeris puts it
 DETECTION_SIGMA_ELSEWHERE = 5.0  # one found away from the prediction, among all the places a dip was tried
 STRONG_SIGMA = 7.0  # below this depth / sigma a mid-time's likelihood is far from a parabola: the verdict says so
@@ -85,10 +86,15 @@ def fit_light_curve(
     if data is None:
         return _no_fit(f"fewer than {MIN_POINTS} usable points"), None
     period = float(ephemeris.period_days)
-    t14 = (ephemeris.duration_hours or DEFAULT_DURATION_HOURS) / 24
+    hours = ephemeris.duration_hours if ephemeris.duration_hours and math.isfinite(ephemeris.duration_hours) else 0.0
+    t14 = min(max(hours or DEFAULT_DURATION_HOURS, 0.25), 12.0, 0.3 * period * 24) / 24
     centre = 0.5 * (data.t[0] + data.t[-1])
     epoch_number = round((centre - ephemeris.epoch_bjd) / period)
     predicted = ephemeris.epoch_bjd + epoch_number * period
+    if data.t[-1] - data.t[0] > MAX_SPAN_DAYS:  # several nights: the transit nearest the middle, with its night
+        data = _around(data, predicted, t14 + MAX_SPAN_DAYS / 3)
+        if data is None:
+            return _no_fit(f"fewer than {MIN_POINTS} points within a night of the predicted transit"), None
     sigma_pred = math.hypot(ephemeris.epoch_err_days or 0.0, abs(epoch_number) * (ephemeris.period_err_days or 0.0))
     tess_depth = ephemeris.depth_ppm if ephemeris.depth_ppm and ephemeris.depth_ppm > 0 else None
     curves = FitCurves(None, predicted, sigma_pred, t14)
@@ -215,6 +221,14 @@ def _clean(bjd: np.ndarray, flux: np.ndarray, err: np.ndarray, airmass: np.ndarr
         am = np.asarray(airmass[ok], dtype=np.float64)[order]
         am = am - float(np.mean(am)) if float(np.ptp(am)) > 1e-4 else None
     return Photometry(t, f, e, am, float(np.mean(t)))
+
+
+def _around(data: Photometry, mid: float, half: float) -> Photometry | None:
+    keep = np.abs(data.t - mid) <= half
+    if int(keep.sum()) < MIN_POINTS:
+        return None
+    airmass = None if data.airmass is None else data.airmass[keep] - float(np.mean(data.airmass[keep]))
+    return Photometry(data.t[keep], data.f[keep], data.e[keep], airmass, float(np.mean(data.t[keep])))
 
 
 def _measure(projection: Projection, shape: TransitShape, dips: Dips, start: float) -> Measurement | None:

@@ -28,6 +28,7 @@ from exofop_mcp.lightcurves.transit_model import TransitShape
 
 BIN_DAYS = 10 / 1440
 FINE_POINTS = 1201
+CHUNK_ELEMENTS = 2_000_000  # trials × points scored at once: bounds the memory of a long light curve
 DURATIONS = np.linspace(0.6, 1.5, 13)  # trial durations, as fractions of the TOI's, when the duration is free
 
 
@@ -125,12 +126,29 @@ class Projection:
         return np.asarray(data.design() @ coefficients) - depth * dip
 
 
+def score_trials(projection: Projection, dips: Dips, trials: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:meth:`Projection.score` of the dips at these mid-times, a bounded block of trials at a time."""
+    t = projection.data.t
+    block = max(1, CHUNK_ELEMENTS // max(t.size, 1))
+    parts = [projection.score(dips.at(t, trials[i : i + block])) for i in range(0, trials.size, block)]
+    if not parts:
+        empty = np.zeros(0)
+        return empty, empty, empty
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+    )
+
+
 def scan(projection: Projection, dips: Dips) -> float | None:
     """The mid-time of the best positive-depth dip over every place at least a tenth of it is observed."""
     t = projection.data.t
     step = min(dips.t14 / 20, 3 / 1440)
     trials = np.arange(t[0] - 0.4 * dips.t14, t[-1] + 0.4 * dips.t14 + step / 2, step)
-    chi2, depth, _ = projection.score(dips.at(t, trials))
+    chi2, depth, _ = score_trials(projection, dips, trials)
+    if not chi2.size:
+        return None
     chi2 = np.where(depth > 0, chi2, np.inf)
     best = int(np.argmin(chi2))
     return float(trials[best]) if math.isfinite(chi2[best]) else None
@@ -175,7 +193,7 @@ def _within(trials: np.ndarray, delta: np.ndarray) -> float:
 
 def _profile_t0(projection: Projection, dips: Dips, centre: float, half: float, points: int) -> tuple:
     trials = centre + np.linspace(-half, half, points)
-    chi2, depth, sigma = projection.score(dips.at(projection.data.t, trials))
+    chi2, depth, sigma = score_trials(projection, dips, trials)
     chi2 = np.where(depth > 0, chi2, np.inf)
     return trials, chi2, depth, sigma
 
@@ -192,7 +210,7 @@ def measure(
         durations = DURATIONS * t14
         family = [dips_for(shape, depth_parameter, float(d)) for d in durations]
         trials = start + np.linspace(-t14 / 8, t14 / 8, 41)
-        grid = np.array([projection.score(f.at(t, trials))[0] for f in family])
+        grid = np.array([score_trials(projection, f, trials)[0] for f in family])
         row = int(np.argmin(np.min(grid, axis=1)))
         dips = family[row]
         start = float(trials[int(np.argmin(grid[row]))])
@@ -223,7 +241,7 @@ def measure(
     sigma_t14 = None
     if free_duration:  # the duration's profile (best mid-time for each), and the depths it allows
         trials = t0 + np.linspace(-max(3 * sigma_t0, 2 / 1440), max(3 * sigma_t0, 2 / 1440), 21)
-        rows = [projection.score(f.at(t, trials)) for f in family]
+        rows = [score_trials(projection, f, trials) for f in family]
         chi2_d = np.array([float(np.min(r[0])) for r in rows])
         depth_d = np.array([float(r[1][int(np.argmin(r[0]))]) for r in rows])
         delta = (chi2_d - float(np.min(chi2_d))) / scale

@@ -167,3 +167,13 @@ def test_a_systems_fits_are_summarised_by_timing_and_by_filter() -> None:
     assert summary.depth_by_filter[1].count == 2
     assert "2 on time, 1 late" in summary.text and "zs" in summary.text
     assert summarise_fits([]) is None
+
+
+def test_a_light_curve_of_several_nights_is_fitted_at_the_transit_nearest_its_middle() -> None:
+    rng = np.random.default_rng(8)
+    predicted = EPOCH + 50 * PERIOD
+    t = predicted - 1.5 + np.arange(3 * 1440) / 1440  # three days at one-minute cadence, day and night
+    flux = _batman(t, predicted + 3 / 1440) + rng.normal(0, 0.001, t.size)
+    fit, _ = fit_light_curve(t, flux, np.full(t.size, 0.001), _ephemeris(), "zs")
+    assert fit.status == "fitted" and fit.timing == "on_time"
+    assert fit.o_minus_c_minutes == pytest.approx(3, abs=3 * (fit.mid_uncertainty_minutes or 1))
