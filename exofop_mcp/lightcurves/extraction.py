@@ -1,9 +1,10 @@
 """Extraction of one system's downloaded time-series tags into standardised light curves.
 
 For each tag the manifest lists as downloaded, every file that may hold a table (zips opened) is
-read, its times turned into BJD_TDB, its flux chosen, and an ECSV plus a PNG written under
-``light_curves/<tag>/`` (one pair per band when a table holds several, see :mod:`bands`).  The
-manifest's ``products`` record each source file's hash, size and modification time with what it
+read, its times turned into BJD_TDB, its flux chosen, a transit fitted against the TOI's ephemeris
+(:mod:`exofop_mcp.lightcurves.transit_fit`; a fit that fails only says so), and an ECSV plus a PNG
+written under ``light_curves/<tag>/`` (one pair per band when a table holds several, see :mod:`bands`).
+The manifest's ``products`` record each source file's hash, size and modification time with what it
 gave, so a repeat run reads nothing that did not change and rewrites nothing.  One bad file never
 stops the others: it becomes an entry with a reason.
 """
@@ -37,6 +38,7 @@ from exofop_mcp.lightcurves.reports import EntryStatus, LightCurveEntry, Refusal
 from exofop_mcp.lightcurves.table_reading import MIN_ROWS, TextTable, read_text_table
 from exofop_mcp.lightcurves.time_columns import choose_times, site_from_table
 from exofop_mcp.lightcurves.time_systems import SECONDS_PER_DAY, Target
+from exofop_mcp.lightcurves.transit_fit import transit_fit_of
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,11 @@ def _metadata(ctx: SystemContext, tag: int, name: FileNameInfo) -> Metadata:
     if row is None and len(rows) == 1 and not name.filter:
         row = rows[0]
     first = row or (rows[0] if rows else None)
+    if row is None and rows and name.filter and name.observatory:
+        # no row of the table is this file's band: its name gives both, so a title's telescope and
+        # filter come from one source (a MuSCAT2 band is not titled with another row's telescope)
+        first = {"obs_date": rows[0].get("obs_date") or "", "toi": rows[0].get("toi") or ""}
+        first["telescope"], first["filter"] = name.observatory, name.filter
     filter_name = (row or {}).get("filter") or name.filter or (first or {}).get("filter") or None
     telescope = (first or {}).get("telescope") or None
     obs_date = None
@@ -275,13 +282,17 @@ def _extract_part(
             "period_days": ephemeris.period_days,
             "duration_hours": ephemeris.duration_hours,
         }
+    fit, curves = transit_fit_of(bjd, flux_values, flux_err, ephemeris, meta.filter, columns.get("airmass"))
+    entry.fit = fit
+    header["transit_fit"] = fit.model_dump(mode="json", exclude_none=True)
     write_ecsv(
         ecsv_path, ecsv_text(bjd, flux_values, flux_err, columns, {k: v for k, v in header.items() if v is not None})
     )
     written = [ecsv_path]
     if ctx.plots:
-        title = f"TIC {ctx.tic_id}  tag {tag}  {meta.observatory or ''} {meta.filter or ''} {entry.obs_date or ''}"
-        write_png(png_path, plot_png(bjd, flux_values, flux_err, title.strip(), ephemeris))
+        name = f"TOI {ephemeris.planet} (TIC {ctx.tic_id})" if ephemeris else f"TIC {ctx.tic_id}"
+        title = f"{name}  tag {tag}  {meta.observatory or ''} {meta.filter or ''} {entry.obs_date or ''}"
+        write_png(png_path, plot_png(bjd, flux_values, flux_err, " ".join(title.split()), ephemeris, fit, curves))
         written.append(png_path)
     return entry, written
 

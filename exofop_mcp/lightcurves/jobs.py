@@ -20,6 +20,7 @@ from exofop_mcp.downloads.locks import range_lock
 from exofop_mcp.downloads.manifest import Manifest, load_manifest, save_manifest
 from exofop_mcp.downloads.sandbox import SystemDirectory
 from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.lightcurves.fit_summary import summarise_fits
 from exofop_mcp.lightcurves.products import TagOutcome, replay_tags, time_series_tags
 from exofop_mcp.lightcurves.reports import ExtractionReport, LightCurveEntry
 from exofop_mcp.result_pages import fit_page
@@ -42,7 +43,9 @@ def context_for(directory: SystemDirectory, system: ResolvedSystem, *, plots: bo
 
     target = None if system.ra_deg is None or system.dec_deg is None else Target(system.ra_deg, system.dec_deg)
     ephemerides = {
-        p.toi: Ephemeris(p.toi, p.epoch_bjd, p.period_days, p.duration_hours or 0.0)
+        p.toi: Ephemeris(
+            p.toi, p.epoch_bjd, p.period_days, p.duration_hours or 0.0, p.epoch_err_days, p.period_err_days, p.depth_ppm
+        )
         for p in system.planets
         if p.epoch_bjd and p.period_days
     }
@@ -105,6 +108,7 @@ class ExtractionJob(BackgroundJob):
             elapsed_seconds=round(self.elapsed(), 3),
             message="",
         )
+        report.fit_summary = summarise_fits((e.filter, e.fit) for e in self.entries if e.fit is not None)
         end = len(self.entries) if limit is None else min(len(self.entries), offset + limit)
         page = self.entries[offset:end]
         cut = False
@@ -117,6 +121,8 @@ class ExtractionJob(BackgroundJob):
         report.returned = len(page)
         report.next_offset = end if end < len(self.entries) else None
         report.message = self._message(totals, light_curves, cut, report.next_offset)
+        if report.fit_summary is not None and self.state != "running":
+            report.message += " " + report.fit_summary.text
         return report
 
     def _message(self, totals: dict[str, int], light_curves: int, cut: bool, next_offset: int | None) -> str:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 from exofop_mcp.downloads.job_registry import JobState
 from exofop_mcp.downloads.request_models import MAX_WAIT_SECONDS, not_a_bool
 from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.lightcurves.fit_results import FitSummary, TransitFit
 from exofop_mcp.site.observations import DEFAULT_LIMIT, MAX_LIMIT
 
 EntryStatus = Literal["extracted", "already_extracted", "failed", "skipped"]
@@ -101,6 +102,9 @@ class LightCurveEntry(BaseModel):
     time_source: str | None = Field(None, description="the column the times came from and how they were converted")
     flux_source: str | None = Field(None, description="the column the flux came from; 'raw' when not normalised")
     warnings: list[str] = Field(default_factory=list)
+    fit: TransitFit | None = Field(
+        None, description="the transit fitted to the light curve against the TOI's ephemeris and TESS depth"
+    )
 
 
 class ExtractionReport(BaseModel):
@@ -122,4 +126,7 @@ class ExtractionReport(BaseModel):
     next_offset: int | None = Field(None, description="pass as offset for the next page of entries")
     elapsed_seconds: float = 0.0
     results: list[LightCurveEntry] = Field(default_factory=list)
+    fit_summary: FitSummary | None = Field(
+        None, description="the transit fits of every light curve of the run: on time, early, late, depths by filter"
+    )
     message: str
