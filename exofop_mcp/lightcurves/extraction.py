@@ -23,6 +23,8 @@ import numpy as np
 from exofop_mcp import __version__
 from exofop_mcp.downloads.manifest import Manifest, ManifestFile, ManifestProduct, now
 from exofop_mcp.downloads.sandbox import SystemDirectory
+from exofop_mcp.errors import FileLimitError
+from exofop_mcp.file_work import Budget, check_budget, current_budget, running_under
 from exofop_mcp.lightcurves.discovery import Candidate, zip_candidates
 from exofop_mcp.lightcurves.file_names import FileNameInfo, parse_file_name
 from exofop_mcp.lightcurves.flux_columns import choose_flux, detrending_columns
@@ -36,6 +38,9 @@ from exofop_mcp.lightcurves.time_columns import choose_times, site_from_table
 from exofop_mcp.lightcurves.time_systems import SECONDS_PER_DAY, Target
 
 log = logging.getLogger(__name__)
+
+#: Seconds one source file (a table, or a zip of tables) may take to read, convert and plot.
+FILE_SECONDS = 120.0
 
 
 @dataclass
@@ -124,7 +129,9 @@ def extract_table(
     ctx: SystemContext, tag: int, candidate: Candidate, data: bytes, sha256: str, stem: str
 ) -> tuple[LightCurveEntry, list[Path]]:
     """One table → one ECSV and one PNG; raises :class:`Refusal` when the table is no light curve."""
+    check_budget()
     table = read_text_table(data, candidate.name)
+    check_budget()
     name_info = parse_file_name(candidate.name)
     meta = _metadata(ctx, tag, name_info)
     site = site_from_table(table) or find_site(meta.telescope, name_info.observatory, meta.observatory)
@@ -132,6 +139,7 @@ def extract_table(
         raise Refusal("no_coordinates", "the star has no catalog coordinates: times cannot be made barycentric.")
     times = choose_times(table, ctx.target, site, meta.obs_date)
     time_column = times.source.split(" ")[0]
+    check_budget()
     flux = choose_flux(table, time_column=time_column)
     extra = detrending_columns(table)
     if times.jd_utc is not None:
@@ -266,7 +274,8 @@ def extract_tag(ctx: SystemContext, manifest: Manifest, tag: int, overwrite: boo
             entries += replay(previous)
             products[rel] = previous.model_copy(update={"source_size": st.st_size, "source_mtime_ns": st.st_mtime_ns})
             continue
-        file_entries, written = _extract_file(ctx, tag, rel, data, sha, prefix)
+        with running_under(Budget(FILE_SECONDS, f"reading {rel}", parent=current_budget())):
+            file_entries, written = _extract_file(ctx, tag, rel, data, sha, prefix)
         if downloaded_sha.get(rel) not in (None, sha):
             for e in file_entries:
                 e.warnings.append(
@@ -315,6 +324,9 @@ def _extract_file(
             entry, files = extract_table(ctx, tag, candidate, member, member_sha, _output_stem(prefix, candidate.key))
         except Refusal as refusal:
             entries.append(_refused(tag, candidate.key, refusal))
+            continue
+        except FileLimitError as exc:  # past its time budget
+            entries.append(_refused(tag, candidate.key, Refusal("over_limit", exc.message)))
             continue
         except Exception as exc:  # a bug or a table stranger than any seen: this file fails, the others go on
             log.exception("light curve extraction failed for %s", candidate.key)

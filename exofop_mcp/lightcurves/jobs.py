@@ -20,6 +20,7 @@ from exofop_mcp.downloads.locks import range_lock
 from exofop_mcp.downloads.manifest import Manifest, load_manifest, save_manifest
 from exofop_mcp.downloads.sandbox import SystemDirectory
 from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.file_work import FileWorkPool
 from exofop_mcp.lightcurves.products import TagOutcome, replay_tags, time_series_tags
 from exofop_mcp.lightcurves.reports import ExtractionReport, LightCurveEntry
 from exofop_mcp.result_pages import fit_page
@@ -31,6 +32,9 @@ if TYPE_CHECKING:  # the extraction (numpy, ERFA) is imported when a tag needs i
 log = logging.getLogger(__name__)
 
 MAX_JOBS_KEPT = 50
+#: Threads that extract light curves (jobs beyond this wait their turn), and the seconds one tag may take.
+EXTRACTION_WORKERS = 2
+TAG_SECONDS = 1800.0
 SAVE_EVERY_SECONDS = 2.0
 STATUSES = ("extracted", "already_extracted", "failed", "skipped")
 
@@ -159,6 +163,14 @@ class LightCurveJobs(JobRegistry[ExtractionJob]):
             keep=MAX_JOBS_KEPT,
         )
         self.data_dir = data_dir
+        #: Extraction reads files others may have placed: its own threads, so a stuck one starves no other tool.
+        self.pool = FileWorkPool(
+            "exofop-extract", workers=EXTRACTION_WORKERS, time_limit=TAG_SECONDS, queue_seconds=TAG_SECONDS
+        )
+
+    async def close(self) -> None:
+        await super().close()
+        self.pool.close()
 
     def start(
         self, system: ResolvedSystem, tags: list[int] | None, overwrite: bool, *, plots: bool = True
@@ -184,7 +196,9 @@ class LightCurveJobs(JobRegistry[ExtractionJob]):
                 replayed = (
                     {}
                     if overwrite
-                    else await asyncio.to_thread(replay_tags, job.directory, manifest, job.tags, plots=plots)
+                    else await self.pool.run(
+                        replay_tags, job.directory, manifest, job.tags, plots=plots, what="reading the records"
+                    )
                 )
                 ctx: SystemContext | None = None
                 for tag in job.tags:
@@ -193,8 +207,12 @@ class LightCurveJobs(JobRegistry[ExtractionJob]):
                         from exofop_mcp.lightcurves.extraction import extract_tag
 
                         if ctx is None:
-                            ctx = await asyncio.to_thread(context_for, job.directory, job.system, plots=plots)
-                        outcome = await asyncio.to_thread(extract_tag, ctx, manifest, tag, overwrite)
+                            ctx = await self.pool.run(
+                                context_for, job.directory, job.system, plots=plots, what="reading the tables"
+                            )
+                        outcome = await self.pool.run(
+                            extract_tag, ctx, manifest, tag, overwrite, what=f"the extraction of tag {tag}"
+                        )
                     job.add(outcome)
                     if outcome.products or outcome.removed:  # a repeat records (and rewrites) nothing
                         pending.append(outcome)

@@ -38,6 +38,8 @@ MISSING = {
     "-infinity",
 }
 MIN_ROWS = 3
+#: Tables wider than this are refused (real light curves have tens to a few hundred columns).
+MAX_COLUMNS = 10_000
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$")
@@ -173,8 +175,16 @@ def read_text_table(data: bytes, name: str = "") -> TextTable:
         body = lines
     else:
         header, body = first, lines[1:]
+    if len(first) > MAX_COLUMNS:
+        raise Refusal(
+            "over_limit", f"{len(first):,} columns, more than the {MAX_COLUMNS:,} a light curve is read with."
+        )
     rows = [_split(line, separator) for line in body]
     width = max((len(r) for r in rows), default=0)
+    if width > MAX_COLUMNS:
+        raise Refusal(
+            "over_limit", f"a row of {width:,} cells, more than the {MAX_COLUMNS:,} a light curve is read with."
+        )
     if header is None:
         if width < 2:
             raise Refusal("not_a_table", "a single column of numbers: no time and flux pair.")
