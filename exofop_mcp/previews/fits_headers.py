@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from exofop_mcp.errors import ExofopMcpError, FileLimitError
+from exofop_mcp.errors import FileLimitError
 from exofop_mcp.file_work import check_budget
 
 BLOCK = 2880
@@ -42,7 +42,7 @@ _SKIP_CHUNK = 2**20
 _PRINTABLE = bytes(range(32, 127))
 
 
-class FitsHeaderError(ExofopMcpError):
+class FitsHeaderError(ValueError):
     """Raised inside this module for a file that is not FITS; the preview words it for the user."""
 
 
