@@ -40,6 +40,9 @@ MISSING = {
 MIN_ROWS = 3
 #: Tables wider than this are refused (real light curves have tens to a few hundred columns).
 MAX_COLUMNS = 10_000
+#: ``# AIJ_`` metadata lines kept (the first ones), and the characters kept of each key and value.
+MAX_METADATA = 200
+MAX_METADATA_CHARS = 500
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$")
@@ -154,7 +157,8 @@ def read_text_table(data: bytes, name: str = "") -> TextTable:
         comment = stripped.lstrip("#").strip()
         if comment.startswith("AIJ_"):
             key, _, value = comment.partition(" ")
-            metadata[key] = value.strip()
+            if len(metadata) < MAX_METADATA or key[:MAX_METADATA_CHARS] in metadata:  # copied into the ECSV header
+                metadata[key[:MAX_METADATA_CHARS]] = value.strip()[:MAX_METADATA_CHARS]
         elif comment:
             comments.append(comment)
         start += 1

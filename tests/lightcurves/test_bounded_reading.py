@@ -11,7 +11,7 @@ import pytest
 from exofop_mcp.api import Exofop
 from exofop_mcp.lightcurves import extraction
 from exofop_mcp.lightcurves.reports import ExtractionReport, Refusal
-from exofop_mcp.lightcurves.table_reading import MAX_COLUMNS, read_text_table
+from exofop_mcp.lightcurves.table_reading import MAX_COLUMNS, MAX_METADATA, MAX_METADATA_CHARS, read_text_table
 from exofop_mcp.replica import Replica
 from tests.helpers.light_curves import SYSTEM, downloaded_sandbox
 
@@ -41,3 +41,11 @@ def test_a_file_past_its_time_budget_is_refused_and_the_others_go_on(
     refused = [e for e in report.results if e.reason == "over_limit"]
     assert refused and all("budget" in (e.message or "") for e in refused)
     assert not any(e.status == "extracted" for e in report.results)
+
+
+def test_metadata_lines_are_bounded_before_they_reach_the_light_curves_header() -> None:
+    lines = [f"# AIJ_key{i} {'v' * 2000}" for i in range(5000)]
+    lines += ["BJD_TDB\trel_flux_T1", "2459000.5\t1.0", "2459000.6\t1.0", "2459000.7\t1.0"]
+    table = read_text_table("\n".join(lines).encode(), "measurements.tbl")
+    assert len(table.metadata) == MAX_METADATA
+    assert max(len(v) for v in table.metadata.values()) == MAX_METADATA_CHARS
