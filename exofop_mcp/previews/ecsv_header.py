@@ -24,6 +24,7 @@ MAX_CELL_ELEMENTS = 10_000
 #: ECSV files larger than this are summarized as plain whitespace-separated tables (astropy reads a file whole).
 MAX_ECSV_BYTES = 32 * 2**20
 _SHAPE = re.compile(r"\[([^\]]*)\]")
+_COLUMN_LINE = re.compile(r"^\s*-\s*\{?\s*name\s*:", re.M)
 
 
 class EcsvHeaderError(ValueError):
@@ -57,9 +58,13 @@ def check_ecsv_header(path: Path, max_columns: int) -> None:
     import yaml
 
     text = _header_text(path)
+    declared = len(_COLUMN_LINE.findall(text))  # counted before any YAML is parsed
+    if declared > max_columns:
+        raise FileLimitError(f"{path.name} declares {declared:,} columns, more than the {max_columns:,} read.")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     events = 0
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=loader):
             events += 1
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise FileLimitError(f"{path.name}: its ECSV header uses YAML anchors or aliases; it is not read.")
@@ -70,7 +75,7 @@ def check_ecsv_header(path: Path, max_columns: int) -> None:
                 raise FileLimitError(f"{path.name}: its ECSV header is too complex ({MAX_YAML_EVENTS:,} YAML events).")
             if events % 1000 == 0:
                 check_budget()
-        header = yaml.safe_load(text)
+        header = yaml.load(text, Loader=loader)  # a safe loader (the C one when libyaml is there)
     except yaml.YAMLError as exc:
         raise EcsvHeaderError(f"its header is not YAML ({exc.__class__.__name__})") from None
     columns = header.get("datatype") if isinstance(header, dict) else None
