@@ -4,6 +4,8 @@ the caller at once, a bounded wait for a thread, and a budget the work itself se
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import time
 
@@ -69,3 +71,20 @@ def test_a_step_budget_ends_with_the_whole_works_budget() -> None:
         with pytest.raises(FileLimitError, match="the whole"):
             check_budget()
     check_budget()  # no budget outside the block
+
+
+def test_a_thread_stuck_for_ever_does_not_keep_the_process_from_exiting() -> None:
+    script = (
+        "import asyncio, threading\n"
+        "from exofop_mcp.file_work import FileWorkPool\n"
+        "from exofop_mcp.errors import FileLimitError\n"
+        "pool = FileWorkPool('stuck', workers=1, time_limit=0.2, queue_seconds=0.1)\n"
+        "async def main():\n"
+        "    try:\n"
+        "        await pool.run(threading.Event().wait, what='a read that never returns')\n"
+        "    except FileLimitError as exc:\n"
+        "        print(exc.code)\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0 and done.stdout.strip() == "over_limit", done.stderr

@@ -4,15 +4,18 @@ A call takes one of ``workers`` slots and gives it back only when its thread is 
 stuck work can never hold more threads than the pool has.  When no slot frees within
 ``queue_seconds`` the call is refused as :class:`~exofop_mcp.errors.FileWorkBusyError`; when the work
 outlives ``time_limit`` its budget is stopped and the caller gets
-:class:`~exofop_mcp.errors.FileLimitError` at once (the thread ends at its next budget check).
+:class:`~exofop_mcp.errors.FileLimitError` at once (the thread ends at its next budget check, or,
+stuck in a read that never returns, keeps its slot but never keeps the process from exiting).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import itertools
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from exofop_mcp.errors import FileLimitError, FileWorkBusyError
@@ -25,7 +28,11 @@ _POLL_SECONDS = 0.02
 
 
 class FileWorkPool:
-    """``workers`` threads named ``name`` for file work; see the module docstring."""
+    """At most ``workers`` threads named ``name-N`` doing file work at once; see the module docstring.
+
+    Each call runs in a daemon thread of its own, started once a slot is free: a thread stuck in a read
+    that never returns holds its slot, never the process (it does not keep the server from exiting).
+    """
 
     def __init__(self, name: str, *, workers: int, time_limit: float, queue_seconds: float) -> None:
         self.name = name
@@ -33,14 +40,8 @@ class FileWorkPool:
         self.time_limit = time_limit
         self.queue_seconds = queue_seconds
         self._slots = threading.BoundedSemaphore(workers)
-        self._executor: ThreadPoolExecutor | None = None
-        self._lock = threading.Lock()
-
-    def _threads(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=self.name)
-            return self._executor
+        self._started = itertools.count(1)
+        self._closed = False
 
     async def _take_slot(self, what: str) -> None:
         loop = asyncio.get_running_loop()
@@ -55,25 +56,36 @@ class FileWorkPool:
             await asyncio.sleep(_POLL_SECONDS)
 
     async def run(self, fn: Callable[..., T], /, *args: Any, what: str, **kwargs: Any) -> T:
-        """``fn(*args, **kwargs)`` in the pool, under a budget of :attr:`time_limit` seconds."""
+        """``fn(*args, **kwargs)`` in a thread of the pool, under a budget of :attr:`time_limit` seconds."""
+        if self._closed:
+            raise FileWorkBusyError(f"{what} was not started: the server is shutting down.")
         await self._take_slot(what)
+        loop = asyncio.get_running_loop()
+        outcome: asyncio.Future[T] = loop.create_future()
         budget = Budget(self.time_limit, what)
 
-        def work() -> T:
-            with running_under(budget):
-                budget.check()
-                return fn(*args, **kwargs)
+        def work() -> None:
+            try:
+                with running_under(budget):
+                    budget.check()
+                    result = fn(*args, **kwargs)
+            except BaseException as exc:  # handed to the caller, or dropped if nobody waits any more
+                settle = functools.partial(_fail, outcome, exc)
+            else:
+                settle = functools.partial(_succeed, outcome, result)
+            finally:
+                self._slots.release()  # only once the thread is free again
+            with contextlib.suppress(RuntimeError):  # the event loop is gone: nobody waits
+                loop.call_soon_threadsafe(settle)
 
+        thread = threading.Thread(target=work, name=f"{self.name}-{next(self._started)}", daemon=True)
         try:
-            done: Future[T] = self._threads().submit(work)
+            thread.start()
         except BaseException:
             self._slots.release()
             raise
-        done.add_done_callback(lambda _: self._slots.release())  # only once the thread is free again
-        waiting = asyncio.wrap_future(done)
-        waiting.add_done_callback(_consume)
         try:
-            return await asyncio.wait_for(asyncio.shield(waiting), self.time_limit)
+            return await asyncio.wait_for(asyncio.shield(outcome), self.time_limit)
         except TimeoutError:
             budget.stop()
             raise FileLimitError(
@@ -85,14 +97,16 @@ class FileWorkPool:
             raise
 
     def close(self) -> None:
-        """Stop taking work; threads still busy end at their next budget check."""
-        with self._lock:
-            if self._executor is not None:
-                self._executor.shutdown(wait=False, cancel_futures=True)
-                self._executor = None
+        """Take no more work; threads still busy end at their next budget check."""
+        self._closed = True
 
 
-def _consume(future: asyncio.Future[Any]) -> None:
-    """Read the outcome of work nobody waits for any more, so asyncio does not log it as lost."""
-    if not future.cancelled():
-        future.exception()
+def _succeed(future: asyncio.Future[T], result: T) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
+        future.exception()  # marked as seen: a caller that stopped waiting does not make asyncio log it
