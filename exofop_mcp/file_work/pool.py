@@ -55,14 +55,17 @@ class FileWorkPool:
                 )
             await asyncio.sleep(_POLL_SECONDS)
 
-    async def run(self, fn: Callable[..., T], /, *args: Any, what: str, **kwargs: Any) -> T:
-        """``fn(*args, **kwargs)`` in a thread of the pool, under a budget of :attr:`time_limit` seconds."""
+    async def run(
+        self, fn: Callable[..., T], /, *args: Any, what: str, time_limit: float | None = None, **kwargs: Any
+    ) -> T:
+        """``fn(*args, **kwargs)`` in a thread of the pool, within ``time_limit`` seconds (default: the pool's)."""
+        limit = self.time_limit if time_limit is None else time_limit
         if self._closed:
             raise FileWorkBusyError(f"{what} was not started: the server is shutting down.")
         await self._take_slot(what)
         loop = asyncio.get_running_loop()
         outcome: asyncio.Future[T] = loop.create_future()
-        budget = Budget(self.time_limit, what)
+        budget = Budget(limit, what)
 
         def work() -> None:
             try:
@@ -85,11 +88,11 @@ class FileWorkPool:
             self._slots.release()
             raise
         try:
-            return await asyncio.wait_for(asyncio.shield(outcome), self.time_limit)
+            return await asyncio.wait_for(asyncio.shield(outcome), limit)
         except TimeoutError:
             budget.stop()
             raise FileLimitError(
-                f"{what} took longer than its {self.time_limit:g} s budget and was stopped.",
+                f"{what} took longer than its {limit:g} s budget and was stopped.",
                 hint="The file is unusually large or complex, or slow to read; read it with other software.",
             ) from None
         except asyncio.CancelledError:

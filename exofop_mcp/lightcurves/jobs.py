@@ -19,7 +19,7 @@ from exofop_mcp.downloads.job_registry import PAGE_BUDGET_BYTES, BackgroundJob, 
 from exofop_mcp.downloads.locks import range_lock
 from exofop_mcp.downloads.manifest import Manifest, load_manifest, save_manifest
 from exofop_mcp.downloads.sandbox import SystemDirectory
-from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.errors import ExofopMcpError, FileLimitError, FileWorkBusyError
 from exofop_mcp.file_work import FileWorkPool
 from exofop_mcp.lightcurves.products import TagOutcome, replay_tags, time_series_tags
 from exofop_mcp.lightcurves.reports import ExtractionReport, LightCurveEntry
@@ -32,9 +32,13 @@ if TYPE_CHECKING:  # the extraction (numpy, ERFA) is imported when a tag needs i
 log = logging.getLogger(__name__)
 
 MAX_JOBS_KEPT = 50
-#: Threads that extract light curves (jobs beyond this wait their turn), and the seconds one tag may take.
+#: Threads that extract light curves (jobs beyond this wait their turn, up to QUEUE_SECONDS), the seconds
+#: one tag may take (each of its files has its own, shorter budget), and the seconds reading the system's
+#: records and tables may take.
 EXTRACTION_WORKERS = 2
 TAG_SECONDS = 1800.0
+RECORDS_SECONDS = 600.0
+QUEUE_SECONDS = 3600.0
 SAVE_EVERY_SECONDS = 2.0
 STATUSES = ("extracted", "already_extracted", "failed", "skipped")
 
@@ -165,7 +169,7 @@ class LightCurveJobs(JobRegistry[ExtractionJob]):
         self.data_dir = data_dir
         #: Extraction reads files others may have placed: its own threads, so a stuck one starves no other tool.
         self.pool = FileWorkPool(
-            "exofop-extract", workers=EXTRACTION_WORKERS, time_limit=TAG_SECONDS, queue_seconds=TAG_SECONDS
+            "exofop-extract", workers=EXTRACTION_WORKERS, time_limit=RECORDS_SECONDS, queue_seconds=QUEUE_SECONDS
         )
 
     async def close(self) -> None:
@@ -210,9 +214,21 @@ class LightCurveJobs(JobRegistry[ExtractionJob]):
                             ctx = await self.pool.run(
                                 context_for, job.directory, job.system, plots=plots, what="reading the tables"
                             )
-                        outcome = await self.pool.run(
-                            extract_tag, ctx, manifest, tag, overwrite, what=f"the extraction of tag {tag}"
-                        )
+                        try:
+                            outcome = await self.pool.run(
+                                extract_tag,
+                                ctx,
+                                manifest,
+                                tag,
+                                overwrite,
+                                what=f"The extraction of tag {tag}",
+                                time_limit=TAG_SECONDS,
+                            )
+                        except (FileLimitError, FileWorkBusyError) as exc:  # this tag fails, the others go on
+                            entry = LightCurveEntry(
+                                tag=tag, source_file="", status="failed", reason=exc.code, message=str(exc)
+                            )
+                            outcome = TagOutcome(tag, [entry], {}, [], 0)
                     job.add(outcome)
                     if outcome.products or outcome.removed:  # a repeat records (and rewrites) nothing
                         pending.append(outcome)

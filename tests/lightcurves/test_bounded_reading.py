@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from exofop_mcp.api import Exofop
-from exofop_mcp.lightcurves import extraction
+from exofop_mcp.lightcurves import extraction, jobs
 from exofop_mcp.lightcurves.reports import ExtractionReport, Refusal
 from exofop_mcp.lightcurves.table_reading import MAX_COLUMNS, MAX_METADATA, MAX_METADATA_CHARS, read_text_table
 from exofop_mcp.replica import Replica
@@ -49,3 +49,18 @@ def test_metadata_lines_are_bounded_before_they_reach_the_light_curves_header() 
     table = read_text_table("\n".join(lines).encode(), "measurements.tbl")
     assert len(table.metadata) == MAX_METADATA
     assert max(len(v) for v in table.metadata.values()) == MAX_METADATA_CHARS
+
+
+def test_a_tag_past_its_time_budget_fails_alone_and_the_job_completes(
+    replica_session: Replica, warm_catalog_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = downloaded_sandbox(replica_session, tmp_path, warm_catalog_file)
+    monkeypatch.setattr(jobs, "TAG_SECONDS", 0.0)
+
+    async def run() -> ExtractionReport:
+        async with Exofop(settings) as exofop:
+            return await exofop.extract_light_curves(SYSTEM, plots=False)
+
+    report = asyncio.run(run())
+    assert report.state == "completed" and report.tags
+    assert {(e.status, e.reason) for e in report.results if e.tag in report.tags} == {("failed", "over_limit")}
