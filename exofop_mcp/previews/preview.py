@@ -18,6 +18,7 @@ import csv
 import io
 import math
 import re
+import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -287,11 +288,15 @@ def _image(path: Path, relative: str) -> tuple[ImageData, ImageInfo]:
     except ImportError:  # Pillow is a dependency; this keeps a broken install honest
         return _image_without_pillow(path, relative)
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings(action="ignore", category=Image.DecompressionBombWarning):
+            opened = Image.open(path)  # our own cap follows at once
+        with opened as img:
             width, height = img.size
             fmt = img.format or path.suffix.lstrip(".").upper()
             if width * height > MAX_IMAGE_PIXELS:
-                raise PreviewError(f"{relative} is {width}x{height} pixels, too large to preview.")
+                raise FileLimitError(
+                    f"{relative} is {width}x{height} pixels, more than the {MAX_IMAGE_PIXELS:,} a preview decodes."
+                )
             size = path.stat().st_size
             if fmt in ("PNG", "JPEG") and max(width, height) <= MAX_IMAGE_SIDE and size <= MAX_IMAGE_BYTES:
                 data = read_bytes_limited(path, MAX_IMAGE_BYTES + 1)
@@ -311,8 +316,12 @@ def _image(path: Path, relative: str) -> tuple[ImageData, ImageInfo]:
                 img.draft("RGB", (MAX_IMAGE_SIDE, MAX_IMAGE_SIDE))
             img.load()
             copy = img.copy()
-    except PreviewError:
+    except (PreviewError, FileLimitError):
         raise
+    except Image.DecompressionBombError:  # Pillow's own cap, met before ours when the header claims more
+        raise FileLimitError(
+            f"{relative} claims more pixels than the {MAX_IMAGE_PIXELS:,} a preview decodes; it is not read."
+        ) from None
     except Exception as exc:  # Pillow raises many kinds for damaged files
         raise PreviewError(
             f"{relative} is not a readable image ({exc.__class__.__name__}).",

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import struct
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +128,21 @@ def test_well_formed_fits_are_summarized_as_astropy_reads_them(tmp_path: Path, g
             else:
                 assert ours.columns == list(theirs.columns.names)
     assert summary.hdus[0].cards["OBJECT"] == "TIC 254113311"
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(("width", "height"), [(100_000, 100_000), (2_000_000_000, 2), (10_000, 9_000)])
+async def test_an_image_claiming_too_many_pixels_is_refused_at_once(settings, directory, width, height) -> None:
+    (directory.path / FOLDER / "huge.png").write_bytes(_png_claiming(width, height))
+    error, elapsed = await _refusal(settings, f"{FOLDER}/huge.png")
+    assert error.code == "over_limit" and "pixels" in str(error), str(error)
+    assert elapsed < QUICK_SECONDS
