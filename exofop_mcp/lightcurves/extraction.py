@@ -26,6 +26,8 @@ import numpy as np
 from exofop_mcp import __version__
 from exofop_mcp.downloads.manifest import Manifest, ManifestFile, ManifestProduct, now
 from exofop_mcp.downloads.sandbox import SystemDirectory
+from exofop_mcp.errors import FileLimitError
+from exofop_mcp.file_work import Budget, check_budget, current_budget, running_under
 from exofop_mcp.lightcurves.bands import Part, normalise_groups, split_by_band
 from exofop_mcp.lightcurves.discovery import Candidate, zip_candidates
 from exofop_mcp.lightcurves.file_names import FileNameInfo, parse_file_name
@@ -41,6 +43,9 @@ from exofop_mcp.lightcurves.time_systems import SECONDS_PER_DAY, Target
 from exofop_mcp.lightcurves.transit_fit import transit_fit_of
 
 log = logging.getLogger(__name__)
+
+#: Seconds one source file (a table, or a zip of tables) may take to read, convert and plot.
+FILE_SECONDS = 120.0
 
 
 @dataclass
@@ -154,7 +159,9 @@ def extract_table(
     A table holding several bands gives one light curve each; a band that yields none becomes an
     entry with its reason, and the others are kept.
     """
+    check_budget()
     table = read_text_table(data, candidate.name)
+    check_budget()
     name_info = parse_file_name(candidate.name)
     meta = _metadata(ctx, tag, name_info)
     if meta.filter is None and table.metadata.get("FILTER"):  # an AAVSO report's "#FILTER=CV"
@@ -201,6 +208,7 @@ def _extract_part(
     table = part.table
     times = choose_times(table, ctx.target, site, meta.obs_date)
     time_column = times.source.split(" ")[0]
+    check_budget()
     flux = choose_flux(table, time_column=time_column)
     flux.flux, flux.flux_err, group_notes = normalise_groups(flux.flux, flux.flux_err, part.groups)
     extra = detrending_columns(table)
@@ -340,7 +348,8 @@ def extract_tag(ctx: SystemContext, manifest: Manifest, tag: int, overwrite: boo
             entries += replay(previous)
             products[rel] = previous.model_copy(update={"source_size": st.st_size, "source_mtime_ns": st.st_mtime_ns})
             continue
-        file_entries, written = _extract_file(ctx, tag, rel, data, sha, prefix)
+        with running_under(Budget(FILE_SECONDS, f"reading {rel}", parent=current_budget())):
+            file_entries, written = _extract_file(ctx, tag, rel, data, sha, prefix)
         if downloaded_sha.get(rel) not in (None, sha):
             for e in file_entries:
                 e.warnings.append(
@@ -396,6 +405,9 @@ def _extract_file(
             )
         except Refusal as refusal:
             entries.append(_refused(tag, candidate.key, refusal))
+            continue
+        except FileLimitError as exc:  # past its time budget
+            entries.append(_refused(tag, candidate.key, Refusal("over_limit", exc.message)))
             continue
         except Exception as exc:  # a bug or a table stranger than any seen: this file fails, the others go on
             log.exception("light curve extraction failed for %s", candidate.key)

@@ -57,12 +57,15 @@ class ExtractLightCurvesRequest(BaseModel):
             description="answer after at most this long; a longer run goes on: poll extraction_status",
             ge=0,
             le=MAX_WAIT_SECONDS,
+            allow_inf_nan=False,
         ),
     ] = 40.0
     limit: Annotated[
         int, Field(description="entries per page of the report (totals always cover everything)", ge=1, le=MAX_LIMIT)
     ] = DEFAULT_LIMIT
-    offset: Annotated[int, Field(description="entries to skip: pass the previous report's next_offset", ge=0)] = 0
+    offset: Annotated[
+        int, Field(description="entries to skip: pass the previous report's next_offset", ge=0, le=10**6)
+    ] = 0
 
 
 class ExtractionStatusRequest(BaseModel):
@@ -74,10 +77,17 @@ class ExtractionStatusRequest(BaseModel):
     ]
     wait_seconds: Annotated[
         float,
-        Field(description="wait up to this long for the job to finish before reporting", ge=0, le=MAX_WAIT_SECONDS),
+        Field(
+            description="wait up to this long for the job to finish before reporting",
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+            allow_inf_nan=False,
+        ),
     ] = 30.0
     limit: Annotated[int, Field(description="entries per page of the report", ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
-    offset: Annotated[int, Field(description="entries to skip: pass the previous report's next_offset", ge=0)] = 0
+    offset: Annotated[
+        int, Field(description="entries to skip: pass the previous report's next_offset", ge=0, le=10**6)
+    ] = 0
 
 
 class LightCurveEntry(BaseModel):
