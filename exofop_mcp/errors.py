@@ -30,6 +30,17 @@ The hierarchy (the code of each class in brackets)::
         CorruptArchive [corrupt_archive]
         UnsupportedArchive [unsupported_archive]
         ExtractionIOError [extraction_failed]    (also OSError)
+      FileLimitError [over_limit]                a downloaded file past a reading cap (a count, size or time)
+      FileWorkBusyError [busy]                   every thread for file work is taken; try again shortly
+
+Defined beside the code that raises them (each with its own code): ``SandboxLinkError``
+[outside_sandbox], ``SandboxWriteError`` [write_failed] (:mod:`exofop_mcp.downloads.sandbox`),
+``LockWaitTimeout`` [locked] (:mod:`exofop_mcp.downloads.locks`), ``ManifestUnreadableError``
+[manifest_unreadable] (:mod:`exofop_mcp.downloads.manifest`), ``FileOutsideSandboxError``
+[outside_sandbox] and ``SandboxFileNotFoundError`` [file_not_found] (:mod:`exofop_mcp.previews.locate`),
+``PreviewError`` [unreadable_file] (:mod:`exofop_mcp.previews.preview`) and ``Refusal`` [refused]
+(:mod:`exofop_mcp.lightcurves.reports`, a light-curve file's reason, reported per file).  The base
+class's own code, ``error``, is never sent: every error raised on purpose is one of the subclasses.
 
 Outside the tree, on purpose: a few private exceptions that steer control flow and never reach a
 user: :class:`~exofop_mcp.site.client.TransientFailure` (raised by a request attempt to ask the
@@ -62,6 +73,8 @@ __all__ = [
     "ExofopUnavailableError",
     "ExofopUnreachableError",
     "ExtractionIOError",
+    "FileLimitError",
+    "FileWorkBusyError",
     "ForeignRedirectError",
     "InvalidIdentifierError",
     "InvalidRequestError",
@@ -307,3 +320,23 @@ class ExtractionIOError(ArchiveError, OSError):
 
     code = "extraction_failed"
     _default_hint = "Check that the destination directory is writable and has free space."
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading downloaded files
+# --------------------------------------------------------------------------------------------------
+
+
+class FileLimitError(ExofopMcpError):
+    """A downloaded file past one of the caps on reading it: a count, size or dimension read from the
+    file (a FITS ``TFIELDS``, ``NAXISn``, an ECSV header, a table's width) beyond its bound, or the
+    work past its time budget.  Nothing more of the file is read; the message names the cap."""
+
+    code = "over_limit"
+
+
+class FileWorkBusyError(ExofopMcpError):
+    """Every thread that reads downloaded files is taken (one may be stuck on a hostile file); the
+    other tools keep answering.  Try again in a little while."""
+
+    code = "busy"

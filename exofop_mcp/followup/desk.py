@@ -44,6 +44,8 @@ NEWS_KINDS: tuple[ChangeKind, ...] = ("time_series", "spectroscopy", "imaging")
 NEXT_PER_CANDIDATE = 3
 NEXT_FROM_SITE = 8
 PAGE_BUDGET_BYTES = 19_000
+#: Verdicts of local light curves listed at most (the newest tags last; extract_light_curves has them all).
+MAX_VERDICTS = 40
 
 
 def _error_text(exc: BaseException) -> str:
@@ -128,7 +130,7 @@ class FollowUpDesk:
                 NoteLine(date=n.date, user=n.user, tag=n.tag, text=_cut(n.text or "", MAX_NOTE_CHARS))
                 for n in newest[: request.notes_limit]
             ]
-        status.light_curves = local_verdicts(self.data_dir / system.canonical_name)
+        status.light_curves = local_verdicts(self.data_dir, system.canonical_name)
         status.next_transits, transit_notes = await self._next_transits(system, records, request)
         status.notes.extend(transit_notes)
         status.missing.extend(stale_ephemeris_facts(status.next_transits))
@@ -316,13 +318,35 @@ def stale_ephemeris_facts(transits: Sequence[NextTransit]) -> list[MissingFact]:
     return facts
 
 
-def local_verdicts(system_dir: Path) -> list[LightCurveVerdict]:
-    """Fit verdicts of light curves extracted here (read from the extraction's manifest), if any."""
-    return []
+def local_verdicts(data_dir: Path, system: str) -> list[LightCurveVerdict]:
+    """Fit verdicts of light curves extracted here, from the system's manifest (none when nothing was)."""
+    from exofop_mcp.downloads.manifest import load_manifest
+    from exofop_mcp.downloads.sandbox import SystemDirectory
+    from exofop_mcp.lightcurves.reports import LightCurveEntry
+
+    try:
+        manifest = load_manifest(SystemDirectory(data_dir, system))
+    except (ExofopMcpError, OSError, ValueError):
+        return []
+    if manifest is None:
+        return []
+    verdicts = []
+    for product in (manifest.products or {}).values():
+        for raw in product.entries:
+            try:
+                entry = LightCurveEntry.model_validate(raw)
+            except ValueError:
+                continue
+            if entry.ecsv and entry.fit is not None:
+                verdicts.append(LightCurveVerdict(tag=entry.tag, file=entry.ecsv, verdict=entry.fit.verdict))
+    verdicts.sort(key=lambda v: (v.tag or 0, v.file))
+    return verdicts[:MAX_VERDICTS]
 
 
 def fit_status(status: FollowUpStatus) -> FollowUpStatus:
     """Keep the answer under its budget: trim notes, then stars, then coverage detail, saying so."""
+    while json_size(status) > PAGE_BUDGET_BYTES and status.light_curves:
+        status.light_curves.pop(0)
     while json_size(status) > PAGE_BUDGET_BYTES and status.observing_notes:
         status.observing_notes.pop()
     if status.nearby_stars is not None:

@@ -1,9 +1,10 @@
 """Extraction of one system's downloaded time-series tags into standardised light curves.
 
 For each tag the manifest lists as downloaded, every file that may hold a table (zips opened) is
-read, its times turned into BJD_TDB, its flux chosen, and an ECSV plus a PNG written under
-``light_curves/<tag>/`` (one pair per band when a table holds several, see :mod:`bands`).  The
-manifest's ``products`` record each source file's hash, size and modification time with what it
+read, its times turned into BJD_TDB, its flux chosen, a transit fitted against the TOI's ephemeris
+(:mod:`exofop_mcp.lightcurves.transit_fit`; a fit that fails only says so), and an ECSV plus a PNG
+written under ``light_curves/<tag>/`` (one pair per band when a table holds several, see :mod:`bands`).
+The manifest's ``products`` record each source file's hash, size and modification time with what it
 gave, so a repeat run reads nothing that did not change and rewrites nothing.  One bad file never
 stops the others: it becomes an entry with a reason.
 """
@@ -25,6 +26,8 @@ import numpy as np
 from exofop_mcp import __version__
 from exofop_mcp.downloads.manifest import Manifest, ManifestFile, ManifestProduct, now
 from exofop_mcp.downloads.sandbox import SystemDirectory
+from exofop_mcp.errors import FileLimitError
+from exofop_mcp.file_work import Budget, check_budget, current_budget, running_under
 from exofop_mcp.lightcurves.bands import Part, normalise_groups, split_by_band
 from exofop_mcp.lightcurves.discovery import Candidate, zip_candidates
 from exofop_mcp.lightcurves.file_names import FileNameInfo, parse_file_name
@@ -37,8 +40,12 @@ from exofop_mcp.lightcurves.reports import EntryStatus, LightCurveEntry, Refusal
 from exofop_mcp.lightcurves.table_reading import MIN_ROWS, TextTable, read_text_table
 from exofop_mcp.lightcurves.time_columns import choose_times, site_from_table
 from exofop_mcp.lightcurves.time_systems import SECONDS_PER_DAY, Target
+from exofop_mcp.lightcurves.transit_fit import transit_fit_of
 
 log = logging.getLogger(__name__)
+
+#: Seconds one source file (a table, or a zip of tables) may take to read, convert and plot.
+FILE_SECONDS = 120.0
 
 
 @dataclass
@@ -93,6 +100,11 @@ def _metadata(ctx: SystemContext, tag: int, name: FileNameInfo) -> Metadata:
     if row is None and len(rows) == 1 and not name.filter:
         row = rows[0]
     first = row or (rows[0] if rows else None)
+    if row is None and rows and name.filter and name.observatory:
+        # no row of the table is this file's band: its name gives both, so a title's telescope and
+        # filter come from one source (a MuSCAT2 band is not titled with another row's telescope)
+        first = {"obs_date": rows[0].get("obs_date") or "", "toi": rows[0].get("toi") or ""}
+        first["telescope"], first["filter"] = name.observatory, name.filter
     filter_name = (row or {}).get("filter") or name.filter or (first or {}).get("filter") or None
     telescope = (first or {}).get("telescope") or None
     obs_date = None
@@ -147,7 +159,9 @@ def extract_table(
     A table holding several bands gives one light curve each; a band that yields none becomes an
     entry with its reason, and the others are kept.
     """
+    check_budget()
     table = read_text_table(data, candidate.name)
+    check_budget()
     name_info = parse_file_name(candidate.name)
     meta = _metadata(ctx, tag, name_info)
     if meta.filter is None and table.metadata.get("FILTER"):  # an AAVSO report's "#FILTER=CV"
@@ -194,6 +208,7 @@ def _extract_part(
     table = part.table
     times = choose_times(table, ctx.target, site, meta.obs_date)
     time_column = times.source.split(" ")[0]
+    check_budget()
     flux = choose_flux(table, time_column=time_column)
     flux.flux, flux.flux_err, group_notes = normalise_groups(flux.flux, flux.flux_err, part.groups)
     extra = detrending_columns(table)
@@ -275,13 +290,17 @@ def _extract_part(
             "period_days": ephemeris.period_days,
             "duration_hours": ephemeris.duration_hours,
         }
+    fit, curves = transit_fit_of(bjd, flux_values, flux_err, ephemeris, meta.filter, columns.get("airmass"))
+    entry.fit = fit
+    header["transit_fit"] = fit.model_dump(mode="json", exclude_none=True)
     write_ecsv(
         ecsv_path, ecsv_text(bjd, flux_values, flux_err, columns, {k: v for k, v in header.items() if v is not None})
     )
     written = [ecsv_path]
     if ctx.plots:
-        title = f"TIC {ctx.tic_id}  tag {tag}  {meta.observatory or ''} {meta.filter or ''} {entry.obs_date or ''}"
-        write_png(png_path, plot_png(bjd, flux_values, flux_err, title.strip(), ephemeris))
+        name = f"TOI {ephemeris.planet} (TIC {ctx.tic_id})" if ephemeris else f"TIC {ctx.tic_id}"
+        title = f"{name}  tag {tag}  {meta.observatory or ''} {meta.filter or ''} {entry.obs_date or ''}"
+        write_png(png_path, plot_png(bjd, flux_values, flux_err, " ".join(title.split()), ephemeris, fit, curves))
         written.append(png_path)
     return entry, written
 
@@ -329,7 +348,8 @@ def extract_tag(ctx: SystemContext, manifest: Manifest, tag: int, overwrite: boo
             entries += replay(previous)
             products[rel] = previous.model_copy(update={"source_size": st.st_size, "source_mtime_ns": st.st_mtime_ns})
             continue
-        file_entries, written = _extract_file(ctx, tag, rel, data, sha, prefix)
+        with running_under(Budget(FILE_SECONDS, f"reading {rel}", parent=current_budget())):
+            file_entries, written = _extract_file(ctx, tag, rel, data, sha, prefix)
         if downloaded_sha.get(rel) not in (None, sha):
             for e in file_entries:
                 e.warnings.append(
@@ -385,6 +405,9 @@ def _extract_file(
             )
         except Refusal as refusal:
             entries.append(_refused(tag, candidate.key, refusal))
+            continue
+        except FileLimitError as exc:  # past its time budget
+            entries.append(_refused(tag, candidate.key, Refusal("over_limit", exc.message)))
             continue
         except Exception as exc:  # a bug or a table stranger than any seen: this file fails, the others go on
             log.exception("light curve extraction failed for %s", candidate.key)

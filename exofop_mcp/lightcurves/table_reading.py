@@ -38,6 +38,11 @@ MISSING = {
     "-infinity",
 }
 MIN_ROWS = 3
+#: Tables wider than this are refused (real light curves have tens to a few hundred columns).
+MAX_COLUMNS = 10_000
+#: ``# AIJ_`` metadata lines kept (the first ones), and the characters kept of each key and value.
+MAX_METADATA = 200
+MAX_METADATA_CHARS = 500
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$")
@@ -153,9 +158,12 @@ def read_text_table(data: bytes, name: str = "") -> TextTable:
         comment = stripped.lstrip("#").strip()
         if comment.startswith("AIJ_"):
             key, _, value = comment.partition(" ")
-            metadata[key] = value.strip()
+            if len(metadata) < MAX_METADATA or key[:MAX_METADATA_CHARS] in metadata:  # copied into the ECSV header
+                metadata[key[:MAX_METADATA_CHARS]] = value.strip()[:MAX_METADATA_CHARS]
         elif keyed := _KEY_VALUE.match(comment):  # "#DATE_TYPE=BJD_TDB": an AAVSO exoplanet report's metadata
-            metadata[keyed.group(1).upper()] = keyed.group(2).strip()
+            key = keyed.group(1).upper()[:MAX_METADATA_CHARS]
+            if len(metadata) < MAX_METADATA or key in metadata:
+                metadata[key] = keyed.group(2).strip()[:MAX_METADATA_CHARS]
         elif comment:
             comments.append(comment)
         start += 1
@@ -178,8 +186,16 @@ def read_text_table(data: bytes, name: str = "") -> TextTable:
         body = lines
     else:
         header, body = _header_fields(lines[0], separator, len(data_fields)), lines[1:]
+    if len(first) > MAX_COLUMNS:
+        raise Refusal(
+            "over_limit", f"{len(first):,} columns, more than the {MAX_COLUMNS:,} a light curve is read with."
+        )
     rows = [_split(line, separator) for line in body]
     width = max((len(r) for r in rows), default=0)
+    if width > MAX_COLUMNS:
+        raise Refusal(
+            "over_limit", f"a row of {width:,} cells, more than the {MAX_COLUMNS:,} a light curve is read with."
+        )
     if header is None:
         if width < 2:
             raise Refusal("not_a_table", "a single column of numbers: no time and flux pair.")

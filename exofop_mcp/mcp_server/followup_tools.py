@@ -11,6 +11,9 @@ from exofop_mcp.followup.status import SITE_TEXT_LABEL, FollowUpStatus, FollowUp
 from exofop_mcp.followup.whats_new import WhatsNew, WhatsNewRequest
 from exofop_mcp.mcp_server.tool_registration import READ_ONLY, add_model_tool
 
+#: Light-curve verdicts named in the text half (the structured half has them all).
+TEXT_VERDICTS = 15
+
 STATUS_DESCRIPTION = """\
 Where a TOI's follow-up stands, in one answer: per planet candidate the TESS and TFOPWG dispositions, \
 the SG1A/SG1B/SG2-SG5 and master priorities, ESM/TSM, predicted RV semi-amplitude and the TOI table's \
@@ -83,8 +86,10 @@ def status_summary(s: FollowUpStatus, *, terminal: bool = False) -> str:
                 f"could mimic {', '.join(star.could_cause)}"
             )
     if s.light_curves:
-        lines.append("Light curves extracted here:")
-        lines.extend(f"  {lc.file}: {lc.verdict}" for lc in s.light_curves)
+        lines.append(f"Light curves extracted here ({len(s.light_curves)}, fit verdicts):")
+        lines.extend(f"  tag {lc.tag}: {lc.file}: {lc.verdict}" for lc in s.light_curves[:TEXT_VERDICTS])
+        if len(s.light_curves) > TEXT_VERDICTS:
+            lines.append(f"  and {len(s.light_curves) - TEXT_VERDICTS} more (in the structured result)")
     if s.next_transits:
         lines.append("Next transits:")
         for t in s.next_transits:

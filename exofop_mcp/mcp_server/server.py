@@ -185,6 +185,7 @@ class DownloadStatusRequest(JobRequest):
             strict=True,
             ge=0,
             le=MAX_WAIT_SECONDS,
+            allow_inf_nan=False,
         ),
     ] = 30.0
     results_offset: Annotated[

@@ -69,6 +69,10 @@ SortKey = Literal[
     "-sg1b_priority",
 ]
 
+#: The largest offset of a page, and the largest count a filter takes (more than the catalog has rows).
+MAX_OFFSET = 10**6
+MAX_COUNT = 10**6
+
 Disposition = Annotated[str, Field(min_length=1, max_length=10, pattern=r"^[A-Za-z?]+$")]
 
 
@@ -89,33 +93,45 @@ class ToiFilters(BaseModel):
         list[Disposition] | None,
         Field(description="TESS project dispositions to keep (e.g. ['PC'])", examples=[["PC"]], max_length=20),
     ] = None
-    tess_mag_min: Annotated[float | None, Field(description="TESS magnitude at least this (fainter)")] = None
-    tess_mag_max: Annotated[
-        float | None, Field(description="TESS magnitude at most this (brighter)", examples=[11.0])
+    tess_mag_min: Annotated[
+        float | None, Field(description="TESS magnitude at least this (fainter)", allow_inf_nan=False)
     ] = None
-    period_min_days: Annotated[float | None, Field(description="orbital period at least this (days)", ge=0)] = None
+    tess_mag_max: Annotated[
+        float | None, Field(description="TESS magnitude at most this (brighter)", examples=[11.0], allow_inf_nan=False)
+    ] = None
+    period_min_days: Annotated[
+        float | None, Field(description="orbital period at least this (days)", ge=0, allow_inf_nan=False)
+    ] = None
     period_max_days: Annotated[
-        float | None, Field(description="orbital period at most this (days)", ge=0, examples=[10.0])
+        float | None,
+        Field(description="orbital period at most this (days)", ge=0, examples=[10.0], allow_inf_nan=False),
     ] = None
     depth_min_ppm: Annotated[
-        float | None, Field(description="transit depth at least this (ppm)", ge=0, examples=[1000.0])
+        float | None,
+        Field(description="transit depth at least this (ppm)", ge=0, examples=[1000.0], allow_inf_nan=False),
     ] = None
-    depth_max_ppm: Annotated[float | None, Field(description="transit depth at most this (ppm)", ge=0)] = None
+    depth_max_ppm: Annotated[
+        float | None, Field(description="transit depth at most this (ppm)", ge=0, allow_inf_nan=False)
+    ] = None
     planet_radius_min_earth: Annotated[
-        float | None, Field(description="planet radius at least this (Earth radii)", ge=0)
+        float | None, Field(description="planet radius at least this (Earth radii)", ge=0, allow_inf_nan=False)
     ] = None
     planet_radius_max_earth: Annotated[
-        float | None, Field(description="planet radius at most this (Earth radii)", ge=0, examples=[4.0])
+        float | None,
+        Field(description="planet radius at most this (Earth radii)", ge=0, examples=[4.0], allow_inf_nan=False),
     ] = None
     time_series_max: Annotated[
         int | None,
-        Field(description="at most this many time-series observations, as the TOI table counts them", ge=0),
+        Field(
+            description="at most this many time-series observations, as the TOI table counts them", ge=0, le=MAX_COUNT
+        ),
     ] = None
     spectroscopy_max: Annotated[
-        int | None, Field(description="at most this many spectroscopy observations (TOI table counts)", ge=0)
+        int | None,
+        Field(description="at most this many spectroscopy observations (TOI table counts)", ge=0, le=MAX_COUNT),
     ] = None
     imaging_max: Annotated[
-        int | None, Field(description="at most this many imaging observations (TOI table counts)", ge=0)
+        int | None, Field(description="at most this many imaging observations (TOI table counts)", ge=0, le=MAX_COUNT)
     ] = None
     ra_min_deg: Annotated[
         float | None,
@@ -189,7 +205,9 @@ class SearchToisRequest(ToiFilters):
     limit: Annotated[int, Field(description="rows per page (a page also stays under ~20 kB)", ge=1, le=MAX_LIMIT)] = (
         DEFAULT_LIMIT
     )
-    offset: Annotated[int, Field(description="rows to skip: pass the previous answer's next_offset", ge=0)] = 0
+    offset: Annotated[
+        int, Field(description="rows to skip: pass the previous answer's next_offset", ge=0, le=MAX_OFFSET)
+    ] = 0
 
 
 class ToiRow(BaseModel):

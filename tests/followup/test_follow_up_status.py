@@ -12,6 +12,7 @@ import pytest
 
 from exofop_mcp.api import Exofop
 from exofop_mcp.followup.coverage import summarise_coverage
+from exofop_mcp.followup.desk import MAX_VERDICTS
 from exofop_mcp.followup.nearby_stars import SEARCH_RADIUS_ARCSEC, delta_mag_limit
 from exofop_mcp.followup.watch_list import load_watch_list
 from exofop_mcp.replica import dataset
@@ -169,3 +170,21 @@ async def test_a_damaged_watch_list_says_how_to_mend_it(warm_settings):
     (warm_settings.config_dir / "watch_list.json").write_text("{not json")
     result = await call(warm_settings, "whats_new", {"since": "2024-01-01"})
     assert result.is_error and "[configuration]" in text_of(result) and "watch add" in text_of(result)
+
+
+def test_the_verdicts_of_light_curves_extracted_here_are_listed(replica_session, warm_catalog_file, tmp_path):
+    from tests.helpers.light_curves import SYSTEM, downloaded_sandbox
+
+    settings = downloaded_sandbox(replica_session, tmp_path, warm_catalog_file)
+
+    async def run():
+        async with Exofop(settings) as exofop:
+            report = await exofop.extract_light_curves(SYSTEM, limit=200)
+            status = await exofop.follow_up_status(SYSTEM)
+        return report, status
+
+    report, status = asyncio.run(run())
+    fitted = {(e.tag, e.ecsv, e.fit.verdict) for e in report.results if e.ecsv and e.fit is not None}
+    assert fitted and report.next_offset is None, "the extraction gave fitted light curves, all on one page"
+    shown = {(v.tag, v.file, v.verdict) for v in status.light_curves}
+    assert shown <= fitted and len(shown) == min(len(fitted), MAX_VERDICTS)
