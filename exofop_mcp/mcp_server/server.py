@@ -74,7 +74,9 @@ imaging, ...), with filters and paging; its `tags` field lists every matching up
 extract_light_curves turns downloaded time-series tags into standardised light curves (ECSV in BJD_TDB plus a \
 plot with the predicted transit window; poll extraction_status while state is 'running'); plan_transits \
 answers "which TOI transits can my telescope catch tonight (or this month)?" for a named \
-observatory or raw coordinates, with times, altitudes, Moon, priorities and observable fractions."""
+observatory or raw coordinates, with times, altitudes, Moon, priorities and observable fractions; \
+follow_up_status says where a TOI's follow-up stands and what is missing, whats_new what changed since a date \
+on given systems or the user's watch list."""
 
 # -- tool handlers: translate, nothing more ---------------------------------------
 
