@@ -90,7 +90,7 @@ class FollowUpDesk:
     # ---------------------------------------------------------------- follow_up_status
 
     async def status(self, request: FollowUpStatusRequest) -> FollowUpStatus:
-        before = self.client.requests_sent
+        before = self.client.requests_so_far
         system = await self.resolver.resolve(request.system)
         kinds = STATUS_KINDS
         answers = await asyncio.gather(
@@ -139,7 +139,7 @@ class FollowUpDesk:
         status.missing.extend(stale_ephemeris_facts(status.next_transits))
         for problem in problems:
             status.notes.append(f"Could not read {problem}; the rest of the answer stands without it.")
-        status.requests = self.client.requests_sent - before
+        status.requests = self.client.requests_so_far - before
         return fit_status(status)
 
     async def _next_transits(
@@ -185,7 +185,7 @@ class FollowUpDesk:
 
     async def whats_new(self, request: WhatsNewRequest) -> WhatsNew:
         started = time.monotonic()
-        before = self.client.requests_sent
+        before = self.client.requests_so_far
         source: Any = "arguments"
         names = request.systems
         searches = []
@@ -237,7 +237,7 @@ class FollowUpDesk:
         answer.notes.append(
             "Uploads are dated by their observation date (ExoFOP's observation tables carry no upload date)."
         )
-        answer.requests = self.client.requests_sent - before
+        answer.requests = self.client.requests_so_far - before
         answer.seconds = round(time.monotonic() - started, 2)
         return answer
 
