@@ -24,6 +24,7 @@ from typing import Any
 from exofop_mcp.atomic_files import hint_for_os_error, remove_stale_temp_files
 from exofop_mcp.downloads.archive_extraction import extract_zip
 from exofop_mcp.downloads.archive_limits import ExtractionLimits
+from exofop_mcp.downloads.file_roles import first_wanted
 from exofop_mcp.downloads.leftovers import remove_abandoned_temp_files
 from exofop_mcp.downloads.locks import LockWaitTimeout, describe_process, range_lock
 from exofop_mcp.downloads.manifest import (
@@ -541,7 +542,7 @@ class Downloader:
                 update={
                     "status": "downloaded",
                     "directory": rel_dir,
-                    "files": [f"{rel_dir}/{f}" for f in files[:MAX_FILES_LISTED]],
+                    "files": first_wanted((f"{rel_dir}/{f}" for f in files), str, kind)[:MAX_FILES_LISTED],
                     "file_count": len(files),
                 }
             )
@@ -669,7 +670,7 @@ def _locked_message(tag: int, exc: LockWaitTimeout, *, manifest: bool = False) -
 
 def _present_result(entry: ManifestTag) -> TagResult:
     """The result of a tag found complete on disk."""
-    files = [f.path for f in entry.files]
+    files = first_wanted((f.path for f in entry.files), str, entry.kind)
     return TagResult(
         tag=entry.tag,
         kind=entry.kind,

@@ -125,7 +125,11 @@ class TagResult(BaseModel):
     bytes: int = Field(0, description="archive bytes downloaded")
     sha256: str | None = Field(None, description="SHA-256 of the archive")
     directory: str | None = Field(None, description="the tag's files, relative to the system directory")
-    files: list[str] = Field(default_factory=list, description=f"first {MAX_FILES_LISTED} files, relative")
+    files: list[str] = Field(
+        default_factory=list,
+        description=f"at most {MAX_FILES_LISTED} files, relative to the system directory, the ones a reader wants "
+        "first (measurement tables, plots, spectra, images) leading",
+    )
     file_count: int = 0
     attempts: int = 0
     message: str | None = Field(None, description="what went wrong and what to do next")

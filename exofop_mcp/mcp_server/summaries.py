@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from exofop_mcp.auth.login_status import LoginStatus
-from exofop_mcp.downloads.inventory import DownloadsInventory
+from exofop_mcp.downloads.inventory import DownloadedTag, DownloadsInventory
 from exofop_mcp.downloads.jobs import DownloadReport
 from exofop_mcp.downloads.request_models import FINAL_OK, TagResult
 from exofop_mcp.lightcurves.reports import ExtractionReport
@@ -204,9 +204,11 @@ def tag_result_line(t: TagResult) -> str:
     """One tag of a download: its status (the structured result's code) and its files, or what to do."""
     head = f"tag {t.tag}" + (f" ({t.kind})" if t.kind else "")
     if t.status == "downloaded":
-        return f"{head}: downloaded, {_files(t.file_count)}, {format_bytes(t.bytes)} in {t.directory}"
+        line = f"{head}: downloaded, {_files(t.file_count)}, {format_bytes(t.bytes)} in {t.directory}"
+        return line + (f"; {key_files_phrase(t.files, t.file_count)}" if t.files else "")
     if t.status == "already_present":
-        return f"{head}: already_present, {_files(t.file_count)} in {t.directory}"
+        line = f"{head}: already_present, {_files(t.file_count)} in {t.directory}"
+        return line + (f"; {key_files_phrase(t.files, t.file_count)}" if t.files else "")
     if t.status == "downloading":
         return f"{head}: downloading (transferring, unpacking or being recorded)"
     if t.status == "pending":
@@ -258,12 +260,61 @@ def download_summary(r: DownloadReport, budget: int | None = PAGE_TEXT_BUDGET) -
     return "\n".join(lines + tail)
 
 
-def inventory_summary(inv: DownloadsInventory) -> str:
+#: Key files named per tag in the text of a download report.
+KEY_FILES_IN_TEXT = 3
+
+
+def key_files_phrase(files: list[str], total: int, limit: int = KEY_FILES_IN_TEXT) -> str:
+    """``files: a.tbl, a.png and 10 more`` (``files`` already ordered the way a reader wants them)."""
+    shown = files[:limit]
+    more = total - len(shown)
+    return "files: " + ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def _inventory_tag_lines(system: str, t: DownloadedTag, listing: str) -> list[str]:
+    state = "complete" if t.complete else f"{t.status}, incomplete"
+    head = f"  tag {t.tag} ({t.kind.replace('_', ' ')}, {state}): {_files(t.file_count)}"
+    if t.bytes:
+        head += f", {format_bytes(t.bytes)} archive"
+    if t.light_curves:
+        head += f", {t.light_curves} light curve{'s' if t.light_curves != 1 else ''} extracted"
+    head += f" in {t.directory}" if t.directory else ""
+    lines = [head]
+    lines.extend(f"    {f.role.replace('_', ' ')}: {f.path} ({format_bytes(f.size)})" for f in t.files)
+    more = t.files_total - len(t.files)
+    if more > 0 and listing != "files":
+        lines.append(f"    and {more} more: list_downloads(system='{system}', tag={t.tag})")
+    return lines
+
+
+def inventory_summary(inv: DownloadsInventory, budget: int | None = PAGE_TEXT_BUDGET) -> str:
+    """The sandbox's systems, a system's tags or a tag's files, each tag with the files a reader wants first."""
     lines = [inv.message]
+    tail: list[str] = []
+    body: list[str] = []
     for s in inv.systems:
         kinds = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(s.by_kind.items())) or "none complete"
-        lines.append(f"  {s.system} (TIC {s.tic_id}): {s.tags_complete} complete tag(s): {kinds} - {s.directory}")
-    return "\n".join(lines)
+        body.append(
+            f"{s.system} (TIC {s.tic_id}): {s.tags_complete} of {_plural(s.tags_recorded, 'tag')} complete "
+            f"({kinds}) in {s.directory}"
+        )
+        for t in s.tags:
+            body.extend(_inventory_tag_lines(s.system, t, inv.listing))
+        hidden = s.tags_recorded - len(s.tags)
+        if inv.listing == "systems" and hidden > 0:
+            body.append(f"  and {_plural(hidden, 'more tag')}: list_downloads(system='{s.system}')")
+    used = sum(len(x) + 1 for x in lines + tail) + 200
+    for i, line in enumerate(body):
+        if budget is not None and used + len(line) + 1 > budget:
+            lines.append(f"(text cut after {i} of {len(body)} lines; the structured result has the whole page)")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return "\n".join(lines + tail)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def extraction_summary(r: ExtractionReport) -> str:
@@ -279,6 +330,7 @@ def extraction_summary(r: ExtractionReport) -> str:
             lines.append(
                 f"  {e.tag} {name}: {e.status.replace('_', ' ')}, {e.rows} rows, {_num(e.span_hours, '.2f')} h at "
                 f"{_num(e.cadence_seconds, '.1f')} s; time {e.time_source}; flux {e.flux_source} -> {e.ecsv}"
+                + (f", plot {e.png}" if e.png else "")
                 + (f" [{'; '.join(e.warnings)}]" if e.warnings else "")
             )
         else:
