@@ -63,6 +63,7 @@ from exofop_mcp.mcp_server.summaries import download_summary, system_summary
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.observations import TAG_KINDS, ListObservationsRequest, ObservationFilters
 from exofop_mcp.site.resolver import ResolveSystemRequest
+from exofop_mcp.text_format import visible_text
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +205,8 @@ def download_request(args: argparse.Namespace) -> DownloadTagsRequest:
 
 
 def _print(stream: TextIO, text: str) -> None:
-    stream.write(text + "\n")
+    """Write a line; control and bidi characters (from the site or a file) are shown as escapes, never run."""
+    stream.write(visible_text(text) + "\n")
     stream.flush()
 
 

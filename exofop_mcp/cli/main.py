@@ -23,6 +23,7 @@ from typing import Any, get_args
 from exofop_mcp import __version__
 from exofop_mcp.cli.arguments import LOG_LEVELS, add_settings_options, settings_from_args
 from exofop_mcp.errors import ConfigurationError, ExofopMcpError, UsageError
+from exofop_mcp.text_format import visible_text
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -355,7 +356,7 @@ def _run_command(parser: argparse.ArgumentParser, command: str, args: argparse.N
         if command == "schemas":
             return _schemas(args)
     except ExofopMcpError as exc:
-        print(f"exofop-mcp: {exc}", file=sys.stderr)
+        print(f"exofop-mcp: {visible_text(str(exc))}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, ConfigurationError | UsageError) else EXIT_FAILED
     except KeyboardInterrupt:
         print("\nexofop-mcp: interrupted.", file=sys.stderr)

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.toi_search import SearchToisRequest, SortKey
+from exofop_mcp.text_format import visible_text
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -116,10 +117,10 @@ def run_search_command(
 
     try:
         text = asyncio.run(main())
-        out.write(text + "\n")
+        out.write(visible_text(text) + "\n")
         out.flush()
     except ExofopMcpError as exc:
-        err.write(f"exofop-mcp: {exc}\n")
+        err.write(f"exofop-mcp: {visible_text(str(exc))}\n")
         return EXIT_FAILED
     except KeyboardInterrupt:
         err.write("exofop-mcp: interrupted.\n")

@@ -30,7 +30,7 @@ from exofop_mcp.atomic_files import TEMP_SUFFIX, is_temp_name
 from exofop_mcp.downloads.jobs import DownloadJob, DownloadReport
 from exofop_mcp.downloads.request_models import IN_FLIGHT, TagResult
 from exofop_mcp.site.observations import TAG_KINDS, ObservationPage
-from exofop_mcp.text_format import format_bytes
+from exofop_mcp.text_format import format_bytes, visible_text
 
 PROGRAM = "exofop-mcp"
 DEFAULT_WIDTH = 120
@@ -426,7 +426,7 @@ class PlainProgress(_Progress):
     def _write(self, lines: Iterable[str]) -> None:
         wrote = False
         for text in lines:
-            self.stream.write(text + "\n")
+            self.stream.write(visible_text(text) + "\n")
             wrote = True
         if wrote:
             self.stream.flush()
@@ -488,8 +488,8 @@ class LiveProgress(_Progress):
             out.append(f"\x1b[{self.block_lines}F\x1b[J")
         else:
             out.append("\r")
-        out.extend(text + "\n" for text in permanent)
-        out.extend(shorten(text, width) + "\n" for text in block)
+        out.extend(visible_text(text) + "\n" for text in permanent)
+        out.extend(shorten(visible_text(text), width) + "\n" for text in block)
         self.stream.write("".join(out))
         self.stream.flush()
         self.block_lines = len(block)

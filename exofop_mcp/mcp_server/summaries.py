@@ -9,7 +9,7 @@ from exofop_mcp.downloads.request_models import FINAL_OK, TagResult
 from exofop_mcp.lightcurves.reports import ExtractionReport
 from exofop_mcp.site.observations import ObservationPage
 from exofop_mcp.site.resolver import ResolvedSystem
-from exofop_mcp.text_format import format_bytes
+from exofop_mcp.text_format import format_bytes, site_text_block, visible_text
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -34,8 +34,10 @@ def system_summary(s: ResolvedSystem) -> str:
             + (f", epoch {p.epoch_bjd:.4f} BJD" if p.epoch_bjd is not None else "")
             + (f", named {p.name}" if p.name else "")
         )
-        if p.comments:
-            lines.append(f"    comment: {p.comments}")
+    comments = [f"TOI-{p.toi}: {' '.join(p.comments.split())}" for p in s.planets if p.comments]
+    if comments:
+        lines.append("Comments on the TOIs:")
+        lines.extend(site_text_block(comments))
     if s.observation_counts:
         c = s.observation_counts
         lines.append(
@@ -175,14 +177,14 @@ def page_summary(p: ObservationPage) -> str:
     tail.extend(f"Note: {n}" for n in p.notes)
     if p.returned:
         table = rows_table(p)
-        used = sum(len(x) + 1 for x in lines + tail) + 200
+        used = sum(len(x) + 1 for x in lines + tail) + 400
         kept: list[str] = []
         for line in table:
             if used + len(line) + 1 > PAGE_TEXT_BUDGET:
                 break
             kept.append(line)
             used += len(line) + 1
-        lines.extend(kept)
+        lines.extend(site_text_block(kept))
         if len(kept) < len(table):
             lines.append(f"(text cut to {len(kept) - 1} of {p.returned} rows; the structured result has all of them)")
     return "\n".join(lines + tail)
@@ -268,7 +270,7 @@ def key_files_phrase(files: list[str], total: int, limit: int = KEY_FILES_IN_TEX
     """``files: a.tbl, a.png and 10 more`` (``files`` already ordered the way a reader wants them)."""
     shown = files[:limit]
     more = total - len(shown)
-    return "files: " + ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+    return "files: " + ", ".join(visible_text(f) for f in shown) + (f" and {more} more" if more > 0 else "")
 
 
 def _inventory_tag_lines(system: str, t: DownloadedTag, listing: str) -> list[str]:
@@ -280,7 +282,7 @@ def _inventory_tag_lines(system: str, t: DownloadedTag, listing: str) -> list[st
         head += f", {t.light_curves} light curve{'s' if t.light_curves != 1 else ''} extracted"
     head += f" in {t.directory}" if t.directory else ""
     lines = [head]
-    lines.extend(f"    {f.role.replace('_', ' ')}: {f.path} ({format_bytes(f.size)})" for f in t.files)
+    lines.extend(f"    {f.role.replace('_', ' ')}: {visible_text(f.path)} ({format_bytes(f.size)})" for f in t.files)
     more = t.files_total - len(t.files)
     if more > 0 and listing != "files":
         lines.append(f"    and {more} more: list_downloads(system='{system}', tag={t.tag})")
@@ -325,12 +327,13 @@ def extraction_summary(r: ExtractionReport) -> str:
         r.message,
     ]
     for e in r.results:
-        name = e.source_file.rsplit("/", 1)[-1]
+        name = visible_text(e.source_file.rsplit("/", 1)[-1])
         if e.status in ("extracted", "already_extracted"):
+            ecsv = visible_text(e.ecsv or "")
             lines.append(
                 f"  {e.tag} {name}: {e.status.replace('_', ' ')}, {e.rows} rows, {_num(e.span_hours, '.2f')} h at "
-                f"{_num(e.cadence_seconds, '.1f')} s; time {e.time_source}; flux {e.flux_source} -> {e.ecsv}"
-                + (f", plot {e.png}" if e.png else "")
+                f"{_num(e.cadence_seconds, '.1f')} s; time {e.time_source}; flux {e.flux_source} -> {ecsv}"
+                + (f", plot {visible_text(e.png)}" if e.png else "")
                 + (f" [{'; '.join(e.warnings)}]" if e.warnings else "")
             )
         else:

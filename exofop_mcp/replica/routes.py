@@ -175,6 +175,10 @@ def _observation_page(kind: str) -> Callable[[PageContext], Awaitable[Response]]
             rows = [list(row) for row in rows]
             for row, cell in zip(rows, odd, strict=False):
                 row[column] = cell
+        notes = ctx.state.config.row_notes  # a switch: what other people wrote in the notes
+        if notes is not None:
+            column = COLUMNS[kind].index("Notes")
+            rows = [[*row[:column], notes, *row[column + 1 :]] for row in rows]
         output = ctx.output()
         return text_table(render(COLUMNS[kind], rows, output), output)
 
