@@ -51,7 +51,7 @@ from exofop_mcp.cli.terminal_output import (
     progress_display,
 )
 from exofop_mcp.downloads.jobs import DownloadJob, DownloadReport
-from exofop_mcp.downloads.request_models import FINAL_OK, DownloadTagsRequest
+from exofop_mcp.downloads.request_models import FINAL_OK, RETRYABLE, DownloadTagsRequest
 from exofop_mcp.errors import (
     ConfigurationError,
     ExofopMcpError,
@@ -127,7 +127,7 @@ def usage_message(exc: ValidationError) -> str:
             parts.append(f"{name} {str(value)!r}: {msg}" if isinstance(value, str) else f"{name} {value}: {msg}")
         else:
             parts.append(f"{name}: {msg}")
-    return "; ".join(parts)
+    return for_terminal("; ".join(parts))
 
 
 def _flag_words(field: str, original: str) -> str:
@@ -166,7 +166,13 @@ def resolve_request(args: argparse.Namespace) -> ResolveSystemRequest:
 
 
 def list_request(args: argparse.Namespace) -> ListObservationsRequest:
-    values = {"system": args.query, "kind": args.kind, "limit": args.limit, "offset": args.offset}
+    values = {
+        "system": args.query,
+        "kind": args.kind,
+        "limit": args.limit,
+        "offset": args.offset,
+        "latest_first": bool(getattr(args, "latest", False)),
+    }
     request: ListObservationsRequest = _build(ListObservationsRequest, {**values, **filter_values(args)})
     return request
 
@@ -271,7 +277,7 @@ def run_list(
                 lines = [page_heading(page)]
                 if page.rows:
                     lines += ["", *observation_table(page, width=output_width(out), mark=ellipsis_for(out))]
-                lines += ["", *page_hints(page, limit=args.limit)]
+                lines += ["", *page_hints(page, limit=args.limit, latest=request.latest_first)]
                 _print(out, "\n".join(lines))
             await exofop.catalog.wait_for_warm_up(WARM_UP_SECONDS)
         return EXIT_OK
@@ -333,7 +339,8 @@ def _download_outcome(report: DownloadReport, signum: int | None, err: TextIO) -
         for r in problems:
             message = for_terminal(r.message or "no details", report.system)
             _print(err, f"  tag {r.tag} ({r.kind or 'other'}): {r.status} - {message}")
-        _print(err, "Running the same command again retries only what is missing.")
+        if any(r.status in RETRYABLE for r in problems):
+            _print(err, "Running the same command again retries only what is missing.")
         return EXIT_FAILED
     if report.state != "completed":
         _print(err, f"exofop-mcp: {for_terminal(report.message, report.system)}")

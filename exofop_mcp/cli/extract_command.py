@@ -52,6 +52,7 @@ def run_extract(
 ) -> int:
     from exofop_mcp.api import Exofop
     from exofop_mcp.cli.data_commands import EXIT_FAILED, EXIT_OK, _build, _print, _run, parse_tags
+    from exofop_mcp.cli.terminal_output import for_terminal
     from exofop_mcp.lightcurves.reports import ExtractLightCurvesRequest
     from exofop_mcp.mcp_server.summaries import extraction_summary
 
@@ -64,7 +65,8 @@ def run_extract(
     async def main() -> int:
         async with Exofop(settings) as exofop:
             report = await exofop.extract_light_curves(request.system, tags=request.tags, overwrite=request.overwrite)
-            _print(out, report.model_dump_json(exclude_none=True) if args.json else extraction_summary(report))
+            text = for_terminal(extraction_summary(report), report.system)
+            _print(out, report.model_dump_json(exclude_none=True) if args.json else text)
         return EXIT_FAILED if report.totals.get("failed") or report.state != "completed" else EXIT_OK
 
     return _run(main(), err)

@@ -249,6 +249,7 @@ def _add_data_commands(sub: Any) -> None:
         "--limit", type=int, metavar="N", help=f"rows per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})"
     )
     paging.add_argument("--offset", type=int, metavar="N", help="rows to skip: the next page's offset (default 0)")
+    paging.add_argument("--latest", action="store_true", help="the latest observations first (default: oldest first)")
     add_json_option(listing, "list_observations")
     add_settings_options(listing)
     listing.set_defaults(command_parser=listing)
@@ -303,8 +304,28 @@ def _logging_to_stderr(level: str) -> Iterator[None]:
         root.setLevel(previous)
 
 
+#: Flags whose value may start with a minus sign (``--sort-by -depth_ppm``, a descending sort).
+_MINUS_VALUE_FLAGS = ("--sort-by",)
+
+
+def _join_minus_values(arguments: list[str]) -> list[str]:
+    """``--sort-by -depth_ppm`` as ``--sort-by=-depth_ppm``: argparse would take the value for a flag."""
+    joined: list[str] = []
+    i = 0
+    while i < len(arguments):
+        here = arguments[i]
+        following = arguments[i + 1] if i + 1 < len(arguments) else ""
+        if here in _MINUS_VALUE_FLAGS and following.startswith("-") and not following.startswith("--"):
+            joined.append(f"{here}={following}")
+            i += 2
+        else:
+            joined.append(here)
+            i += 1
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = list(argv if argv is not None else sys.argv[1:])
+    arguments = _join_minus_values(list(argv if argv is not None else sys.argv[1:]))
     parser = build_parser(replica_arguments="replica" in arguments)  # the server starts without the replica
     args, extras = parser.parse_known_args(arguments)
     if extras:
@@ -356,7 +377,9 @@ def _run_command(parser: argparse.ArgumentParser, command: str, args: argparse.N
         if command == "schemas":
             return _schemas(args)
     except ExofopMcpError as exc:
-        print(f"exofop-mcp: {visible_text(str(exc))}", file=sys.stderr)
+        from exofop_mcp.cli.terminal_output import for_terminal
+
+        print(f"exofop-mcp: {visible_text(for_terminal(str(exc)))}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, ConfigurationError | UsageError) else EXIT_FAILED
     except KeyboardInterrupt:
         print("\nexofop-mcp: interrupted.", file=sys.stderr)
@@ -392,7 +415,9 @@ def _data_command(command: str, args: argparse.Namespace) -> int:
     try:
         return run[command](args, settings_from_args(args))
     except UsageError as exc:
-        args.command_parser.error(str(exc))  # prints the usage and the message, exits 2
+        from exofop_mcp.cli.terminal_output import for_terminal
+
+        args.command_parser.error(for_terminal(str(exc)))  # prints the usage and the message, exits 2
         raise AssertionError("unreachable") from exc
 
 

@@ -32,6 +32,9 @@ TagStatus = Literal[
 ]
 FINAL_OK: frozenset[str] = frozenset({"downloaded", "already_present"})
 IN_FLIGHT: frozenset[str] = frozenset({"pending", "downloading"})
+#: Statuses that asking again can change (a passing fault, a lock, a login); not_found, other_star,
+#: unsafe_archive and empty come back the same.
+RETRYABLE: frozenset[str] = frozenset({"failed", "timed_out", "corrupt", "locked", "cancelled", "login_required"})
 
 
 def not_a_bool(value: Any) -> Any:

@@ -172,6 +172,12 @@ def page_summary(p: ObservationPage) -> str:
     if p.tags:
         shown = ", ".join(map(str, p.tags[:60])) + (f" … ({len(p.tags) - 60} more)" if len(p.tags) > 60 else "")
         tail.append(f"{len(p.tags)} distinct tag(s) of all matching rows: {shown}")
+    if p.recent_tags:
+        recent = ", ".join(map(str, p.recent_tags[:30])) + (" …" if len(p.recent_tags) > 30 else "")
+        tail.append(
+            f"{len(p.recent_tags)} tag(s) observed less than 12 months ago may be proprietary (TFOP data stays "
+            f"private for 12 months; login_status says whether a login is there): {recent}"
+        )
     if p.next_offset is not None:
         tail.append(f"More rows: call again with offset={p.next_offset}.")
     tail.extend(f"Note: {n}" for n in p.notes)
