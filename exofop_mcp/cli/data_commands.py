@@ -97,6 +97,9 @@ FLAG_NAMES: dict[str, str] = {
     "overwrite": "--overwrite",
     "verify": "--verify",
     "keep_zip": "--keep-zip",
+    "tag": "--tag",
+    "max_chars": "--max-chars",
+    "latest_first": "--latest",
     **{name: f"--{name}" for name in FILTER_NAMES},
 }
 _QUOTED_FIELD = re.compile(r"'(\w+)'")

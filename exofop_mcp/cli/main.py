@@ -144,6 +144,9 @@ def build_parser(*, replica_arguments: bool = True) -> argparse.ArgumentParser:
     from exofop_mcp.cli.extract_command import add_extract_command
 
     add_extract_command(sub, add_settings_options, add_json_option)
+    from exofop_mcp.cli.files_commands import add_files_commands
+
+    add_files_commands(sub, add_settings_options, add_json_option)
 
     from exofop_mcp.cli.doctor_command import add_doctor_command
     from exofop_mcp.cli.login_commands import add_login_commands
@@ -399,14 +402,18 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
 
 
-DATA_COMMANDS = ("resolve", "list", "download", "extract")
+DATA_COMMANDS = ("resolve", "list", "download", "extract", "list-downloads", "preview", "download-status")
 
 
 def _data_command(command: str, args: argparse.Namespace) -> int:
     from exofop_mcp.cli import data_commands as cli_commands
     from exofop_mcp.cli.extract_command import run_extract
+    from exofop_mcp.cli.files_commands import run_download_status, run_list_downloads, run_preview
 
     run = {
+        "list-downloads": run_list_downloads,
+        "preview": run_preview,
+        "download-status": run_download_status,
         "resolve": cli_commands.run_resolve,
         "list": cli_commands.run_list,
         "download": cli_commands.run_download,
@@ -464,8 +471,27 @@ def _serve(args: argparse.Namespace) -> int:
                 "For the command line, see `exofop-mcp --help`.",
                 file=sys.stderr,
             )
+        _stop_on_first_interrupt()
         server.run()
     return EXIT_OK
+
+
+def _stop_on_first_interrupt() -> None:
+    """One Ctrl-C (SIGINT) stops the stdio server at once.
+
+    The server reads stdin in a worker thread that no cancellation reaches, so an interrupted event loop
+    would wait for that read (the next line, or Ctrl-D) before the process could end.  Ending the process
+    here is safe: nothing is half-written (files are written atomically, a tag counts only once the manifest
+    records it) and the leftovers of a running download are removed at the next start.
+    """
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        with contextlib.suppress(OSError):
+            os.write(sys.stderr.fileno(), b"\nexofop-mcp: interrupted; the server stopped.\n")
+        os._exit(EXIT_INTERRUPTED)
+
+    signal.signal(signal.SIGINT, stop)
 
 
 def _schemas(args: argparse.Namespace) -> int:

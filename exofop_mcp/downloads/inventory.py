@@ -254,7 +254,9 @@ def _message(page: DownloadsInventory, only: str | None, tag: int | None) -> str
         if page.next_offset is not None:
             message += f" More: {_call(only, tag, page.next_offset)}."
         elif page.listing == "systems":
-            message += " One system's tags: list_downloads(system=...); one tag's files: add tag=..."
+            message += (
+                " One system's tags: list_downloads(system=...); one tag's files: list_downloads(system=..., tag=...)."
+            )
         elif page.listing == "tags":
             message += f" Every file of a tag: {_call(only, 'TAG', 0)}."
     elif page.total:

@@ -155,9 +155,11 @@ class SystemResolver:
                 self.catalog.note_failure(exc)
                 entries = self.catalog.entries_for_host(host)
         if not entries:
+            close = self.catalog.hosts_like(host)
+            guess = f"Did you mean {_either([f'TOI-{h}' for h in close])}? " if close else ""
             raise TargetNotFoundError(
                 f"TOI-{host} is not in ExoFOP's TOI table.",
-                hint="Check the number, or give the TIC id or a star name instead.",
+                hint=f"{guess}Check the number, or give the TIC id or a star name instead.",
             )
         if ident.kind == "planet":
             wanted = ident.planet_toi
@@ -283,9 +285,12 @@ class SystemResolver:
         if len(matches) > 1:
             raise self._ambiguous(name, sorted(matches))
         if not matches:
+            close = self.catalog.names_like(name)
             raise TargetNotFoundError(
                 f"No star or planet named {name!r} is known to ExoFOP.",
-                hint="Check the spelling (e.g. 'WASP-46', 'TOI-1130 b'), or give a TIC id or TOI.",
+                hint=f"Did you mean {_either(close)}? Or give a TIC id or TOI."
+                if close
+                else "Check the spelling (e.g. 'WASP-46', 'TOI-1130 b'), or give a TIC id or TOI.",
             )
         tic, matched_name = next(iter(matches.items()))
         result = self._build(ident.raw, tic, self.catalog.entries_for_tic(tic), "catalog_name", matched_name, status)
@@ -401,6 +406,11 @@ class SystemResolver:
             catalog=status,
             notes=notes,
         )
+
+
+def _either(names: list[str]) -> str:
+    """``A``, ``A or B``, ``A, B or C``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def _planet(entry: CatalogEntry) -> PlanetCandidate:
