@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["SITE_TEXT_LABEL", "format_bytes", "site_text_block", "visible_text"]
+__all__ = ["SITE_TEXT_LABEL", "counted", "format_bytes", "site_text_block", "visible_text", "with_article"]
 
 _UNITS = ("B", "KiB", "MiB", "GiB")
 
@@ -68,3 +68,16 @@ def site_text_block(lines: list[str]) -> list[str]:
         for line in lines
     ]
     return [SITE_TEXT_BEGIN, *inner, SITE_TEXT_END]
+
+
+# -- counting words --------------------------------------------------------------------------------
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``1 row``, ``2 rows``, ``0 rows``; ``plural`` for words that do not take an ``s`` (``1 TOI``...)."""
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
+def with_article(words: str) -> str:
+    """``an imaging observation``, ``a time series observation``, ``a spectroscopy observation``."""
+    return ("an " if words[:1].lower() in "aeiou" else "a ") + words

@@ -176,7 +176,9 @@ def build_parser(*, replica_arguments: bool = True) -> argparse.ArgumentParser:
         "demo",
         help="run an offline end-to-end demo against a local ExoFOP replica",
         description="Starts an ExoFOP replica on 127.0.0.1, starts the MCP server, connects a real MCP\n"
-        "client, resolves a system and lists its observations, printing the transcript.",
+        "client and walks the whole workflow (resolve, list, download, list downloads, extract light\n"
+        "curves, preview a plot, search the TOI catalog), printing the transcript. The sandbox is kept\n"
+        "and its path printed, so its files can be opened afterwards.",
         epilog='examples:\n  exofop-mcp demo\n  exofop-mcp demo --target "TIC 254113311"',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

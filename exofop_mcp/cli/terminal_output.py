@@ -151,6 +151,15 @@ def _list_downloads_command(arguments: str) -> str:
 def _calls_for_terminal(text: str, target: str) -> str:
     """The tool calls the core's advice names (for an assistant), as the commands that do the same."""
     text = re.sub(r"[Cc]all again with offset=(\d+)", r"run the same command with --offset \1", text)
+    text = re.sub(  # an other_star tag: the command alone
+        r"download_tags\(system='([^']+)', tags=\[(\d+)\]\) \(CLI: [^)]*\)",
+        lambda m: f"`{command_line('download', m.group(1), m.group(2))}`",
+        text,
+    )
+    text = text.replace(
+        "ask for the tag again with unzip=false (the command line's --no-unzip)",
+        "run the command again with --no-unzip",
+    )
     text = re.sub(r"list_downloads\(([^)]*)\)", lambda m: _list_downloads_command(m.group(1)), text)
     text = re.sub(
         r"download_tags\(kind='(\w+)'\)", lambda m: f"`{command_line('download', target, '--kind', m.group(1))}`", text
@@ -365,7 +374,7 @@ def observation_table(page: ObservationPage, *, width: int = DEFAULT_WIDTH, mark
 def page_heading(page: ObservationPage) -> str:
     kind = page.kind.replace("_", " ")
     filters = ", ".join(f"{k}={v}" for k, v in page.filters.items())
-    return f"{page.system} (TIC {page.tic_id}): {page.total} {kind} row(s)" + (
+    return f"{page.system} (TIC {page.tic_id}): {plural(page.total, kind + ' row')}" + (
         f" matching {filters}" if filters else ""
     )
 
@@ -394,7 +403,7 @@ def page_hints(page: ObservationPage, *, limit: int | None = None, latest: bool 
         lines.append("Next page: " + command_line("list", page.system, "--kind", page.kind, *flags, *order, *paging))
     if page.tags:
         shown = " ".join(map(str, page.tags[:MAX_TAGS_SHOWN])) + (" ..." if len(page.tags) > MAX_TAGS_SHOWN else "")
-        lines.append(f"{len(page.tags)} tag(s) in all {page.total} matching rows: {shown}")
+        lines.append(f"{plural(len(page.tags), 'tag')} in all {plural(page.total, 'matching row')}: {shown}")
         if page.kind in TAG_KINDS:
             lines.append("Download them: " + command_line("download", page.system, "--kind", page.kind, *flags))
         elif len(page.tags) <= MAX_TAGS_SHOWN:

@@ -18,6 +18,7 @@ from exofop_mcp.downloads.file_roles import FileRole, file_role, first_wanted
 from exofop_mcp.downloads.manifest import Manifest, ManifestFile, is_complete, list_manifests
 from exofop_mcp.downloads.sandbox import CANONICAL_NAME, SystemDirectory
 from exofop_mcp.result_pages import fit_page, json_size
+from exofop_mcp.text_format import counted
 
 #: The structured half of a page stays under this many bytes of JSON (the limit of a result is 20 kB).
 PAGE_BUDGET = 15_000
@@ -250,7 +251,7 @@ def _message(page: DownloadsInventory, only: str | None, tag: int | None) -> str
     elif page.total and page.returned:
         first, last = page.offset + 1, page.offset + page.returned
         where = {"systems": f"in {root}", "tags": f"of {only}", "files": f"of tag {tag} of {only}"}[page.listing]
-        message = f"{page.total} {what}(s) {where}; {what}s {first}-{last} shown."
+        message = f"{counted(page.total, what)} {where}; {what}s {first}-{last} shown."
         if page.next_offset is not None:
             message += f" More: {_call(only, tag, page.next_offset)}."
         elif page.listing == "systems":
@@ -260,7 +261,7 @@ def _message(page: DownloadsInventory, only: str | None, tag: int | None) -> str
         elif page.listing == "tags":
             message += f" Every file of a tag: {_call(only, 'TAG', 0)}."
     elif page.total:
-        message = f"{page.total} {what}(s); offset {page.offset} is past the last one."
+        message = f"{counted(page.total, what)}; offset {page.offset} is past the last one."
     elif only and not page.unreadable:
         message = f"Nothing has been downloaded for {only} yet (sandbox: {root})."
     elif not page.unreadable:

@@ -325,5 +325,9 @@ class DownloadJobs:
 
     async def cancel(self, job_id: str, *, limit: int | None = None) -> DownloadReport:
         job = self.get(job_id)
+        if job.state != "running":  # nothing to stop: say so, the report stays the job's own
+            report = job.report(0, limit)
+            report.message = f"Nothing was cancelled: the job had already ended ({job.state}). {report.message}"
+            return report
         await self.registry.stop(job)
         return job.report(0, limit)

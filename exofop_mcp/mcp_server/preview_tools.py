@@ -13,6 +13,7 @@ from exofop_mcp.api import Exofop
 from exofop_mcp.downloads.sandbox import CANONICAL_NAME, SystemDirectory
 from exofop_mcp.mcp_server.tool_registration import LOCAL_READ_ONLY, add_model_tool
 from exofop_mcp.previews import FilePreview, PreviewFileRequest, preview_file
+from exofop_mcp.text_format import counted
 
 PREVIEW_DESCRIPTION = """\
 Look at one downloaded file, given by `path` relative to the system's directory exactly as \
@@ -75,7 +76,7 @@ def preview_summary(p: FilePreview) -> str:
             lines.append("Last rows:")
             lines.extend("  " + " | ".join(row) for row in t.last_rows)
     if p.fits is not None:
-        lines.append(f"FITS: {p.fits.hdu_count} HDU(s)")
+        lines.append(f"FITS: {counted(p.fits.hdu_count, 'HDU')}")
         for h in p.fits.hdus:
             shape = "x".join(map(str, h.shape)) or "no data"
             lines.append(

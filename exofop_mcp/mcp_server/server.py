@@ -20,13 +20,14 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import ResourceLink
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WrapValidator
 
 from exofop_mcp import __version__
 from exofop_mcp.api import Exofop
 from exofop_mcp.auth.login_status import LoginStatus
 from exofop_mcp.downloads.file_roles import file_role
 from exofop_mcp.downloads.inventory import DownloadsInventory, ListDownloadsRequest
+from exofop_mcp.downloads.job_registry import job_id_words
 from exofop_mcp.downloads.jobs import RESULTS_PAGE, DownloadReport
 from exofop_mcp.downloads.request_models import FINAL_OK, MAX_WAIT_SECONDS, DownloadTagsRequest
 from exofop_mcp.lightcurves.reports import ExtractionReport, ExtractionStatusRequest, ExtractLightCurvesRequest
@@ -180,6 +181,7 @@ class JobRequest(BaseModel):
     job_id: Annotated[
         str,
         Field(description="the job_id from download_tags", min_length=1, max_length=64, pattern=r"^[0-9a-f]+$"),
+        WrapValidator(job_id_words),
     ]
 
 

@@ -9,7 +9,7 @@ from exofop_mcp.downloads.request_models import FINAL_OK, TagResult
 from exofop_mcp.lightcurves.reports import ExtractionReport
 from exofop_mcp.site.observations import ObservationPage
 from exofop_mcp.site.resolver import ResolvedSystem
-from exofop_mcp.text_format import format_bytes, site_text_block, visible_text
+from exofop_mcp.text_format import counted, format_bytes, site_text_block, visible_text
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -25,7 +25,7 @@ def system_summary(s: ResolvedSystem) -> str:
     elif s.tess_mag is not None:
         lines.append(f"Tmag {s.tess_mag:.2f}")
     if s.planets:
-        lines.append(f"{len(s.planets)} planet candidate(s) (TFOPWG / TESS disposition):")
+        lines.append(f"{counted(len(s.planets), 'planet candidate')} (TFOPWG / TESS disposition):")
     for p in s.planets:
         lines.append(
             f"  TOI-{p.toi}: {p.tfopwg_disposition or '?'} / {p.tess_disposition or '?'}, "
@@ -161,7 +161,9 @@ def rows_table(p: ObservationPage) -> list[str]:
 def page_summary(p: ObservationPage) -> str:
     kind = p.kind.replace("_", " ")
     filters = ", ".join(f"{k}={v}" for k, v in p.filters.items())
-    head = f"{p.system} (TIC {p.tic_id}): {p.total} {kind} row(s)" + (f" matching {filters}" if filters else "")
+    head = f"{p.system} (TIC {p.tic_id}): {counted(p.total, kind + ' row')}" + (
+        f" matching {filters}" if filters else ""
+    )
     if p.total == 0:
         return "\n".join([head + ".", *(f"Note: {n}" for n in p.notes)])
     if p.returned == 0:
@@ -171,12 +173,12 @@ def page_summary(p: ObservationPage) -> str:
     tail: list[str] = []
     if p.tags:
         shown = ", ".join(map(str, p.tags[:60])) + (f" … ({len(p.tags) - 60} more)" if len(p.tags) > 60 else "")
-        tail.append(f"{len(p.tags)} distinct tag(s) of all matching rows: {shown}")
+        tail.append(f"{counted(len(p.tags), 'distinct tag')} of all matching rows: {shown}")
     if p.recent_tags:
         recent = ", ".join(map(str, p.recent_tags[:30])) + (" …" if len(p.recent_tags) > 30 else "")
         tail.append(
-            f"{len(p.recent_tags)} tag(s) observed less than 12 months ago may be proprietary (TFOP data stays "
-            f"private for 12 months; login_status says whether a login is there): {recent}"
+            f"{counted(len(p.recent_tags), 'tag')} observed less than 12 months ago may be proprietary (TFOP data "
+            f"stays private for 12 months; login_status says whether a login is there): {recent}"
         )
     if p.next_offset is not None:
         tail.append(f"More rows: call again with offset={p.next_offset}.")

@@ -31,7 +31,7 @@ from exofop_mcp.site.records import (
     is_usable_tag_cell,
 )
 from exofop_mcp.site.resolver import ResolvedSystem
-from exofop_mcp.text_format import SITE_TEXT_LABEL
+from exofop_mcp.text_format import SITE_TEXT_LABEL, counted
 
 #: Upper bound on a page's JSON size, so that a default page fits comfortably in an assistant's context.
 PAGE_BUDGET_BYTES = 20_000
@@ -327,7 +327,8 @@ def recent_tags(rows: Sequence[TableRecord], today: date) -> list[int]:
 
 def odd_tags_note(count: int) -> str:
     return (
-        f"{count} row(s) of ExoFOP's table have a Tag that is not a tag number (0, negative, text or too long): "
+        f"{counted(count, 'row')} of ExoFOP's table {'has' if count == 1 else 'have'} a Tag that is not a tag "
+        "number (0, negative, text or too long): "
         "they are shown without a tag and cannot be downloaded."
     )
 
