@@ -199,3 +199,40 @@ def test_a_misspelled_name_gets_the_close_names_the_catalog_knows(cli: Cli, quer
 def test_a_name_nothing_resembles_gets_no_guess(cli: Cli) -> None:
     done = cli("resolve", "Zorblax")
     assert done.returncode == 1 and "Did you mean" not in done.stderr and "Check the spelling" in done.stderr
+
+
+def test_a_descending_sort_key_may_follow_its_flag(cli: Cli) -> None:
+    joined = cli("search", "--sort-by=-depth_ppm", "--limit", "3", "--json")
+    apart = cli("search", "--sort-by", "-depth_ppm", "--limit", "3", "--json")
+    assert apart.returncode == 0, apart.stderr
+    assert apart.stdout == joined.stdout and '"sort_by":"-depth_ppm"' in apart.stdout
+
+
+def test_an_unknown_disposition_is_refused_listing_the_valid_ones(cli: Cli) -> None:
+    done = cli("search", "--tfopwg-disposition", "PC", "XYZ")
+    assert done.returncode == 2
+    assert "'XYZ' is not a disposition the TOI table uses" in done.stderr
+    assert "PC, APC, CP, KP, FP, FA" in done.stderr and done.stdout == ""
+
+
+def test_list_numbers_rows_as_its_footer_counts_them_and_shows_coverage(cli: Cli) -> None:
+    done = cli("list", "TOI-1130", "--offset", "2", "--limit", "3")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("#"))
+    assert "coverage" in header.split()
+    numbers = [line.split()[0] for line in lines[lines.index(header) + 2 :] if line[:1].isdigit() or line[:2].strip()]
+    assert numbers[:3] == ["3", "4", "5"] and "Rows 3-5 of 79." in done.stdout
+
+
+def test_latest_first_lists_the_newest_observations_first(cli: Cli) -> None:
+    newest = cli("list", "TOI-1130", "--latest", "--limit", "5", "--json")
+    oldest = cli("list", "TOI-1130", "--offset", "78", "--limit", "1", "--json")  # the last of the usual order
+    import json
+
+    dates = [row["obs_date"] for row in json.loads(newest.stdout)["rows"]]
+    every = sorted(row["obs_date"] for row in json.loads(oldest.stdout)["rows"])
+    assert dates == sorted(dates, reverse=True) and dates[0] == every[-1]
+    text = cli("list", "TOI-1130", "--latest", "--limit", "5")
+    assert "--latest --offset 5" in text.stdout  # the next page keeps the order
+    assert "download TOI-1130 --kind time_series --latest" not in text.stdout

@@ -58,3 +58,30 @@ def test_another_stars_tag_reads_as_one_command_at_a_terminal() -> None:
         "(CLI: exofop-mcp download 'TOI-2107' 3456)."
     )
     assert for_terminal(text) == "Download it under its own system: `exofop-mcp download TOI-2107 3456`."
+
+
+async def test_search_tois_refuses_an_unknown_disposition(warm_settings: Settings) -> None:
+    message = await error(warm_settings, "search_tois", {"tfopwg_disposition": ["pc", "XYZ"]})
+    assert "'XYZ' is not a disposition" in message and "PC, APC, CP, KP, FP, FA" in message
+    ok_result = await _search(warm_settings, {"tfopwg_disposition": ["pc"], "tess_disposition": ["eb"], "limit": 1})
+    assert ok_result["filters"] == {"tfopwg_disposition": "PC", "tess_disposition": "EB"}
+
+
+async def _search(settings: Settings, args: dict[str, object]) -> dict[str, object]:
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool("search_tois", args)
+    assert not result.is_error, text_of(result)
+    return dict(result.structured_content or {})
+
+
+def test_recent_rows_are_the_ones_observed_in_the_last_twelve_months() -> None:
+    from datetime import date
+
+    from exofop_mcp.site.observations import recent_tags
+    from exofop_mcp.site.records import TimeSeriesObservation
+
+    rows = [
+        TimeSeriesObservation.model_validate({"Tag": str(tag), "Obs Date": day})
+        for tag, day in ((1, "2025-12-08"), (2, "2025-12-06"), (3, "2026-11-30"))
+    ]
+    assert recent_tags(rows, date(2026, 12, 7)) == [1, 3]
