@@ -46,7 +46,7 @@ def manifest() -> dict[str, object]:
         ("download_tags", "Download observation tags into the local sandbox"),
         ("download_status", "Report on a download job"),
         ("cancel_download", "Stop a running download job"),
-        ("list_downloads", "List what is already downloaded"),
+        ("list_downloads", "List what is already downloaded: systems, tags, their key files and sizes"),
         ("login_status", "Whether proprietary ExoFOP data is reachable"),
         ("preview_file", "Look at a downloaded file: image, table, FITS header, text, light curve"),
         ("search_tois", "Search the TOI catalog, e.g. for TOIs that still need follow-up"),
@@ -61,6 +61,7 @@ def manifest() -> dict[str, object]:
         "light curves, spectra and imaging, download tags into a verified local directory, preview the files "
         "and search the TOI catalog. Log in for proprietary data with `exofop-mcp login` in a terminal.",
         "author": {"name": "exofop-mcp developers"},
+        "icon": "icon.png",
         "license": "MIT",
         "keywords": ["astronomy", "exoplanets", "TESS", "ExoFOP"],
         "server": {
@@ -98,6 +99,7 @@ def stage(directory: Path) -> None:
     (directory / "manifest.json").write_text(json.dumps(manifest(), indent=2) + "\n", encoding="utf-8")
     for name in INCLUDED:
         shutil.copy2(ROOT / name, directory / name)
+    shutil.copy2(ROOT / "exofop_mcp" / "mcp_server" / "icons" / "exofop-mcp.png", directory / "icon.png")
     shutil.copytree(
         ROOT / "exofop_mcp", directory / "exofop_mcp", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
     )

@@ -22,6 +22,7 @@ def test_bundle_holds_the_package_and_a_valid_looking_manifest(tmp_path, monkeyp
         names = set(z.namelist())
         manifest = json.loads(z.read("manifest.json"))
     assert {"manifest.json", "pyproject.toml", "LICENSE", "exofop_mcp/__main__.py"} <= names
+    assert manifest["icon"] == "icon.png" and "icon.png" in names  # Claude Desktop's directory shows it
     assert not any("__pycache__" in n for n in names)
     assert manifest["server"]["type"] == "uv" and manifest["user_config"]["data_dir"]["type"] == "directory"
     assert manifest["server"]["mcp_config"]["env"]["EXOFOP_MCP_DATA_DIR"] == "${user_config.data_dir}"

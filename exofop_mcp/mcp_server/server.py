@@ -35,6 +35,7 @@ from exofop_mcp.mcp_server.preview_tools import register_preview_tools
 from exofop_mcp.mcp_server.prompts import register_prompts
 from exofop_mcp.mcp_server.resources import register_resources
 from exofop_mcp.mcp_server.search_tools import register_search_tools
+from exofop_mcp.mcp_server.server_icons import ICONS
 from exofop_mcp.mcp_server.summaries import (
     download_summary,
     extraction_summary,
@@ -302,6 +303,7 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
         title="ExoFOP-TESS",
         instructions=INSTRUCTIONS,
         version=__version__,
+        icons=ICONS,
         lifespan=lifespan,
     )
     add_model_tool(

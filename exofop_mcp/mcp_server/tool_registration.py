@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError, WithJsonSchema
 
 from exofop_mcp.api import Exofop
 from exofop_mcp.errors import ExofopMcpError, InvalidRequestError
+from exofop_mcp.mcp_server.server_icons import ICONS
 
 log = logging.getLogger("exofop_mcp.mcp_server.server")
 
@@ -160,6 +161,6 @@ def add_model_tool(
     tool.__annotations__ = {**hints, "return": Annotated[CallToolResult, result_model]}
     tool.__name__ = name
     tool.__doc__ = description
-    server.add_tool(tool, name=name, title=title, description=description, annotations=annotations)
+    server.add_tool(tool, name=name, title=title, description=description, annotations=annotations, icons=ICONS)
     if isinstance(server, ExofopServer):
         server.request_models[name] = request_model
