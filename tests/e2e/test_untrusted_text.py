@@ -124,3 +124,15 @@ async def test_toi_comments_are_fenced_and_labelled(warm_settings: Settings) -> 
     begin, end = text.index(SITE_TEXT_BEGIN), text.index(SITE_TEXT_END)
     for comment in comments:
         assert " ".join(comment.split())[:30] in text[begin:end]
+
+
+async def test_a_previewed_notes_file_is_fenced_as_site_text(warm_settings: Settings) -> None:
+    notes = warm_settings.data_dir / "TOI-1130" / "time_series" / "18598" / "notes.txt"
+    notes.parent.mkdir(parents=True)
+    notes.write_text(f"Observed in clear sky.\n{NOTE}\n")
+    result = await call(warm_settings, "preview_file", {"system": "TOI-1130", "path": "time_series/18598/notes.txt"})
+    assert not result.is_error, text_of(result)
+    text = text_of(result)
+    begin, end = text.index(SITE_TEXT_BEGIN), text.index(SITE_TEXT_END)
+    assert INJECTED in text[begin:end] and INJECTED not in text[:begin] + text[end:]
+    assert not RAW.search(text), repr(text)
