@@ -47,6 +47,8 @@ def manifest() -> dict[str, object]:
         ("download_status", "Report on a download job"),
         ("cancel_download", "Stop a running download job"),
         ("list_downloads", "List what is already downloaded: systems, tags, their key files and sizes"),
+        ("extract_light_curves", "Turn downloaded time series into standardised light curves (ECSV and a plot)"),
+        ("extraction_status", "Report on a light-curve extraction"),
         ("login_status", "Whether proprietary ExoFOP data is reachable"),
         ("preview_file", "Look at a downloaded file: image, table, FITS header, text, light curve"),
         ("search_tois", "Search the TOI catalog, e.g. for TOIs that still need follow-up"),

@@ -235,8 +235,10 @@ LIST_DESCRIPTION = """\
 List what ExoFOP holds for a system (anything resolve_system accepts), one kind at a time: time_series \
 (ground-based light curves), spectroscopy, imaging, stellar_companions, nearby_targets, \
 stellar_parameters or files. Optional filters: telescope, instrument, filter (band), user, planet, \
-since/until dates. Pages are compact (default 25 rows, always under ~20 kB of JSON); use next_offset \
-for more. `tags` lists the upload tags of ALL matching rows: pass them to the download tool."""
+since/until dates; latest_first=true puts the newest observations first. Pages are compact (default 25 \
+rows, always under ~20 kB of JSON); use next_offset for more. `tags` lists the upload tags of ALL matching \
+rows: pass them to the download tool; `recent_tags` those observed less than 12 months ago, which may still \
+be proprietary (they need a login)."""
 
 DOWNLOAD_DESCRIPTION = """\
 Download observation tags of a system into the local sandbox: give `tags` (from list_observations) \
