@@ -217,7 +217,7 @@ async def test_a_file_changed_after_download_is_checked_and_fetched_again(warm_s
     system_dir = warm_settings.data_dir / "TOI-1130"
     victim = system_dir / report["results"][0]["files"][0]
     manifest = json.loads((system_dir / "manifest.json").read_text())
-    recorded = manifest["tags"][str(TAG)]["files"][0]
+    recorded = next(f for f in manifest["tags"][str(TAG)]["files"] if f["path"] == report["results"][0]["files"][0])
     assert len(recorded["sha256"]) == 64 and recorded["mtime_ns"] == victim.stat().st_mtime_ns
     original = victim.read_bytes()
 
