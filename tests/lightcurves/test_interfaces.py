@@ -125,3 +125,14 @@ def test_cli_named_tags_and_bad_arguments(settings: Settings, capsys: pytest.Cap
     with pytest.raises(SystemExit) as exited:
         main(_cli(settings, "extract", SYSTEM, "notatag"))
     assert exited.value.code == 2
+
+
+async def test_tool_text_names_each_plot_and_the_call_that_pages_on(settings: Settings) -> None:
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool("extract_light_curves", {"system": SYSTEM, "limit": 3, "wait_seconds": 60})
+    report = result.structured_content
+    assert report is not None and report["state"] == "completed", text_of(result)
+    text = text_of(result)
+    pngs = [e["png"] for e in report["results"] if e.get("png")]
+    assert pngs and all(f"plot {png}" in text for png in pngs)  # a text-only client can preview each plot
+    assert f"extraction_status(job_id='{report['job_id']}', offset=3)" in text
