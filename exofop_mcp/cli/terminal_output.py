@@ -151,6 +151,7 @@ def _list_downloads_command(arguments: str) -> str:
 def _calls_for_terminal(text: str, target: str) -> str:
     """The tool calls the core's advice names (for an assistant), as the commands that do the same."""
     text = re.sub(r"[Cc]all again with offset=(\d+)", r"run the same command with --offset \1", text)
+    text = re.sub(r"ask for the rest with offset=(\d+)", r"run the same command with --offset \1", text)
     text = re.sub(  # an other_star tag: the command alone
         r"download_tags\(system='([^']+)', tags=\[(\d+)\]\) \(CLI: [^)]*\)",
         lambda m: f"`{command_line('download', m.group(1), m.group(2))}`",
@@ -413,7 +414,7 @@ def page_hints(page: ObservationPage, *, limit: int | None = None, latest: bool 
             f"{RECENT_MARK} observed less than 12 months ago: TFOP data stays proprietary for 12 months, so it may "
             "need a login (`exofop-mcp status` says whether you are logged in)."
         )
-    lines.extend(f"Note: {note}" for note in page.notes)
+    lines.extend(f"Note: {for_terminal(note, page.system)}" for note in page.notes)
     return lines
 
 
