@@ -136,3 +136,15 @@ async def test_a_previewed_notes_file_is_fenced_as_site_text(warm_settings: Sett
     begin, end = text.index(SITE_TEXT_BEGIN), text.index(SITE_TEXT_END)
     assert INJECTED in text[begin:end] and INJECTED not in text[:begin] + text[end:]
     assert not RAW.search(text), repr(text)
+
+
+async def test_a_previewed_file_name_with_a_bidi_override_is_shown_escaped(warm_settings: Settings) -> None:
+    name = "report\u202egnp.txt"
+    path = warm_settings.data_dir / "TOI-1130" / "time_series" / "18598" / name
+    path.parent.mkdir(parents=True)
+    path.write_text("plain notes\n")
+    result = await call(warm_settings, "preview_file", {"system": "TOI-1130", "path": f"time_series/18598/{name}"})
+    assert not result.is_error, text_of(result)
+    text = text_of(result)
+    assert "report\\u202egnp.txt" in text and not RAW.search(text)
+    assert result.structured_content is not None and result.structured_content["path"].endswith(name)
