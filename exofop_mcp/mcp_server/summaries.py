@@ -184,7 +184,7 @@ def page_summary(p: ObservationPage) -> str:
         tail.append(f"More rows: call again with offset={p.next_offset}.")
     tail.extend(f"Note: {n}" for n in p.notes)
     if p.returned:
-        table = rows_table(p)
+        table = [visible_text(line) for line in rows_table(p)]  # measured as shown: escapes are longer
         used = sum(len(x) + 1 for x in lines + tail) + 400
         kept: list[str] = []
         for line in table:
