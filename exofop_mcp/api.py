@@ -155,10 +155,13 @@ class Exofop:
     async def cancel_download(self, job_id: str, *, limit: int | None = None) -> DownloadReport:
         return await self.jobs.cancel(job_id, limit=limit)
 
-    async def list_downloads(self, system: str | None = None) -> DownloadsInventory:
-        """What is in the sandbox, from the manifests (``system``: anything :meth:`resolve_system` accepts)."""
+    async def list_downloads(
+        self, system: str | None = None, tag: int | None = None, offset: int = 0
+    ) -> DownloadsInventory:
+        """What is in the sandbox, from the manifests, one page at a time: every system, one ``system``'s tags
+        (anything :meth:`resolve_system` accepts), or every file of its ``tag``; ``offset`` pages on."""
         canonical = (await self.resolver.resolve(system)).canonical_name if system else None
-        return inventory(self.settings.data_dir, canonical)
+        return inventory(self.settings.data_dir, canonical, tag, offset)
 
     async def extract_light_curves(self, system: str, **options: Any) -> ExtractionReport:
         """Standardised light curves from the system's downloaded time-series tags, every entry in the report.

@@ -46,10 +46,15 @@ def manifest() -> dict[str, object]:
         ("download_tags", "Download observation tags into the local sandbox"),
         ("download_status", "Report on a download job"),
         ("cancel_download", "Stop a running download job"),
-        ("list_downloads", "List what is already downloaded"),
+        ("list_downloads", "List what is already downloaded: systems, tags, their key files and sizes"),
+        ("extract_light_curves", "Turn downloaded time series into standardised light curves (ECSV and a plot)"),
+        ("extraction_status", "Report on a light-curve extraction"),
         ("login_status", "Whether proprietary ExoFOP data is reachable"),
         ("preview_file", "Look at a downloaded file: image, table, FITS header, text, light curve"),
         ("search_tois", "Search the TOI catalog, e.g. for TOIs that still need follow-up"),
+        ("plan_transits", "Which TOI transits a site can observe tonight or over the coming nights"),
+        ("follow_up_status", "Where a TOI's follow-up stands and what it still needs"),
+        ("whats_new", "What changed on your targets (or your watch list) since a date"),
     ]
     return {
         "manifest_version": "0.4",
@@ -61,6 +66,7 @@ def manifest() -> dict[str, object]:
         "light curves, spectra and imaging, download tags into a verified local directory, preview the files "
         "and search the TOI catalog. Log in for proprietary data with `exofop-mcp login` in a terminal.",
         "author": {"name": "exofop-mcp developers"},
+        "icon": "icon.png",
         "license": "MIT",
         "keywords": ["astronomy", "exoplanets", "TESS", "ExoFOP"],
         "server": {
@@ -98,6 +104,7 @@ def stage(directory: Path) -> None:
     (directory / "manifest.json").write_text(json.dumps(manifest(), indent=2) + "\n", encoding="utf-8")
     for name in INCLUDED:
         shutil.copy2(ROOT / name, directory / name)
+    shutil.copy2(ROOT / "exofop_mcp" / "mcp_server" / "icons" / "exofop-mcp.png", directory / "icon.png")
     shutil.copytree(
         ROOT / "exofop_mcp", directory / "exofop_mcp", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
     )

@@ -10,4 +10,9 @@ if [ ! -x "$VENV/bin/pytest" ] || [ ! -x "$VENV/bin/exofop-mcp" ] || ! "$VENV/bi
     "$VENV/bin/python" -m pip install --quiet -e '.[test]'
 fi
 export PATH="$PWD/$VENV/bin:$PATH"
+# The conformance tests drive the server with the pinned MCP clients of conformance/: install them when npm
+# is there (they are skipped, saying so, when it is not).
+if command -v npm >/dev/null 2>&1 && [ ! -d conformance/node_modules ]; then
+    npm ci --prefix conformance --no-audit --no-fund --silent || echo "npm ci --prefix conformance failed: the conformance tests will be skipped" >&2
+fi
 exec "$VENV/bin/python" -m pytest -q "$@"

@@ -22,6 +22,7 @@ from exofop_mcp.auth.session_store import (
     valid_sessions,
 )
 from exofop_mcp.settings import Settings
+from exofop_mcp.text_format import counted
 
 LOGIN_COMMAND = "exofop-mcp login"
 #: Below this many hours left, the status asks the user to log in again.
@@ -100,7 +101,7 @@ def current_login_status(
     earliest = valid[0].expires
     remaining = expires_in_hours(earliest, moment)
     when = earliest.strftime("%Y-%m-%d %H:%M UTC")
-    summary = f"Logged in to {settings.base_url} as {user} with {len(valid)} session(s), valid until {when}"
+    summary = f"Logged in to {settings.base_url} as {user} with {counted(len(valid), 'session')}, valid until {when}"
     action: str | None = None
     if remaining < RENEW_BEFORE_HOURS:
         action = login_command(user)

@@ -7,7 +7,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
-from exofop_mcp.settings import Settings, parse_base_url
+from exofop_mcp.errors import ConfigurationError
+from exofop_mcp.settings import MAX_CONCURRENCY, Settings, parse_base_url
 
 __all__ = ["LOG_LEVELS", "add_settings_options", "bounded", "settings_from_args"]
 
@@ -47,6 +48,11 @@ def settings_from_args(args: argparse.Namespace, environ: Mapping[str, str] | No
         if value is not None:
             overrides[attr] = Path(value).expanduser().resolve()
     if getattr(args, "concurrency", None) is not None:
+        if not 1 <= args.concurrency <= MAX_CONCURRENCY:  # blame the flag, not the variable it overrides
+            raise ConfigurationError(
+                f"--concurrency must be between 1 and {MAX_CONCURRENCY}, got {args.concurrency}.",
+                hint="ExoFOP is a shared service: a handful of connections is plenty.",
+            )
         overrides["concurrency"] = args.concurrency
     return base.with_overrides(**overrides)
 

@@ -51,7 +51,7 @@ from exofop_mcp.cli.terminal_output import (
     progress_display,
 )
 from exofop_mcp.downloads.jobs import DownloadJob, DownloadReport
-from exofop_mcp.downloads.request_models import FINAL_OK, DownloadTagsRequest
+from exofop_mcp.downloads.request_models import FINAL_OK, RETRYABLE, DownloadTagsRequest
 from exofop_mcp.errors import (
     ConfigurationError,
     ExofopMcpError,
@@ -63,6 +63,7 @@ from exofop_mcp.mcp_server.summaries import download_summary, system_summary
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.observations import TAG_KINDS, ListObservationsRequest, ObservationFilters
 from exofop_mcp.site.resolver import ResolveSystemRequest
+from exofop_mcp.text_format import visible_text
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,9 @@ FLAG_NAMES: dict[str, str] = {
     "overwrite": "--overwrite",
     "verify": "--verify",
     "keep_zip": "--keep-zip",
+    "tag": "--tag",
+    "max_chars": "--max-chars",
+    "latest_first": "--latest",
     **{name: f"--{name}" for name in FILTER_NAMES},
 }
 _QUOTED_FIELD = re.compile(r"'(\w+)'")
@@ -126,7 +130,7 @@ def usage_message(exc: ValidationError) -> str:
             parts.append(f"{name} {str(value)!r}: {msg}" if isinstance(value, str) else f"{name} {value}: {msg}")
         else:
             parts.append(f"{name}: {msg}")
-    return "; ".join(parts)
+    return for_terminal("; ".join(parts))
 
 
 def _flag_words(field: str, original: str) -> str:
@@ -165,7 +169,13 @@ def resolve_request(args: argparse.Namespace) -> ResolveSystemRequest:
 
 
 def list_request(args: argparse.Namespace) -> ListObservationsRequest:
-    values = {"system": args.query, "kind": args.kind, "limit": args.limit, "offset": args.offset}
+    values = {
+        "system": args.query,
+        "kind": args.kind,
+        "limit": args.limit,
+        "offset": args.offset,
+        "latest_first": bool(getattr(args, "latest", False)),
+    }
     request: ListObservationsRequest = _build(ListObservationsRequest, {**values, **filter_values(args)})
     return request
 
@@ -204,7 +214,8 @@ def download_request(args: argparse.Namespace) -> DownloadTagsRequest:
 
 
 def _print(stream: TextIO, text: str) -> None:
-    stream.write(text + "\n")
+    """Write a line; control and bidi characters (from the site or a file) are shown as escapes, never run."""
+    stream.write(visible_text(text) + "\n")
     stream.flush()
 
 
@@ -269,7 +280,7 @@ def run_list(
                 lines = [page_heading(page)]
                 if page.rows:
                     lines += ["", *observation_table(page, width=output_width(out), mark=ellipsis_for(out))]
-                lines += ["", *page_hints(page, limit=args.limit)]
+                lines += ["", *page_hints(page, limit=args.limit, latest=request.latest_first)]
                 _print(out, "\n".join(lines))
             await exofop.catalog.wait_for_warm_up(WARM_UP_SECONDS)
         return EXIT_OK
@@ -331,7 +342,8 @@ def _download_outcome(report: DownloadReport, signum: int | None, err: TextIO) -
         for r in problems:
             message = for_terminal(r.message or "no details", report.system)
             _print(err, f"  tag {r.tag} ({r.kind or 'other'}): {r.status} - {message}")
-        _print(err, "Running the same command again retries only what is missing.")
+        if any(r.status in RETRYABLE for r in problems):
+            _print(err, "Running the same command again retries only what is missing.")
         return EXIT_FAILED
     if report.state != "completed":
         _print(err, f"exofop-mcp: {for_terminal(report.message, report.system)}")

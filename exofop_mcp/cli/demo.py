@@ -2,7 +2,11 @@
 
 Nothing leaves this machine: the ExoFOP replica serves on 127.0.0.1, the
 server runs as a subprocess over stdio exactly as Claude Desktop would start
-it, and its cache and data live in a temporary directory.
+it, and its cache and data live in a new directory that is kept afterwards
+(its path is printed), so the downloaded files, light curves and plots can be
+looked at.  The transcript walks the whole workflow: resolve, list, download,
+list what is on disk, extract light curves, preview a plot and a light curve,
+search the TOI catalog, and plan transits when the server has that tool.
 """
 
 from __future__ import annotations
@@ -30,14 +34,14 @@ def _call_args(args: dict[str, Any]) -> str:
 def _rows_table(rows: list[dict[str, Any]], limit: int = 10) -> str:
     header = f"{'#':>3}  {'date':10}  {'telescope':24}  {'filter':6}  {'tag':>7}  notes"
     lines = [header, "-" * len(header)]
-    for i, row in enumerate(rows[:limit]):
+    for i, row in enumerate(rows[:limit], start=1):
         notes = (row.get("notes") or "")[:40]
         lines.append(
             f"{i:>3}  {row.get('obs_date') or '':10}  {(row.get('telescope') or '')[:24]:24}  "
             f"{(row.get('filter') or '')[:6]:6}  {row.get('tag') or '':>7}  {notes}"
         )
     if len(rows) > limit:
-        lines.append(f"... {len(rows) - limit} more row(s) on this page")
+        lines.append(f"... {len(rows) - limit} more {'row' if len(rows) - limit == 1 else 'rows'} on this page")
     return "\n".join(lines)
 
 
@@ -78,7 +82,7 @@ async def _demo(target: str, base_url: str, workdir: Path) -> None:
             t0 = time.perf_counter()
             result = await client.call_tool(name, args)
             elapsed = time.perf_counter() - t0
-            text = "\n".join(getattr(c, "text", "") for c in result.content)
+            text = "\n".join(_content_line(c) for c in result.content)
             _print(textwrap.indent(text, "    "))
             _print(f"    [{'error' if result.is_error else 'ok'}, {elapsed * 1000:.0f} ms]")
             _print()
@@ -106,25 +110,50 @@ async def _demo(target: str, base_url: str, workdir: Path) -> None:
         if set(again.get("totals", {})) != {"already_present"}:
             raise SystemExit("demo failed: a repeated download fetched data again")
         await call("list_downloads", {})
+        await call("list_downloads", {"system": system["canonical_name"]})
         # the downloaded light curves: a table, a plot and a transit fit each, summarised for the system
         extraction = await call("extract_light_curves", {"system": system["canonical_name"], "limit": 5})
         while extraction.get("state") == "running":
             status = {"job_id": extraction["job_id"], "wait_seconds": 30, "limit": 5}
             extraction = await call("extraction_status", status)
+        curve = next((e for e in extraction.get("results", []) if e.get("png")), None)
+        if curve is not None:
+            await call("preview_file", {"system": system["canonical_name"], "path": curve["png"]})
+            await call("preview_file", {"system": system["canonical_name"], "path": curve["ecsv"]})
         _print(f"Files on disk under {report['directory']}:")
         for line in _tree(Path(report["directory"])):
             _print(f"    {line}")
         _print()
+        await call(
+            "search_tois",
+            {"tfopwg_disposition": ["PC"], "tess_mag_max": 11, "time_series_max": 0, "limit": 5},
+        )
+        if any(t.name == "plan_transits" for t in tools.tools):
+            await call("plan_transits", {"system": system["canonical_name"]})
         await call("login_status", {})
+
+
+def _content_line(item: Any) -> str:
+    """One content item of a result as a transcript line: text as it is, the others as what they are."""
+    kind = getattr(item, "type", "")
+    if kind == "text":
+        return str(getattr(item, "text", ""))
+    if kind == "resource_link":
+        return f"[resource link: {getattr(item, 'uri', '')}]"
+    if kind == "image":
+        return f"[image: {getattr(item, 'mime_type', None) or getattr(item, 'mimeType', '')}]"
+    return f"[{kind}]"
 
 
 def run_demo(target: str = "TOI-1130") -> int:
     from exofop_mcp.replica import Replica, ReplicaConfig
 
     _print("exofop-mcp offline demo: everything below runs on this machine, against a local ExoFOP replica.")
-    with tempfile.TemporaryDirectory(prefix="exofop-mcp-demo-") as tmp, Replica(ReplicaConfig()) as replica:
-        _print(f"ExoFOP replica serving on {replica.base_url}; sandbox in {tmp}")
+    workdir = Path(tempfile.mkdtemp(prefix="exofop-mcp-demo-"))  # kept: the files are there to look at
+    with Replica(ReplicaConfig()) as replica:
+        _print(f"ExoFOP replica serving on {replica.base_url}; sandbox in {workdir}")
         _print()
-        anyio.run(_demo, target, replica.base_url, Path(tmp))
-    _print("Demo finished.")
+        anyio.run(_demo, target, replica.base_url, workdir)
+    _print(f"Demo finished. The sandbox is kept in {workdir / 'data'}: the downloaded tags, the light curves")
+    _print(f"and their plots are there to look at (delete {workdir} when done).")
     return 0

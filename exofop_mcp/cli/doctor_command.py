@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from exofop_mcp.cli.arguments import add_settings_options, bounded, settings_from_args
 from exofop_mcp.errors import ConfigurationError, ExofopMcpError
+from exofop_mcp.text_format import visible_text
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -173,7 +174,7 @@ def run_doctor_command(
     if getattr(args, "json", False):
         print(report.model_dump_json(indent=2), file=out)
     else:
-        out.write(render_text(report))
+        out.write(visible_text(render_text(report)))
     out.flush()
     return report.exit_code
 

@@ -47,11 +47,16 @@ def add_extract_command(
     extract.set_defaults(command_parser=extract)
 
 
+#: Reasons of refused files that never were light curves: they do not make ``extract`` fail.
+NOT_LIGHT_CURVES = frozenset({"empty_file", "no_time_column", "not_a_table", "binary_file"})
+
+
 def run_extract(
     args: argparse.Namespace, settings: Settings, *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
     from exofop_mcp.api import Exofop
     from exofop_mcp.cli.data_commands import EXIT_FAILED, EXIT_OK, _build, _print, _run, parse_tags
+    from exofop_mcp.cli.terminal_output import for_terminal
     from exofop_mcp.lightcurves.reports import ExtractLightCurvesRequest
     from exofop_mcp.mcp_server.summaries import extraction_summary
 
@@ -64,7 +69,18 @@ def run_extract(
     async def main() -> int:
         async with Exofop(settings) as exofop:
             report = await exofop.extract_light_curves(request.system, tags=request.tags, overwrite=request.overwrite)
-            _print(out, report.model_dump_json(exclude_none=True) if args.json else extraction_summary(report))
-        return EXIT_FAILED if report.totals.get("failed") or report.state != "completed" else EXIT_OK
+            text = for_terminal(extraction_summary(report), report.system)
+            _print(out, report.model_dump_json(exclude_none=True) if args.json else text)
+        # Files that were never light curves (a comparison-star list, an empty extra file) are listed with their
+        # reason; the exit code speaks of light curves that could not be read.
+        read = {e.tag for e in report.results if e.status in ("extracted", "already_extracted")}
+        failed = [
+            e
+            for e in report.results
+            if e.status == "failed"
+            and e.reason not in NOT_LIGHT_CURVES
+            and not (e.reason == "excel_binary" and e.tag in read)  # its text twin was read
+        ]
+        return EXIT_FAILED if failed or report.state != "completed" else EXIT_OK
 
     return _run(main(), err)

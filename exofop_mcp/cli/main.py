@@ -23,6 +23,7 @@ from typing import Any, get_args
 from exofop_mcp import __version__
 from exofop_mcp.cli.arguments import LOG_LEVELS, add_settings_options, settings_from_args
 from exofop_mcp.errors import ConfigurationError, ExofopMcpError, UsageError
+from exofop_mcp.text_format import visible_text
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -143,6 +144,9 @@ def build_parser(*, replica_arguments: bool = True) -> argparse.ArgumentParser:
     from exofop_mcp.cli.extract_command import add_extract_command
 
     add_extract_command(sub, add_settings_options, add_json_option)
+    from exofop_mcp.cli.files_commands import add_files_commands
+
+    add_files_commands(sub, add_settings_options, add_json_option)
 
     from exofop_mcp.cli.doctor_command import add_doctor_command
     from exofop_mcp.cli.login_commands import add_login_commands
@@ -178,7 +182,9 @@ def build_parser(*, replica_arguments: bool = True) -> argparse.ArgumentParser:
         "demo",
         help="run an offline end-to-end demo against a local ExoFOP replica",
         description="Starts an ExoFOP replica on 127.0.0.1, starts the MCP server, connects a real MCP\n"
-        "client, resolves a system and lists its observations, printing the transcript.",
+        "client and walks the whole workflow (resolve, list, download, list downloads, extract light\n"
+        "curves, preview a plot, search the TOI catalog), printing the transcript. The sandbox is kept\n"
+        "and its path printed, so its files can be opened afterwards.",
         epilog='examples:\n  exofop-mcp demo\n  exofop-mcp demo --target "TIC 254113311"',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -254,6 +260,7 @@ def _add_data_commands(sub: Any) -> None:
         "--limit", type=int, metavar="N", help=f"rows per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})"
     )
     paging.add_argument("--offset", type=int, metavar="N", help="rows to skip: the next page's offset (default 0)")
+    paging.add_argument("--latest", action="store_true", help="the latest observations first (default: oldest first)")
     add_json_option(listing, "list_observations")
     add_settings_options(listing)
     listing.set_defaults(command_parser=listing)
@@ -308,8 +315,28 @@ def _logging_to_stderr(level: str) -> Iterator[None]:
         root.setLevel(previous)
 
 
+#: Flags whose value may start with a minus sign (``--sort-by -depth_ppm``, a descending sort).
+_MINUS_VALUE_FLAGS = ("--sort-by",)
+
+
+def _join_minus_values(arguments: list[str]) -> list[str]:
+    """``--sort-by -depth_ppm`` as ``--sort-by=-depth_ppm``: argparse would take the value for a flag."""
+    joined: list[str] = []
+    i = 0
+    while i < len(arguments):
+        here = arguments[i]
+        following = arguments[i + 1] if i + 1 < len(arguments) else ""
+        if here in _MINUS_VALUE_FLAGS and following.startswith("-") and not following.startswith("--"):
+            joined.append(f"{here}={following}")
+            i += 2
+        else:
+            joined.append(here)
+            i += 1
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = list(argv if argv is not None else sys.argv[1:])
+    arguments = _join_minus_values(list(argv if argv is not None else sys.argv[1:]))
     parser = build_parser(replica_arguments="replica" in arguments)  # the server starts without the replica
     args, extras = parser.parse_known_args(arguments)
     if extras:
@@ -369,7 +396,9 @@ def _run_command(parser: argparse.ArgumentParser, command: str, args: argparse.N
         if command == "schemas":
             return _schemas(args)
     except ExofopMcpError as exc:
-        print(f"exofop-mcp: {exc}", file=sys.stderr)
+        from exofop_mcp.cli.terminal_output import for_terminal
+
+        print(f"exofop-mcp: {visible_text(for_terminal(str(exc)))}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, ConfigurationError | UsageError) else EXIT_FAILED
     except KeyboardInterrupt:
         print("\nexofop-mcp: interrupted.", file=sys.stderr)
@@ -389,14 +418,18 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
 
 
-DATA_COMMANDS = ("resolve", "list", "download", "extract")
+DATA_COMMANDS = ("resolve", "list", "download", "extract", "list-downloads", "preview", "download-status")
 
 
 def _data_command(command: str, args: argparse.Namespace) -> int:
     from exofop_mcp.cli import data_commands as cli_commands
     from exofop_mcp.cli.extract_command import run_extract
+    from exofop_mcp.cli.files_commands import run_download_status, run_list_downloads, run_preview
 
     run = {
+        "list-downloads": run_list_downloads,
+        "preview": run_preview,
+        "download-status": run_download_status,
         "resolve": cli_commands.run_resolve,
         "list": cli_commands.run_list,
         "download": cli_commands.run_download,
@@ -405,7 +438,9 @@ def _data_command(command: str, args: argparse.Namespace) -> int:
     try:
         return run[command](args, settings_from_args(args))
     except UsageError as exc:
-        args.command_parser.error(str(exc))  # prints the usage and the message, exits 2
+        from exofop_mcp.cli.terminal_output import for_terminal
+
+        args.command_parser.error(for_terminal(str(exc)))  # prints the usage and the message, exits 2
         raise AssertionError("unreachable") from exc
 
 
@@ -452,8 +487,27 @@ def _serve(args: argparse.Namespace) -> int:
                 "For the command line, see `exofop-mcp --help`.",
                 file=sys.stderr,
             )
+        _stop_on_first_interrupt()
         server.run()
     return EXIT_OK
+
+
+def _stop_on_first_interrupt() -> None:
+    """One Ctrl-C (SIGINT) stops the stdio server at once.
+
+    The server reads stdin in a worker thread that no cancellation reaches, so an interrupted event loop
+    would wait for that read (the next line, or Ctrl-D) before the process could end.  Ending the process
+    here is safe: nothing is half-written (files are written atomically, a tag counts only once the manifest
+    records it) and the leftovers of a running download are removed at the next start.
+    """
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        with contextlib.suppress(OSError):
+            os.write(sys.stderr.fileno(), b"\nexofop-mcp: interrupted; the server stopped.\n")
+        os._exit(EXIT_INTERRUPTED)
+
+    signal.signal(signal.SIGINT, stop)
 
 
 def _schemas(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.toi_search import SearchToisRequest, SortKey
+from exofop_mcp.text_format import visible_text
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -86,6 +87,8 @@ def search_request(args: argparse.Namespace) -> SearchToisRequest:
 
 
 def _usage(exc: ValidationError) -> str:
+    from exofop_mcp.cli.terminal_output import for_terminal
+
     parts = []
     for err in exc.errors(include_url=False):
         msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
@@ -93,13 +96,14 @@ def _usage(exc: ValidationError) -> str:
             msg = msg.replace(f"'{name}'", flag(name))
         loc = err.get("loc", ())
         parts.append(f"{flag(str(loc[0]))} {err.get('input')!r}: {msg}" if loc else msg)
-    return "; ".join(parts)
+    return for_terminal("; ".join(parts))
 
 
 def run_search_command(
     args: argparse.Namespace, settings: Settings, *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
     from exofop_mcp.api import Exofop
+    from exofop_mcp.cli.terminal_output import for_terminal
     from exofop_mcp.mcp_server.search_tools import search_summary
     from exofop_mcp.site.toi_search import search_tois
 
@@ -112,14 +116,14 @@ def run_search_command(
     async def main() -> str:
         async with Exofop(settings) as exofop:
             result = await search_tois(exofop.catalog, request)
-        return result.model_dump_json(exclude_none=True) if args.json else search_summary(result)
+        return result.model_dump_json(exclude_none=True) if args.json else for_terminal(search_summary(result))
 
     try:
         text = asyncio.run(main())
-        out.write(text + "\n")
+        out.write(visible_text(text) + "\n")
         out.flush()
     except ExofopMcpError as exc:
-        err.write(f"exofop-mcp: {exc}\n")
+        err.write(f"exofop-mcp: {visible_text(for_terminal(str(exc)))}\n")
         return EXIT_FAILED
     except KeyboardInterrupt:
         err.write("exofop-mcp: interrupted.\n")

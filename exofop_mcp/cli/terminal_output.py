@@ -30,7 +30,7 @@ from exofop_mcp.atomic_files import TEMP_SUFFIX, is_temp_name
 from exofop_mcp.downloads.jobs import DownloadJob, DownloadReport
 from exofop_mcp.downloads.request_models import IN_FLIGHT, TagResult
 from exofop_mcp.site.observations import TAG_KINDS, ObservationPage
-from exofop_mcp.text_format import format_bytes
+from exofop_mcp.text_format import format_bytes, visible_text
 
 PROGRAM = "exofop-mcp"
 DEFAULT_WIDTH = 120
@@ -126,12 +126,62 @@ def for_terminal(text: str, system: str | None = None) -> str:
     target = system or "QUERY"
     for pattern, replacement in _TOOL_PHRASES:
         text = pattern.sub(replacement, text)
+    text = re.sub(r"list_observations\(system=\.\.\.\)", "`exofop-mcp list SYSTEM`", text)
     text = re.sub(
         r"list_observations\(kind='(\w+)'\)", lambda m: f"`{command_line('list', target, '--kind', m.group(1))}`", text
     )
     text = re.sub(r"\blist_observations\b", f"`{command_line('list', target)}`", text)
     text = re.sub(r"call resolve_system\('([^']+)'\)", lambda m: f"run `{command_line('resolve', m.group(1))}`", text)
     text = re.sub(r"download_tags\(overwrite=true\)", f"`{command_line('download', target)} TAG --overwrite`", text)
+    return _calls_for_terminal(text, target)
+
+
+def _list_downloads_command(arguments: str) -> str:
+    """``list_downloads(system='TOI-1130', tag=18598, offset=20)`` as its ``list-downloads`` command."""
+    values = {name: quoted or bare for name, quoted, bare in re.findall(r"(\w+)=(?:'([^']*)'|([^,\s)]+))", arguments)}
+    parts: list[object] = ["list-downloads"]
+    if "system" in values:
+        parts.append(values["system"] if values["system"] != "..." else "QUERY")
+    for name in ("tag", "offset"):
+        if name in values:
+            parts += [f"--{name}", values[name] if values[name] != "..." else name.upper()]
+    return f"`{command_line(*parts)}`"
+
+
+def _calls_for_terminal(text: str, target: str) -> str:
+    """The tool calls the core's advice names (for an assistant), as the commands that do the same."""
+    text = re.sub(r"[Cc]all again with offset=(\d+)", r"run the same command with --offset \1", text)
+    text = re.sub(r"ask for the rest with offset=(\d+)", r"run the same command with --offset \1", text)
+    text = re.sub(  # an other_star tag: the command alone
+        r"download_tags\(system='([^']+)', tags=\[(\d+)\]\) \(CLI: [^)]*\)",
+        lambda m: f"`{command_line('download', m.group(1), m.group(2))}`",
+        text,
+    )
+    text = text.replace(
+        "ask for the tag again with unzip=false (the command line's --no-unzip)",
+        "run the command again with --no-unzip",
+    )
+    text = re.sub(r"list_downloads\(([^)]*)\)", lambda m: _list_downloads_command(m.group(1)), text)
+    text = re.sub(
+        r"download_tags\(kind='(\w+)'\)", lambda m: f"`{command_line('download', target, '--kind', m.group(1))}`", text
+    )
+    text = re.sub(r"extraction_status\(job_id='\w+'(?:, offset=\d+)?\)", f"`{command_line('extract', target)}`", text)
+    text = re.sub(
+        r"download_status\(job_id='\w+'(?:, results_offset=\d+)?\)", f"`{command_line('download', target)}`", text
+    )
+    for tool, command in (
+        ("extract_light_curves", command_line("extract", target)),
+        ("extraction_status", command_line("extract", target)),
+        ("download_status", command_line("download", target)),
+        ("download_tags", command_line("download", target)),
+        ("list_downloads", command_line("list-downloads")),
+        ("preview_file", command_line("preview", target, "PATH")),
+        ("search_tois", "exofop-mcp search"),
+        ("resolve_system", "exofop-mcp resolve"),
+        ("login_status", "exofop-mcp status"),
+    ):
+        text = re.sub(rf"`?\b{tool}\b`?", f"`{command}`", text)
+    text = re.sub(r"`?\bcancel_download\b`?", "Ctrl-C", text)
     return text
 
 
@@ -198,6 +248,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         _TELESCOPE,
         Column("instrument", _attr("camera"), shrink=4, min_width=8),
         _FILTER,
+        Column("coverage", _attr("transit_coverage"), shrink=9, min_width=4, optional=True),
         _PLANET,
         _TAG,
         _USER,
@@ -272,11 +323,19 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
 
 
 def render_table(
-    columns: Sequence[Column], rows: Sequence[Any], *, first_index: int = 0, width: int = DEFAULT_WIDTH, mark: str = "…"
+    columns: Sequence[Column],
+    rows: Sequence[Any],
+    *,
+    first_index: int = 1,
+    width: int = DEFAULT_WIDTH,
+    mark: str = "…",
+    row_marks: Sequence[str] | None = None,
 ) -> list[str]:
-    """Rows as aligned text lines (an index column first, a dashed rule under the headers)."""
+    """Rows as aligned text lines (an index column first, counting from ``first_index``, each index followed
+    by its ``row_marks`` entry; a dashed rule under the headers)."""
     index = Column("#", lambda row: None, align=">")
-    cells = [[str(first_index + i), *(c.cell(row) for c in columns)] for i, row in enumerate(rows)]
+    marks = row_marks or [""] * len(rows)
+    cells = [[f"{first_index + i}{marks[i]}", *(c.cell(row) for c in columns)] for i, row in enumerate(rows)]
     chosen = [0] + [j + 1 for j, c in enumerate(columns) if not c.optional or any(line[j + 1] for line in cells)]
     all_columns = [index, *columns]
     cols = [all_columns[j] for j in chosen]
@@ -306,20 +365,29 @@ def render_table(
 
 def observation_table(page: ObservationPage, *, width: int = DEFAULT_WIDTH, mark: str = "…") -> list[str]:
     """A page's rows as a table whose columns suit its kind (e.g. TIC, separation and Tmag for nearby targets)."""
-    return render_table(COLUMNS[page.kind], page.rows, first_index=page.offset, width=width, mark=mark)
+    recent = set(page.recent_tags)
+    marks = [RECENT_MARK if getattr(row, "tag", None) in recent else "" for row in page.rows]
+    return render_table(
+        COLUMNS[page.kind], page.rows, first_index=page.offset + 1, width=width, mark=mark, row_marks=marks
+    )
 
 
 def page_heading(page: ObservationPage) -> str:
     kind = page.kind.replace("_", " ")
     filters = ", ".join(f"{k}={v}" for k, v in page.filters.items())
-    return f"{page.system} (TIC {page.tic_id}): {page.total} {kind} row(s)" + (
+    return f"{page.system} (TIC {page.tic_id}): {plural(page.total, kind + ' row')}" + (
         f" matching {filters}" if filters else ""
     )
 
 
-def page_hints(page: ObservationPage, *, limit: int | None = None) -> list[str]:
+#: After a row's number: the row was observed less than 12 months ago, so its data may be proprietary.
+RECENT_MARK = "*"
+
+
+def page_hints(page: ObservationPage, *, limit: int | None = None, latest: bool = False) -> list[str]:
     """What follows the table: which rows these are, the next page's command, the tags and how to fetch them."""
     flags = filter_flags(page.filters)
+    order = ["--latest"] if latest else []
     lines: list[str] = []
     if page.total == 0:
         lines.append("No rows match." + (" Try fewer filters." if page.filters else ""))
@@ -329,19 +397,24 @@ def page_hints(page: ObservationPage, *, limit: int | None = None) -> list[str]:
         paging = ["--limit", limit] if limit is not None else []
         lines.append(
             f"No rows shown: {plural(page.total, 'row')} match and --offset {page.offset} is past the end. First "
-            "page: " + command_line("list", page.system, "--kind", page.kind, *flags, *paging)
+            "page: " + command_line("list", page.system, "--kind", page.kind, *flags, *order, *paging)
         )
     if page.next_offset is not None:
         paging = ["--offset", page.next_offset] + (["--limit", limit] if limit is not None else [])
-        lines.append("Next page: " + command_line("list", page.system, "--kind", page.kind, *flags, *paging))
+        lines.append("Next page: " + command_line("list", page.system, "--kind", page.kind, *flags, *order, *paging))
     if page.tags:
         shown = " ".join(map(str, page.tags[:MAX_TAGS_SHOWN])) + (" ..." if len(page.tags) > MAX_TAGS_SHOWN else "")
-        lines.append(f"{len(page.tags)} tag(s) in all {page.total} matching rows: {shown}")
+        lines.append(f"{plural(len(page.tags), 'tag')} in all {plural(page.total, 'matching row')}: {shown}")
         if page.kind in TAG_KINDS:
             lines.append("Download them: " + command_line("download", page.system, "--kind", page.kind, *flags))
         elif len(page.tags) <= MAX_TAGS_SHOWN:
             lines.append("Download them: " + command_line("download", page.system, *page.tags))
-    lines.extend(f"Note: {note}" for note in page.notes)
+    if page.recent_tags and any(getattr(row, "tag", None) in set(page.recent_tags) for row in page.rows):
+        lines.append(
+            f"{RECENT_MARK} observed less than 12 months ago: TFOP data stays proprietary for 12 months, so it may "
+            "need a login (`exofop-mcp status` says whether you are logged in)."
+        )
+    lines.extend(f"Note: {for_terminal(note, page.system)}" for note in page.notes)
     return lines
 
 
@@ -426,7 +499,7 @@ class PlainProgress(_Progress):
     def _write(self, lines: Iterable[str]) -> None:
         wrote = False
         for text in lines:
-            self.stream.write(text + "\n")
+            self.stream.write(visible_text(text) + "\n")
             wrote = True
         if wrote:
             self.stream.flush()
@@ -488,8 +561,8 @@ class LiveProgress(_Progress):
             out.append(f"\x1b[{self.block_lines}F\x1b[J")
         else:
             out.append("\r")
-        out.extend(text + "\n" for text in permanent)
-        out.extend(shorten(text, width) + "\n" for text in block)
+        out.extend(visible_text(text) + "\n" for text in permanent)
+        out.extend(shorten(visible_text(text), width) + "\n" for text in block)
         self.stream.write("".join(out))
         self.stream.flush()
         self.block_lines = len(block)

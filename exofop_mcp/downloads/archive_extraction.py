@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from exofop_mcp.atomic_files import fsync_directory, hint_for_os_error, make_temp_dir, temp_path_for
-from exofop_mcp.downloads.archive_limits import ExtractionLimits
+from exofop_mcp.downloads.archive_limits import TRUSTED_ARCHIVE_HINT, ExtractionLimits
 from exofop_mcp.downloads.archive_plan import PlannedMember, ZipPlan, make_plan
 from exofop_mcp.downloads.streaming_unpack import StreamingUnpacker, matches_plan
 from exofop_mcp.downloads.zip_reader import member_chunks, open_zip
@@ -186,6 +186,7 @@ def _extract_into(
             raise UnsafeArchive(
                 f"its members would expand to more than {format_bytes(limits.max_total_uncompressed)}",
                 archive=plan.archive,
+                hint=TRUSTED_ARCHIVE_HINT,
             )
         total += _extract_member(zf, fh, info, target, plan.archive, durable)
     if durable:

@@ -44,3 +44,11 @@ class ExtractionLimits:
             raise ValueError("ExtractionLimits.max_entry_ratio must be at least 1")
         if self.ratio_min_size < 0:
             raise ValueError("ExtractionLimits.ratio_min_size must not be negative")
+
+
+#: What to do about an archive over a limit: no setting raises the limits, so an archive someone trusts is
+#: fetched without unpacking and unpacked by hand.
+TRUSTED_ARCHIVE_HINT = (
+    "Nothing was extracted. If you trust this archive, ask for the tag again with unzip=false (the command "
+    "line's --no-unzip): it is then kept unopened in archives/<tag>.zip, to unpack by hand."
+)

@@ -33,7 +33,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from exofop_mcp.downloads.archive_limits import ExtractionLimits
+from exofop_mcp.downloads.archive_limits import TRUSTED_ARCHIVE_HINT, ExtractionLimits
 from exofop_mcp.errors import CorruptArchive, UnsafeArchive, UnsupportedArchive
 from exofop_mcp.text_format import format_bytes
 
@@ -186,7 +186,6 @@ def _check_type_and_method(info: zipfile.ZipInfo, archive: Path) -> None:
 
 
 def _check_sizes(infos: list[zipfile.ZipInfo], archive: Path, archive_size: int, limits: ExtractionLimits) -> None:
-    raise_hint = "If you trust this archive, raise ExtractionLimits.{} and try again."
     total = 0
     for info in infos:
         if info.file_size >= limits.ratio_min_size and info.file_size > 0:
@@ -198,7 +197,7 @@ def _check_sizes(infos: list[zipfile.ZipInfo], archive: Path, archive_size: int,
                     "this looks like a zip bomb",
                     archive=archive,
                     member=info.orig_filename,
-                    hint=raise_hint.format("max_entry_ratio"),
+                    hint=TRUSTED_ARCHIVE_HINT,
                 )
         if info.header_offset + info.compress_size > archive_size:
             raise CorruptArchive(
@@ -212,7 +211,7 @@ def _check_sizes(infos: list[zipfile.ZipInfo], archive: Path, archive_size: int,
             f"its members would expand to {format_bytes(total)}, more than the limit of "
             f"{format_bytes(limits.max_total_uncompressed)}",
             archive=archive,
-            hint=raise_hint.format("max_total_uncompressed"),
+            hint=TRUSTED_ARCHIVE_HINT,
         )
     if total >= limits.ratio_min_size and total > limits.max_entry_ratio * max(archive_size, 1):
         raise UnsafeArchive(
@@ -220,7 +219,7 @@ def _check_sizes(infos: list[zipfile.ZipInfo], archive: Path, archive_size: int,
             f"(ratio {total / max(archive_size, 1):,.0f}:1, limit {limits.max_entry_ratio:,.0f}:1); "
             "this looks like a zip bomb",
             archive=archive,
-            hint=raise_hint.format("max_entry_ratio"),
+            hint=TRUSTED_ARCHIVE_HINT,
         )
     # Members must not share compressed data: overlapping entries are how "non-recursive" zip
     # bombs make a small file expand many times over.
@@ -252,7 +251,7 @@ def make_plan(
         raise UnsafeArchive(
             f"it lists {len(infos):,} entries, more than the limit of {limits.max_entries:,}",
             archive=archive,
-            hint="If you trust this archive, raise ExtractionLimits.max_entries and try again.",
+            hint=TRUSTED_ARCHIVE_HINT,
         )
 
     entries: list[tuple[int, zipfile.ZipInfo, tuple[str, ...], bool]] = []

@@ -24,6 +24,7 @@ from typing import Any
 from exofop_mcp.atomic_files import hint_for_os_error, remove_stale_temp_files
 from exofop_mcp.downloads.archive_extraction import extract_zip
 from exofop_mcp.downloads.archive_limits import ExtractionLimits
+from exofop_mcp.downloads.file_roles import first_wanted
 from exofop_mcp.downloads.leftovers import remove_abandoned_temp_files
 from exofop_mcp.downloads.locks import LockWaitTimeout, describe_process, range_lock
 from exofop_mcp.downloads.manifest import (
@@ -53,6 +54,7 @@ from exofop_mcp.site.observations import (
 )
 from exofop_mcp.site.resolver import ResolvedSystem, SystemResolver
 from exofop_mcp.site.retry_policy import RetryPolicy
+from exofop_mcp.text_format import with_article
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +223,8 @@ class Downloader:
                     tag=tag,
                     kind=kind,
                     status="not_found",
-                    message=f"tag {tag} is not a {request.kind} observation of {system.canonical_name} ({where}). "
+                    message=f"tag {tag} is not {with_article(request.kind.replace('_', ' '))} observation of "
+                    f"{system.canonical_name} ({where}). "
                     f"Use list_observations(kind='{request.kind}') to see its tags.",
                 )
                 continue
@@ -521,17 +524,17 @@ class Downloader:
                 raise
             except UnsafeArchive as exc:
                 archive.unlink(missing_ok=True)
-                return base.model_copy(update={"status": "unsafe_archive", "message": str(exc)})
+                return base.model_copy(update={"status": "unsafe_archive", "message": _refused_message(tag, exc)})
             except CorruptArchive as exc:
                 archive.unlink(missing_ok=True)
                 if round_ == 1:
                     log.info("tag %s: corrupt archive (%s); fetching it again", tag, exc.reason)
                     on_bytes(-outcome.size)
                     continue
-                return base.model_copy(update={"status": "corrupt", "message": str(exc)})
+                return base.model_copy(update={"status": "corrupt", "message": _refused_message(tag, exc, twice=True)})
             except ArchiveError as exc:
                 archive.unlink(missing_ok=True)
-                return base.model_copy(update={"message": str(exc)})
+                return base.model_copy(update={"message": _refused_message(tag, exc)})
             if not files:  # only folders: nothing to keep
                 archive.unlink(missing_ok=True)
                 shutil.rmtree(target, ignore_errors=True)
@@ -543,7 +546,7 @@ class Downloader:
                 update={
                     "status": "downloaded",
                     "directory": rel_dir,
-                    "files": [f"{rel_dir}/{f}" for f in files[:MAX_FILES_LISTED]],
+                    "files": first_wanted((f"{rel_dir}/{f}" for f in files), str, kind)[:MAX_FILES_LISTED],
                     "file_count": len(files),
                 }
             )
@@ -682,7 +685,7 @@ def _locked_message(tag: int, exc: LockWaitTimeout, *, manifest: bool = False) -
 
 def _present_result(entry: ManifestTag) -> TagResult:
     """The result of a tag found complete on disk."""
-    files = [f.path for f in entry.files]
+    files = first_wanted((f.path for f in entry.files), str, entry.kind)
     return TagResult(
         tag=entry.tag,
         kind=entry.kind,
@@ -694,6 +697,18 @@ def _present_result(entry: ManifestTag) -> TagResult:
         file_count=len(files),
         message="already downloaded and complete; ask with overwrite to fetch it again",
     )
+
+
+def _refused_message(tag: int, exc: ArchiveError, *, twice: bool = False) -> str:
+    """What happened to a tag's archive, without naming the archive file: it was deleted, nothing was kept."""
+    member = f" (member {exc.member!r})" if exc.member else ""
+    if twice:
+        return (
+            f"ExoFOP's archive of tag {tag} arrived damaged twice: {exc.reason}{member}. Nothing was kept. Ask again "
+            "later; if it stays damaged, the archive on ExoFOP may be broken (tell the ExoFOP team)."
+        )
+    hint = exc.hint.replace("Nothing was extracted. ", "") if exc.hint else ""
+    return f"The archive of tag {tag} was refused: {exc.reason}{member}. Nothing was extracted or kept. {hint}".strip()
 
 
 def _holds_no_files(archive: Path) -> bool:

@@ -15,7 +15,9 @@ import contextlib
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import ValidationError, ValidatorFunctionWrapHandler
 
 from exofop_mcp.errors import InvalidRequestError
 
@@ -117,3 +119,15 @@ class JobRegistry(Generic[J]):
 
 #: Most bytes of JSON one page of a job's report may hold (a tool result stays under 20 kB).
 PAGE_BUDGET_BYTES = 19_000
+
+
+def job_id_words(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """A job id that is not one (not hexadecimal, empty, too long) refused in words, not as a pattern."""
+    try:
+        return handler(value)
+    except ValidationError:
+        shown = repr(value) if isinstance(value, str) and len(value) <= 80 else "this value"
+        raise ValueError(
+            f"{shown} is not a job id: a job id is the short hexadecimal job_id the report that started the job "
+            "gave (e.g. '1ade9c1be95a')"
+        ) from None

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from exofop_mcp.downloads.downloader import Downloader, DownloadPlan
 from exofop_mcp.downloads.job_registry import PAGE_BUDGET_BYTES, BackgroundJob, JobRegistry, JobState
-from exofop_mcp.downloads.request_models import FINAL_OK, IN_FLIGHT, DownloadTagsRequest, TagResult
+from exofop_mcp.downloads.request_models import FINAL_OK, IN_FLIGHT, RETRYABLE, DownloadTagsRequest, TagResult
 from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.result_pages import fit_page
 from exofop_mcp.text_format import format_bytes
@@ -211,10 +211,12 @@ class DownloadJob(BackgroundJob):
         bad = n - ok
         if bad == 0:
             return f"The tag is complete. {where}" if n == 1 else f"All {n} tags are complete. {where}"
-        return (
-            f"{ok} of {_tags(n)} {_are(n)} complete; {bad} did not succeed (see each tag's message). "
-            f"Asking for the same tags again retries only what is missing. {where}"
+        again = (
+            "Asking for the same tags again retries only what is missing."
+            if any(t in RETRYABLE for t in totals)
+            else "Asking again would give the same answer: see each tag's message for what to do."
         )
+        return f"{ok} of {_tags(n)} {_are(n)} complete; {bad} did not succeed (see each tag's message). {again} {where}"
 
 
 def _tags(n: int) -> str:
@@ -323,5 +325,9 @@ class DownloadJobs:
 
     async def cancel(self, job_id: str, *, limit: int | None = None) -> DownloadReport:
         job = self.get(job_id)
+        if job.state != "running":  # nothing to stop: say so, the report stays the job's own
+            report = job.report(0, limit)
+            report.message = f"Nothing was cancelled: the job had already ended ({job.state}). {report.message}"
+            return report
         await self.registry.stop(job)
         return job.report(0, limit)

@@ -32,6 +32,9 @@ TagStatus = Literal[
 ]
 FINAL_OK: frozenset[str] = frozenset({"downloaded", "already_present"})
 IN_FLIGHT: frozenset[str] = frozenset({"pending", "downloading"})
+#: Statuses that asking again can change (a passing fault, a lock, a login); not_found, other_star,
+#: unsafe_archive and empty come back the same.
+RETRYABLE: frozenset[str] = frozenset({"failed", "timed_out", "corrupt", "locked", "cancelled", "login_required"})
 
 
 def not_a_bool(value: Any) -> Any:
@@ -128,7 +131,11 @@ class TagResult(BaseModel):
     bytes: int = Field(0, description="archive bytes downloaded")
     sha256: str | None = Field(None, description="SHA-256 of the archive")
     directory: str | None = Field(None, description="the tag's files, relative to the system directory")
-    files: list[str] = Field(default_factory=list, description=f"first {MAX_FILES_LISTED} files, relative")
+    files: list[str] = Field(
+        default_factory=list,
+        description=f"at most {MAX_FILES_LISTED} files, relative to the system directory, the ones a reader wants "
+        "first (measurement tables, plots, spectra, images) leading",
+    )
     file_count: int = 0
     attempts: int = 0
     message: str | None = Field(None, description="what went wrong and what to do next")

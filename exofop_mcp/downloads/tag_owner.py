@@ -19,6 +19,7 @@ from exofop_mcp.site.client import ExofopClient
 from exofop_mcp.site.observations import TagKind
 from exofop_mcp.site.pipe_table import split_header
 from exofop_mcp.site.resolver import ResolvedSystem
+from exofop_mcp.text_format import with_article
 
 #: Most tags one ``download_tags`` call looks up in the summaries (each costs up to three requests).
 MAX_OWNER_LOOKUPS = 20
@@ -73,7 +74,7 @@ class UnlistedTag:
         owner = self.owner
         kind = owner.kind.replace("_", " ")
         return (
-            f"tag {self.tag} is a {kind} observation of {owner.describe()}, not of {system.canonical_name} "
+            f"tag {self.tag} is {with_article(kind)} observation of {owner.describe()}, not of {system.canonical_name} "
             f"(TIC {system.tic_id}): nothing was filed under {system.canonical_name}. Download it under its own "
             f"system: download_tags(system='{owner.system}', tags=[{self.tag}]) "
             f"(CLI: exofop-mcp download '{owner.system}' {self.tag})."

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from exofop_mcp.downloads.archive_limits import ExtractionLimits
+from exofop_mcp.downloads.archive_limits import TRUSTED_ARCHIVE_HINT, ExtractionLimits
 from exofop_mcp.errors import ArchiveError, CorruptArchive, UnsafeArchive
 from exofop_mcp.site.responses import BodyKind, describe_bytes, sniff_body
 from exofop_mcp.text_format import format_bytes
@@ -97,13 +97,13 @@ def open_zip(archive: Path, limits: ExtractionLimits) -> Iterator[tuple[zipfile.
                 raise UnsafeArchive(
                     f"it declares {count:,} entries, more than the limit of {limits.max_entries:,}",
                     archive=archive,
-                    hint="If you trust this archive, raise ExtractionLimits.max_entries and try again.",
+                    hint=TRUSTED_ARCHIVE_HINT,
                 )
             if cd_size > limits.max_entries * 1024 + 0x10000:
                 raise UnsafeArchive(
                     f"its directory is {format_bytes(cd_size)}, too large for {limits.max_entries:,} entries",
                     archive=archive,
-                    hint="If you trust this archive, raise ExtractionLimits.max_entries and try again.",
+                    hint=TRUSTED_ARCHIVE_HINT,
                 )
         fh.seek(0)
         try:

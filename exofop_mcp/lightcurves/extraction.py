@@ -376,7 +376,26 @@ def extract_tag(ctx: SystemContext, manifest: Manifest, tag: int, overwrite: boo
     for key in removed:  # a file no longer in the tag (downloaded again): its light curves go too
         for old in known[key].files:
             (directory.path / old.path).unlink(missing_ok=True)
-    return TagOutcome(tag, entries, products, removed, sidecars)
+    return TagOutcome(tag, _with_excel_twins_read(entries), products, removed, sidecars)
+
+
+def _with_excel_twins_read(entries: list[LightCurveEntry]) -> list[LightCurveEntry]:
+    """An Excel workbook whose measurements were read from a text table beside it needs no saving as one."""
+    read = [e.source_file for e in entries if e.status in ("extracted", "already_extracted")]
+    if not read:
+        return entries
+    out = []
+    for e in entries:
+        if e.reason == "excel_binary":
+            twin = read[0].rsplit("/", 1)[-1]
+            e = e.model_copy(
+                update={
+                    "message": f"a real Excel workbook, not AstroImageJ's tab-separated text; not needed: the "
+                    f"tag's measurements were read from {twin} beside it."
+                }
+            )
+        out.append(e)
+    return out
 
 
 def _extract_file(

@@ -158,7 +158,8 @@ class ExtractionJob(BackgroundJob):
                 text += f" {bad} files could not be read (see each entry's reason and message); the others are fine."
         if next_offset is not None:
             text += (
-                f" {'Page cut to stay under ~20 kB; a' if cut else 'A'}sk for more entries with offset={next_offset}."
+                f" {'Page cut to stay under ~20 kB; a' if cut else 'A'}sk for more entries with "
+                f"extraction_status(job_id='{self.id}', offset={next_offset})."
             )
         return text
 

@@ -9,6 +9,7 @@ atomically (a temporary name, then a rename).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,25 @@ DESCRIPTIONS = {
 ORDER = ("airmass", "fwhm", "sky", "x", "y", "exptime", "jd_utc")
 
 
+#: A character that makes a spreadsheet cell a formula (``=``, ``+``, ``-``, ``@``) at the start of a word of
+#: header text: a file opened as CSV or space-separated text could put that word in a cell of its own.
+_FORMULA_START = re.compile(r'(^|[\s,;|"\'(\[{])([=+\-@])')
+
+
 def _yaml(value: Any) -> str:
-    """A value in YAML flow style (JSON is a subset of YAML; astropy reads the header with safe_load)."""
+    """A value in YAML flow style (JSON is a subset of YAML; astropy reads the header with safe_load).
+
+    Text comes from the source table and its file name (other people's): a formula character that starts
+    a word is written as a ``\\uXXXX`` escape, which YAML reads back as the same character, so no cell a
+    spreadsheet makes of the header can start a formula.  Data rows hold only numbers.
+    """
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+        return text[0] + _FORMULA_START.sub(lambda m: f"{m.group(1)}\\u{ord(m.group(2)):04x}", text[1:])
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_yaml(str(k))}: {_yaml(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_yaml(v) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False, allow_nan=True)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, Field, WrapValidator
 
-from exofop_mcp.downloads.job_registry import JobState
+from exofop_mcp.downloads.job_registry import JobState, job_id_words
 from exofop_mcp.downloads.request_models import MAX_WAIT_SECONDS, not_a_bool
 from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.lightcurves.fit_results import FitSummary, TransitFit
@@ -74,6 +74,7 @@ class ExtractionStatusRequest(BaseModel):
     job_id: Annotated[
         str,
         Field(description="the job_id from extract_light_curves", min_length=1, max_length=64, pattern=r"^[0-9a-f]+$"),
+        WrapValidator(job_id_words),
     ]
     wait_seconds: Annotated[
         float,

@@ -12,6 +12,7 @@ from exofop_mcp.api import Exofop
 from exofop_mcp.downloads.sandbox import SystemDirectory
 from exofop_mcp.mcp_server.tool_registration import LOCAL_READ_ONLY, add_model_tool
 from exofop_mcp.previews import FilePreview, PreviewFileRequest
+from exofop_mcp.text_format import counted, site_text_block
 
 PREVIEW_DESCRIPTION = """\
 Look at one downloaded file, given by `path` relative to the system's directory exactly as \
@@ -61,14 +62,16 @@ def preview_summary(p: FilePreview) -> str:
         if t.column_count > len(t.columns):
             lines.append(f"  ... {t.column_count - len(t.columns)} more columns not summarized")
         header = " | ".join(c.name for c in t.columns)
+        rows: list[str] = []  # the file's own text: fenced as site content
         if t.first_rows:
-            lines.append("First rows: " + header)
-            lines.extend("  " + " | ".join(row) for row in t.first_rows)
+            rows.append("First rows: " + header)
+            rows.extend("  " + " | ".join(row) for row in t.first_rows)
         if t.last_rows:
-            lines.append("Last rows:")
-            lines.extend("  " + " | ".join(row) for row in t.last_rows)
+            rows.append("Last rows:")
+            rows.extend("  " + " | ".join(row) for row in t.last_rows)
+        lines.extend(site_text_block(rows) if rows else [])
     if p.fits is not None:
-        lines.append(f"FITS: {p.fits.hdu_count} HDU(s)")
+        lines.append(f"FITS: {counted(p.fits.hdu_count, 'HDU')}")
         for h in p.fits.hdus:
             shape = "x".join(map(str, h.shape)) or "no data"
             lines.append(
@@ -82,7 +85,7 @@ def preview_summary(p: FilePreview) -> str:
         end = page.offset + page.returned_chars
         more = " (end of file)" if page.next_offset is None else f"; more: call again with offset={page.next_offset}"
         lines.append(f"Characters {page.offset}-{end}{more}:")
-        lines.append(page.text)
+        lines.extend(site_text_block(page.text.split("\n")))
     lines.extend(f"Note: {n}" for n in p.notes)
     return "\n".join(lines)
 

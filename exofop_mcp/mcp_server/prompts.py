@@ -7,6 +7,8 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
+from exofop_mcp.mcp_server.server_icons import ICONS
+
 
 def follow_up_status(target: str) -> str:
     return f"""Give me the follow-up status of {target} on ExoFOP-TESS.
@@ -105,4 +107,4 @@ PROMPTS: list[tuple[Callable[..., str], str, str, str]] = [
 
 def register_prompts(server: MCPServer[Any]) -> None:
     for fn, name, title, description in PROMPTS:
-        server.prompt(name=name, title=title, description=description)(fn)
+        server.prompt(name=name, title=title, description=description, icons=ICONS)(fn)

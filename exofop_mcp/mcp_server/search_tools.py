@@ -9,6 +9,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from exofop_mcp.api import Exofop
 from exofop_mcp.mcp_server.tool_registration import READ_ONLY, add_model_tool
 from exofop_mcp.site.toi_search import SearchToisRequest, ToiSearchResult, search_tois
+from exofop_mcp.text_format import counted
 
 SEARCH_DESCRIPTION = """\
 Search the whole TOI catalog, e.g. "which TOIs still need follow-up?": filter by tfopwg_disposition \
@@ -32,7 +33,7 @@ def _num(value: float | None, fmt: str) -> str:
 
 def search_summary(r: ToiSearchResult) -> str:
     filters = ", ".join(f"{k}={v}" for k, v in r.filters.items())
-    head = f"{r.total} TOI(s)" + (f" matching {filters}" if filters else " in the catalog")
+    head = counted(r.total, "TOI") + (f" matching {filters}" if filters else " in the catalog")
     if r.returned == 0:
         lines = [head + ("." if r.total == 0 else f"; none shown (offset {r.offset} is past the last row).")]
     else:

@@ -20,12 +20,14 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import ResourceLink
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WrapValidator
 
 from exofop_mcp import __version__
 from exofop_mcp.api import Exofop
 from exofop_mcp.auth.login_status import LoginStatus
+from exofop_mcp.downloads.file_roles import file_role
 from exofop_mcp.downloads.inventory import DownloadsInventory, ListDownloadsRequest
+from exofop_mcp.downloads.job_registry import job_id_words
 from exofop_mcp.downloads.jobs import RESULTS_PAGE, DownloadReport
 from exofop_mcp.downloads.request_models import FINAL_OK, MAX_WAIT_SECONDS, DownloadTagsRequest
 from exofop_mcp.lightcurves.reports import ExtractionReport, ExtractionStatusRequest, ExtractLightCurvesRequest
@@ -35,6 +37,7 @@ from exofop_mcp.mcp_server.preview_tools import register_preview_tools
 from exofop_mcp.mcp_server.prompts import register_prompts
 from exofop_mcp.mcp_server.resources import register_resources
 from exofop_mcp.mcp_server.search_tools import register_search_tools
+from exofop_mcp.mcp_server.server_icons import ICONS
 from exofop_mcp.mcp_server.summaries import (
     download_summary,
     extraction_summary,
@@ -112,33 +115,44 @@ async def _cancel(exofop: Exofop, request: JobRequest, ctx: Context) -> Download
     return await exofop.cancel_download(request.job_id, limit=RESULTS_PAGE)
 
 
-#: Resource links in a download result: the first file of each complete tag on the page, at most this many.
+#: Resource links in a download result: the files a reader wants first of each complete tag on the page
+#: (a measurement table or spectrum, and a plot), at most this many in all.
 MAX_DOWNLOAD_LINKS = 10
+LINKS_PER_TAG = 2
 
 
 def download_links(report: DownloadReport) -> list[ResourceLink]:
-    """``exofop://{system}/{path}`` links to the first file of the first complete tags of the page."""
+    """``exofop://{system}/{path}`` links to the key files (tables, plots) of the first complete tags of the page."""
     links: list[ResourceLink] = []
     for result in report.results:
-        if len(links) >= MAX_DOWNLOAD_LINKS:
-            break
         if result.status not in FINAL_OK or not result.files:
             continue
-        path = result.files[0]
-        more = f" (first of {result.file_count} files; the others are under {result.directory})"
-        links.append(
-            ResourceLink(
-                name=path.rsplit("/", 1)[-1],
-                uri=resource_uri(report.system, path),
-                description=f"tag {result.tag}" + (more if result.file_count > 1 else ""),
-                mime_type=mime_type_of(path),
+        for path in _key_files(result.files, result.kind):
+            if len(links) >= MAX_DOWNLOAD_LINKS:
+                return links
+            more = f" (one of {result.file_count} files under {result.directory})" if result.file_count > 1 else ""
+            links.append(
+                ResourceLink(
+                    name=path.rsplit("/", 1)[-1],
+                    uri=resource_uri(report.system, path),
+                    description=f"tag {result.tag}, {file_role(path, result.kind).replace('_', ' ')}{more}",
+                    mime_type=mime_type_of(path),
+                )
             )
-        )
     return links
 
 
+def _key_files(files: list[str], kind: str | None) -> list[str]:
+    """The first file (the one a reader wants first) and the first plot, when that is another file."""
+    chosen = files[:1]
+    plot = next((f for f in files if file_role(f, kind) == "plot"), None)
+    if plot is not None and plot not in chosen:
+        chosen.append(plot)
+    return chosen[:LINKS_PER_TAG]
+
+
 async def _list_downloads(exofop: Exofop, request: ListDownloadsRequest, ctx: Context) -> DownloadsInventory:
-    return await exofop.list_downloads(request.system)
+    return await exofop.list_downloads(request.system, request.tag, request.offset)
 
 
 class _ProgressSink:
@@ -174,6 +188,7 @@ class JobRequest(BaseModel):
     job_id: Annotated[
         str,
         Field(description="the job_id from download_tags", min_length=1, max_length=64, pattern=r"^[0-9a-f]+$"),
+        WrapValidator(job_id_words),
     ]
 
 
@@ -227,9 +242,10 @@ LIST_DESCRIPTION = """\
 List what ExoFOP holds for a system (anything resolve_system accepts), one kind at a time: time_series \
 (ground-based light curves), spectroscopy, imaging, stellar_companions, nearby_targets, \
 stellar_parameters, files or observing_notes (what observers wrote about each observation). Optional \
-filters: telescope, instrument, filter (band), user, planet, since/until dates. Pages are compact \
-(default 25 rows, always under ~20 kB of JSON); use next_offset for more. `tags` lists the upload tags \
-of ALL matching rows: pass them to the download tool."""
+filters: telescope, instrument, filter (band), user, planet, since/until dates; latest_first=true puts the \
+newest observations first. Pages are compact (default 25 rows, always under ~20 kB of JSON); use next_offset \
+for more. `tags` lists the upload tags of ALL matching rows: pass them to the download tool; `recent_tags` \
+those observed less than 12 months ago, which may still be proprietary (they need a login)."""
 
 DOWNLOAD_DESCRIPTION = """\
 Download observation tags of a system into the local sandbox: give `tags` (from list_observations) \
@@ -251,8 +267,11 @@ CANCEL_DESCRIPTION = """\
 Stop a running download job promptly. Tags already complete stay; nothing partial is left behind."""
 
 LIST_DOWNLOADS_DESCRIPTION = """\
-List what is already downloaded in the local sandbox (all systems, or one), from each system's \
-manifest: tags, kinds, status, directories. Use it to find files downloaded earlier."""
+List what is already downloaded in the local sandbox, from each system's manifest, one page at a time: \
+every system (with its first tags), one `system`'s tags, or every file of one `tag` of it. Each tag comes \
+with the files a reader wants first (extracted light curves, measurement tables, plots, spectra, images) \
+and their sizes; paths are relative to the system directory, as preview_file takes them. Page on with \
+offset=next_offset."""
 
 EXTRACT_DESCRIPTION = """\
 Turn a system's downloaded time-series tags (all, or `tags`) into standardised light curves: every \
@@ -293,6 +312,7 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
         title="ExoFOP-TESS",
         instructions=INSTRUCTIONS,
         version=__version__,
+        icons=ICONS,
         lifespan=lifespan,
     )
     add_model_tool(

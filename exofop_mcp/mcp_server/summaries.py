@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from exofop_mcp.auth.login_status import LoginStatus
-from exofop_mcp.downloads.inventory import DownloadsInventory
+from exofop_mcp.downloads.inventory import DownloadedTag, DownloadsInventory
 from exofop_mcp.downloads.jobs import DownloadReport
 from exofop_mcp.downloads.request_models import FINAL_OK, TagResult
 from exofop_mcp.lightcurves.reports import ExtractionReport
 from exofop_mcp.site.observations import ObservationPage
 from exofop_mcp.site.resolver import ResolvedSystem
-from exofop_mcp.text_format import format_bytes
+from exofop_mcp.text_format import counted, format_bytes, site_text_block, visible_text
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -27,7 +27,7 @@ def system_summary(s: ResolvedSystem) -> str:
     if s.other_names:
         lines.append(f"Also known as: {', '.join(s.other_names)}")
     if s.planets:
-        lines.append(f"{len(s.planets)} planet candidate(s) (TFOPWG / TESS disposition):")
+        lines.append(f"{counted(len(s.planets), 'planet candidate')} (TFOPWG / TESS disposition):")
     for p in s.planets:
         lines.append(
             f"  TOI-{p.toi}: {p.tfopwg_disposition or '?'} / {p.tess_disposition or '?'}, "
@@ -36,8 +36,10 @@ def system_summary(s: ResolvedSystem) -> str:
             + (f", epoch {p.epoch_bjd:.4f} BJD" if p.epoch_bjd is not None else "")
             + (f", named {p.name}" if p.name else "")
         )
-        if p.comments:
-            lines.append(f"    comment: {p.comments}")
+    comments = [f"TOI-{p.toi}: {' '.join(p.comments.split())}" for p in s.planets if p.comments]
+    if comments:
+        lines.append("Comments on the TOIs:")
+        lines.extend(site_text_block(comments))
     if s.observation_counts:
         c = s.observation_counts
         lines.append(
@@ -167,7 +169,9 @@ def rows_table(p: ObservationPage) -> list[str]:
 def page_summary(p: ObservationPage) -> str:
     kind = p.kind.replace("_", " ")
     filters = ", ".join(f"{k}={v}" for k, v in p.filters.items())
-    head = f"{p.system} (TIC {p.tic_id}): {p.total} {kind} row(s)" + (f" matching {filters}" if filters else "")
+    head = f"{p.system} (TIC {p.tic_id}): {counted(p.total, kind + ' row')}" + (
+        f" matching {filters}" if filters else ""
+    )
     if p.total == 0:
         return "\n".join([head + ".", *(f"Note: {n}" for n in p.notes)])
     if p.returned == 0:
@@ -177,20 +181,26 @@ def page_summary(p: ObservationPage) -> str:
     tail: list[str] = []
     if p.tags:
         shown = ", ".join(map(str, p.tags[:60])) + (f" … ({len(p.tags) - 60} more)" if len(p.tags) > 60 else "")
-        tail.append(f"{len(p.tags)} distinct tag(s) of all matching rows: {shown}")
+        tail.append(f"{counted(len(p.tags), 'distinct tag')} of all matching rows: {shown}")
+    if p.recent_tags:
+        recent = ", ".join(map(str, p.recent_tags[:30])) + (" …" if len(p.recent_tags) > 30 else "")
+        tail.append(
+            f"{counted(len(p.recent_tags), 'tag')} observed less than 12 months ago may be proprietary (TFOP data "
+            f"stays private for 12 months; login_status says whether a login is there): {recent}"
+        )
     if p.next_offset is not None:
         tail.append(f"More rows: call again with offset={p.next_offset}.")
     tail.extend(f"Note: {n}" for n in p.notes)
     if p.returned:
-        table = rows_table(p)
-        used = sum(len(x) + 1 for x in lines + tail) + 200
+        table = [visible_text(line) for line in rows_table(p)]  # measured as shown: escapes are longer
+        used = sum(len(x) + 1 for x in lines + tail) + 400
         kept: list[str] = []
         for line in table:
             if used + len(line) + 1 > PAGE_TEXT_BUDGET:
                 break
             kept.append(line)
             used += len(line) + 1
-        lines.extend(kept)
+        lines.extend(site_text_block(kept))
         if len(kept) < len(table):
             lines.append(f"(text cut to {len(kept) - 1} of {p.returned} rows; the structured result has all of them)")
     return "\n".join(lines + tail)
@@ -212,9 +222,11 @@ def tag_result_line(t: TagResult) -> str:
     """One tag of a download: its status (the structured result's code) and its files, or what to do."""
     head = f"tag {t.tag}" + (f" ({t.kind})" if t.kind else "")
     if t.status == "downloaded":
-        return f"{head}: downloaded, {_files(t.file_count)}, {format_bytes(t.bytes)} in {t.directory}"
+        line = f"{head}: downloaded, {_files(t.file_count)}, {format_bytes(t.bytes)} in {t.directory}"
+        return line + (f"; {key_files_phrase(t.files, t.file_count)}" if t.files else "")
     if t.status == "already_present":
-        return f"{head}: already_present, {_files(t.file_count)} in {t.directory}"
+        line = f"{head}: already_present, {_files(t.file_count)} in {t.directory}"
+        return line + (f"; {key_files_phrase(t.files, t.file_count)}" if t.files else "")
     if t.status == "downloading":
         return f"{head}: downloading (transferring, unpacking or being recorded)"
     if t.status == "pending":
@@ -266,12 +278,61 @@ def download_summary(r: DownloadReport, budget: int | None = PAGE_TEXT_BUDGET) -
     return "\n".join(lines + tail)
 
 
-def inventory_summary(inv: DownloadsInventory) -> str:
+#: Key files named per tag in the text of a download report.
+KEY_FILES_IN_TEXT = 3
+
+
+def key_files_phrase(files: list[str], total: int, limit: int = KEY_FILES_IN_TEXT) -> str:
+    """``files: a.tbl, a.png and 10 more`` (``files`` already ordered the way a reader wants them)."""
+    shown = files[:limit]
+    more = total - len(shown)
+    return "files: " + ", ".join(visible_text(f) for f in shown) + (f" and {more} more" if more > 0 else "")
+
+
+def _inventory_tag_lines(system: str, t: DownloadedTag, listing: str) -> list[str]:
+    state = "complete" if t.complete else f"{t.status}, incomplete"
+    head = f"  tag {t.tag} ({t.kind.replace('_', ' ')}, {state}): {_files(t.file_count)}"
+    if t.bytes:
+        head += f", {format_bytes(t.bytes)} archive"
+    if t.light_curves:
+        head += f", {t.light_curves} light curve{'s' if t.light_curves != 1 else ''} extracted"
+    head += f" in {t.directory}" if t.directory else ""
+    lines = [head]
+    lines.extend(f"    {f.role.replace('_', ' ')}: {visible_text(f.path)} ({format_bytes(f.size)})" for f in t.files)
+    more = t.files_total - len(t.files)
+    if more > 0 and listing != "files":
+        lines.append(f"    and {more} more: list_downloads(system='{system}', tag={t.tag})")
+    return lines
+
+
+def inventory_summary(inv: DownloadsInventory, budget: int | None = PAGE_TEXT_BUDGET) -> str:
+    """The sandbox's systems, a system's tags or a tag's files, each tag with the files a reader wants first."""
     lines = [inv.message]
+    tail: list[str] = []
+    body: list[str] = []
     for s in inv.systems:
         kinds = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(s.by_kind.items())) or "none complete"
-        lines.append(f"  {s.system} (TIC {s.tic_id}): {s.tags_complete} complete tag(s): {kinds} - {s.directory}")
-    return "\n".join(lines)
+        body.append(
+            f"{s.system} (TIC {s.tic_id}): {s.tags_complete} of {_plural(s.tags_recorded, 'tag')} complete "
+            f"({kinds}) in {s.directory}"
+        )
+        for t in s.tags:
+            body.extend(_inventory_tag_lines(s.system, t, inv.listing))
+        hidden = s.tags_recorded - len(s.tags)
+        if inv.listing == "systems" and hidden > 0:
+            body.append(f"  and {_plural(hidden, 'more tag')}: list_downloads(system='{s.system}')")
+    used = sum(len(x) + 1 for x in lines + tail) + 200
+    for i, line in enumerate(body):
+        if budget is not None and used + len(line) + 1 > budget:
+            lines.append(f"(text cut after {i} of {len(body)} lines; the structured result has the whole page)")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return "\n".join(lines + tail)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def extraction_summary(r: ExtractionReport) -> str:
@@ -282,11 +343,13 @@ def extraction_summary(r: ExtractionReport) -> str:
         r.message,
     ]
     for e in r.results:
-        name = e.source_file.rsplit("/", 1)[-1]
+        name = visible_text(e.source_file.rsplit("/", 1)[-1])
         if e.status in ("extracted", "already_extracted"):
+            ecsv = visible_text(e.ecsv or "")
             lines.append(
                 f"  {e.tag} {name}: {e.status.replace('_', ' ')}, {e.rows} rows, {_num(e.span_hours, '.2f')} h at "
-                f"{_num(e.cadence_seconds, '.1f')} s; time {e.time_source}; flux {e.flux_source} -> {e.ecsv}"
+                f"{_num(e.cadence_seconds, '.1f')} s; time {e.time_source}; flux {e.flux_source} -> {ecsv}"
+                + (f", plot {visible_text(e.png)}" if e.png else "")
                 + (f" [{'; '.join(e.warnings)}]" if e.warnings else "")
             )
             if e.fit is not None:

@@ -21,6 +21,8 @@ from pydantic import BaseModel, ValidationError, WithJsonSchema
 
 from exofop_mcp.api import Exofop
 from exofop_mcp.errors import ExofopMcpError, InvalidRequestError
+from exofop_mcp.mcp_server.server_icons import ICONS
+from exofop_mcp.text_format import visible_text
 
 log = logging.getLogger("exofop_mcp.mcp_server.server")
 
@@ -151,7 +153,8 @@ def add_model_tool(
             ) from None
         extra = extra_content(result) if extra_content else []
         return CallToolResult(
-            content=[TextContent(type="text", text=summarize(result)), *extra],
+            # control and bidi characters (in names, notes, file names) shown as escapes; the JSON keeps them exact
+            content=[TextContent(type="text", text=visible_text(summarize(result))), *extra],
             structured_content=result.model_dump(mode="json", exclude_none=True),
         )
 
@@ -160,6 +163,6 @@ def add_model_tool(
     tool.__annotations__ = {**hints, "return": Annotated[CallToolResult, result_model]}
     tool.__name__ = name
     tool.__doc__ = description
-    server.add_tool(tool, name=name, title=title, description=description, annotations=annotations)
+    server.add_tool(tool, name=name, title=title, description=description, annotations=annotations, icons=ICONS)
     if isinstance(server, ExofopServer):
         server.request_models[name] = request_model

@@ -49,8 +49,9 @@ class Intervals:
         return cls(windows.start[:, None], windows.end[:, None])
 
     def intersect(self, other: Intervals) -> Intervals:
-        start = np.maximum(self.start[:, :, None], other.start[:, None, :]).reshape(self.start.shape[0], -1)
-        end = np.minimum(self.end[:, :, None], other.end[:, None, :]).reshape(self.start.shape[0], -1)
+        shape = (self.start.shape[0], self.start.shape[1] * other.start.shape[1])  # explicit: no events is fine
+        start = np.maximum(self.start[:, :, None], other.start[:, None, :]).reshape(shape)
+        end = np.minimum(self.end[:, :, None], other.end[:, None, :]).reshape(shape)
         return Intervals(start, end)
 
     def measure(self) -> np.ndarray:

@@ -134,6 +134,11 @@ class ReplicaConfig(BaseModel):
     empty_archive_tags: tuple[int, ...] = Field(
         default=(), description="tags whose archive is served as a valid zip with no entries"
     )
+    row_notes: str | None = Field(
+        default=None,
+        description="text put in the Notes cell of every observation row (text other people write: "
+        "injected instructions, terminal escape sequences, bidi overrides)",
+    )
     inflating_pages: tuple[str, ...] = Field(
         default=(),
         description="pages (path suffixes, e.g. 'download_tseries.php') answered with a small gzip body "

@@ -191,6 +191,10 @@ def _observation_page(kind: str) -> Callable[[PageContext], Awaitable[Response]]
                 row[column] = cell
         if ctx.state.config.broken_free_text:  # a switch: notes holding '|', raw newlines, HTML
             rows = break_rows(rows, COLUMNS[kind].index("Notes"))
+        notes = ctx.state.config.row_notes  # a switch: what other people wrote in the notes
+        if notes is not None:
+            column = COLUMNS[kind].index("Notes")
+            rows = [[*row[:column], notes, *row[column + 1 :]] for row in rows]
         output = ctx.output()
         return text_table(render(COLUMNS[kind], rows, output), output)
 

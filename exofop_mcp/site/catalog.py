@@ -225,6 +225,55 @@ class TOICatalog:
             self._damaged(exc)
             return {}
 
+    def names_like(self, name: str, limit: int = 5) -> list[str]:
+        """Catalog names close to ``name`` (a misspelling: a letter or digit wrong, missing or extra)."""
+        import difflib
+
+        key = normalize_name(name)
+        conn = self._db()
+        if conn is None or len(key) < 3:
+            return []
+        try:
+            rows = conn.execute("SELECT norm, name FROM names WHERE substr(norm, 1, 2) = ?", (key[:2],)).fetchall()
+        except _DAMAGE as exc:
+            self._damaged(exc)
+            return []
+        by_key: dict[str, str] = {}
+        for norm, shown in rows:
+            by_key.setdefault(str(norm), str(shown))
+        return [by_key[k] for k in difflib.get_close_matches(key, list(by_key), n=limit, cutoff=0.8)]
+
+    def hosts_like(self, host: int, limit: int = 5) -> list[int]:
+        """Host TOIs one digit away from ``host`` (one wrong, missing, extra or swapped), that the catalog has."""
+        digits = str(host)
+        near: set[str] = set()
+        for i in range(len(digits) + 1):
+            for d in "0123456789":
+                near.add(digits[:i] + d + digits[i:])  # one digit more
+                if i < len(digits):
+                    near.add(digits[:i] + d + digits[i + 1 :])  # one digit changed
+            if i < len(digits):
+                near.add(digits[:i] + digits[i + 1 :])  # one digit fewer
+            if i + 1 < len(digits):
+                near.add(digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :])  # two swapped
+        numbers = sorted({int(n) for n in near if n and n[0] != "0" and n != digits})
+        conn = self._db()
+        if conn is None or not numbers:
+            return []
+        marks = ", ".join("?" for _ in numbers)
+        try:
+            rows = conn.execute(f"SELECT DISTINCT host FROM tois WHERE host IN ({marks})", numbers).fetchall()
+        except _DAMAGE as exc:
+            self._damaged(exc)
+            return []
+
+        def closeness(h: int) -> tuple[int, int, int]:
+            text = str(h)
+            prefix = next((i for i, (a, b) in enumerate(zip(text, digits, strict=False)) if a != b), len(text))
+            return abs(len(text) - len(digits)), -prefix, abs(h - host)
+
+        return sorted((int(h) for (h,) in rows), key=closeness)[:limit]
+
     def _entries(self, sql: str, args: tuple[object, ...]) -> list[CatalogEntry]:
         conn = self._db()
         if conn is None:

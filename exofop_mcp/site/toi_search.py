@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from exofop_mcp.errors import ExofopResponseError
 from exofop_mcp.result_pages import fit_page, json_size
@@ -74,6 +74,10 @@ MAX_OFFSET = 10**6
 MAX_COUNT = 10**6
 
 Disposition = Annotated[str, Field(min_length=1, max_length=10, pattern=r"^[A-Za-z?]+$")]
+
+#: The dispositions the TOI table uses: a filter value outside them would silently match nothing.
+TFOPWG_DISPOSITIONS = ("PC", "APC", "CP", "KP", "FP", "FA")
+TESS_DISPOSITIONS = ("PC", "CP", "KP", "FP", "EB", "IS", "V", "O")
 
 
 class ToiFilters(BaseModel):
@@ -170,6 +174,21 @@ class ToiFilters(BaseModel):
             le=5,
         ),
     ] = None
+
+    @field_validator("tfopwg_disposition", "tess_disposition")
+    @classmethod
+    def _known_dispositions(cls, values: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        if values is None:
+            return None
+        known = TFOPWG_DISPOSITIONS if info.field_name == "tfopwg_disposition" else TESS_DISPOSITIONS
+        unknown = [v for v in values if v.upper() not in known]
+        if unknown:
+            what = "is not a disposition" if len(unknown) == 1 else "are not dispositions"
+            raise ValueError(
+                f"{', '.join(repr(v) for v in unknown)} {what} the TOI table uses; valid values (any case): "
+                f"{', '.join(known)}"
+            )
+        return [v.upper() for v in values]
 
     @model_validator(mode="after")
     def _check(self) -> Self:

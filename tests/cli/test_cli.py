@@ -165,16 +165,16 @@ def test_list_prints_a_table_with_paging_hints(cli: Cli) -> None:
     done = cli("list", "TOI-1130")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == "TOI-1130 (TIC 254113311): 79 time series row(s)"
+    assert lines[0] == "TOI-1130 (TIC 254113311): 79 time series rows"
     header = next(line for line in lines if line.lstrip().startswith("#"))
     for column in ("date", "telescope", "instrument", "filter", "planet", "tag", "user", "notes"):
         assert column in header.split(), column
     rows = [line for line in lines if re.match(r"^\s*\d+\s+\d{4}-\d\d-\d\d", line)]
-    assert len(rows) == 25 and rows[0].split()[0] == "0" and rows[-1].split()[0] == "24"
+    assert len(rows) == 25 and rows[0].split()[0] == "1" and rows[-1].split()[0] == "25"
     assert all(len(line) <= 120 for line in lines if not line.startswith(("Next", "70 tag", "Download")))
     assert "Rows 1-25 of 79." in lines
     assert "Next page: exofop-mcp list TOI-1130 --kind time_series --offset 25" in lines
-    assert any(line.startswith("70 tag(s) in all 79 matching rows: ") for line in lines)
+    assert any(line.startswith("70 tags in all 79 matching rows: ") for line in lines)
     assert "Download them: exofop-mcp download TOI-1130 --kind time_series" in lines
 
 
@@ -182,9 +182,9 @@ def test_list_filters_and_paging(cli: Cli) -> None:
     done = cli("list", "TOI-1130", *LCO_ZS, "--limit", "2", "--offset", "1")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("TOI-1130 (TIC 254113311): 4 time series row(s) matching ")
+    assert lines[0].startswith("TOI-1130 (TIC 254113311): 4 time series rows matching ")
     rows = [line for line in lines if re.match(r"^\s*\d+\s+\d{4}-", line)]
-    assert [r.split()[0] for r in rows] == ["1", "2"]
+    assert [r.split()[0] for r in rows] == ["2", "3"]  # rows 2-3, numbered as the footer counts them
     assert all("LCO" in r and " zs " in r for r in rows)
     assert (
         "Next page: exofop-mcp list TOI-1130 --kind time_series --telescope LCO --filter zs --until 2020-07-01 "
@@ -217,7 +217,7 @@ def test_list_nearby_targets_has_its_own_columns(cli: Cli) -> None:
 def test_list_with_nothing_matching(cli: Cli) -> None:
     done = cli("list", "TOI-1130", "--telescope", "no-such-telescope")
     assert done.returncode == 0, done.stderr
-    assert "0 time series row(s)" in done.stdout and "No rows match. Try fewer filters." in done.stdout
+    assert "0 time series rows" in done.stdout and "No rows match. Try fewer filters." in done.stdout
 
 
 @pytest.mark.parametrize(
@@ -459,7 +459,7 @@ def test_table_fits_the_width_and_shortens_long_text() -> None:
     lines = observation_table(page, width=90, mark="…")
     assert lines[0].split() == ["#", "date", "telescope", "instrument", "filter", "planet", "tag", "user", "notes"]
     assert set(lines[1]) <= {"-", " "}
-    assert [line.split()[0] for line in lines[2:]] == ["10", "11", "12"]
+    assert [line.split()[0] for line in lines[2:]] == ["11", "12", "13"]
     assert all(len(line) <= 90 for line in lines)
     assert "…" in lines[3] and "18001" in lines[3] and "1130.02" in lines[3]
     # without notes on the page, the notes column is left out
@@ -475,7 +475,7 @@ def test_nearby_targets_table_columns() -> None:
     page.rows = [row]  # type: ignore[assignment]
     header, _, line = observation_table(page)
     assert header.split() == ["#", "TIC", 'sep(")', "PA(deg)", "Tmag"]
-    assert line.split() == ["0", "254116596", "5.98", "122.9", "12.567"]
+    assert line.split() == ["1", "254116596", "5.98", "122.9", "12.567"]
 
 
 def _job(tmp_path: Path, tags: list[int]) -> DownloadJob:

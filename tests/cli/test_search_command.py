@@ -29,7 +29,7 @@ def test_search_json_is_the_tool_output(env, capsys):
 def test_search_text_and_sorting(env, capsys):
     assert main(["search", "--tfopwg-disposition", "PC", "APC", "--sort-by=-depth_ppm", "--limit", "3"]) == 0
     out = capsys.readouterr().out
-    assert "sorted by -depth_ppm; rows 1-3 shown" in out and "More rows: call again with offset=3." in out
+    assert "sorted by -depth_ppm; rows 1-3 shown" in out and "More rows: run the same command with --offset 3." in out
 
 
 @pytest.mark.parametrize(

@@ -117,7 +117,7 @@ async def test_keep_zip_and_no_unzip(warm_settings):
         ("symlink", "unsafe_archive", "link"),
         ("zip_bomb", "unsafe_archive", "ratio"),
         ("too_many_entries", "unsafe_archive", "entries"),
-        ("corrupt", "corrupt", "download it again"),
+        ("corrupt", "corrupt", "ask again later"),
     ],
 )
 async def test_awkward_tags_get_an_honest_status(warm_settings, name, status, words):
@@ -128,6 +128,7 @@ async def test_awkward_tags_get_an_honest_status(warm_settings, name, status, wo
     assert result.status == status, result.message
     assert words.lower() in (result.message or "").lower()
     system_dir = warm_settings.data_dir / "TOI-209"
+    assert str(system_dir / "archives") not in (result.message or "")  # the deleted archive is not named
     assert not any(system_dir.rglob(f"{tag}/*")), "nothing may be extracted"
     assert not any((system_dir / "archives").glob("*"))
     assert_no_temp_files(warm_settings.data_dir)

@@ -109,4 +109,4 @@ def test_the_cli_refuses_another_stars_tag_with_exit_1(warm_settings, replica, m
     captured = capsys.readouterr()
     assert code == 1
     assert "other_star" in captured.err and f"TIC {other_tic}" in captured.err
-    assert f"exofop-mcp download 'TOI-270' {other_tag}" in captured.err
+    assert f"`exofop-mcp download TOI-270 {other_tag}`" in captured.err and "download_tags" not in captured.err

@@ -28,6 +28,7 @@ from mcp import Client, StdioServerParameters
 
 from exofop_mcp.api import Exofop
 from exofop_mcp.atomic_files import is_temp_name
+from exofop_mcp.downloads.file_roles import first_wanted
 from exofop_mcp.downloads.manifest import load_manifest
 from exofop_mcp.downloads.request_models import DownloadTagsRequest
 from exofop_mcp.downloads.sandbox import SystemDirectory
@@ -370,7 +371,7 @@ async def test_disk_full_fails_tags_clearly_and_keeps_earlier_ones(small_disk, r
     for result in first["results"]:
         entry = manifest.tags[str(result["tag"])]
         assert entry.sha256 == result["sha256"]
-        assert [f.path for f in entry.files][:20] == result["files"]
+        assert first_wanted([f.path for f in entry.files], str, entry.kind)[:20] == result["files"]
     if mode != "fsize":
         overwrite = reports[2]["results"][0]
         assert overwrite["status"] == "failed" and no_space in overwrite["message"]

@@ -145,7 +145,12 @@ async def test_soak_300_downloads_with_transient_faults(warm_settings, replica, 
             assert report["tags_done"] == report["tags_total"] == len(systems[tic])
             assert sum(report["totals"].values()) == len(systems[tic])
             results[tic] = {r["tag"]: r for r in report["results"]}
-        inventory = (await client.call_tool("list_downloads", {})).structured_content
+        inventory: dict[str, Any] = {"systems": []}  # list_downloads pages the systems: read every page
+        page: dict[str, Any] = {"next_offset": 0}
+        while page.get("next_offset") is not None:
+            answer = await client.call_tool("list_downloads", {"offset": page["next_offset"]})
+            page = dict(answer.structured_content or {})
+            inventory["systems"] += page["systems"]
     log = archive_requests(replica.requests, started)
     for tic in systems:
         failures += check_pass(results[tic], systems[tic], log)

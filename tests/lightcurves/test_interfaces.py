@@ -9,6 +9,8 @@ import pytest
 from mcp import Client
 
 from exofop_mcp.cli.main import main
+from exofop_mcp.downloads.manifest import describe_file, load_manifest, save_manifest
+from exofop_mcp.downloads.sandbox import SystemDirectory
 from exofop_mcp.mcp_server.server import build_server
 from exofop_mcp.replica import Replica
 from exofop_mcp.settings import Settings
@@ -82,12 +84,33 @@ def _cli(settings: Settings, *args: str) -> list[str]:
 def test_cli_extract_text_and_json(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(_cli(settings, "extract", SYSTEM))
     out = capsys.readouterr().out
-    assert code == 1  # some files of the replica are broken on purpose; the others are extracted
-    assert "excel_binary" in out and "light curves from" in out
+    # The replica's refused files were never light curves (a comparison-star list, an empty extra.csv, an
+    # Excel twin of a table that was read): they are listed with their reason, and the run succeeds.
+    assert code == 0, out
+    assert "excel_binary" in out and "no_time_column" in out and "empty_file" in out and "light curves from" in out
+    excel = next(line for line in out.splitlines() if "excel_binary" in line)
+    assert "save it as" not in excel and "not needed" in excel and ".tbl" in excel
     code = main(_cli(settings, "extract", SYSTEM, "--json"))
     report = json.loads(capsys.readouterr().out)
-    assert code == 1 and report["totals"]["already_extracted"] == report["light_curves"]
+    assert code == 0 and report["totals"]["already_extracted"] == report["light_curves"]
     assert report["entries_total"] == len(report["results"])
+
+
+def test_cli_extract_exits_1_when_a_light_curve_cannot_be_read(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = min((settings.data_dir / SYSTEM / "time_series").rglob("*_measurements.tbl"))
+    rows = "".join(f"{2458700.5 + i / 1000:.6f}\t{1.2 + i / 1000:.4f}\n" for i in range(50))
+    table.write_text("BJD_TDB\tAIRMASS\n" + rows)  # times, but no flux: a light curve that cannot be read
+    directory = SystemDirectory(settings.data_dir, SYSTEM)  # as ExoFOP sent it: the download stays complete
+    manifest = load_manifest(directory, for_update=True)
+    assert manifest is not None
+    for entry in manifest.tags.values():
+        entry.files = [describe_file(directory, table) if directory.path / f.path == table else f for f in entry.files]
+    save_manifest(directory, manifest)
+    code = main(_cli(settings, "extract", SYSTEM))
+    out = capsys.readouterr().out
+    assert code == 1 and "no_flux_column" in out, out
 
 
 def test_cli_named_tags_and_bad_arguments(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
@@ -102,3 +125,14 @@ def test_cli_named_tags_and_bad_arguments(settings: Settings, capsys: pytest.Cap
     with pytest.raises(SystemExit) as exited:
         main(_cli(settings, "extract", SYSTEM, "notatag"))
     assert exited.value.code == 2
+
+
+async def test_tool_text_names_each_plot_and_the_call_that_pages_on(settings: Settings) -> None:
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool("extract_light_curves", {"system": SYSTEM, "limit": 3, "wait_seconds": 60})
+    report = result.structured_content
+    assert report is not None and report["state"] == "completed", text_of(result)
+    text = text_of(result)
+    pngs = [e["png"] for e in report["results"] if e.get("png")]
+    assert pngs and all(f"plot {png}" in text for png in pngs)  # a text-only client can preview each plot
+    assert f"extraction_status(job_id='{report['job_id']}', offset=3)" in text

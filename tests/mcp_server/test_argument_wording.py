@@ -42,5 +42,5 @@ async def test_a_check_of_several_arguments_is_not_prefixed_with_arguments(warm_
 async def test_an_offset_past_the_end_says_how_many_rows_there_are(warm_settings):
     result = await call(warm_settings, "list_observations", {"system": "TOI-1130", "offset": 10000})
     text = text_of(result)
-    assert "79 time series row(s)" in text and "offset 10000 is past the last row" in text
+    assert "79 time series rows" in text and "offset 10000 is past the last row" in text
     assert "10001" not in text and "9999" not in text

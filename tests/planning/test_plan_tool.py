@@ -159,3 +159,13 @@ async def test_sort_orders(warm_settings):
     by_toi = await ok(warm_settings, "plan_transits", {**args, "sort_by": "toi"})
     keys = [tuple(int(part) for part in e["toi"].split(".")) for e in by_toi["events"]]
     assert keys == sorted(keys)
+
+
+async def test_a_night_without_any_transit_of_the_system_is_an_empty_plan(warm_settings):
+    # TOI-1130 has no transit in the night of 2026-12-07 at LCO CTIO: no events, not an error.
+    page = await ok(
+        warm_settings,
+        "plan_transits",
+        {"observatory": "lco-ctio", "start_date": "2026-12-07", "systems": ["TOI-1130"], "min_observable_fraction": 0},
+    )
+    assert page["total"] == 0 and page.get("events", []) == []

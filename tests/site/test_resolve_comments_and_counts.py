@@ -24,7 +24,8 @@ async def test_a_free_text_comment_is_a_comment_not_a_name(warm_settings):
     text = text_of(result)
     line = next(line for line in text.splitlines() if line.strip().startswith(f"TOI-{planet['toi']}:"))
     assert "V-shaped" not in line and "named" not in line
-    assert f"    comment: {planet['comments']}" in text
+    fenced = text[text.index("<<< site content") : text.index("<<< end of site content >>>")]
+    assert f"TOI-{planet['toi']}: {planet['comments']}" in fenced
 
 
 async def test_observation_counts_are_labelled_as_the_catalogs_summary(warm_settings):
