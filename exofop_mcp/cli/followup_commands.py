@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.toi_search import ToiFilters
+from exofop_mcp.text_format import visible_text
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -145,10 +146,10 @@ def _run(main: Coroutine[Any, Any, str], out: TextIO, err: TextIO) -> int:
 
     try:
         text = asyncio.run(main)
-        out.write(text + "\n")
+        out.write(visible_text(text) + "\n")
         out.flush()
     except ExofopMcpError as exc:
-        err.write(f"exofop-mcp: {for_terminal(str(exc))}\n")
+        err.write(f"exofop-mcp: {visible_text(for_terminal(str(exc)))}\n")
         return EXIT_FAILED
     except KeyboardInterrupt:
         err.write("exofop-mcp: interrupted.\n")

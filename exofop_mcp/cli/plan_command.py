@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.planning.models import PlanSortKey, PlanTransitsRequest
 from exofop_mcp.settings import Settings
+from exofop_mcp.text_format import visible_text
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -143,10 +144,10 @@ def run_plan_command(
 
     try:
         text = asyncio.run(main())
-        out.write(text + "\n")
+        out.write(visible_text(text) + "\n")
         out.flush()
     except ExofopMcpError as exc:
-        err.write(f"exofop-mcp: {for_terminal(str(exc))}\n")
+        err.write(f"exofop-mcp: {visible_text(for_terminal(str(exc)))}\n")
         return EXIT_FAILED
     except KeyboardInterrupt:
         err.write("exofop-mcp: interrupted.\n")

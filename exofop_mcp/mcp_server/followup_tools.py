@@ -7,9 +7,10 @@ from typing import Any
 from mcp.server.mcpserver import Context, MCPServer
 
 from exofop_mcp.api import Exofop
-from exofop_mcp.followup.status import SITE_TEXT_LABEL, FollowUpStatus, FollowUpStatusRequest
+from exofop_mcp.followup.status import FollowUpStatus, FollowUpStatusRequest
 from exofop_mcp.followup.whats_new import WhatsNew, WhatsNewRequest
 from exofop_mcp.mcp_server.tool_registration import READ_ONLY, add_model_tool
+from exofop_mcp.text_format import site_text_block
 
 #: Light-curve verdicts named in the text half (the structured half has them all).
 TEXT_VERDICTS = 15
@@ -57,8 +58,8 @@ def status_summary(s: FollowUpStatus, *, terminal: bool = False) -> str:
         )
     comments = [(c.toi, c.comments) for c in s.candidates if c.comments]
     if comments:
-        lines.append(f"TOI table comments ({SITE_TEXT_LABEL}):")
-        lines.extend(f'  TOI {toi}: "{text}"' for toi, text in comments)
+        lines.append("TOI table comments:")
+        lines.extend(site_text_block([f"TOI {toi}: {text}" for toi, text in comments]))
     lines.append("Observations on ExoFOP:")
     for kind, k in s.observations.items():
         lines.append(f"  {kind}: {k.count} row(s), {k.tags} tag(s), latest {k.latest_date or '-'}")
@@ -67,11 +68,12 @@ def status_summary(s: FollowUpStatus, *, terminal: bool = False) -> str:
         if k.high_resolution is not None:
             lines.append(f"    high-resolution (AO/speckle): {k.high_resolution}")
     if s.observing_notes:
-        lines.append(
-            f"Observing notes, newest first ({len(s.observing_notes)} of {s.observing_notes_total}; {SITE_TEXT_LABEL}):"
+        lines.append(f"Observing notes, newest first ({len(s.observing_notes)} of {s.observing_notes_total}):")
+        lines.extend(
+            site_text_block(
+                [f"{n.date or '?'} {n.user or '?'} tag {n.tag or '-'}: {n.text}" for n in s.observing_notes]
+            )
         )
-        for n in s.observing_notes:
-            lines.append(f'  {n.date or "?"} {n.user or "?"} tag {n.tag or "-"}: "{n.text}"')
     elif s.observing_notes_total == 0:
         lines.append("Observing notes: none.")
     if s.nearby_stars is not None:
@@ -109,14 +111,24 @@ def status_summary(s: FollowUpStatus, *, terminal: bool = False) -> str:
     return "\n".join(lines)
 
 
+def _tag(tag: int | None) -> str:
+    return f" tag {tag}" if tag is not None else ""
+
+
 def whats_new_summary(w: WhatsNew, *, terminal: bool = False) -> str:
     where = "the watch list" if w.source == "watch_list" else "the given systems"
     head = f"{w.total} change(s) since {w.since} on {len(w.systems)} system(s) of {where}"
     counts = ", ".join(f"{k} {v}" for k, v in sorted(w.counts.items()))
     lines = [head + (f" ({counts})" if counts else "") + (":" if w.changes else ".")]
-    for c in w.changes:
-        tag = f" tag {c.tag}" if c.tag is not None else ""
-        lines.append(f"  {c.date} {c.system} {c.kind}{tag}: {c.summary}")
+    if w.changes:  # the summaries quote notes and names other people wrote
+        lines.extend(
+            site_text_block(
+                [
+                    f"{c.date} {c.system} {c.kind}{f' tag {c.tag}' if c.tag is not None else ''}: {c.summary}"
+                    for c in w.changes
+                ]
+            )
+        )
     if w.next_offset is not None:
         if terminal:
             systems = "" if w.source == "watch_list" else " " + " ".join(w.systems)
