@@ -23,6 +23,9 @@ The hierarchy (the code of each class in brackets)::
       LoginFailedError [login_failed]
       LoginUnconfirmedError [login_unconfirmed]
       AtomicWriteError [write_failed]            (also OSError)
+      SandboxEscapeError [outside_sandbox]       (also ValueError) a path or link that leads out
+      UnsafeFileError [unsafe_file]              not a regular file (FIFO, device...), or a hard link
+      FileTooLargeError [file_too_large]         past a size, line-length or column cap
       ArchiveError [archive_error]
         UnsafeArchive [unsafe_archive]
         CorruptArchive [corrupt_archive]
@@ -59,14 +62,17 @@ __all__ = [
     "ExofopUnavailableError",
     "ExofopUnreachableError",
     "ExtractionIOError",
+    "FileTooLargeError",
     "ForeignRedirectError",
     "InvalidIdentifierError",
     "InvalidRequestError",
     "LoginFailedError",
     "LoginUnconfirmedError",
     "ResponseTooLargeError",
+    "SandboxEscapeError",
     "TargetNotFoundError",
     "UnsafeArchive",
+    "UnsafeFileError",
     "UnsupportedArchive",
     "UsageError",
 ]
@@ -206,6 +212,27 @@ class AtomicWriteError(ExofopMcpError, OSError):
     """
 
     code = "write_failed"
+
+
+class SandboxEscapeError(ExofopMcpError, ValueError):
+    """A path (given, or read from disk state) or a link on its way would lead outside the sandbox.
+
+    Nothing is read or written through it (see :mod:`exofop_mcp.safe_files`).
+    """
+
+    code = "outside_sandbox"
+
+
+class UnsafeFileError(ExofopMcpError):
+    """A file in the sandbox that is not read: a FIFO, device, socket or folder, or a hard link."""
+
+    code = "unsafe_file"
+
+
+class FileTooLargeError(ExofopMcpError):
+    """A file past a cap: its size, the length of one of its lines, or its number of columns."""
+
+    code = "file_too_large"
 
 
 class ArchiveError(ExofopMcpError):

@@ -22,12 +22,9 @@ import io
 import math
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from exofop_mcp.atomic_files import atomic_write_bytes
 
 WIDTH, HEIGHT, DPI = 640, 320, 100
 LEFT, RIGHT, TOP, BOTTOM = 70, 12, 24, 44  # margins of the plotting area (pixels)
@@ -212,8 +209,3 @@ def plot_png(bjd: np.ndarray, flux: np.ndarray, flux_err: np.ndarray, title: str
             if ephemeris is None
             else f"TOI {ephemeris.planet} predicted transit" + ("" if hours else " (outside the observation)"),
         )
-
-
-def write_png(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, data, durable=False)

@@ -38,6 +38,11 @@ MISSING = {
     "-infinity",
 }
 MIN_ROWS = 3
+#: Caps that bound the memory one table can take (a real AstroImageJ table is a few MB, a few hundred columns).
+MAX_TABLE_BYTES = 64 << 20
+MAX_LINE_CHARS = 1 << 20
+MAX_COLUMNS = 10_000
+MAX_CELLS = 5_000_000
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$")
@@ -137,6 +142,8 @@ def refuse_binary(data: bytes, name: str) -> None:
 
 def read_text_table(data: bytes, name: str = "") -> TextTable:
     """Parse ``data`` as a text table; raises :class:`Refusal` when it is not one."""
+    if len(data) > MAX_TABLE_BYTES:
+        raise Refusal("too_large", f"{len(data):,} bytes, more than the {MAX_TABLE_BYTES >> 20} MiB a table may have.")
     if not data.strip():
         raise Refusal("empty_file", "the file is empty.")
     refuse_binary(data, name)
@@ -144,6 +151,11 @@ def read_text_table(data: bytes, name: str = "") -> TextTable:
     metadata: dict[str, str] = {}
     comments: list[str] = []
     all_lines = text.splitlines()
+    longest = max(map(len, all_lines), default=0)
+    if longest > MAX_LINE_CHARS:
+        raise Refusal(
+            "too_large", f"a line of {longest:,} characters, more than {MAX_LINE_CHARS:,}: not a light-curve table."
+        )
     start = 0
     while start < len(all_lines):  # leading blank and comment lines: metadata, a "#" header
         stripped = all_lines[start].strip()
@@ -173,7 +185,19 @@ def read_text_table(data: bytes, name: str = "") -> TextTable:
         body = lines
     else:
         header, body = first, lines[1:]
-    rows = [_split(line, separator) for line in body]
+    if len(first) > MAX_COLUMNS:
+        raise Refusal("too_large", f"{len(first):,} columns, more than {MAX_COLUMNS:,}: not a light-curve table.")
+    rows = []
+    cells = 0
+    for line in body:
+        row = _split(line, separator)
+        cells += len(row)
+        if len(row) > MAX_COLUMNS or cells > MAX_CELLS:
+            raise Refusal(
+                "too_large",
+                f"more than {MAX_COLUMNS:,} columns in a row or {MAX_CELLS:,} cells in all: not a light-curve table.",
+            )
+        rows.append(row)
     width = max((len(r) for r in rows), default=0)
     if header is None:
         if width < 2:
