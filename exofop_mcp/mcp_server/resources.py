@@ -23,7 +23,6 @@ from exofop_mcp.previews.locate import (
     SandboxFileNotFoundError,
     locate_file,
     mime_type_of,
-    read_bytes_limited,
 )
 from exofop_mcp.text_format import format_bytes
 
@@ -42,15 +41,15 @@ FILE_DESCRIPTION = (
 async def read_downloaded_file(exofop: Exofop, system: str, path: str) -> tuple[str | bytes, str]:
     """The content of a downloaded file (text when it is text) and its MIME type."""
     directory = await system_directory(exofop, system)
-    real = await asyncio.to_thread(locate_file, directory, path)
-    size = real.stat().st_size
-    if size > MAX_RESOURCE_BYTES:
-        raise ExofopMcpError(
-            f"{path} is {format_bytes(size)}, more than the {format_bytes(MAX_RESOURCE_BYTES)} a resource sends.",
-            hint=f"Use preview_file(system='{directory.name}', path='{path}') for a summary.",
-        )
-    data = await asyncio.to_thread(read_bytes_limited, real, MAX_RESOURCE_BYTES + 1)
-    mime = mime_type_of(real)
+    with await asyncio.to_thread(locate_file, directory, path) as opened:  # opened inside, then checked
+        size = opened.size
+        if size > MAX_RESOURCE_BYTES:
+            raise ExofopMcpError(
+                f"{path} is {format_bytes(size)}, more than the {format_bytes(MAX_RESOURCE_BYTES)} a resource sends.",
+                hint=f"Use preview_file(system='{directory.name}', path='{path}') for a summary.",
+            )
+        data = await asyncio.to_thread(opened.head, MAX_RESOURCE_BYTES)
+    mime = mime_type_of(opened.relative)
     if mime.startswith("text/") or mime in _TEXT_TYPES:
         try:
             return data.decode("utf-8"), mime
