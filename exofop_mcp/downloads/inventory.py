@@ -8,8 +8,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from exofop_mcp.downloads.manifest import Manifest, is_complete, list_manifests
+from exofop_mcp.downloads.manifest import Manifest, is_complete, list_manifests, read_manifest_bytes
 from exofop_mcp.downloads.sandbox import CANONICAL_NAME, SystemDirectory
+from exofop_mcp.errors import ExofopMcpError
 
 MAX_TAGS_LISTED = 200
 
@@ -70,12 +71,12 @@ def inventory(root: Path, only: str | None = None) -> DownloadsInventory:
         name = path.parent.name
         if not CANONICAL_NAME.match(name) or (only is not None and name != only):
             continue
+        directory = SystemDirectory(root, name)
         try:
-            manifest = Manifest.model_validate_json(path.read_bytes().decode("utf-8"))
-        except (OSError, ValueError):  # not UTF-8, not JSON, not a manifest, a folder
+            manifest = Manifest.model_validate_json(read_manifest_bytes(directory).decode("utf-8"))
+        except (OSError, ValueError, ExofopMcpError):  # not UTF-8, not JSON, not a manifest, a folder, a FIFO
             unreadable.append(name)
             continue
-        directory = SystemDirectory(root, name)
         tags = []
         by_kind: dict[str, int] = {}
         for entry in sorted(manifest.tags.values(), key=lambda e: e.tag):

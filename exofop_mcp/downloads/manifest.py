@@ -23,8 +23,9 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from exofop_mcp.atomic_files import atomic_write_text
-from exofop_mcp.downloads.sandbox import DownloadKind, SystemDirectory
-from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.downloads.sandbox import MANIFEST_NAME, DownloadKind, SystemDirectory
+from exofop_mcp.errors import ExofopMcpError, FileTooLargeError, UnsafeFileError
+from exofop_mcp.safe_files import open_inside
 
 log = logging.getLogger(__name__)
 
@@ -127,12 +128,12 @@ def load_manifest(system_dir: SystemDirectory, *, for_update: bool = False) -> M
         cached = _parsed.get(path)
         if cached is not None and cached[0] == signature:
             return cached[1].model_copy(deep=True) if for_update else cached[1]
-        data = path.read_bytes()
+        data = read_manifest_bytes(system_dir)
         manifest = Manifest.model_validate_json(data.decode("utf-8"))
     except FileNotFoundError:
         _parsed.pop(path, None)
         return None
-    except (OSError, ValueError) as exc:  # ValidationError and UnicodeDecodeError are ValueErrors
+    except (OSError, ValueError, UnsafeFileError, FileTooLargeError) as exc:  # ValidationError... are ValueErrors
         _parsed.pop(path, None)
         set_aside(path, _reason(exc))
         return None
@@ -140,7 +141,21 @@ def load_manifest(system_dir: SystemDirectory, *, for_update: bool = False) -> M
     return manifest.model_copy(deep=True) if for_update else manifest
 
 
+#: A manifest larger than this is not read (one of thousands of tags is a few MB).
+MAX_MANIFEST_BYTES = 256 << 20
+
+
+def read_manifest_bytes(system_dir: SystemDirectory) -> bytes:
+    """The manifest's bytes, opened inside the system directory and checked before it is read
+    (:mod:`exofop_mcp.safe_files`): a FIFO, a device, a hard link or a link leading out is refused,
+    never waited on or followed."""
+    with open_inside(system_dir.path, MANIFEST_NAME, root=system_dir.root) as opened:
+        return opened.read(MAX_MANIFEST_BYTES, what="the manifest reader")
+
+
 def _reason(exc: Exception) -> str:
+    if isinstance(exc, ExofopMcpError):
+        return exc.message
     if isinstance(exc, ValidationError):
         return f"{exc.error_count()} error(s) in its content"
     if isinstance(exc, UnicodeDecodeError):

@@ -35,7 +35,7 @@ from exofop_mcp.lightcurves.reports import EntryStatus, LightCurveEntry, Refusal
 from exofop_mcp.lightcurves.table_reading import MAX_LINE_CHARS, MAX_TABLE_BYTES, MIN_ROWS, read_text_table
 from exofop_mcp.lightcurves.time_columns import choose_times, site_from_table
 from exofop_mcp.lightcurves.time_systems import SECONDS_PER_DAY, Target
-from exofop_mcp.safe_files import open_folder_for_writing, open_inside, remove_inside
+from exofop_mcp.safe_files import NotAFileError, open_folder_for_writing, open_inside, remove_inside
 
 log = logging.getLogger(__name__)
 
@@ -325,8 +325,10 @@ def read_refusal(exc: BaseException) -> Refusal:
         return Refusal("outside_sandbox", f"{exc} (a link leading outside the system directory).")
     if isinstance(exc, FileTooLargeError):
         return Refusal("too_large", str(exc))
-    if isinstance(exc, UnsafeFileError):
+    if isinstance(exc, NotAFileError):
         return Refusal("not_a_regular_file", str(exc))
+    if isinstance(exc, UnsafeFileError):
+        return Refusal("hard_link", str(exc))
     if isinstance(exc, OSError):
         return Refusal("read_error", f"the file could not be read ({exc.strerror or type(exc).__name__}).")
     return Refusal("read_error", f"the file could not be read ({type(exc).__name__}).")
