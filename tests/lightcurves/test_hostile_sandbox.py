@@ -203,17 +203,19 @@ def test_a_fifo_or_a_hard_link_where_a_table_should_be_is_refused(copied: Settin
 # -- a source swapped for a link while it is read -------------------------------------------------
 
 
-def test_a_source_swapped_for_a_link_in_a_tight_loop_never_gives_outside_content(copied: Settings):
+@pytest.mark.parametrize("swapped", ["file", "tag folder"])
+def test_a_source_swapped_for_a_link_in_a_tight_loop_never_gives_outside_content(copied: Settings, swapped: str):
     directory, source, tag = a_source(copied)
     path = directory.path / source
     inside = path.read_bytes()
-    outside = outside_of(copied) / "swapped_data.txt"
+    outside = outside_of(copied) / str(tag) / path.name
+    outside.parent.mkdir()
     outside.write_bytes(inside.replace(b"rel_flux_err", b"REL_FLUX_ERR"))  # same size, other bytes
     assert len(outside.read_bytes()) == len(inside)
     bad = hashlib.sha256(outside.read_bytes()).hexdigest()
     seen: set[str] = set()
-    with swapping(path, outside):
-        for _ in range(12):
+    with swapping(path, outside) if swapped == "file" else swapping(path.parent, outside.parent):
+        for _ in range(30):
             report = extract(copied, tags=[tag], overwrite=True, plots=False)
             for entry in report.results:
                 if entry.source_file == source and entry.ecsv:
@@ -221,6 +223,34 @@ def test_a_source_swapped_for_a_link_in_a_tight_loop_never_gives_outside_content
                     seen.add(header)
                     assert bad not in header, "a light curve was made from a file outside the sandbox"
     assert seen, "no extraction got through at all"
+
+
+@pytest.mark.parametrize("swapped", ["file", "tag folder"])
+def test_many_reads_of_a_source_swapped_for_a_link_never_give_outside_content(copied: Settings, swapped: str):
+    """The same attack, 800 times at the level of one tag's extraction (no job, no plots): the code that
+    checked the path and then read it made a light curve of the outside file about once in 150 reads."""
+    from exofop_mcp.lightcurves.extraction import SystemContext, extract_tag
+    from exofop_mcp.lightcurves.time_systems import Target
+
+    directory, source, tag = a_source(copied)
+    path = directory.path / source
+    inside = path.read_bytes()
+    outside = outside_of(copied) / str(tag) / path.name
+    outside.parent.mkdir()
+    outside.write_bytes(inside.replace(b"rel_flux_err", b"REL_FLUX_ERR"))
+    bad = hashlib.sha256(outside.read_bytes()).hexdigest()
+    manifest = load_manifest(directory)
+    assert manifest is not None
+    ctx = SystemContext(directory, 403224672, 141, Target(333.65, -50.48), plots=False)
+    made = 0
+    with swapping(path, outside) if swapped == "file" else swapping(path.parent, outside.parent):
+        for _ in range(800):
+            outcome = extract_tag(ctx, manifest, tag, overwrite=True)
+            product = outcome.products.get(source)
+            if product is not None:
+                made += 1
+                assert product.source_sha256 != bad, "a light curve was made from a file outside the sandbox"
+    assert made, "no extraction got through at all"
 
 
 # -- memory bounded by design ----------------------------------------------------------------------
