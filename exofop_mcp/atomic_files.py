@@ -459,7 +459,7 @@ def atomic_write_bytes_at(dir_fd: int, name: str, data: bytes, *, shown_as: Path
 
     The same temporary-name-then-rename as :func:`atomic_write_bytes`, but every name is taken
     relative to a directory descriptor (``openat``/``renameat``), so no folder on the way can be
-    swapped for a link meanwhile: :func:`exofop_mcp.safe_files.open_folder_for_writing` opened that
+    swapped for a link meanwhile: :func:`exofop_mcp.sandbox_files.open_folder_for_writing` opened that
     directory without following any link.  The temporary file is created with ``O_NOFOLLOW``, and a
     rename replaces a link at ``name`` itself, never what it points to.  ``shown_as`` (the final path)
     names the file in errors, raised as :class:`~exofop_mcp.errors.AtomicWriteError`.

@@ -217,7 +217,7 @@ class AtomicWriteError(ExofopMcpError, OSError):
 class SandboxEscapeError(ExofopMcpError, ValueError):
     """A path (given, or read from disk state) or a link on its way would lead outside the sandbox.
 
-    Nothing is read or written through it (see :mod:`exofop_mcp.safe_files`).
+    Nothing is read or written through it (see :mod:`exofop_mcp.sandbox_files`).
     """
 
     code = "outside_sandbox"

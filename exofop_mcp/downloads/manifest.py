@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field, ValidationError
 from exofop_mcp.atomic_files import atomic_write_text
 from exofop_mcp.downloads.sandbox import MANIFEST_NAME, DownloadKind, SystemDirectory
 from exofop_mcp.errors import ExofopMcpError, FileTooLargeError, UnsafeFileError
-from exofop_mcp.safe_files import open_inside
+from exofop_mcp.sandbox_files import open_inside
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ MAX_MANIFEST_BYTES = 256 << 20
 
 def read_manifest_bytes(system_dir: SystemDirectory) -> bytes:
     """The manifest's bytes, opened inside the system directory and checked before it is read
-    (:mod:`exofop_mcp.safe_files`): a FIFO, a device, a hard link or a link leading out is refused,
+    (:mod:`exofop_mcp.sandbox_files`): a FIFO, a device, a hard link or a link leading out is refused,
     never waited on or followed."""
     with open_inside(system_dir.path, MANIFEST_NAME, root=system_dir.root) as opened:
         return opened.read(MAX_MANIFEST_BYTES, what="the manifest reader")

@@ -35,7 +35,7 @@ from exofop_mcp.lightcurves.reports import EntryStatus, LightCurveEntry, Refusal
 from exofop_mcp.lightcurves.table_reading import MAX_LINE_CHARS, MAX_TABLE_BYTES, MIN_ROWS, read_text_table
 from exofop_mcp.lightcurves.time_columns import choose_times, site_from_table
 from exofop_mcp.lightcurves.time_systems import SECONDS_PER_DAY, Target
-from exofop_mcp.safe_files import NotAFileError, open_folder_for_writing, open_inside, remove_inside
+from exofop_mcp.sandbox_files import NotAFileError, open_folder_for_writing, open_inside, remove_inside
 
 log = logging.getLogger(__name__)
 

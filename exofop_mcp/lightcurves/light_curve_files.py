@@ -3,7 +3,7 @@
 Columns: ``bjd_tdb`` (an astropy ``Time`` in the TDB scale, JD format, so the scale survives the
 round trip), ``flux`` and ``flux_err`` (relative, dimensionless), then the detrending columns the
 table had (``airmass``, ``fwhm``, ``sky``, ``x``, ``y``, ``exptime``, ``jd_utc``).  The extraction
-writes it atomically into a real folder of the sandbox (:mod:`exofop_mcp.safe_files`).
+writes it atomically into a real folder of the sandbox (:mod:`exofop_mcp.sandbox_files`).
 """
 
 from __future__ import annotations

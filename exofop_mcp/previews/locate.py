@@ -3,7 +3,7 @@
 A path is accepted only when it names an existing regular file (with one name: no hard link) that
 is reached inside the system's directory of the sandbox, links that stay inside followed.  Absolute
 paths, ``..``, backslashes, NUL bytes and links that lead out are refused, whatever their spelling,
-and the file is opened before it is checked (:mod:`exofop_mcp.safe_files`), so nothing swapped in
+and the file is opened before it is checked (:mod:`exofop_mcp.sandbox_files`), so nothing swapped in
 meanwhile is read.
 """
 
@@ -14,7 +14,7 @@ from pathlib import PurePath, PurePosixPath
 
 from exofop_mcp.downloads.sandbox import SystemDirectory
 from exofop_mcp.errors import ExofopMcpError, InvalidRequestError, SandboxEscapeError, UnsafeFileError
-from exofop_mcp.safe_files import NotAFileError, OpenedFile, open_inside
+from exofop_mcp.sandbox_files import NotAFileError, OpenedFile, open_inside
 
 MAX_PATH_CHARS = 1000
 
@@ -80,7 +80,7 @@ def check_relative_path(path: str) -> PurePosixPath:
 
 
 def locate_file(system: SystemDirectory, path: str) -> OpenedFile:
-    """The regular file ``path`` of ``system``'s directory, opened for reading (see :mod:`exofop_mcp.safe_files`).
+    """The regular file ``path`` of ``system``'s directory, opened for reading (see :mod:`exofop_mcp.sandbox_files`).
 
     The file is opened first, walking folder descriptors with no link followed out of the system's
     directory, and then checked (a regular file with one name); read it only through the returned

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from exofop_mcp.downloads.sandbox import SystemDirectory
 from exofop_mcp.errors import ExofopMcpError, FileTooLargeError
 from exofop_mcp.previews.locate import locate_file, mime_type_of
-from exofop_mcp.safe_files import OpenedFile, open_inside
+from exofop_mcp.sandbox_files import OpenedFile, open_inside
 
 PreviewKind = Literal["image", "table", "fits", "text", "light_curve", "binary"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from exofop_mcp.errors import AtomicWriteError, FileTooLargeError, SandboxEscapeError, UnsafeFileError
-from exofop_mcp.safe_files import NotAFileError, open_folder_for_writing, open_inside, remove_inside
+from exofop_mcp.sandbox_files import NotAFileError, open_folder_for_writing, open_inside, remove_inside
 
 
 @pytest.fixture
