@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from exofop_mcp.lightcurves.discovery import MAX_TABLE_BYTES
 from exofop_mcp.lightcurves.reports import Refusal
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -39,7 +40,6 @@ MISSING = {
 }
 MIN_ROWS = 3
 #: Caps that bound the memory one table can take (a real AstroImageJ table is a few MB, a few hundred columns).
-MAX_TABLE_BYTES = 64 << 20
 MAX_LINE_CHARS = 1 << 20
 MAX_COLUMNS = 10_000
 MAX_CELLS = 5_000_000
