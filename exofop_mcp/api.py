@@ -33,6 +33,7 @@ from exofop_mcp.site import http_stack
 from exofop_mcp.site.catalog import TOICatalog
 from exofop_mcp.site.client import ExofopClient
 from exofop_mcp.site.observations import ListObservationsRequest, ObservationLister, ObservationPage
+from exofop_mcp.site.observing_notes import ObservingNote, fetch_observing_notes
 from exofop_mcp.site.resolver import ResolvedSystem, SystemResolver
 
 
@@ -76,20 +77,30 @@ class Exofop:
         except OSError:
             return 0
 
-    async def resolve_system(self, query: str) -> ResolvedSystem:
-        """Any TIC id, TOI, planet TOI or name → one canonical system."""
-        return await self.resolver.resolve(query)
+    async def resolve_system(self, query: str, *, other_names: bool = True) -> ResolvedSystem:
+        """Any TIC id, TOI, planet TOI or name → one canonical system.
+
+        With ``other_names`` (the default), the star's other names (Gaia DR3, 2MASS, HD, ...) come from its
+        ExoFOP target page: one more request, remembered for a few minutes.
+        """
+        system = await self.resolver.resolve(query)
+        return await self.resolver.add_other_names(system) if other_names else system
+
+    async def observing_notes(self, system: str | ResolvedSystem) -> list[ObservingNote]:
+        """What observers wrote about the star's observations (ExoFOP's observing notes), oldest first."""
+        resolved = system if isinstance(system, ResolvedSystem) else await self.resolver.resolve(system)
+        return await fetch_observing_notes(self.client, resolved.tic_id)
 
     async def list_observations(
         self, system: str | ResolvedSystem, kind: str = "time_series", **options: Any
     ) -> ObservationPage:
         """One page of a system's observations of ``kind``; ``options`` are filters, ``limit`` and ``offset``."""
-        resolved = system if isinstance(system, ResolvedSystem) else await self.resolve_system(system)
+        resolved = system if isinstance(system, ResolvedSystem) else await self.resolver.resolve(system)
         request = ListObservationsRequest.model_validate({"system": resolved.canonical_name, "kind": kind, **options})
         return await self.observations.list(resolved, request)
 
     async def list_observations_for(self, request: ListObservationsRequest) -> ObservationPage:
-        resolved = await self.resolve_system(request.system)
+        resolved = await self.resolver.resolve(request.system)
         return await self.observations.list(resolved, request)
 
     async def download_tags(self, system: str, **options: Any) -> DownloadReport:
@@ -116,7 +127,7 @@ class Exofop:
 
     async def list_downloads(self, system: str | None = None) -> DownloadsInventory:
         """What is in the sandbox, from the manifests (``system``: anything :meth:`resolve_system` accepts)."""
-        canonical = (await self.resolve_system(system)).canonical_name if system else None
+        canonical = (await self.resolver.resolve(system)).canonical_name if system else None
         return inventory(self.settings.data_dir, canonical)
 
     async def extract_light_curves(self, system: str, **options: Any) -> ExtractionReport:
@@ -133,7 +144,7 @@ class Exofop:
 
     async def start_extraction(self, request: ExtractLightCurvesRequest) -> ExtractionJob:
         """Start an extraction in the background (the MCP tool's way: poll with :meth:`extraction_status`)."""
-        resolved = await self.resolve_system(request.system)
+        resolved = await self.resolver.resolve(request.system)
         return self.light_curves.start(resolved, request.tags, request.overwrite, plots=request.plots)
 
     async def extraction_status(

@@ -17,6 +17,7 @@ The hierarchy (the code of each class in brackets)::
       AmbiguousTargetError [ambiguous]
       ExofopUnavailableError [unavailable]
         ExofopUnreachableError [unavailable]    no answer after retries, with the precise cause
+        ExofopThrottledError [throttled]         empty answers after retries: the site is throttling
       ExofopHTTPError [http_error]
       ExofopResponseError [unexpected_response]
       CredentialsError [credentials]
@@ -59,6 +60,7 @@ __all__ = [
     "ExofopHTTPError",
     "ExofopMcpError",
     "ExofopResponseError",
+    "ExofopThrottledError",
     "ExofopUnavailableError",
     "ExofopUnreachableError",
     "ExtractionIOError",
@@ -146,6 +148,15 @@ class ExofopUnreachableError(ExofopUnavailableError):
         #: Attempts made (the first one included).
         self.attempts = attempts
         super().__init__(message, hint=hint)
+
+
+class ExofopThrottledError(ExofopUnavailableError):
+    """ExoFOP kept answering a page with an empty body (its way of throttling), retries included.
+
+    An empty body is never "no rows": a table without rows is its header line alone.
+    """
+
+    code = "throttled"
 
 
 class ExofopHTTPError(ExofopMcpError):

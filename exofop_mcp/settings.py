@@ -28,7 +28,14 @@ DEFAULT_CATALOG_TTL_HOURS = 6.0
 #: Most bytes a table, page or JSON answer may decode to (counted while it streams in).
 DEFAULT_MAX_PAGE_BYTES = 64 << 20
 #: Most bytes an archive may decode to: the same bound as ``ExtractionLimits.max_total_uncompressed``.
-DEFAULT_MAX_ARCHIVE_BYTES = 20 << 30
+#: Real tags run from kilobytes to hundreds of megabytes; 4 GiB leaves room for the largest.
+DEFAULT_MAX_ARCHIVE_BYTES = 4 << 30
+#: Most times a compressed (``Content-Encoding``) body may grow when decoded, once past a few MiB: real
+#: tables compress about 5-20 times and zips hardly at all; a decompression bomb of zeros grows 1000 times.
+DEFAULT_MAX_DECODED_RATIO = 100.0
+#: Seconds one table, page or JSON answer may take in all, retries included: the whole TOI table takes
+#: 20 to 32 s on the real site, so a retry of it fits; a page dripping a byte at a time does not.
+DEFAULT_PAGE_DEADLINE_SECONDS = 180.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,11 @@ class Settings:
     max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES
     #: Most bytes one tag archive may decode to.
     max_archive_bytes: int = DEFAULT_MAX_ARCHIVE_BYTES
+    #: Most times a compressed body may grow when decoded (past its first few MiB), pages and archives alike.
+    max_decoded_ratio: float = DEFAULT_MAX_DECODED_RATIO
+    #: Seconds one table, page or JSON answer may take in all (headers, body, retries): a page that drips
+    #: a byte at a time is given up, not waited for.
+    page_deadline_seconds: float = DEFAULT_PAGE_DEADLINE_SECONDS
     #: Unpack a tag's archive while it downloads (used only if it matches the complete archive's directory).
     stream_unpack: bool = True
 
@@ -199,4 +211,6 @@ _VARIABLES: tuple[tuple[str, str, Callable[[str, str], object]], ...] = (
     ("EXOFOP_MCP_MAX_PAGE_BYTES", "max_page_bytes", _bounded(_parse_int, 1024, 1 << 40)),
     ("EXOFOP_MCP_MAX_ARCHIVE_BYTES", "max_archive_bytes", _bounded(_parse_int, 1024, 1 << 50)),
     ("EXOFOP_MCP_STREAM_UNPACK", "stream_unpack", _parse_switch),
+    ("EXOFOP_MCP_MAX_DECODED_RATIO", "max_decoded_ratio", _bounded(_parse_float, 2.0, 1e6)),
+    ("EXOFOP_MCP_PAGE_DEADLINE_SECONDS", "page_deadline_seconds", _bounded(_parse_float, 0.1, 86400.0)),
 )

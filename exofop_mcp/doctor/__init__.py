@@ -20,7 +20,15 @@ The checks, in order:
     how gototicid answers a name matching several stars and a TIC-form target (reported as shapes).
 ``time_series``, ``spectroscopy``, ``imaging``, ``stellar_companions``
     the star's observation tables parse; missing required columns fail, missing documented columns
-    and unexpected extra columns warn.
+    and unexpected extra columns warn.  Every table check also reports what its text looked like
+    (continuation lines joined, ``|`` inside free text, HTML, stray header spaces, bare decimals, blank
+    lines at the end: the ``free_text`` and ``table_layout`` shapes).
+``observing_notes``
+    ``download_obsnotes.php?tid=TIC&output=pipe`` parses with its documented header (a star without
+    notes answers the header alone).
+``target_json``
+    ``target.php?id=TIC&json`` parses, and its shape (keys, star names, degree strings, provenance
+    header) is reported.
 ``tag_download``
     one public tag's ``download_tag_files_zip.php`` answer is a valid zip (checked in a temporary
     directory that is removed afterwards); whether ``Content-Length`` was sent is reported.
@@ -38,7 +46,7 @@ password ever appears in a report.  Plain async over the core: no MCP imports.
 The package, by job: :mod:`~exofop_mcp.doctor.report` (the report's models and the options),
 :mod:`~exofop_mcp.doctor.probe` (asking the site through the tools' own client, and describing the answer),
 :mod:`~exofop_mcp.doctor.columns` (the documented columns), :mod:`~exofop_mcp.doctor.site_checks`,
-:mod:`~exofop_mcp.doctor.shape_checks` and
+:mod:`~exofop_mcp.doctor.shape_checks`, :mod:`~exofop_mcp.doctor.text_checks` and
 :mod:`~exofop_mcp.doctor.tag_check` (the checks that talk to ExoFOP), :mod:`~exofop_mcp.doctor.local_checks`
 (login state, directories, versions), :mod:`~exofop_mcp.doctor.runner` (running them, :func:`run_doctor`)
 and :mod:`~exofop_mcp.doctor.render` (the text output).  Why a request got no answer is told by

@@ -27,6 +27,12 @@ SITE_CHANGED_HINT = (
 )
 
 
+THROTTLED_HINT = (
+    "An empty answer is how ExoFOP throttles (a table with no rows still has its header line): wait a few "
+    "minutes, lower the number of parallel requests, and run the doctor again."
+)
+
+
 def titled(body: bytes) -> str:
     """`` titled 'Maintenance | ExoFOP-TESS'`` for an HTML body with a title, else ``''``."""
     title = html_title(body)
@@ -45,6 +51,8 @@ class Probe:
         self.client = client
         self.settings = settings
         self.options = options
+        #: Pages that answered HTTP 200 with an empty body (how ExoFOP throttles), reported as a shape.
+        self.empty_bodies: list[str] = []
 
     async def get(
         self,
@@ -126,10 +134,11 @@ class Probe:
         redirects = self.redirects(response)
         moved = f" was redirected ({redirects}) and" if redirects else ""
         if kind == "empty":
+            self.empty_bodies.append(page)
             raise Stop(
                 "FAIL",
                 f"{page}{moved} answered an empty body instead of a pipe table (not even a header line)",
-                hint=SITE_CHANGED_HINT,
+                hint=THROTTLED_HINT,
             )
         if kind == "html_login":
             raise Stop(

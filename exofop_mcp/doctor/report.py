@@ -43,6 +43,8 @@ CHECK_TITLES: dict[str, str] = {
     "spectroscopy": "spectroscopy table",
     "imaging": "imaging table",
     "stellar_companions": "stellar companions table",
+    "observing_notes": "observing notes table",
+    "target_json": "target page as JSON",
     "tag_download": "tag archive download",
     "login": "login state",
     "session": "stored session accepted",
@@ -61,6 +63,8 @@ SITE_CHECKS = frozenset(
         "spectroscopy",
         "imaging",
         "stellar_companions",
+        "observing_notes",
+        "target_json",
         "tag_download",
     }
 )

@@ -32,6 +32,7 @@ from exofop_mcp.doctor.report import (
 from exofop_mcp.doctor.shape_checks import ShapeChecks
 from exofop_mcp.doctor.site_checks import SiteChecks
 from exofop_mcp.doctor.tag_check import TagArchiveCheck
+from exofop_mcp.doctor.text_checks import TextChecks
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.client import ExofopClient
 
@@ -68,6 +69,8 @@ class Doctor:
         """(name, check, needs the site), in the order of :data:`CHECK_TITLES`."""
         tag = TagArchiveCheck(site)
         shapes = ShapeChecks(site)
+        text = TextChecks(site)
+        site.text_seen = text.note_table
         local = LocalChecks(self.settings, environ=self.environ)
         return [
             ("reachable", site.reachable, True),
@@ -79,6 +82,8 @@ class Doctor:
             ("spectroscopy", site.observation_check("spectroscopy"), True),
             ("imaging", site.observation_check("imaging"), True),
             ("stellar_companions", site.observation_check("stellar_companions"), True),
+            ("observing_notes", text.observing_notes, True),
+            ("target_json", text.target_json, True),
             ("tag_download", tag.tag_download, True),
             ("login", local.login, False),
             ("session", site.session, True),
@@ -102,6 +107,9 @@ class Doctor:
                 checks.append(check)
                 if name == "reachable" and check.status == "FAIL" and check.http_status is None:
                     self.unreachable = f"{public_url(self.settings.base_url)} is unreachable"
+            if site.empty_bodies:
+                pages = ", ".join(dict.fromkeys(site.empty_bodies))
+                site.shapes["empty_body"] = f"HTTP 200 with an empty body from {pages} (ExoFOP throttling)"
             shapes = {key: scrub(value) for key, value in site.shapes.items()}
         counts = {status: sum(1 for c in checks if c.status == status) for status in ("PASS", "WARN", "FAIL", "SKIP")}
         overall: Literal["PASS", "WARN", "FAIL"] = "FAIL" if counts["FAIL"] else "WARN" if counts["WARN"] else "PASS"

@@ -34,8 +34,7 @@ from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.catalog import CatalogEntry, parse_toi_table
 from exofop_mcp.site.client import ExofopClient
-from exofop_mcp.site.pipe_table import read_pipe_table
-from exofop_mcp.site.records import TOIRecord
+from exofop_mcp.site.records import TableRecord, TOIRecord, read_record_table
 from exofop_mcp.site.resolver import NAME_RESOLVER_PAGE, tic_list
 from exofop_mcp.site.responses import SNIFF_BYTES, describe_bytes
 from exofop_mcp.text_format import format_bytes
@@ -57,6 +56,8 @@ class SiteChecks(Probe):
         self.time_series_ok = False
         #: How the site answered where its behaviour is not documented (``DoctorReport.shapes``).
         self.shapes: dict[str, str] = {}
+        #: Told the text of every table read (see ``text_checks.TextChecks.note_table``).
+        self.text_seen: Callable[[Draft, str, type[TableRecord], str], None] | None = None
 
     # -- 1. reachable --------------------------------------------------------------------------------
 
@@ -96,6 +97,8 @@ class SiteChecks(Probe):
         response = await self.get(draft, page, {"toi": str(host), "output": "pipe"})
         text = self.expect_pipe_text(draft, response, page, f"the rows of TOI-{host}")
         header = self.check_columns(draft, text, TOIRecord, page)
+        if self.text_seen is not None:
+            self.text_seen(draft, text, TOIRecord, f"TOI-{host}'s rows")
         try:
             entries = await asyncio.to_thread(parse_toi_table, text, page=page)
         except ExofopMcpError as exc:
@@ -253,12 +256,14 @@ class SiteChecks(Probe):
         text = self.expect_pipe_text(draft, response, page, f"{kind.replace('_', ' ')} rows of {target}")
         header = self.check_columns(draft, text, record, page)
         try:
-            raw = await asyncio.to_thread(read_pipe_table, text, text_columns=record.text_columns())
+            raw = await asyncio.to_thread(read_record_table, text, record)
             rows = [record.model_validate(r) for r in raw]
         except ExofopMcpError as exc:
             raise Stop("FAIL", f"{page}: the table does not parse: {exc.message}", hint=SITE_CHANGED_HINT) from None
         except ValueError as exc:
             raise Stop("FAIL", f"{page}: a row does not fit the {record.__name__} model: {exc}") from None
+        if self.text_seen is not None:
+            self.text_seen(draft, text, record, kind.replace("_", " "))
         documented = DOCUMENTED_COLUMNS[kind]
         missing = [c for c in documented if c not in header]
         extra = [c for c in header if c and c not in documented]

@@ -14,13 +14,14 @@ _MiB = 1 << 20
 class ExtractionLimits:
     """Bounds that stop hostile archives while letting real tags through.
 
-    Real tags are up to a few GB: FITS images, light-curve tables and plots, which compress between
-    about 1.5x and 20x.  A "zip bomb" compresses zeros about 1000x with deflate (100 MiB into
-    100 KiB) or nests many small entries.
+    Real tags run from kilobytes to hundreds of megabytes: FITS images, light-curve tables and
+    plots, which compress between about 1.5x and 20x.  A "zip bomb" compresses zeros about 1000x
+    with deflate (100 MiB into 100 KiB) or nests many small entries.
 
     Attributes:
         max_entries: most members (files and directory entries) an archive may list.
-        max_total_uncompressed: most bytes all members may expand to together (default 20 GiB).
+        max_total_uncompressed: most bytes all members may expand to together (default 4 GiB, the
+            default ``EXOFOP_MCP_MAX_ARCHIVE_BYTES``).
         max_entry_ratio: highest allowed ratio of uncompressed to compressed size, checked for every
             member of at least ``ratio_min_size`` bytes and for the whole archive (total
             uncompressed size over archive file size) once the total reaches ``ratio_min_size``.
@@ -30,7 +31,7 @@ class ExtractionLimits:
     """
 
     max_entries: int = 20_000
-    max_total_uncompressed: int = 20 * _GiB
+    max_total_uncompressed: int = 4 * _GiB
     max_entry_ratio: float = 200.0
     ratio_min_size: int = 1 * _MiB
 

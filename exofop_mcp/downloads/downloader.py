@@ -39,7 +39,7 @@ from exofop_mcp.downloads.manifest import (
 from exofop_mcp.downloads.request_models import MAX_FILES_LISTED, DownloadTagsRequest, TagResult
 from exofop_mcp.downloads.sandbox import DownloadKind, SandboxWriteError, SystemDirectory, write_failure
 from exofop_mcp.downloads.streaming_unpack import StreamingUnpacker
-from exofop_mcp.downloads.tag_owner import UnlistedTag, check_unlisted_tag
+from exofop_mcp.downloads.tag_owner import MAX_OWNER_LOOKUPS, UnlistedTag, check_unlisted_tag
 from exofop_mcp.downloads.tag_tables import TableFiles, Tables, TablesFailure, TablesOnTheWay, fetch_tables, tag_kinds
 from exofop_mcp.downloads.transfer import TransferLimits, fetch_tag_archive, tag_url
 from exofop_mcp.errors import ArchiveError, CorruptArchive, ExofopMcpError, UnsafeArchive
@@ -80,6 +80,8 @@ class DownloadPlan:
     checked: bool = False
     #: What ExoFOP's tag summaries say of the tags the system's tables do not list.
     unlisted: dict[int, UnlistedTag] = field(default_factory=dict)
+    #: Tags whose owner was looked up (or is being looked up) in ExoFOP's summaries, by this plan.
+    owner_lookups: int = 0
 
     @property
     def tags(self) -> list[int]:
@@ -570,9 +572,20 @@ class Downloader:
         return make
 
     async def _unlisted(self, plan: DownloadPlan, tag: int) -> UnlistedTag:
-        """Whose is a tag the system's tables do not list (asked once per plan)."""
+        """Whose is a tag the system's tables do not list (asked once per plan, for at most
+        :data:`~exofop_mcp.downloads.tag_owner.MAX_OWNER_LOOKUPS` tags of the plan)."""
         if tag not in plan.unlisted:
-            plan.unlisted[tag] = await check_unlisted_tag(self.client, tag)
+            if plan.owner_lookups >= MAX_OWNER_LOOKUPS:
+                if not any(known.unchecked for known in plan.unlisted.values()):
+                    plan.notes.append(
+                        f"More than {MAX_OWNER_LOOKUPS} of the tags are in none of {plan.system.canonical_name}'s "
+                        f"observation tables: only the first {MAX_OWNER_LOOKUPS} were looked up in ExoFOP's tag "
+                        "summaries (each look-up costs up to three requests); the others were not checked."
+                    )
+                plan.unlisted[tag] = UnlistedTag(tag, unchecked=True)
+            else:
+                plan.owner_lookups += 1  # counted before the look-up: tags transfer concurrently
+                plan.unlisted[tag] = await check_unlisted_tag(self.client, tag)
         return plan.unlisted[tag]
 
     async def _record(self, plan: DownloadPlan, result: TagResult) -> TagResult:

@@ -55,7 +55,9 @@ class DownloadTagsRequest(ObservationFilters):
     tags: Annotated[
         list[Annotated[int, Field(strict=True, ge=1, le=10**9), BeforeValidator(not_a_bool)]] | None,
         Field(
-            description="tag numbers to fetch (from list_observations' `tags`); omit to fetch every tag of `kind`",
+            description="tag numbers to fetch (from list_observations' `tags`), at most "
+            f"{MAX_TAGS_PER_REQUEST}; omit to fetch every tag of `kind`",
+            max_length=MAX_TAGS_PER_REQUEST,
             examples=[[18493, 18598]],
         ),
     ] = None

@@ -5,7 +5,9 @@ the summary rows of one tag (``tag=N``), with the star's ``TIC ID`` and ``TOI`` 
 asked for under one system but filed under another star on ExoFOP is refused (status
 ``other_star``) instead of being filed silently under the wrong system; a tag that no summary
 lists is reported as unknown to ExoFOP's tables.  The look-ups are small requests (the client's
-small lane), at most one per summary page, and asked only for tags the system's tables lack.
+small lane), at most one per summary page, and asked only for tags the system's tables lack; one
+call looks up at most :data:`MAX_OWNER_LOOKUPS` tags, so that a list of made-up numbers cannot turn
+one call into thousands of requests.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from exofop_mcp.site.client import ExofopClient
 from exofop_mcp.site.observations import TagKind
 from exofop_mcp.site.pipe_table import split_header
 from exofop_mcp.site.resolver import ResolvedSystem
+
+#: Most tags one ``download_tags`` call looks up in the summaries (each costs up to three requests).
+MAX_OWNER_LOOKUPS = 20
 
 #: The per-tag summary page of each kind, in the order they are asked (most tags are time series).
 SUMMARY_PAGES: tuple[tuple[TagKind, str], ...] = (
@@ -56,6 +61,8 @@ class UnlistedTag:
     owner: TagOwner | None = None
     #: Why the summaries could not be read (the owner is then unknown, not absent).
     error: str | None = None
+    #: Not looked up: the call had already looked up :data:`MAX_OWNER_LOOKUPS` tags.
+    unchecked: bool = False
 
     def other_star(self, system: ResolvedSystem) -> bool:
         return self.owner is not None and self.owner.tic_id != system.tic_id
@@ -76,6 +83,12 @@ class UnlistedTag:
         """What to say about a tag that is not another star's (``None`` if its summary names this star)."""
         if self.owner is not None:
             return None
+        if self.unchecked:
+            return (
+                f"tag {self.tag} is in none of {system.canonical_name}'s observation tables, and whose it is was "
+                f"not looked up: one call looks up at most {MAX_OWNER_LOOKUPS} such tags in ExoFOP's tag summaries. "
+                f"Ask for it in a call of its own to have it checked."
+            )
         if self.error is not None:
             return (
                 f"tag {self.tag} is in none of {system.canonical_name}'s observation tables, and whose it is "

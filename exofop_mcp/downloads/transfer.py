@@ -325,7 +325,10 @@ def _classify_non_zip(head: bytes, tag: int, *, logged_in: bool) -> None:
             "list_observations.",
         )
     if kind == "empty":
-        raise TransientFailure("ExoFOP sent an empty body")
+        raise TransientFailure(
+            "ExoFOP sent an empty body, as it does when it throttles requests (wait a few minutes, and lower "
+            "EXOFOP_MCP_CONCURRENCY)"
+        )
     raise _Permanent(
         "failed",
         f"ExoFOP answered tag {tag} with something that is not a zip: {describe_bytes(head)}.",

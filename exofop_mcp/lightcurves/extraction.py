@@ -2,14 +2,16 @@
 
 For each tag the manifest lists as downloaded, every file that may hold a table (zips opened) is
 read, its times turned into BJD_TDB, its flux chosen, and an ECSV plus a PNG written under
-``light_curves/<tag>/``.  The manifest's ``products`` record each source file's hash, size and
-modification time with what it gave, so a repeat run reads nothing that did not change and
-rewrites nothing.  One bad file never stops the others: it becomes an entry with a reason.
+``light_curves/<tag>/`` (one pair per band when a table holds several, see :mod:`bands`).  The
+manifest's ``products`` record each source file's hash, size and modification time with what it
+gave, so a repeat run reads nothing that did not change and rewrites nothing.  One bad file never
+stops the others: it becomes an entry with a reason.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -24,15 +26,16 @@ from exofop_mcp import __version__
 from exofop_mcp.downloads.manifest import Manifest, ManifestFile, ManifestProduct, now
 from exofop_mcp.downloads.sandbox import SystemDirectory
 from exofop_mcp.errors import AtomicWriteError, ExofopMcpError, FileTooLargeError, SandboxEscapeError, UnsafeFileError
+from exofop_mcp.lightcurves.bands import Part, normalise_groups, split_by_band
 from exofop_mcp.lightcurves.discovery import Candidate, zip_candidates
 from exofop_mcp.lightcurves.file_names import FileNameInfo, parse_file_name
 from exofop_mcp.lightcurves.flux_columns import choose_flux, detrending_columns
 from exofop_mcp.lightcurves.light_curve_files import ecsv_text
-from exofop_mcp.lightcurves.observatories import find_site
+from exofop_mcp.lightcurves.observatories import Site, find_site, lco_site_of_labels
 from exofop_mcp.lightcurves.plotting import Ephemeris, plot_png
 from exofop_mcp.lightcurves.products import TIME_SERIES, TagOutcome, replay, reusable, tag_candidates
 from exofop_mcp.lightcurves.reports import EntryStatus, LightCurveEntry, Refusal
-from exofop_mcp.lightcurves.table_reading import MAX_LINE_CHARS, MAX_TABLE_BYTES, MIN_ROWS, read_text_table
+from exofop_mcp.lightcurves.table_reading import MAX_LINE_CHARS, MAX_TABLE_BYTES, MIN_ROWS, TextTable, read_text_table
 from exofop_mcp.lightcurves.time_columns import choose_times, site_from_table
 from exofop_mcp.lightcurves.time_systems import SECONDS_PER_DAY, Target
 from exofop_mcp.sandbox_files import NotAFileError, open_folder_for_writing, open_inside, remove_inside
@@ -136,25 +139,86 @@ def _refused(tag: int, key: str, refusal: Refusal, status: EntryStatus = "failed
     )
 
 
+def _site(table: TextTable, meta: Metadata, name_info: FileNameInfo) -> tuple[Site | None, Metadata]:
+    """The observatory's site: the table's coordinates, the names (ExoFOP's, the file's), LCO image labels.
+
+    When no name places the site, LCO image names in the ``Label`` column do (``cpt1m010`` is the
+    1 m at SAAO), and they name the observatory too (``LCO-SAAO-1m0``).
+    """
+    site = site_from_table(table) or find_site(meta.telescope, name_info.observatory, meta.observatory)
+    if site is not None:
+        return site, meta
+    label = next((name for name in table.names if name.strip().lower() == "label"), None)
+    found = lco_site_of_labels(table.cells[table.names.index(label)]) if label else None
+    if found is None:
+        return None, meta
+    return found[0], dataclasses.replace(meta, observatory=meta.telescope or found[1])
+
+
 def extract_table(
     ctx: SystemContext, tag: int, candidate: Candidate, data: bytes, sha256: str, stem: str
-) -> tuple[LightCurveEntry, list[tuple[Path, int]]]:
-    """One table → one ECSV and one PNG (their paths and sizes); raises :class:`Refusal` when the table is
-    no light curve, and :class:`AtomicWriteError` or :class:`SandboxEscapeError` when they cannot be
-    written (every folder from the sandbox root to ``light_curves/<tag>/`` must be a real folder)."""
+) -> tuple[list[LightCurveEntry], list[tuple[Path, int]]]:
+    """One table → an ECSV and a PNG per light curve (one per band), their paths and sizes; raises
+    :class:`Refusal` for no light curve, and :class:`AtomicWriteError` or :class:`SandboxEscapeError`
+    when they cannot be written (every folder from the sandbox root to ``light_curves/<tag>/`` must be
+    a real folder).
+
+    A table holding several bands gives one light curve each; a band that yields none becomes an
+    entry with its reason, and the others are kept.
+    """
     table = read_text_table(data, candidate.name)
     name_info = parse_file_name(candidate.name)
     meta = _metadata(ctx, tag, name_info)
-    site = site_from_table(table) or find_site(meta.telescope, name_info.observatory, meta.observatory)
+    if meta.filter is None and table.metadata.get("FILTER"):  # an AAVSO report's "#FILTER=CV"
+        meta = dataclasses.replace(meta, filter=table.metadata["FILTER"].strip()[:40] or None)
+    site, meta = _site(table, meta, name_info)
     if ctx.target is None:
         raise Refusal("no_coordinates", "the star has no catalog coordinates: times cannot be made barycentric.")
+    parts = split_by_band(table)
+    if len(parts) == 1:
+        part = parts[0]
+        part_meta = meta if part.band is None else dataclasses.replace(meta, filter=part.band)
+        entry, files = _extract_part(ctx, tag, candidate, part, part_meta, site, sha256, stem)
+        return [entry], files
+    entries: list[LightCurveEntry] = []
+    written: list[tuple[Path, int]] = []
+    for part in parts:
+        band = part.band or "none"
+        part_meta = dataclasses.replace(meta, filter=part.band)
+        try:
+            entry, files = _extract_part(
+                ctx, tag, candidate, part, part_meta, site, sha256, f"{stem}_{_norm(band) or 'band'}"
+            )
+        except Refusal as refusal:
+            entries.append(_refused(tag, candidate.key, Refusal(refusal.reason, f"band {band}: {refusal}")))
+            continue
+        entry.warnings.append(f"one of {len(parts)} bands in the file ({', '.join(p.band or '-' for p in parts)})")
+        entries.append(entry)
+        written += files
+    return entries, written
+
+
+def _extract_part(
+    ctx: SystemContext,
+    tag: int,
+    candidate: Candidate,
+    part: Part,
+    meta: Metadata,
+    site: Site | None,
+    sha256: str,
+    stem: str,
+) -> tuple[LightCurveEntry, list[tuple[Path, int]]]:
+    """One light curve of a table → one ECSV and one PNG; raises :class:`Refusal` when it is none."""
+    assert ctx.target is not None
+    table = part.table
     times = choose_times(table, ctx.target, site, meta.obs_date)
     time_column = times.source.split(" ")[0]
     flux = choose_flux(table, time_column=time_column)
+    flux.flux, flux.flux_err, group_notes = normalise_groups(flux.flux, flux.flux_err, part.groups)
     extra = detrending_columns(table)
     if times.jd_utc is not None:
         extra["jd_utc"] = times.jd_utc
-    warnings = [*times.warnings, *flux.warnings]
+    warnings = [*times.warnings, *flux.warnings, *part.notes, *group_notes]
     keep = np.isfinite(times.bjd_tdb) & np.isfinite(flux.flux)
     if int(keep.sum()) < MIN_ROWS:
         raise Refusal("too_few_rows", f"only {int(keep.sum())} rows with both a time and a flux.")
@@ -192,8 +256,8 @@ def extract_table(
         observatory=meta.observatory,
         obs_date=meta.obs_date.isoformat() if meta.obs_date else None,
         planet=ephemeris.planet if ephemeris else meta.planet,
-        time_source=times.source,
-        flux_source=flux.source,
+        time_source=part.source(times.source),
+        flux_source=part.source(flux.source),
         warnings=warnings,
     )
     header: dict[str, Any] = {
@@ -214,9 +278,9 @@ def extract_table(
         },
         "source_file": candidate.key,
         "source_sha256": sha256,
-        "time_source": times.source,
+        "time_source": entry.time_source,
         "time_scale": "tdb",
-        "flux_source": flux.source,
+        "flux_source": entry.flux_source,
         "flux_raw": "raw" in flux.source,
         "flux_err_estimated": flux.error_estimated,
         "table_metadata": table.metadata or None,
@@ -360,7 +424,12 @@ def _extract_file(
     ctx: SystemContext, tag: int, rel: str, data: bytes, sha: str, prefix: str
 ) -> tuple[list[LightCurveEntry], list[tuple[Path, int]]]:
     if rel.lower().endswith(".zip"):
-        candidates, _ = zip_candidates(rel, data)
+        candidates, inner_sidecars = zip_candidates(rel, data)
+        if not candidates:  # listed, not vanished: a zip of plots and notes only
+            refusal = Refusal(
+                "not_a_table", f"a zip with no measurement table in it ({inner_sidecars} plots, notes or other files)."
+            )
+            return [_refused(tag, rel, refusal)], []
     else:
         candidates = [Candidate(rel, PurePosixPath(rel).name, lambda: data)]
     entries: list[LightCurveEntry] = []
@@ -372,7 +441,9 @@ def _extract_file(
         try:
             member = data if candidate.key == rel else candidate.read()
             member_sha = sha if candidate.key == rel else hashlib.sha256(member).hexdigest()
-            entry, files = extract_table(ctx, tag, candidate, member, member_sha, _output_stem(prefix, candidate.key))
+            file_entries, files = extract_table(
+                ctx, tag, candidate, member, member_sha, _output_stem(prefix, candidate.key)
+            )
         except Refusal as refusal:
             entries.append(_refused(tag, candidate.key, refusal))
             continue
@@ -395,6 +466,6 @@ def _extract_file(
                 )
             )
             continue
-        entries.append(entry)
+        entries += file_entries
         written += files
     return entries, written

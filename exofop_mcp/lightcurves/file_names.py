@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 _TIC = re.compile(r"^TIC[_ -]?(?P<tic>\d{4,10})(?:[-._](?P<planet>\d{1,2}))?", re.IGNORECASE)
+_BAND_APERTURE = re.compile(r"^([A-Za-z][A-Za-z0-9+']{0,5})\.ap(\d{1,3}(?:\.\d+)?)$", re.IGNORECASE)
 _APERTURE = re.compile(r"^(?P<n>\d{1,3}(?:\.\d+)?)(?:px|pix|pixel|pixels)$", re.IGNORECASE)
 #: Words that start the file-type part of a name: everything from them on is not observatory or filter.
 _FILE_TYPES = {
@@ -32,7 +33,16 @@ _FILE_TYPES = {
     "photometry",
     "phot",
     "dmagrms-plot",
+    "datasubset",
+    "measurement_subset",
+    "merged",
+    "table",
 }
+#: Beginnings of file-type words: AstroImageJ data subsets are named ``bjd-flux-err-detrended``,
+#: ``bjd-flux-err-am-fwhm``...; these are what the file holds, never part of the observatory.
+_FILE_TYPE_PREFIXES = ("measurements", "bjd-flux-err", "bjd_flux_err", "datasubset", "detrend")
+#: Observers' initials written after the filter (``_ip_5px_KC_bjd-flux-err...``): two or three capitals.
+_INITIALS = re.compile(r"^[A-Z]{2,3}$")
 #: Usual band names, to tell a filter from the last word of an observatory.
 _FILTERS = {
     "u",
@@ -92,6 +102,7 @@ class FileNameInfo:
 
 
 def _date(text: str) -> dt.date | None:
+    text = text.removeprefix("UT")  # "UT20230602"
     if not re.fullmatch(r"\d{8}", text):
         return None
     for fmt in ("%Y%m%d", "%d%m%Y"):
@@ -116,7 +127,10 @@ def parse_file_name(name: str) -> FileNameInfo:
         planet = match.group("planet")
         planet = f"{int(planet):02d}" if planet else None
         rest = stem[match.end() :].lstrip("_-. ")
-    parts = [p for p in rest.split("_") if p]
+    parts: list[str] = []
+    for part in (p for p in rest.split("_") if p):
+        band_aperture = _BAND_APERTURE.match(part)  # "R.ap7": the filter and the aperture radius
+        parts += [band_aperture.group(1), f"{band_aperture.group(2)}px"] if band_aperture else [part]
     obs_date = None
     if parts and (obs_date := _date(parts[0])) is not None:
         parts = parts[1:]
@@ -127,7 +141,7 @@ def parse_file_name(name: str) -> FileNameInfo:
                 break
     file_type = None
     for index, part in enumerate(parts):
-        if part.lower() in _FILE_TYPES or part.lower().startswith("measurements"):
+        if part.lower() in _FILE_TYPES or part.lower().startswith(_FILE_TYPE_PREFIXES):
             file_type = "_".join(parts[index:])
             parts = parts[:index]
             break
@@ -140,6 +154,8 @@ def parse_file_name(name: str) -> FileNameInfo:
         else:
             kept.append(part)
     parts = kept
+    if len(parts) >= 3 and _INITIALS.match(parts[-1]) and parts[-2].lower() in _FILTERS:
+        parts = parts[:-1]  # the observer's initials after the filter
     filter_name = None
     if len(parts) >= 2 and (parts[-1].lower() in _FILTERS or len(parts[-1]) <= 3):
         filter_name = parts.pop()

@@ -9,6 +9,7 @@ writes it atomically into a real folder of the sandbox (:mod:`exofop_mcp.sandbox
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -78,3 +79,10 @@ def ecsv_text(
         row = " ".join(["%r"] * data.shape[1])
         lines.append("\n".join([row] * data.shape[0]) % tuple(data.ravel().tolist()))
     return "\n".join(lines) + "\n"
+
+
+def read_light_curve(path: Path) -> Any:
+    """The ECSV back as an astropy ``Table`` (``bjd_tdb`` a ``Time`` in TDB); for a path the caller chose."""
+    from astropy.table import Table
+
+    return Table.read(path, format="ascii.ecsv")

@@ -48,6 +48,9 @@ _FRAGMENTS: tuple[tuple[str, Site], ...] = (
     ("lcotfn", TEIDE),
     ("lcohal", HALEAKALA),
     ("lcoogg", HALEAKALA),
+    ("lcofts", SIDING_SPRING),
+    ("lcoftn", HALEAKALA),
+    ("muscat4", SIDING_SPRING),
     ("muscat3", HALEAKALA),
     ("muscat2", TEIDE),
     ("muscat", OKAYAMA),
@@ -74,6 +77,18 @@ _FRAGMENTS: tuple[tuple[str, Site], ...] = (
     ("lick", LICK),
 )
 
+#: LCO site codes in image names (``cpt1m010-fa16-20210523-0150-e91.fits``): the site and the name
+#: TFOP observers give it in their file names.
+LCO_SITE_CODES: dict[str, tuple[Site, str]] = {
+    "cpt": (SUTHERLAND, "SAAO"),
+    "elp": (MCDONALD, "McD"),
+    "lsc": (CERRO_TOLOLO, "CTIO"),
+    "coj": (SIDING_SPRING, "SSO"),
+    "ogg": (HALEAKALA, "HAL"),
+    "tfn": (TEIDE, "Teid"),
+}
+_LCO_LABEL = re.compile(r"^(cpt|elp|lsc|coj|ogg|tfn)([0-9])m([0-9])[0-9]{2}\b", re.IGNORECASE)
+
 
 def _key(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
@@ -89,3 +104,18 @@ def find_site(*names: str | None) -> Site | None:
             if fragment in key:
                 return site
     return None
+
+
+def lco_site_of_labels(labels: list[str]) -> tuple[Site, str] | None:
+    """The site and TFOP name (``LCO-SAAO-1m0``) of LCO image names, when they all name one telescope class."""
+    found = set()
+    for label in labels[:50]:
+        match = _LCO_LABEL.match(label.strip().rsplit("/", 1)[-1])
+        if match is None:
+            return None
+        found.add((match.group(1).lower(), f"{match.group(2)}m{match.group(3)}"))
+    if len(found) != 1:
+        return None
+    code, size = found.pop()
+    site, name = LCO_SITE_CODES[code]
+    return site, f"LCO-{name}-{size}"

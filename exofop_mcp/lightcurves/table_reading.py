@@ -46,6 +46,7 @@ MAX_CELLS = 5_000_000
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$")
+_KEY_VALUE = re.compile(r"^([A-Za-z][A-Za-z0-9_-]{0,40})=(.*)$")
 
 
 @dataclass
@@ -165,6 +166,8 @@ def read_text_table(data: bytes, name: str = "") -> TextTable:
         if comment.startswith("AIJ_"):
             key, _, value = comment.partition(" ")
             metadata[key] = value.strip()
+        elif keyed := _KEY_VALUE.match(comment):  # "#DATE_TYPE=BJD_TDB": an AAVSO exoplanet report's metadata
+            metadata[keyed.group(1).upper()] = keyed.group(2).strip()
         elif comment:
             comments.append(comment)
         start += 1
@@ -175,16 +178,18 @@ def read_text_table(data: bytes, name: str = "") -> TextTable:
     first = _split(lines[0], separator)
     data_fields = _split(lines[1], separator) if len(lines) > 1 else first
     decimal_comma = separator != "," and any(_DECIMAL_COMMA.match(c.strip()) for c in data_fields)
-    header_is_data = all(_numeric_cell(c, decimal_comma) for c in first if c.strip())
+    header_is_data = all(_numeric_cell(c, decimal_comma) for c in first if c.strip()) or _same_kinds(
+        first, data_fields, decimal_comma
+    )
     if header_is_data:
         header: list[str] | None = None
         if comments:  # "# BJD_TDB flux err": the last comment line, when it has the columns' count
-            named = _split(comments[-1], separator)
+            named = _header_fields(comments[-1], separator, len(first))
             if len(named) == len(first) and not all(_numeric_cell(c, decimal_comma) for c in named):
                 header = named
         body = lines
     else:
-        header, body = first, lines[1:]
+        header, body = _header_fields(lines[0], separator, len(data_fields)), lines[1:]
     if len(first) > MAX_COLUMNS:
         raise Refusal("too_large", f"{len(first):,} columns, more than {MAX_COLUMNS:,}: not a light-curve table.")
     rows = []
@@ -223,6 +228,35 @@ def read_text_table(data: bytes, name: str = "") -> TextTable:
     if has_header and (numeric < 2 or numeric * 2 < len(first_row)):
         raise Refusal("not_a_table", "too few numbers under the header: text, not a measurement table.")
     return TextTable(names, columns, separator, has_header, decimal_comma, metadata)
+
+
+def _same_kinds(first: list[str], second: list[str], decimal_comma: bool) -> bool:
+    """A first line that is a row like the next (numbers and text in the same places), not a header.
+
+    A header is names; a row ending in a text column (a frame id) is still a row when the line after
+    it has text in the same place and numbers everywhere else.
+    """
+    if len(first) != len(second) or first is second:
+        return False
+    numbers = 0
+    for mine, theirs in zip(first, second, strict=True):  # stops at the first difference (a header's names)
+        kind = _numeric_cell(mine, decimal_comma)
+        if kind != _numeric_cell(theirs, decimal_comma):
+            return False
+        numbers += bool(kind and mine.strip())
+    return numbers >= 2 and numbers * 2 >= len(first)
+
+
+def _header_fields(line: str, separator: str, width: int) -> list[str]:
+    """A header line's names: split as the data are, or (a space-separated header over tab-separated
+    data, as some pipelines write) by whatever separator gives the data's column count."""
+    fields = _split(line, separator)
+    if len(fields) in (width, width - 1) or width < 2:
+        return fields
+    for other in ("\t", ",", ";", " "):
+        if other != separator and len(candidate := _split(line, other)) in (width, width - 1):
+            return candidate
+    return fields
 
 
 def _unique(names: list[str]) -> list[str]:

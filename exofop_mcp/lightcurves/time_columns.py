@@ -3,12 +3,15 @@
 A BJD_TDB column (or a synonym: ``BJD``, ``BJD-2450000``, ``BTJD``...) is taken as it is, after
 restoring a dropped offset; otherwise JD_UTC (``JD_UTC``, ``J.D.-2400000``, ``MJD``) or HJD_UTC is
 converted with ERFA, as astropy does it.  Where both BJD_TDB and JD_UTC exist, their difference is checked against
-the physics: a "BJD" column holding UTC times is caught and the light curve says so.
+the physics: a "BJD" column holding UTC times is caught and the light curve says so.  The observer's
+own mid-exposure columns (AstroImageJ's ``BJD_TDB_MOBS``...) come before the others, and an AAVSO
+exoplanet report's ``#DATE_TYPE`` says what its ``DATE`` column holds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +23,7 @@ from exofop_mcp.lightcurves.time_systems import (
     CONSISTENCY_SECONDS,
     SECONDS_PER_DAY,
     Target,
+    bjd_utc_to_bjd_tdb,
     hjd_utc_to_jd_utc,
     parse_time_name,
     plausible,
@@ -49,13 +53,35 @@ def site_from_table(table: TextTable) -> Site | None:
     )
 
 
+_BAND_SUFFIX = re.compile(r"^(.+)_[A-Za-z][A-Za-z0-9+']{0,2}$")
+#: An AAVSO exoplanet report's ``#DATE_TYPE`` and the system its ``DATE`` column is then in.
+DECLARED_TYPES = {"BJD_TDB": "bjd", "BJD_TT": "bjd", "BJD_UTC": "bjd_utc", "JD_UTC": "jd", "HJD_UTC": "hjd"}
+
+
 def _columns(table: TextTable) -> dict[str, list[tuple[str, float | None]]]:
-    """Time-like numeric columns by system: bjd, jd (UTC), hjd, time (scale unknown)."""
+    """Time-like numeric columns by system: bjd, jd (UTC), hjd, time (scale unknown).
+
+    The observer's mid-exposure columns (AstroImageJ's ``BJD_TDB_MOBS``, ``JD_UTC_MOBS``...) come
+    first: they are the times the observer chose; unused ones are all NaN and are not numeric.
+    """
     found: dict[str, list[tuple[str, float | None]]] = {"bjd": [], "jd": [], "hjd": [], "time": []}
+    mid: set[str] = set()
+    suffixed: set[str] = set()
     for name in table.names:
         parsed = parse_time_name(name)
+        if (
+            parsed is None
+            and name.lstrip()[:3].lower() in ("bjd", "jd_", "hjd", "jd.", "j.d")
+            and (band := _BAND_SUFFIX.match(name.strip()))
+        ):  # "BJD_TDB_B": a band's own times
+            parsed = parse_time_name(band.group(1))
+            if parsed is None or parsed.system not in ("bjd", "jd", "hjd"):
+                continue
+            suffixed.add(name)
         if parsed is None or not table.is_numeric(name):
             continue
+        if parsed.mid_exposure:
+            mid.add(name)
         if parsed.system == "bjd" and parsed.scale in (None, "tdb"):
             found["bjd"].append((name, parsed.offset))
         elif parsed.system == "jd" and parsed.scale in (None, "utc"):
@@ -64,9 +90,28 @@ def _columns(table: TextTable) -> dict[str, list[tuple[str, float | None]]]:
             found["hjd"].append((name, parsed.offset))
         elif parsed.system == "time":
             found["time"].append((name, parsed.offset))
-    # AstroImageJ writes both JD_UTC and J.D.-2400000: the full column first.
-    found["jd"].sort(key=lambda item: item[1] is not None)
+    for system in found.values():
+        # AstroImageJ writes both JD_UTC and J.D.-2400000: the full column first; mid-exposure before either.
+        # A band-suffixed column after the table's own.
+        system.sort(key=lambda item: (item[0] not in mid, item[0] in suffixed, item[1] is not None))
     return found
+
+
+def _is_mid(name: str) -> bool:
+    parsed = parse_time_name(name)
+    return parsed is not None and parsed.mid_exposure
+
+
+def _declared(table: TextTable) -> tuple[str, str] | None:
+    """``(column, DATE_TYPE)`` when the table's metadata says what its DATE column holds (AAVSO reports)."""
+    declared = table.metadata.get("DATE_TYPE", "").split()
+    kind = declared[0].upper() if declared else ""
+    if kind not in DECLARED_TYPES:
+        return None
+    name = next((n for n in table.names if n.strip().upper() == "DATE"), None)
+    if name is None or not table.is_numeric(name):
+        return None
+    return name, kind
 
 
 def _full(
@@ -98,6 +143,16 @@ def choose_times(table: TextTable, target: Target, site: Site | None, date: dt.d
     """Full BJD_TDB for every row of ``table``; raises :class:`Refusal` when no column holds times."""
     columns = _columns(table)
     warnings: list[str] = []
+    declared = _declared(table)
+    if declared is not None:
+        name, kind = declared
+        system = DECLARED_TYPES[kind]
+        if system == "bjd_utc":
+            values = bjd_utc_to_bjd_tdb(_full(table, name, None, date, site, warnings))
+            return TimeChoice(values, None, f"{name} (BJD_UTC by the file's DATE_TYPE, converted to TDB)", warnings)
+        if kind == "BJD_TT":
+            warnings.append(f"{name} is BJD_TT by the file's DATE_TYPE: taken as BJD_TDB (they differ by < 2 ms)")
+        columns[system].insert(0, (name, None))
     jd_utc = None
     if columns["jd"]:
         name, named = columns["jd"][0]
@@ -106,7 +161,12 @@ def choose_times(table: TextTable, target: Target, site: Site | None, date: dt.d
     if columns["bjd"]:
         name, named = columns["bjd"][0]
         bjd = _full(table, name, named, date, site, warnings)
-        source = name if named is None and name.upper() == "BJD_TDB" else f"{name} (as BJD_TDB)"
+        if declared is not None and declared[0] == name:
+            source = f"{name} ({declared[1]} by the file's DATE_TYPE)"
+        elif named is None and name.upper() in ("BJD_TDB", "BJD_TDB_MOBS"):
+            source = name
+        else:
+            source = f"{name} (as BJD_TDB)"
         if jd_utc is not None:
             pick = np.flatnonzero(np.isfinite(bjd) & np.isfinite(jd_utc))
             if pick.size:
@@ -126,9 +186,16 @@ def choose_times(table: TextTable, target: Target, site: Site | None, date: dt.d
                             _converted(jd_name, "JD_UTC", site),
                             warnings,
                         )
+                    mid = _is_mid(name) and not _is_mid(jd_name)
                     warnings.append(
                         f"{name} differs from {jd_name} converted to BJD_TDB by {off:+.1f} s (more than "
-                        f"{CONSISTENCY_SECONDS:g} s): one of the two columns is wrong; {name} kept"
+                        f"{CONSISTENCY_SECONDS:g} s): "
+                        + (
+                            f"{name} is the observer's mid-exposure time and {jd_name} may be the exposure's "
+                            f"start; {name} kept"
+                            if mid
+                            else f"one of the two columns is wrong; {name} kept"
+                        )
                     )
         return TimeChoice(bjd, jd_utc, source, warnings)
     if jd_utc is not None:

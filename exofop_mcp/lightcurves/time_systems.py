@@ -192,7 +192,7 @@ def hjd_utc_to_jd_utc(hjd_utc: np.ndarray, target: Target) -> np.ndarray:
 _TIME_NAME = re.compile(
     r"^(?P<system>bjd|btjd|hjd|jd|mjd|time|t)"
     r"(?:[_ ]?(?P<scale>tdb|utc|tt))?"
-    r"(?:[_ ]?(?:mid|obs))?"
+    r"(?:[_ ]?(?P<mid>mid|obs|mobs))?"
     r"(?:\s*-\s*(?P<offset>\d{4,7}(?:\.5)?))?"
     r"(?:[_ ]?(?P<scale2>tdb|utc))?$"
 )
@@ -203,6 +203,7 @@ class TimeColumnName:
     system: str  # "bjd", "jd", "hjd" or "time" (scale unknown)
     scale: str | None
     offset: float | None  # as written in the name
+    mid_exposure: bool = False  # AstroImageJ's ``_MOBS``: the observer's own mid-exposure times
 
 
 def parse_time_name(name: str) -> TimeColumnName | None:
@@ -214,13 +215,28 @@ def parse_time_name(name: str) -> TimeColumnName | None:
     system = match.group("system")
     scale = match.group("scale") or match.group("scale2")
     offset = float(match.group("offset")) if match.group("offset") else None
+    mid = match.group("mid") == "mobs"
     if system == "btjd":
-        return TimeColumnName("bjd", "tdb", 2457000.0)
+        return TimeColumnName("bjd", "tdb", 2457000.0, mid)
     if system == "mjd":
-        return TimeColumnName("jd", scale or "utc", 2400000.5)
+        return TimeColumnName("jd", scale or "utc", 2400000.5, mid)
     if system == "t":
         system = "time"
-    return TimeColumnName(system, scale, offset)
+    return TimeColumnName(system, scale, offset, mid)
+
+
+def bjd_utc_to_bjd_tdb(bjd_utc: np.ndarray) -> np.ndarray:
+    """A barycentric date written in the UTC scale (``BJD_UTC``) → BJD_TDB: add TT - UTC and TDB - TT."""
+    ok = np.isfinite(bjd_utc)
+    out = np.full(bjd_utc.shape, np.nan)
+    if not ok.any():
+        return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", _erfa().ErfaWarning)
+        tt1, tt2 = _utc_to_tt(bjd_utc[ok])
+        delta = _tdb_minus_tt(tt1, tt2, np.zeros(3), 0.0)
+    out[ok] = tt1 + (tt2 + delta / SECONDS_PER_DAY)
+    return out
 
 
 def date_jd(date: dt.date) -> float:

@@ -27,7 +27,7 @@ async def system_directory(exofop: Exofop, system: str) -> SystemDirectory:
     """The sandbox directory of ``system``: a canonical name as is, anything else resolved first."""
     name = system.strip()
     if not CANONICAL_NAME.match(name):
-        name = (await exofop.resolve_system(system)).canonical_name
+        name = (await exofop.resolve_system(system, other_names=False)).canonical_name
     return SystemDirectory(exofop.settings.data_dir, name)
 
 

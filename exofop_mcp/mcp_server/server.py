@@ -219,9 +219,10 @@ Start here; then call list_observations with the canonical name."""
 LIST_DESCRIPTION = """\
 List what ExoFOP holds for a system (anything resolve_system accepts), one kind at a time: time_series \
 (ground-based light curves), spectroscopy, imaging, stellar_companions, nearby_targets, \
-stellar_parameters or files. Optional filters: telescope, instrument, filter (band), user, planet, \
-since/until dates. Pages are compact (default 25 rows, always under ~20 kB of JSON); use next_offset \
-for more. `tags` lists the upload tags of ALL matching rows: pass them to the download tool."""
+stellar_parameters, files or observing_notes (what observers wrote about each observation). Optional \
+filters: telescope, instrument, filter (band), user, planet, since/until dates. Pages are compact \
+(default 25 rows, always under ~20 kB of JSON); use next_offset for more. `tags` lists the upload tags \
+of ALL matching rows: pass them to the download tool."""
 
 DOWNLOAD_DESCRIPTION = """\
 Download observation tags of a system into the local sandbox: give `tags` (from list_observations) \

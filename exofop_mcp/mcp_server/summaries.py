@@ -24,6 +24,8 @@ def system_summary(s: ResolvedSystem) -> str:
         lines.append(f"RA {s.ra_deg:.5f} deg, Dec {s.dec_deg:+.5f} deg, Tmag {_num(s.tess_mag, '.2f')}")
     elif s.tess_mag is not None:
         lines.append(f"Tmag {s.tess_mag:.2f}")
+    if s.other_names:
+        lines.append(f"Also known as: {', '.join(s.other_names)}")
     if s.planets:
         lines.append(f"{len(s.planets)} planet candidate(s) (TFOPWG / TESS disposition):")
     for p in s.planets:
@@ -122,6 +124,12 @@ _COLUMNS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("file", ("file_name",)),
         ("user", ("user",)),
         ("description", ("description",)),
+    ],
+    "observing_notes": [
+        ("tag", ("tag",)),
+        ("date", ("date",)),
+        ("observer", ("user",)),
+        ("notes", ("text",)),
     ],
 }
 

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 FaultKind = Literal["5xx", "429", "reset", "truncate", "corrupt", "stall"]
 TableQuirk = Literal["renamed_columns", "html", "garbage", "redirect"]
+NameServiceAnswer = Literal["file_redirect", "huge", "truncated", "mistyped", "deep"]
+PAGE_FAULT_KINDS: tuple[str, ...] = ("empty", "silent", "drip", "slow_headers")
 
 FAULT_KINDS: tuple[str, ...] = ("5xx", "429", "reset", "truncate", "corrupt", "stall")
 DEFAULT_FAULT_KINDS: tuple[FaultKind, ...] = ("5xx", "429", "reset", "truncate")
@@ -35,12 +37,12 @@ def parse_size(text: str | float | int) -> int:
     return int(float(number) * base**power)
 
 
-def parse_tag_fault(spec: str) -> tuple[str, int | None]:
-    """Split a per-tag fault spec ``kind`` or ``kind:N`` (fail the first N requests only)."""
+def parse_tag_fault(spec: str, kinds: tuple[str, ...] = FAULT_KINDS) -> tuple[str, int | None]:
+    """Split a per-tag (or per-page) fault spec ``kind`` or ``kind:N`` (fail the first N requests only)."""
     kind, _, count = spec.partition(":")
     kind = kind.strip()
-    if kind not in FAULT_KINDS:
-        raise ValueError(f"unknown fault kind {kind!r}; choose from {', '.join(FAULT_KINDS)}")
+    if kind not in kinds:
+        raise ValueError(f"unknown fault kind {kind!r}; choose from {', '.join(kinds)}")
     if not count:
         return kind, None
     times = int(count)
@@ -146,6 +148,29 @@ class ReplicaConfig(BaseModel):
     foreign_redirect_pages: tuple[str, ...] = Field(
         default=(), description="pages (path suffixes) that redirect to foreign_redirect"
     )
+    broken_free_text: bool = Field(
+        default=False,
+        description="free text as the real site holds it: some notes (observation tables, observing notes), TOI "
+        "comments and file descriptions carry a literal '|', a raw newline (the text goes on on the next line) "
+        "or HTML (<br>, &nbsp;, &amp;)",
+    )
+    untidy_tables: bool = Field(
+        default=False,
+        description="pipe tables as they really look: header cells with stray spaces, decimals without a leading "
+        "zero (.386554), several blank lines at the end",
+    )
+    page_faults: dict[str, str] = Field(
+        default_factory=dict,
+        description="page (path suffix, e.g. 'download_tseries.php') -> how it misbehaves, as 'kind' or 'kind:N' "
+        "(only its first N requests): 'empty' answers 200 with an empty body and 'silent' accepts the request and "
+        "sends nothing for stall_seconds (the real site's throttling); 'drip' sends the page whole but one byte "
+        "every 1/stall_rate seconds; 'slow_headers' sends even the response headers that way",
+    )
+    name_service_answer: NameServiceAnswer | None = Field(
+        default=None,
+        description="a broken answer of gototicid.php to every JSON request: a redirect to a file:// URL, a body "
+        "of 65 MiB, JSON cut short, JSON of the wrong types, or arrays nested 100,000 deep",
+    )
     cache_dir: str | None = None
     keepalive_timeout: float = Field(default=15.0, gt=0)
 
@@ -176,6 +201,13 @@ class ReplicaConfig(BaseModel):
     def _check_tag_faults(cls, value: dict[int, str]) -> dict[int, str]:
         for spec in value.values():
             parse_tag_fault(spec)
+        return value
+
+    @field_validator("page_faults")
+    @classmethod
+    def _check_page_faults(cls, value: dict[str, str]) -> dict[str, str]:
+        for spec in value.values():
+            parse_tag_fault(spec, PAGE_FAULT_KINDS)
         return value
 
     @field_validator("host")

@@ -4,7 +4,9 @@ Random faults hit a request with probability ``error_rate``; the kind is drawn f
 ``fault_kinds`` that make sense for that request (``corrupt`` only damages archives).  The draw is
 made per request from a generator seeded with ``seed``, so faults are transient: a retry of the
 same URL is a new draw and may well succeed.  ``tag_faults`` forces a kind on the archive
-downloads of one tag, always or (``kind:N``) for its first N requests only.
+downloads of one tag, always or (``kind:N``) for its first N requests only; ``page_faults`` does the
+same for a page: the real site's throttling (an empty ``200``, a connection that sends nothing) and
+pages that drip (their body, or even their headers, a byte at a time).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import random
 import threading
 from dataclasses import dataclass
 
-from exofop_mcp.replica.config import ReplicaConfig, parse_tag_fault
+from exofop_mcp.replica.config import PAGE_FAULT_KINDS, ReplicaConfig, parse_tag_fault
 from exofop_mcp.replica.http_server import WireFault, WireFaultKind
 
 ARCHIVE_PAGES = (
@@ -37,7 +39,7 @@ class FaultInjector:
     def __init__(self, seed: int = 0) -> None:
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
-        self._forced_uses: dict[int, int] = {}
+        self._forced_uses: dict[int | str, int] = {}
 
     def reseed(self, seed: int) -> None:
         with self._lock:
@@ -56,6 +58,9 @@ class FaultInjector:
                 if times is None or used < times:
                     self._forced_uses[tag] = used + 1
                     return self._build(kind, config)
+            page_fault = self._page_fault(config, path)
+            if page_fault is not None:
+                return page_fault
             if config.error_rate <= 0 or not config.fault_kinds:
                 return None
             if config.fault_paths and not any(path.endswith(suffix) for suffix in config.fault_paths):
@@ -64,6 +69,23 @@ class FaultInjector:
             if not kinds or self._rng.random() >= config.error_rate:
                 return None
             return self._build(self._rng.choice(kinds), config)
+
+    def _page_fault(self, config: ReplicaConfig, path: str) -> Fault | None:
+        """The fault ``page_faults`` forces on ``path`` (the lock is held)."""
+        for suffix, spec in config.page_faults.items():
+            if not path.endswith(suffix):
+                continue
+            kind, times = parse_tag_fault(spec, PAGE_FAULT_KINDS)
+            used = self._forced_uses.get(suffix, 0)
+            if times is not None and used >= times:
+                return None
+            self._forced_uses[suffix] = used + 1
+            if kind == "empty":
+                return Fault(kind, status=200)
+            wire_kind: WireFaultKind = "silent" if kind == "silent" else "drip" if kind == "drip" else "slow_head"
+            wire = WireFault(wire_kind, stall_seconds=config.stall_seconds, stall_rate=config.stall_rate)
+            return Fault(kind, wire=wire)
+        return None
 
     def _build(self, kind: str, config: ReplicaConfig) -> Fault:
         if kind == "5xx":

@@ -107,7 +107,7 @@ class Response:
         return None
 
 
-WireFaultKind = Literal["reset_before", "reset_mid", "truncate", "stall"]
+WireFaultKind = Literal["reset_before", "reset_mid", "truncate", "stall", "silent", "drip", "slow_head"]
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,9 @@ class WireFault:
 
     ``fraction`` is the share of the body sent before a mid-body reset or a truncation.
     A stall sends the headers and a few bytes, then trickles ``stall_rate`` bytes per second
-    for ``stall_seconds`` and drops the connection without finishing.
+    for ``stall_seconds`` and drops the connection without finishing.  ``silent`` sends nothing at all
+    for ``stall_seconds``, then closes the connection; ``drip`` sends the whole response, its body one
+    byte every ``1 / stall_rate`` seconds; ``slow_head`` sends even the headers that way.
     """
 
     kind: WireFaultKind
@@ -244,10 +246,28 @@ class ResponseChannel:
             self.commit(completed=False)
             await self._reset()
             return
+        if fault is not None and fault.kind == "silent":
+            self.commit(completed=False)
+            await asyncio.sleep(fault.stall_seconds)
+            self._abort(reset=False)
+            return
         length = _body_length(response.body)
         chunked = response.chunked or length is None
         keep_alive = self._request.wants_keep_alive and not response.close
         head = self._head(response, length, chunked, keep_alive)
+        if fault is not None and fault.kind == "slow_head":
+            await self._drip(head, fault.stall_rate)
+            head, fault = b"", None
+        if fault is not None and fault.kind == "drip":
+            self._write(head)
+            await self._drain()
+            body = b"".join(_pieces(response.body, PLAIN_PIECE_SIZE))
+            if chunked:
+                body = (b"%x\r\n%b\r\n" % (len(body), body) if body else b"") + b"0\r\n\r\n"
+            self.commit(completed=True, bytes_sent=len(body))
+            await self._drip(body, fault.stall_rate)
+            self._finish(keep_alive)
+            return
         if self._request.method == "HEAD" or (length == 0 and not chunked and fault is None):
             self.commit(completed=True, bytes_sent=0)
             self._write(head)
@@ -387,6 +407,15 @@ class ResponseChannel:
             await self._drain()
             self.delivery.bytes_sent += 1
         await asyncio.sleep(max(0.0, deadline - loop.time()))
+
+    async def _drip(self, data: bytes, rate: float) -> None:
+        """Write ``data`` one byte at a time, ``rate`` bytes a second."""
+        interval = 1.0 / rate if rate > 0 else 1.0
+        for position in range(len(data)):
+            if position:
+                await asyncio.sleep(interval)
+            self._write(data[position : position + 1])
+            await self._drain()
 
     def _write(self, data: bytes) -> None:
         if self._writer.transport.is_closing():

@@ -141,3 +141,8 @@ def not_found_page(path: str) -> bytes:
 def maintenance_page() -> bytes:
     """What the TOI download answers under the ``html`` quirk: a page where a table was expected."""
     return _page("Maintenance", "<h2>Scheduled maintenance</h2>\n<p>ExoFOP is being updated. Back soon.</p>")
+
+
+def no_tic_object_page(target: str) -> bytes:
+    """``target.php`` for an id the site does not know (also when ``&json`` was asked): a page, not JSON."""
+    return _page("Target", f"<p>No TIC object found for {escape(target)}.</p>")

@@ -15,9 +15,9 @@ from urllib.parse import quote
 
 from exofop_mcp.replica import pages
 from exofop_mcp.replica.accounts import check_password, session_cookie
+from exofop_mcp.replica.broken_answers import broken_name_answer
 from exofop_mcp.replica.dataset import COLUMNS, SPECIAL_TAGS, TagInfo
 from exofop_mcp.replica.http_server import FileBody, Request, Response, StreamBody
-from exofop_mcp.replica.names import load_star_facts
 from exofop_mcp.replica.star_tables import (
     CTOI_COLUMNS,
     FILELIST_COLUMNS,
@@ -36,6 +36,8 @@ from exofop_mcp.replica.state import ReplicaState
 from exofop_mcp.replica.tables import OUTPUT_FORMATS, pipe_lines_to, render
 from exofop_mcp.replica.tag_archives import FILE_ID_STRIDE
 from exofop_mcp.replica.tag_numbers import KINDS
+from exofop_mcp.replica.target_json import shared_aliases, target_json
+from exofop_mcp.replica.untidy_text import break_rows, break_table_lines, untidy
 
 TEXT = "text/plain; charset=UTF-8"
 HTML = "text/html; charset=UTF-8"
@@ -60,6 +62,8 @@ class PageContext:
 
     def output(self, default: str = "text") -> str:
         value = self.param("output", default).lower()
+        if value == "bar":  # the real site takes output=bar for pipe
+            return "pipe"
         return value if value in OUTPUT_FORMATS else default
 
 
@@ -93,10 +97,12 @@ async def download_toi(ctx: PageContext) -> Response:
     lines: list[bytes]
     if toi:
         lines = table.toi_lines(toi) if "." in toi else table.host_lines(int(toi) if toi.isdigit() else -1)
-    elif output == "pipe" and quirk is None:
+    elif output == "pipe" and quirk is None and not ctx.state.config.broken_free_text:
         return text_table(table.raw, output)
     else:
         lines = table.lines
+    if ctx.state.config.broken_free_text:  # a switch: comments holding '|', raw newlines, HTML
+        lines = break_table_lines(lines)
     if quirk == "renamed_columns":
         header = "|".join(RENAMED_TOI_COLUMNS.get(name, name) for name in table.header).encode("utf-8")
         lines = [header, *lines[1:]]
@@ -113,10 +119,18 @@ def _tic_form(target: str) -> bool:
     return text.removeprefix("TIC").isdigit()
 
 
+def resolve_target(ctx: PageContext, target: str) -> list[int]:
+    """TIC ids of a target as the site resolves it: TIC ids, TOIs, common names and catalogue designations
+    (2MASS, Gaia DR2/DR3, TYC, UCAC4, WISE: the ``star_names`` of ``target.php?id=...&json``)."""
+    return ctx.state.dataset.resolve(target) or shared_aliases(ctx.state.dataset).lookup(target)
+
+
 async def gototicid(ctx: PageContext) -> Response:
     target = ctx.param("target")
     config = ctx.state.config
-    tics = ctx.state.dataset.resolve(target) if target else []
+    if config.name_service_answer is not None and "json" in ctx.request.query:  # a switch: a broken answer
+        return broken_name_answer(config.name_service_answer)
+    tics = resolve_target(ctx, target) if target else []
     if not config.name_service_accepts_tic and _tic_form(target):  # a switch: TIC-form targets refused
         tics = []
     if "json" not in ctx.request.query:
@@ -153,7 +167,7 @@ def _target_tics(ctx: PageContext, parameter: str = "target") -> list[int] | Non
     target = ctx.param(parameter)
     if not target:
         return None
-    return ctx.state.dataset.resolve(target)
+    return resolve_target(ctx, target)
 
 
 def _observation_page(kind: str) -> Callable[[PageContext], Awaitable[Response]]:
@@ -175,6 +189,8 @@ def _observation_page(kind: str) -> Callable[[PageContext], Awaitable[Response]]
             rows = [list(row) for row in rows]
             for row, cell in zip(rows, odd, strict=False):
                 row[column] = cell
+        if ctx.state.config.broken_free_text:  # a switch: notes holding '|', raw newlines, HTML
+            rows = break_rows(rows, COLUMNS[kind].index("Notes"))
         output = ctx.output()
         return text_table(render(COLUMNS[kind], rows, output), output)
 
@@ -204,6 +220,8 @@ async def download_filelist(ctx: PageContext) -> Response:
     for tic in (tics or [])[:1]:
         for info in dataset.tags_of(tic):
             rows += _file_rows(ctx.state, info)
+    if ctx.state.config.broken_free_text:  # a switch: descriptions holding '|', raw newlines, HTML
+        rows = break_rows(rows, FILELIST_COLUMNS.index("Description"))
     output = ctx.output("pipe")
     return text_table(render(FILELIST_COLUMNS, rows, output), output)
 
@@ -242,6 +260,8 @@ async def download_obsnotes(ctx: PageContext) -> Response:
         tics = _target_tics(ctx, "tid") or _target_tics(ctx, "id") or []
         for tic in tics[:1]:
             rows = obsnote_rows(dataset, tic)
+    if ctx.state.config.broken_free_text:  # a switch: notes holding '|', raw newlines, HTML
+        rows = break_rows(rows, OBSNOTES_COLUMNS.index("notes"))
     output = ctx.output("csv")
     return text_table(render(OBSNOTES_COLUMNS, rows, output), output)
 
@@ -299,33 +319,23 @@ def _collect_user_tags(state: ReplicaState) -> dict[str, list[list[str]]]:
     return {user: [tags[tag] for tag in sorted(tags)] for user, tags in found.items()}
 
 
-def _target_json(ctx: PageContext, tic: int) -> Response:
-    """``target.php?id=TIC&json``: coordinates and magnitudes (as far as the replica knows them)."""
-    star = ctx.state.dataset.star(tic)
-    coordinates: dict[str, object] = {}
-    magnitudes: list[dict[str, object]] = []
-    if star is not None:
-        coordinates = {"ra": star.value("RA"), "dec": star.value("Dec")}
-        magnitudes = [{"band": "TESS", "value": star.value("TESS Mag")}]
-    elif (facts := load_star_facts().get(tic)) is not None:
-        coordinates = {"ra": facts["ra"], "dec": facts["dec"]}
-        magnitudes = [{"band": "TESS", "value": facts["tmag"]}]
-    payload = {
-        "basic_info": {"tic_id": str(tic)},
-        "coordinates": coordinates,
-        "magnitudes": magnitudes,
-        "stellar_parameters": [],
-        "planet_parameters": [],
-        "files": [],
-    }
+def _target_json(ctx: PageContext, tics: list[int]) -> Response:
+    """``target.php?id=...&json``: the real shape (see ``target_json``); an unknown id answers an HTML page
+    saying ``No TIC object found``."""
+    dataset = ctx.state.dataset
+    payload = None
+    if tics:
+        files = [row for info in dataset.tags_of(tics[0]) for row in _file_rows(ctx.state, info)]
+        payload = target_json(dataset, tics[0], files)
+    if payload is None:
+        return html(pages.no_tic_object_page(ctx.param("id")))
     return Response(200, [("Content-Type", "application/json"), POWERED_BY], json.dumps(payload).encode())
 
 
 async def target_page(ctx: PageContext) -> Response:
-    id_text = ctx.param("id")
-    if "json" in ctx.request.query and id_text.isdigit():
-        return _target_json(ctx, int(id_text))  # the real page answers for any number, real or not
     tics = _target_tics(ctx, "id") or []
+    if "json" in ctx.request.query:
+        return _target_json(ctx, tics[:1])
     if not tics:
         return html(pages.not_found_page(ctx.request.target))
     dataset = ctx.state.dataset
@@ -596,10 +606,24 @@ async def dispatch(ctx: PageContext) -> Response:
         response = html(pages.not_found_page(ctx.request.path), status=404)
     else:
         response = await route(ctx)
+    body = response.body
+    if ctx.state.config.untidy_tables and isinstance(body, bytes) and _is_pipe_table(ctx, response.status, body):
+        response.body = untidy(body)  # a switch: tables as they really look
     charset = ctx.state.config.page_charset
     if charset:  # a switch: the header claims another charset, the body stays UTF-8
         response.headers = [_with_charset(key, value, charset) for key, value in response.headers]
     return response
+
+
+def _is_pipe_table(ctx: PageContext, status: int, body: bytes) -> bool:
+    """A download page's pipe table (the file list is pipe without ``output=``)."""
+    default = "pipe" if ctx.request.path.endswith("download_filelist.php") else "text"
+    return (
+        ctx.request.path.startswith("/tess/download_")
+        and ctx.output(default) == "pipe"
+        and status == 200
+        and not body.lstrip().startswith(b"<")
+    )
 
 
 def _with_charset(key: str, value: str, charset: str) -> tuple[str, str]:

@@ -28,7 +28,7 @@ NEARBY_COLUMNS = pipe_columns(
     "TIC ID|TOI|RA|Dec|TESS Mag|GAIA DR2|GAIA Mag|Distance (pc)|Distance Err (pc)|PM RA (mas/yr)"
     "|PM RA Err (mas/yr)|PM Dec (mas/yr)|PM Dec Err (mas/yr)|Separation (arcsec)|Position Angle (deg E. of N.)"
 )
-OBSNOTES_COLUMNS = ("ID", "TIC ID", "TOI", "Tag", "User", "Group", "Date", "Notes")
+OBSNOTES_COLUMNS = pipe_columns("ID|TIC ID|Username|Groupname|TAG ID|Lastmod|notes")
 FILELIST_COLUMNS = ("Type", "File Name", "File ID", "TIC", "TOI", "Date", "User", "Group", "Tag", "Description")
 USER_TAGS_COLUMNS = (
     "Tag",
@@ -297,7 +297,25 @@ def nearby_rows(dataset: Dataset, tic: int) -> list[list[str]]:
     return rows
 
 
+#: What observers write about an observation, as seen in the real site's observing notes.
+OBSERVING_NOTES = (
+    "egress only, clouds",
+    "on target, achromatic",
+    "full transit, ~2 ppt event on target",
+    "cleared field of NEBs within 2.5 arcmin",
+    "ingress only, high airmass at the end",
+    "meridian flip mid-transit, systematics at the flip",
+    "possible early ingress; check ephemeris",
+    "no detection on target, NEB check inconclusive",
+)
+
+
 def obsnote_rows(dataset: Dataset, tic: int, tag: int | None = None) -> list[list[str]]:
+    """``download_obsnotes.php``: one note per tag that has one (``ID|TIC ID|Username|Groupname|TAG ID|Lastmod|notes``).
+
+    A tag's note is its summary row's note, or for about half of the tags without one, a short remark of the
+    kinds observers write; Groupname is ``tfopwg`` or empty; Lastmod is a few days after the observation.
+    """
     rows: list[list[str]] = []
     observations = dataset.observations(tic)
     for kind in KINDS:
@@ -305,18 +323,24 @@ def obsnote_rows(dataset: Dataset, tic: int, tag: int | None = None) -> list[lis
         seen: set[str] = set()
         for row in observations.rows(kind):
             tag_text, notes = row[columns.index("Tag")], row[columns.index("Notes")]
-            if not notes or tag_text in seen or (tag is not None and tag_text != str(tag)):
+            if tag_text in seen or (tag is not None and tag_text != str(tag)):
                 continue
             seen.add(tag_text)
+            rng = random.Random(f"obsnote:{tag_text}")
+            if not notes:
+                if rng.random() < 0.5:
+                    continue
+                notes = rng.choice(OBSERVING_NOTES)
+            day = dt.date.fromisoformat(row[columns.index("Obs Date")]) + dt.timedelta(days=rng.randrange(1, 20))
+            stamp = f"{day.isoformat()} {rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}"
             rows.append(
                 [
                     str(int(tag_text) * 10 + KINDS.index(kind)),
                     str(tic),
-                    row[columns.index("TOI")].removeprefix("TOI "),
-                    tag_text,
                     row[columns.index("User")],
-                    GROUP,
-                    row[columns.index("Obs Date")],
+                    GROUP if rng.random() < 0.7 else "",
+                    tag_text,
+                    stamp,
                     notes,
                 ]
             )

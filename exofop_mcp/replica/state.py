@@ -49,7 +49,7 @@ class ReplicaState:
             self._config = updated
         if "seed" in changes:  # setting the seed, even to the same value, restarts the fault sequence
             self.faults.reseed(updated.seed)
-        if "tag_faults" in changes:
+        if "tag_faults" in changes or "page_faults" in changes:
             self.faults.reset_forced_counts()
         if updated.cache_dir != previous.cache_dir:
             self.archives.set_cache_dir(updated.cache_dir)

@@ -31,8 +31,8 @@ from pydantic import BaseModel, Field
 from exofop_mcp.errors import ExofopMcpError, ExofopResponseError
 from exofop_mcp.site.client import ExofopClient
 from exofop_mcp.site.identifiers import normalize_name, star_name_of
-from exofop_mcp.site.pipe_table import PipeRowReader, check_pipe_table, read_pipe_table
-from exofop_mcp.site.records import TOIRecord
+from exofop_mcp.site.pipe_table import PipeRowReader, check_pipe_table
+from exofop_mcp.site.records import TOIRecord, read_record_table
 
 log = logging.getLogger(__name__)
 
@@ -347,7 +347,7 @@ HOST_PAGE_SECONDS = 600.0
 def parse_toi_table(text: str, *, page: str) -> list[CatalogEntry]:
     """Parse TOI table text into entries with coordinates in degrees."""
     check_pipe_table(text, TOIRecord.required_columns, page=page)
-    rows = read_pipe_table(text, text_columns=TOIRecord.text_columns(), columns=TOIRecord.columns())
+    rows = read_record_table(text, TOIRecord, only_its_columns=True)
     return _entries_of(rows)
 
 
@@ -378,7 +378,11 @@ class _CacheBuild:
                 if line.strip():
                     check_pipe_table(line, TOIRecord.required_columns, page=TOI_PAGE)
                     self.reader = PipeRowReader(
-                        line, text_columns=TOIRecord.text_columns(), columns=TOIRecord.columns()
+                        line,
+                        text_columns=TOIRecord.text_columns(),
+                        columns=TOIRecord.columns(),
+                        key_column=TOIRecord.key_column,
+                        free_text=TOIRecord.free_text_columns,
                     )
                     lines = lines[index + 1 :]
                     break
@@ -402,9 +406,9 @@ class _CacheBuild:
         with self._lock:
             self._write(lines)
 
-    def _write(self, lines: list[str]) -> None:
+    def _write(self, lines: list[str], *, final: bool = False) -> None:
         assert self.reader is not None
-        entries = _entries_of(self.reader.rows(lines))
+        entries = _entries_of(self.reader.rows(lines, final=final))
         if entries:
             _write_entries(self._connection(), entries)
             self.rows += len(entries)
@@ -417,7 +421,7 @@ class _CacheBuild:
     def _finish(self) -> int:
         if self.reader is None:
             check_pipe_table("", TOIRecord.required_columns, page=TOI_PAGE)  # an empty answer: says so
-        self._write(self.pending)
+        self._write(self.pending, final=True)
         self.pending = []
         if not self.rows:
             raise ExofopResponseError(

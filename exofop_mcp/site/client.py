@@ -21,10 +21,11 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import contextvars
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Protocol, TypeVar
@@ -32,9 +33,17 @@ from typing import Any, Protocol, TypeVar
 import httpx
 
 from exofop_mcp import __version__
-from exofop_mcp.errors import ExofopHTTPError, ExofopResponseError, ForeignRedirectError, ResponseTooLargeError
+from exofop_mcp.errors import (
+    ExofopHTTPError,
+    ExofopResponseError,
+    ExofopThrottledError,
+    ExofopUnavailableError,
+    ForeignRedirectError,
+    ResponseTooLargeError,
+)
 from exofop_mcp.settings import Settings, origin_of
 from exofop_mcp.site.http_stack import tls_context, warm_up
+from exofop_mcp.site.request_lanes import RequestLanes
 from exofop_mcp.site.retry_policy import RetryPolicy, is_retryable_status, parse_retry_after
 from exofop_mcp.site.transport_errors import ExofopUnreachableError, describe_transport_error, failure_kind
 from exofop_mcp.text_format import format_bytes
@@ -47,6 +56,12 @@ MAX_REDIRECTS = 20
 
 T = TypeVar("T")
 _PAGE_LIMIT = "EXOFOP_MCP_MAX_PAGE_BYTES"
+#: Decoded bytes from which a body's growth over its bytes on the wire is checked (``max_decoded_ratio``).
+RATIO_CHECKED_FROM = 4 << 20
+#: Set while a page's deadline runs: a request inside it keeps that (earlier) deadline.
+_IN_PAGE_DEADLINE: contextvars.ContextVar[bool] = contextvars.ContextVar("exofop_page_deadline", default=False)
+#: Why an answer with no body is tried again: ExoFOP throttles by answering 200 and nothing.
+EMPTY_ANSWER = "an empty answer (ExoFOP answers so when it throttles)"
 
 
 class CookieLease(Protocol):
@@ -100,6 +115,7 @@ class TransientFailure(Exception):
         response: httpx.Response | None = None,
         cause: httpx.TransportError | None = None,
         final: bool = False,
+        empty: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -113,6 +129,8 @@ class TransientFailure(Exception):
         self.cause = cause
         #: Worth no further attempt whatever the policy allows.
         self.final = final
+        #: The answer was a success with an empty body (how ExoFOP throttles).
+        self.empty = empty
         #: Attempts made when the loop gave up (filled in by the loop).
         self.attempts = 0
 
@@ -147,93 +165,6 @@ class CookieSession:
 
     async def post(self, page: str, data: Mapping[str, str]) -> httpx.Response:
         return await self._client._attempt("POST", page, None, data=data, jar=self.cookies)
-
-
-class RequestLanes:
-    """The process's request budget: at most ``archives`` archive transfers and ``archives + 1`` requests in flight.
-
-    An archive transfer holds an archive lane and a lane of the whole budget while its bytes flow;
-    the one lane beyond the archives is kept for small requests (tables, pages, JSON), so they never
-    wait behind archives.  While no download is running (:meth:`downloading`), small requests may
-    also use archive lanes that are free, so the tables of a listing go out together.
-    """
-
-    def __init__(self, archives: int) -> None:
-        self.archives = archives
-        self._archive_lanes = asyncio.Semaphore(archives)
-        self._all_lanes = asyncio.Semaphore(archives + 1)
-        self._small_lane = asyncio.Semaphore(1)
-        self._downloads = 0
-        #: Archive requests given a lane and not yet written to their connection (:meth:`requests_out`).
-        self._unsent = 0
-        self._all_sent = asyncio.Event()
-        self._all_sent.set()
-        #: Requests in flight now, and the most there have been (for reports and benchmarks).
-        self.in_flight = 0
-        self.peak_in_flight = 0
-
-    def sending(self) -> Callable[[], None]:
-        """Count an archive request as about to go out; call the function returned once it has (again: no-op)."""
-        self._unsent += 1
-        self._all_sent.clear()
-        done = False
-
-        def sent() -> None:
-            nonlocal done
-            if not done:
-                done = True
-                self._unsent -= 1
-                if self._unsent == 0:
-                    self._all_sent.set()
-
-        return sent
-
-    async def requests_out(self, most: float = 0.05) -> None:
-        """Wait, at most ``most`` seconds, until every archive request given a lane has been written to its
-        connection.  A finished transfer's disk work (unpacking, syncing) waits for this, so that it does
-        not slow the start of the transfers that take the freed lanes: on a busy interpreter the requests
-        would otherwise go out late, and the lanes would idle."""
-        await asyncio.sleep(0)  # a request woken by a lane just freed takes it (and counts) first
-        if self._unsent:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(most):
-                    await self._all_sent.wait()
-
-    @contextlib.asynccontextmanager
-    async def downloading(self) -> AsyncIterator[None]:
-        """While a download runs, small requests keep to their own lane and every archive lane is for archives."""
-        self._downloads += 1
-        try:
-            yield
-        finally:
-            self._downloads -= 1
-
-    @contextlib.asynccontextmanager
-    async def archive(self) -> AsyncIterator[None]:
-        async with self._archive_lanes, self._all_lanes:
-            with self._counted():
-                yield
-
-    @contextlib.asynccontextmanager
-    async def small(self) -> AsyncIterator[None]:
-        if self._downloads == 0 and not self._archive_lanes.locked():
-            # An archive lane is free and no download waits for it: borrow it.
-            async with self._archive_lanes, self._all_lanes:
-                with self._counted():
-                    yield
-            return
-        async with self._small_lane, self._all_lanes:
-            with self._counted():
-                yield
-
-    @contextlib.contextmanager
-    def _counted(self) -> Iterator[None]:
-        self.in_flight += 1
-        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
-        try:
-            yield
-        finally:
-            self.in_flight -= 1
 
 
 class ExofopClient:
@@ -385,13 +316,40 @@ class ExofopClient:
         query = _clean(params)
         request = self._pool.build_request(method, page, params=query, data=data, headers=cookie_header(cookies))
         try:
-            async with self.lanes.small():
+            async with self.lanes.small(), self.page_deadline(page):
                 self.requests_sent += 1
                 response = await self._send(request, page, cookies=cookies, jar=jar)
                 await self.read_body(response, page, limit=self.settings.max_page_bytes)
                 return response
         except httpx.TransportError as exc:
             raise self._transient(exc, page, query) from None
+
+    @contextlib.asynccontextmanager
+    async def page_deadline(self, page: str) -> AsyncIterator[None]:
+        """Bound everything inside (headers, body, retries) by ``settings.page_deadline_seconds``.
+
+        A page that drips a byte at a time never trips the read timeout, which waits for one byte: this
+        bounds the whole.  Past it, :class:`ExofopUnavailableError` naming the page and the setting.
+        Nested uses keep the outer, earlier deadline.
+        """
+        if _IN_PAGE_DEADLINE.get():
+            yield
+            return
+        seconds = self.settings.page_deadline_seconds
+        token = _IN_PAGE_DEADLINE.set(True)
+        try:
+            async with asyncio.timeout(seconds):
+                yield
+        except TimeoutError:
+            raise ExofopUnavailableError(
+                f"ExoFOP's {page or '/tess/'} did not arrive in full within {seconds:g} s: the site sent it far "
+                "too slowly, or accepted the request and sent nothing (as it does when it throttles), and the "
+                "request was given up.",
+                hint="Wait a few minutes and try again, with fewer requests at once (EXOFOP_MCP_CONCURRENCY). If "
+                "pages are known to be this slow on your network, raise EXOFOP_MCP_PAGE_DEADLINE_SECONDS.",
+            ) from None
+        finally:
+            _IN_PAGE_DEADLINE.reset(token)
 
     async def _send(
         self,
@@ -450,14 +408,27 @@ class ExofopClient:
         """``response``'s decoded body in chunks; raises :class:`ResponseTooLargeError` past ``limit`` bytes.
 
         The count is of decoded bytes, taken as they stream in, so a small compressed body that inflates
-        without bound is stopped at the limit.
+        without bound is stopped at the limit; and once past :data:`RATIO_CHECKED_FROM` decoded bytes, a
+        body that grew more than ``settings.max_decoded_ratio`` times its bytes on the wire is refused
+        too, long before the limit (a decompression bomb, not a table or an archive).
         """
         total = 0
+        ratio = self.settings.max_decoded_ratio
         async for chunk in response.aiter_bytes(chunk_size):
             total += len(chunk)
             if total > limit:
                 await response.aclose()
                 raise self.too_large(page, limit, setting)
+            if total > RATIO_CHECKED_FROM and total > ratio * max(1, response.num_bytes_downloaded):
+                wire = response.num_bytes_downloaded
+                await response.aclose()
+                raise ResponseTooLargeError(
+                    f"ExoFOP's {page or '/tess/'} sent {format_bytes(wire)} that decoded to more than "
+                    f"{format_bytes(total)}, over {ratio:g} times as much: a decompression bomb, not a table or an "
+                    "archive. It was refused before it could fill the disk or the memory.",
+                    hint="Try again later (run `exofop-mcp doctor` to see what the site sends); if such answers "
+                    "are really expected, raise EXOFOP_MCP_MAX_DECODED_RATIO.",
+                )
             yield chunk
 
     async def read_body(self, response: httpx.Response, page: str, *, limit: int) -> bytes:
@@ -513,7 +484,7 @@ class ExofopClient:
 
                 request.extensions = {**request.extensions, "trace": trace}
                 try:
-                    response = await self._send(request, page, cookies=cookies)
+                    response = await self._headers_within(request, page, cookies, header_timeout)
                 finally:
                     sent()
                 try:
@@ -522,6 +493,26 @@ class ExofopClient:
                     await response.aclose()
         except httpx.TransportError as exc:
             raise self._transient(exc, page, query) from None
+
+    async def _headers_within(
+        self, request: httpx.Request, page: str, cookies: Mapping[str, str] | None, seconds: float | None
+    ) -> httpx.Response:
+        """:meth:`_send`, the response headers bounded as a whole by ``seconds`` (not only byte to byte).
+
+        Headers that trickle in a byte at a time never trip the read timeout; past ``seconds`` the
+        attempt fails as a timeout (:class:`TransientFailure`), which the caller's policy may retry.
+        """
+        if seconds is None:
+            return await self._send(request, page, cookies=cookies)
+        try:
+            async with asyncio.timeout(seconds):
+                return await self._send(request, page, cookies=cookies)
+        except TimeoutError:
+            raise TransientFailure(
+                f"ExoFOP sent no complete response headers for {page} within {seconds:g} s "
+                "(EXOFOP_MCP_HEADER_WAIT_SECONDS)",
+                timed_out=True,
+            ) from None
 
     def cookie_session(self) -> CookieSession:
         """Requests with a private cookie jar (a login), on this client's pool, User-Agent and timeouts."""
@@ -536,6 +527,13 @@ class ExofopClient:
     ) -> ExofopUnreachableError:
         """The error for a request that got no answer after retries (``subject``: the page, 'the login', ...)."""
         description = failure.reason
+        if isinstance(failure.cause, httpx.ReadTimeout):
+            hint = (
+                "ExoFOP accepted the connection but sent nothing: it does this when it throttles a computer (after "
+                "many requests, such as repeated downloads of the whole TOI table), and it clears by itself. Wait a "
+                "few minutes and try again later, with fewer requests at once (EXOFOP_MCP_CONCURRENCY); if it "
+                "persists, check your network connection and EXOFOP_BASE_URL."
+            )
         return ExofopUnreachableError(
             f"ExoFOP at {self.settings.base_url} is unreachable: {subject} {failure.kind} after "
             f"{failure.attempts} attempt(s) ({description}).",
@@ -556,7 +554,10 @@ class ExofopClient:
     ) -> Answer:
         """GET a page, retrying network errors, 429 and 5xx; the last answer whatever its status, body read.
 
-        Raises :class:`ExofopUnreachableError` when no attempt got an answer.
+        An empty ``2xx`` body is retried too (ExoFOP's way of throttling); when it stays empty, the last
+        (empty) answer is returned.  Everything, retries included, is bounded by
+        ``settings.page_deadline_seconds`` (:meth:`page_deadline`).  Raises
+        :class:`ExofopUnreachableError` when no attempt got an answer.
         """
 
         async def attempt(number: int) -> Answer:
@@ -567,10 +568,13 @@ class ExofopClient:
                     retry_after=parse_retry_after(response.headers.get("Retry-After")),
                     response=response,
                 )
+            if response.is_success and _blank(response.content):
+                raise TransientFailure(EMPTY_ANSWER, response=response, empty=True)
             return Answer(response, number)
 
         try:
-            return await self.retrying(page or "/tess/", attempt, policy=policy)
+            async with self.page_deadline(page):
+                return await self.retrying(page or "/tess/", attempt, policy=policy)
         except TransientFailure as failure:
             if failure.response is not None:
                 return Answer(failure.response, failure.attempts)
@@ -598,6 +602,8 @@ class ExofopClient:
     ) -> httpx.Response:
         answer = await self.fetch(page, params, cookies=cookies)
         response = answer.response
+        if response.is_success and _blank(response.content):
+            raise self.throttled(page, answer.attempts)
         if response.is_success:
             return response
         retry_after = None
@@ -615,7 +621,7 @@ class ExofopClient:
         response = await self.get(page, params)
         try:
             return json.loads(response.text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: arrays or objects nested thousands deep
             snippet = " ".join(response.text[:80].split())
             raise ExofopResponseError(
                 f"ExoFOP's {page} did not answer JSON (it began {snippet!r}).",
@@ -653,31 +659,71 @@ class ExofopClient:
                                     response=response,
                                 )
                             raise _http_error(page, response, number, None)
-                        return await consume(self._line_batches(response, page))
+                        limit = self.settings.max_page_bytes
+                        chunks = self.body_chunks(response, page, limit=limit, setting=_PAGE_LIMIT)
+                        first = await _first_bytes(chunks)
+                        if _blank(first):
+                            raise TransientFailure(EMPTY_ANSWER, response=response, empty=True)
+                        return await consume(self._line_batches(first, chunks))
                     finally:
                         await response.aclose()
             except httpx.TransportError as exc:
                 raise self._transient(exc, page, query) from None
 
         try:
-            return await self.retrying(page or "/tess/", attempt)
+            async with self.page_deadline(page):
+                return await self.retrying(page or "/tess/", attempt)
         except TransientFailure as failure:
             if failure.response is None:
                 raise self.unreachable(failure, page or "/tess/") from None
+            if failure.empty:
+                raise self.throttled(page, failure.attempts) from None
             asked = parse_retry_after(failure.response.headers.get("Retry-After"))
             retry_after = asked if asked is not None and asked > self.retry.max_retry_after else None
             raise _http_error(page, failure.response, failure.attempts, retry_after) from None
 
-    async def _line_batches(self, response: httpx.Response, page: str) -> AsyncIterator[list[str]]:
+    def throttled(self, page: str, attempts: int) -> ExofopThrottledError:
+        """The error for a page that stayed empty through ``attempts`` tries: ExoFOP is throttling."""
+        return ExofopThrottledError(
+            f"ExoFOP answered {page or '/tess/'} with an empty page {attempts} time(s) in a row: the site is "
+            "throttling requests (it answers nothing instead of saying so). This is not an empty result: a "
+            "table without rows still has its header line.",
+            hint="Wait a few minutes and try again, with fewer requests at once (lower EXOFOP_MCP_CONCURRENCY, now "
+            f"{self.settings.concurrency}). Answers from the cached TOI catalog keep working meanwhile.",
+        )
+
+    async def _line_batches(self, first: bytes, chunks: AsyncIterator[bytes]) -> AsyncIterator[list[str]]:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         rest = ""
-        async for chunk in self.body_chunks(response, page, limit=self.settings.max_page_bytes, setting=_PAGE_LIMIT):
+        async for chunk in _prepend(first, chunks):
             *lines, rest = (rest + decoder.decode(chunk)).split("\n")
             if lines:
                 yield lines
         rest += decoder.decode(b"", final=True)
         if rest:
             yield [rest]
+
+
+def _blank(body: bytes) -> bool:
+    """Whether a body is empty or only whitespace (looked at without copying it)."""
+    return not body or body.isspace()
+
+
+async def _first_bytes(chunks: AsyncIterator[bytes]) -> bytes:
+    """The start of a body up to its first chunk holding more than whitespace (all of it if none does)."""
+    parts: list[bytes] = []
+    async for chunk in chunks:
+        parts.append(chunk)
+        if not _blank(chunk):
+            break
+    return b"".join(parts)
+
+
+async def _prepend(first: bytes, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if first:
+        yield first
+    async for chunk in chunks:
+        yield chunk
 
 
 def _clean(params: Mapping[str, Any] | None) -> dict[str, str]:

@@ -21,7 +21,7 @@ from exofop_mcp.errors import InvalidIdentifierError, InvalidRequestError
 from exofop_mcp.result_pages import fit_page, json_size
 from exofop_mcp.site.client import ExofopClient
 from exofop_mcp.site.identifiers import parse_identifier
-from exofop_mcp.site.pipe_table import check_pipe_table, read_pipe_table
+from exofop_mcp.site.pipe_table import check_pipe_table
 from exofop_mcp.site.records import (
     RECORD_TYPES,
     ObservationKind,
@@ -29,6 +29,7 @@ from exofop_mcp.site.records import (
     StellarParameters,
     TableRecord,
     is_usable_tag_cell,
+    read_record_table,
 )
 from exofop_mcp.site.resolver import ResolvedSystem
 
@@ -42,6 +43,8 @@ TABLE_CACHE_SECONDS = 300.0
 
 #: Kinds whose page takes ``target=`` (the others take ``id=``).
 _TARGET_PAGES = {"time_series", "spectroscopy", "imaging", "stellar_companions"}
+#: Kinds whose page names the star with another parameter.
+_STAR_PARAMETER = {"observing_notes": "tid"}
 #: Kinds that can be downloaded as tags, and the kinds whose rows carry an observation date.
 TagKind = Literal["time_series", "spectroscopy", "imaging"]
 TAG_KINDS: tuple[TagKind, ...] = ("time_series", "spectroscopy", "imaging")
@@ -167,7 +170,8 @@ class SystemAndKind(BaseModel):
         ObservationKind,
         Field(
             description="which table: time_series (light curves), spectroscopy, imaging (high-resolution "
-            "imaging), stellar_companions, nearby_targets, stellar_parameters, files",
+            "imaging), stellar_companions, nearby_targets, stellar_parameters, files, observing_notes (what "
+            "observers wrote about each observation: 'egress only, clouds')",
         ),
     ] = "time_series"
 
@@ -240,14 +244,15 @@ class ObservationLister:
     async def _fetch(self, kind: ObservationKind, tic: int) -> list[TableRecord]:
         record_type = RECORD_TYPES[kind]
         params: dict[str, Any] = {"output": "pipe"}
-        params["target" if kind in _TARGET_PAGES else "id"] = tic
+        params[_STAR_PARAMETER.get(kind, "target" if kind in _TARGET_PAGES else "id")] = tic
         text = await self.client.get_text(record_type.page, params, logged_in=True)
         if not text.strip():
             return []
         check_pipe_table(text, record_type.required_columns, page=record_type.page)
-        raw = await asyncio.to_thread(read_pipe_table, text, text_columns=record_type.text_columns())
-        if "Tag" in record_type.columns():
-            odd = sum(1 for r in raw if not is_usable_tag_cell(r.get("Tag")))
+        raw = await asyncio.to_thread(read_record_table, text, record_type)
+        tag_column = record_type.model_fields["tag"].validation_alias if "tag" in record_type.model_fields else None
+        if isinstance(tag_column, str):
+            odd = sum(1 for r in raw if not is_usable_tag_cell(r.get(tag_column)))
             self.odd_tags[(kind, tic)] = odd
         rows: list[TableRecord]
         if record_type is StellarParameters:

@@ -12,7 +12,10 @@ import math
 import types
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, computed_field
+
+from exofop_mcp.site.free_text import display_text, needs_decoding
+from exofop_mcp.site.pipe_table import Row, read_pipe_table
 
 
 def _lenient_number(value: Any) -> Any:
@@ -63,15 +66,40 @@ def _text(value: Any) -> Any:
     return text or None
 
 
+def _free_text(value: Any) -> Any:
+    text = _text(value)
+    if text is None:
+        return None
+    return display_text(text) or None
+
+
+def _raw_free_text(value: Any) -> Any:
+    text = _text(value)
+    return text if text is not None and needs_decoding(text) else None
+
+
 Num = Annotated[float | None, BeforeValidator(_lenient_number)]
 Int = Annotated[int | None, BeforeValidator(_lenient_int)]
 TagNumber = Annotated[int | None, BeforeValidator(_tag_number)]
 Text = Annotated[str | None, BeforeValidator(_text)]
+#: Free text as a person reads it (HTML breaks and entities decoded, see :mod:`exofop_mcp.site.free_text`).
+FreeText = Annotated[str | None, BeforeValidator(_free_text)]
+#: The same cell exactly as the site holds it, kept only when it reads differently once decoded.
+RawFreeText = Annotated[str | None, BeforeValidator(_raw_free_text)]
 
 
 def col(column: str, description: str | None = None) -> Any:
     """A field read from the table column ``column``."""
     return Field(default=None, validation_alias=column, description=description or column)
+
+
+def raw_col(column: str) -> Any:
+    """The raw twin of a free-text field (absent when the text has nothing to decode)."""
+    return Field(
+        default=None,
+        validation_alias=column,
+        description=f"{column} exactly as ExoFOP holds it (HTML and all); only present when it differs",
+    )
 
 
 class TableRecord(BaseModel):
@@ -87,6 +115,11 @@ class TableRecord(BaseModel):
     page: ClassVar[str] = ""
     #: Columns whose absence means the page did not return this table.
     required_columns: ClassVar[tuple[str, ...]] = ()
+    #: A column that spells a whole number in every row: a line whose cell there does not is the
+    #: continuation of the row before it (free text with a raw newline); see ``pipe_table.RowStart``.
+    key_column: ClassVar[str | None] = "TIC ID"
+    #: Free-text columns: they may hold a literal ``|``, raw newlines and HTML.
+    free_text_columns: ClassVar[tuple[str, ...]] = ("Notes",)
 
     @classmethod
     def columns(cls) -> set[str]:
@@ -101,6 +134,18 @@ class TableRecord(BaseModel):
             if isinstance(field.validation_alias, str) and _is_text(field.annotation):
                 names.add(field.validation_alias)
         return names
+
+
+def read_record_table(text: str, record: type[TableRecord], *, only_its_columns: bool = False) -> list[Row]:
+    """The rows of one record type's pipe table: its text columns kept as text, continuation lines of its
+    free text joined to their rows, extra separators kept inside its free-text column."""
+    return read_pipe_table(
+        text,
+        text_columns=record.text_columns(),
+        columns=record.columns() if only_its_columns else None,
+        key_column=record.key_column,
+        free_text=record.free_text_columns,
+    )
 
 
 def _is_text(annotation: Any) -> bool:
@@ -134,7 +179,8 @@ class TimeSeriesObservation(TableRecord):
     user: Text = col("User", "ExoFOP user who uploaded it")
     group: Text = col("Group")
     tag: TagNumber = col("Tag", "upload tag: pass to download_tags")
-    notes: Text = col("Notes")
+    notes: FreeText = col("Notes")
+    notes_raw: RawFreeText = raw_col("Notes")
 
 
 class SpectroscopyObservation(TableRecord):
@@ -156,7 +202,8 @@ class SpectroscopyObservation(TableRecord):
     user: Text = col("User")
     group: Text = col("Group")
     tag: TagNumber = col("Tag", "upload tag: pass to download_tags")
-    notes: Text = col("Notes")
+    notes: FreeText = col("Notes")
+    notes_raw: RawFreeText = raw_col("Notes")
 
 
 class ImagingObservation(TableRecord):
@@ -178,7 +225,8 @@ class ImagingObservation(TableRecord):
     user: Text = col("User")
     group: Text = col("Group")
     tag: TagNumber = col("Tag", "upload tag: pass to download_tags")
-    notes: Text = col("Notes")
+    notes: FreeText = col("Notes")
+    notes_raw: RawFreeText = raw_col("Notes")
 
 
 class StellarCompanion(TableRecord):
@@ -201,7 +249,8 @@ class StellarCompanion(TableRecord):
     user: Text = col("User")
     group: Text = col("Group")
     tag: TagNumber = col("Tag")
-    notes: Text = col("Notes")
+    notes: FreeText = col("Notes")
+    notes_raw: RawFreeText = raw_col("Notes")
 
 
 class NearbyTarget(TableRecord):
@@ -209,6 +258,7 @@ class NearbyTarget(TableRecord):
 
     page: ClassVar[str] = "download_nearbytarget.php"
     required_columns: ClassVar[tuple[str, ...]] = ("TIC ID", "Separation (arcsec)")
+    free_text_columns: ClassVar[tuple[str, ...]] = ()
     kind: Literal["nearby_targets"] = "nearby_targets"
     tic_id: Int = col("TIC ID", "TIC id of the nearby star")
     toi: Text = col("TOI")
@@ -242,7 +292,8 @@ class StellarParameters(TableRecord):
     user: Text = col("User")
     date: Text = col("Date")
     tag: TagNumber = col("Tag")
-    notes: Text = col("Notes")
+    notes: FreeText = col("Notes")
+    notes_raw: RawFreeText = raw_col("Notes")
     parameters: dict[str, float | int | str] = Field(default_factory=dict)
 
     @classmethod
@@ -257,6 +308,8 @@ class FileEntry(TableRecord):
 
     page: ClassVar[str] = "download_filelist.php"
     required_columns: ClassVar[tuple[str, ...]] = ("File Name", "Tag")
+    key_column: ClassVar[str | None] = "File ID"
+    free_text_columns: ClassVar[tuple[str, ...]] = ("Description",)
     kind: Literal["files"] = "files"
     type: Text = col("Type", "file type, e.g. 'Light_Curve', 'Spectrum', 'Image'")
     file_name: Text = col("File Name")
@@ -267,7 +320,37 @@ class FileEntry(TableRecord):
     user: Text = col("User")
     group: Text = col("Group")
     tag: TagNumber = col("Tag")
-    description: Text = col("Description")
+    description: FreeText = col("Description")
+    description_raw: RawFreeText = raw_col("Description")
+
+
+#: The observing notes' columns as the real site prints them.
+OBSNOTES_COLUMNS = ("ID", "TIC ID", "Username", "Groupname", "TAG ID", "Lastmod", "notes")
+
+
+class ObservingNote(TableRecord):
+    """One observing note of a star (a row of ``download_obsnotes.php``)."""
+
+    page: ClassVar[str] = "download_obsnotes.php"
+    required_columns: ClassVar[tuple[str, ...]] = ("TIC ID", "TAG ID", "notes")
+    key_column: ClassVar[str | None] = "ID"
+    free_text_columns: ClassVar[tuple[str, ...]] = ("notes",)
+
+    kind: Literal["observing_notes"] = "observing_notes"
+    id: Int = col("ID", "the note's row id on ExoFOP")
+    tic_id: Int = col("TIC ID", "TIC id of the star")
+    user: Text = col("Username", "ExoFOP user who wrote the note")
+    group: Text = col("Groupname", "'tfopwg' or empty")
+    tag: TagNumber = col("TAG ID", "upload tag the note is about (pass to download_tags)")
+    lastmod: Text = col("Lastmod", "when the note was last changed (UTC, 'YYYY-MM-DD hh:mm:ss')")
+    text: FreeText = col("notes", "the note as a person reads it (HTML breaks and entities decoded)")
+    raw_text: RawFreeText = raw_col("notes")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def date(self) -> str | None:
+        """The day of ``lastmod`` (``YYYY-MM-DD``)."""
+        return self.lastmod[:10] if self.lastmod and len(self.lastmod) >= 10 else None
 
 
 class TOIRecord(TableRecord):
@@ -275,6 +358,7 @@ class TOIRecord(TableRecord):
 
     page: ClassVar[str] = "download_toi.php"
     required_columns: ClassVar[tuple[str, ...]] = ("TIC ID", "TOI", "TESS Disposition", "TFOPWG Disposition")
+    free_text_columns: ClassVar[tuple[str, ...]] = ("Comments",)
     tic_id: Int = col("TIC ID")
     toi: Text = col("TOI", "planet candidate, e.g. '1130.01'")
     tess_disposition: Text = col("TESS Disposition")
@@ -301,7 +385,8 @@ class TOIRecord(TableRecord):
     sectors: Text = col("Sectors")
     date_alerted: Text = col("Date TOI Alerted (UTC)")
     date_updated: Text = col("Date TOI Updated (UTC)")
-    comments: Text = col("Comments")
+    comments: FreeText = col("Comments")
+    comments_raw: RawFreeText = raw_col("Comments")
 
 
 ObservationKind = Literal[
@@ -312,6 +397,7 @@ ObservationKind = Literal[
     "nearby_targets",
     "stellar_parameters",
     "files",
+    "observing_notes",
 ]
 
 RECORD_TYPES: dict[str, type[TableRecord]] = {
@@ -322,6 +408,7 @@ RECORD_TYPES: dict[str, type[TableRecord]] = {
     "nearby_targets": NearbyTarget,
     "stellar_parameters": StellarParameters,
     "files": FileEntry,
+    "observing_notes": ObservingNote,
 }
 
 ObservationRecord = Annotated[
@@ -331,6 +418,7 @@ ObservationRecord = Annotated[
     | StellarCompanion
     | NearbyTarget
     | StellarParameters
-    | FileEntry,
+    | FileEntry
+    | ObservingNote,
     Field(discriminator="kind"),
 ]

@@ -9,9 +9,11 @@ does not know them or cannot be reached, to the names found in the catalog.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -21,21 +23,25 @@ from exofop_mcp.errors import (
     AmbiguousTargetError,
     ExofopMcpError,
     ExofopResponseError,
+    ExofopThrottledError,
     ExofopUnavailableError,
     TargetNotFoundError,
 )
 from exofop_mcp.site.catalog import CatalogEntry, CatalogStatus, TOICatalog
 from exofop_mcp.site.client import ExofopClient
-from exofop_mcp.site.coordinates import parse_sexagesimal
 from exofop_mcp.site.identifiers import MAX_TIC, Identifier, parse_identifier
 from exofop_mcp.site.name_cache import NameCache
 from exofop_mcp.site.pipe_table import split_header
+from exofop_mcp.site.target_info import TargetInfo, fetch_target_info
 
 log = logging.getLogger(__name__)
 
 NAME_RESOLVER_PAGE = "gototicid.php"
 STELLAR_PAGE = "download_stellar.php"
-TARGET_PAGE = "target.php"
+#: How long a star's target page answers again from memory.
+TARGET_INFO_SECONDS = 600.0
+#: How long resolve_system waits for the star's other names before answering without them.
+OTHER_NAMES_WAIT = 15.0
 _CANDIDATE_TABLE_RE = re.compile(r"<table\b[^>]*class\s*=\s*[\"']?[^\"'>]*\btfop\b.*?</table>", re.I | re.S)
 _CANDIDATE_TIC_RE = re.compile(r"target\.php\?id=(\d{1,10})|\bTIC\s*(\d{1,10})\b", re.I)
 
@@ -107,6 +113,10 @@ class ResolvedSystem(BaseModel):
         "(gototicid) or a name found in the TOI catalog"
     )
     matched_name: str | None = Field(None, description="the name that matched, for name queries")
+    other_names: list[str] = Field(
+        default_factory=list,
+        description="the star's other names on ExoFOP (Gaia DR3, 2MASS, TYC, HD, ...); each is accepted as a query",
+    )
     exofop_url: str = Field(description="the target's page on ExoFOP")
     catalog: CatalogStatus | None = Field(None, description="age and origin of the TOI catalog data used")
     notes: list[str] = Field(default_factory=list, description="anything the user should know about the answer")
@@ -119,6 +129,8 @@ class SystemResolver:
         self.client = client
         self.catalog = catalog
         self.names = NameCache(catalog.path.parent, catalog.ttl_seconds)
+        #: target.php answers by TIC: (monotonic time, what it said).
+        self._targets: dict[int, tuple[float, TargetInfo | None]] = {}
 
     async def resolve(self, query: str) -> ResolvedSystem:
         ident = parse_identifier(query)
@@ -229,18 +241,52 @@ class SystemResolver:
                 return True
         return False
 
+    async def target_info(self, tic: int) -> TargetInfo | None:
+        """The star's ``target.php?id=TIC&json`` (kept in memory a while); ``None`` when the site does not
+        know the star.  Errors are those of the client and of :func:`parse_target_info`."""
+        kept = self._targets.get(tic)
+        if kept is not None and time.monotonic() - kept[0] < TARGET_INFO_SECONDS:
+            return kept[1]
+        info = await fetch_target_info(self.client, tic)
+        if len(self._targets) >= 256:
+            self._targets.clear()
+        self._targets[tic] = (time.monotonic(), info)
+        return info
+
     async def _add_target_facts(self, result: ResolvedSystem) -> None:
         """Coordinates and TESS magnitude of a star without a TOI, from ``target.php?id=TIC&json``."""
         try:
-            answer: Any = await self.client.get_json(TARGET_PAGE, {"id": result.tic_id, "json": True})
+            info = await self.target_info(result.tic_id)
         except ExofopMcpError as exc:
             log.info("TIC %s: target.php gave no coordinates: %s", result.tic_id, exc)
             return
-        ra, dec, tmag = target_facts(answer)
-        if result.ra_deg is None and ra is not None and dec is not None:
-            result.ra_deg, result.dec_deg = ra, dec
-        if result.tess_mag is None and tmag is not None:
-            result.tess_mag = tmag
+        if info is None:
+            return
+        if result.ra_deg is None and info.ra_deg is not None and info.dec_deg is not None:
+            result.ra_deg, result.dec_deg = info.ra_deg, info.dec_deg
+        if result.tess_mag is None and info.tess_mag is not None:
+            result.tess_mag = info.tess_mag
+
+    async def add_other_names(self, result: ResolvedSystem) -> ResolvedSystem:
+        """Fill ``other_names`` (Gaia DR3, 2MASS, HD, ...) from the star's target page (remembered on disk as
+        long as the names the resolver learns); a page that cannot be read in :data:`OTHER_NAMES_WAIT`
+        seconds leaves them out and says so in ``notes``."""
+        known = self.names.get_star_names(result.tic_id)
+        if known is not None:
+            result.other_names = known
+            return result
+        try:
+            async with asyncio.timeout(OTHER_NAMES_WAIT):
+                info = await self.target_info(result.tic_id)
+        except (ExofopMcpError, TimeoutError) as exc:
+            log.info("TIC %s: target.php gave no names: %s", result.tic_id, exc)
+            why = exc.message if isinstance(exc, ExofopMcpError) else f"no answer within {OTHER_NAMES_WAIT:g} s"
+            result.notes.append(f"The star's other names are unknown: ExoFOP's target page could not be read ({why})")
+            return result
+        if info is not None:
+            result.other_names = info.other_names
+            self.names.put_star_names(result.tic_id, info.other_names)
+        return result
 
     # -- names -------------------------------------------------------------------
 
@@ -277,6 +323,9 @@ class SystemResolver:
         matches = self.catalog.tics_for_name(name)
         if len(matches) > 1:
             raise self._ambiguous(name, sorted(matches))
+        if not matches and resolver_error is not None:
+            # The name resolver failed: that the catalog lacks the name says nothing of other stars.
+            raise _resolver_failed(name, resolver_error) from None
         if not matches:
             raise TargetNotFoundError(
                 f"No star or planet named {name!r} is known to ExoFOP.",
@@ -285,7 +334,8 @@ class SystemResolver:
         tic, matched_name = next(iter(matches.items()))
         result = self._build(ident.raw, tic, self.catalog.entries_for_tic(tic), "catalog_name", matched_name, status)
         if resolver_error is not None:
-            result.notes.append("ExoFOP's name resolver was unreachable; the name was matched in the TOI catalog.")
+            failed = _how_it_failed(resolver_error)
+            result.notes.append(f"ExoFOP's name resolver {failed}; the name was matched in the TOI catalog.")
         return result
 
     async def _name_resolver(self, target: str) -> tuple[list[int] | None, int]:
@@ -297,6 +347,8 @@ class SystemResolver:
         page = await self.client.get_text(NAME_RESOLVER_PAGE, {"target": target, "json": True})
         try:
             answer: Any = json.loads(page)
+        except RecursionError:  # arrays nested thousands deep: no answer of the name resolver
+            answer = None
         except ValueError:
             # Asked for JSON, the site may still answer its HTML page of candidates (``table.tfop``)
             # when several stars match: those are every star it names, so the name is ambiguous.
@@ -309,9 +361,24 @@ class SystemResolver:
                 f"ExoFOP's name resolver answered something unexpected for {target!r}.",
                 hint="Run `exofop-mcp doctor` and report the result.",
             )
-        if str(answer.get("status")).upper() != "OK":
+        status = answer.get("status")
+        if not isinstance(status, str):
+            raise ExofopResponseError(
+                f"ExoFOP's name resolver answered a status of the wrong type for {target!r} ({_kind(status)}).",
+                hint="Run `exofop-mcp doctor` and report the result.",
+            )
+        if status.strip().upper() != "OK":
             return None, 0
         tics = tic_list(answer.get("TIC"))
+        if not tics and _whole(answer.get("num")) == 0 and answer.get("TIC") in (None, "", []):
+            return None, 0  # "OK", none found: as plain as "ERROR"
+        if not tics:
+            # "OK" that names no TIC id (missing, or a value of the wrong type) is a broken answer, not "unknown".
+            raise ExofopResponseError(
+                f"ExoFOP's name resolver answered OK for {target!r} but named no TIC id (its TIC was "
+                f"{_kind(answer.get('TIC'))}).",
+                hint="Run `exofop-mcp doctor` and report the result.",
+            )
         return tics, max(_whole(answer.get("num")) or 0, len(tics))
 
     async def _partly_named(self, name: str, named: list[int], count: int) -> AmbiguousTargetError:
@@ -372,7 +439,7 @@ class SystemResolver:
                 f"{status.age_hours:.1f} hours ago."
             )
         if not entries:
-            notes.append("This star has no TOI; it is known to ExoFOP by its TIC id only.")
+            notes.append("This star has no TOI: its canonical name is its TIC id.")
         counts = None
         if entries:
             counts = ObservationCounts(
@@ -423,6 +490,8 @@ def _shortened(text: str | None, limit: int) -> str | None:
 
 def _stale_reason(error: ExofopMcpError | None) -> str:
     """Why the cached catalog was not refreshed: ExoFOP was down, or it answered something unusable."""
+    if isinstance(error, ExofopThrottledError):
+        return "ExoFOP is throttling requests (it answered empty pages)"
     if error is None or isinstance(error, ExofopUnavailableError):
         return "ExoFOP could not be reached"
     return f"ExoFOP's TOI table could not be refreshed ({error.message.rstrip('.')})"
@@ -430,6 +499,45 @@ def _stale_reason(error: ExofopMcpError | None) -> str:
 
 def _fresh_status(source: Literal["network", "toi_page"]) -> CatalogStatus:
     return CatalogStatus(source=source, fetched_at=datetime.now(UTC), age_hours=0.0, stale=False)
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, in a few words, for a message: ``an object``, ``missing``, ``'OK?'``."""
+    if value is None:
+        return "missing"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return repr(str(value)[:40])
+
+
+def _how_it_failed(error: ExofopMcpError) -> str:
+    """How the name resolver failed, for a sentence: ``answered badly``, ``was unreachable``, ..."""
+    if isinstance(error, ExofopResponseError):
+        return "answered badly"
+    if isinstance(error, ExofopThrottledError):
+        return "is throttling requests"
+    return "was unreachable"
+
+
+def _resolver_failed(name: str, error: ExofopMcpError) -> ExofopMcpError:
+    """The error for a name the catalog does not know while the name resolver failed: never "not found".
+
+    The error keeps its kind (and code): ``unavailable`` (or ``throttled``, ``http_error``) when the site
+    could not be reached, ``unexpected_response`` (or a more precise kind of it) when it answered badly.
+    """
+    error.message = (
+        f"Whether ExoFOP knows {name!r} could not be checked: its name resolver {_how_it_failed(error)} "
+        f"({error.message.rstrip('.')}), and the cached TOI catalog has no star of that name."
+    )
+    instead = "or give the TIC id or TOI instead (`exofop-mcp doctor` checks the name resolver)."
+    if isinstance(error, ExofopThrottledError):
+        error.hint = f"{error.hint} Meanwhile, {instead}"
+    else:
+        error.hint = f"This is a problem of the site, not of the name: try again later, {instead}"
+    error.args = (f"{error.message} {error.hint}",)
+    return error
 
 
 def _whole(value: Any) -> int | None:
@@ -448,50 +556,6 @@ def candidate_tics(page: str) -> list[int]:
             if 0 < value <= MAX_TIC:
                 found.append(value)
     return list(dict.fromkeys(found))
-
-
-def target_facts(answer: Any) -> tuple[float | None, float | None, float | None]:
-    """(RA, Dec in degrees, TESS magnitude) from ``target.php?id=TIC&json``, as far as it offers them.
-
-    The JSON's exact layout is not documented: coordinates may be degrees or sexagesimal strings, under
-    ``ra``/``dec`` or ``ra_deg``/``dec_deg``; magnitudes a list of ``{band, value}`` or a mapping.
-    """
-    if not isinstance(answer, dict):
-        return None, None, None
-    coords = answer.get("coordinates")
-    ra = dec = None
-    if isinstance(coords, dict):
-        ra = _angle(coords.get("ra_deg", coords.get("ra")), hours=True)
-        dec = _angle(coords.get("dec_deg", coords.get("dec")), hours=False)
-    tmag = None
-    mags = answer.get("magnitudes")
-    if isinstance(mags, dict):
-        mags = [{"band": band, "value": value} for band, value in mags.items()]
-    if isinstance(mags, list):
-        for item in mags:
-            if isinstance(item, dict) and str(item.get("band", "")).strip().lower() in ("tess", "tmag", "t"):
-                tmag = _number(item.get("value"))
-                break
-    return ra, dec, tmag
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        number = float(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if number == number and abs(number) != float("inf") else None
-
-
-def _angle(value: Any, *, hours: bool) -> float | None:
-    if isinstance(value, str) and ":" in value:
-        return parse_sexagesimal(value, hours=hours)
-    number = _number(value)
-    if number is None or not (0 <= number < 360 if hours else -90 <= number <= 90):
-        return None
-    return number
 
 
 def tic_list(value: Any) -> list[int]:

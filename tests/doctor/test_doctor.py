@@ -123,7 +123,7 @@ def test_everything_passes_against_the_replica(settings: Settings) -> None:
     assert re.search(r"tag 6070: valid zip, .* in one top folder", run.summary("tag_download"))
     assert "Content-Length" in run.summary("tag_download")
     assert "not logged in" in run.summary("login")
-    assert "0 failed, 0 warning(s), 12 passed, 2 skipped" in run.out
+    assert "0 failed, 0 warning(s), 14 passed, 2 skipped" in run.out
     assert "----- exofop-mcp doctor report -----" not in run.out
     assert run.err == ""
 
@@ -135,7 +135,7 @@ def test_json_report_validates_against_the_model(settings: Settings) -> None:
     assert [c.name for c in report.checks] == list(CHECK_TITLES)
     assert report.status == "PASS" and report.exit_code == 0 and report.report_text is None
     assert report.base_url == settings.base_url
-    assert report.counts == {"PASS": 11, "WARN": 0, "FAIL": 0, "SKIP": 3}
+    assert report.counts == {"PASS": 13, "WARN": 0, "FAIL": 0, "SKIP": 3}
     assert report.check("toi_table_full").status == "SKIP"
     assert "--full" in report.check("toi_table_full").summary
     assert report.check("time_series").url == (

@@ -143,3 +143,32 @@ def test_where_the_last_login_landed_is_reported_without_logging_in(
     assert check["status"] == "PASS" and "last login" in check["summary"]
     assert replica.count("password_check.php") == logins_before, "the doctor did not log in"
     assert PASSWORD not in out
+
+
+def test_broken_free_text_and_untidy_tables_are_reported(replica: Replica, settings: Settings) -> None:
+    clean = shapes(settings)
+    assert clean["free_text"].startswith("0 continuation line(s) joined to their rows, 0 row(s) with '|'")
+    assert clean["table_layout"].startswith("0 header cell(s) with stray spaces, 0 decimal(s)")
+    replica.configure(broken_free_text=True, untidy_tables=True)
+    code, out = doctor(settings, "--json")
+    report = json.loads(out)
+    assert code == EXIT_OK, out
+    seen = report["shapes"]
+    joined, pipes, html = (int(part.strip().split(" ", 1)[0]) for part in seen["free_text"].split(",")[:3])
+    assert joined >= 2 and pipes >= 2 and html >= 1, seen["free_text"]
+    assert "time series" in seen["free_text"] and "observing notes" in seen["free_text"]
+    padded, bare, blank = (int(part.strip().split(" ", 1)[0]) for part in seen["table_layout"].split(",")[:3])
+    assert padded > 0 and bare > 0 and blank >= 3, seen["table_layout"]
+    statuses = {c["name"]: c["status"] for c in report["checks"]}
+    assert statuses["time_series"] == statuses["observing_notes"] == "PASS"  # the tools read all of it
+    assert "  free_text: " in doctor(settings)[1]  # the text report names them too
+
+
+def test_the_observing_notes_and_target_json_shapes_are_reported(replica: Replica, settings: Settings) -> None:
+    seen = shapes(settings)
+    assert seen["observing_notes"].startswith("header ID|TIC ID|Username|Groupname|TAG ID|Lastmod|notes; ")
+    assert seen["observing_notes"].endswith("note(s)")
+    assert seen["target_json"].startswith("real: 18 keys; ") and "ra is a degree string" in seen["target_json"]
+    assert "stellar_parameters first entry a provenance header" in seen["target_json"]
+    few = shapes(settings, "--toi", "546")  # TOI-546 has no observations: its notes are the header alone
+    assert few["observing_notes"].endswith("; the header alone (no notes)")

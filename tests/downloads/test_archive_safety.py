@@ -326,7 +326,7 @@ def test_invalid_limits(kwargs: dict[str, float]) -> None:
 def test_default_limits() -> None:
     limits = ExtractionLimits()
     assert limits.max_entries == 20_000
-    assert limits.max_total_uncompressed == 20 * 2**30
+    assert limits.max_total_uncompressed == 4 * 2**30
     assert limits.max_entry_ratio == 200.0
     assert limits.ratio_min_size == 2**20
 

@@ -99,7 +99,7 @@ async def test_soak_300_downloads_with_transient_faults(warm_settings, replica, 
     sha_by_pass: list[dict[int, str]] = []
 
     async with Exofop(settings) as exofop:
-        names = {tic: (await exofop.resolve_system(f"TIC {tic}")).canonical_name for tic in systems}
+        names = {tic: (await exofop.resolve_system(f"TIC {tic}", other_names=False)).canonical_name for tic in systems}
         replica.configure(**FAULTS)
 
         # Pass 1: by kind, all thirty (system, kind) calls at once.

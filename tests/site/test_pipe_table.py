@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exofop_mcp.errors import ExofopResponseError
-from exofop_mcp.site.pipe_table import check_pipe_table, read_pipe_table
+from exofop_mcp.site.pipe_table import PipeRowReader, check_pipe_table, read_pipe_table
 from exofop_mcp.site.records import TimeSeriesObservation, TOIRecord
 
 HEADER = (
@@ -95,3 +95,47 @@ def test_text_columns_round_trip(rows):
 def test_only_the_wanted_columns_are_returned():
     rows = read_pipe_table(HEADER + "\n" + ROWS, text_columns={"Notes"}, columns={"Tag", "Notes", "Missing"})
     assert rows == [{"Tag": 18493, "Notes": None}, {"Tag": 19442, "Notes": "nominal .02 with overlapping .01"}]
+
+
+first_line = st.text(alphabet=st.sampled_from("ab |<>&;.,'\"0123"), max_size=15)
+more_line = st.tuples(st.sampled_from("abcXYZ<&"), st.text(alphabet=st.sampled_from("ab |<>&;.0123"), max_size=12))
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 10**10 - 1), st.integers(0, 99), first_line, st.lists(more_line, max_size=3)),
+        min_size=1,
+        max_size=6,
+    ),
+    st.integers(1, 4),
+)
+def test_continuation_lines_and_separators_stay_in_their_row(rows, batch):
+    """A note holding '|' and running over several lines stays in its row, batch or streamed."""
+    notes = ["\n".join([first, *(a + b for a, b in more)]) for _, _, first, more in rows]
+    text = "TIC ID|Tag|Notes\n" + "".join(
+        f"{tic}|{tag}|{note}\n" for (tic, tag, _, _), note in zip(rows, notes, strict=True)
+    )
+    # '|' at the very end of a row reads as ExoFOP's trailing separator (dropped), wherever it came from
+    expected = [
+        {"TIC ID": tic, "Tag": tag, "Notes": note.rstrip(" |").strip() or None}
+        for (tic, tag, _, _), note in zip(rows, notes, strict=True)
+    ]
+    options = {"text_columns": {"Notes"}, "key_column": "TIC ID", "free_text": {"Notes"}}
+    assert read_pipe_table(text, **options) == expected
+    lines = text.split("\n")
+    reader = PipeRowReader(lines[0], **options)
+    streamed = []
+    for start in range(1, len(lines), batch):
+        streamed += reader.rows(lines[start : start + batch])
+    assert streamed + reader.rows([], final=True) == expected
+
+
+def test_extra_separators_stay_in_a_free_text_column_that_is_not_the_last():
+    text = "TIC ID|Notes|Tag\n1|a | b | c|17\n2|plain|18\n"
+    rows = read_pipe_table(text, text_columns={"Notes"}, key_column="TIC ID", free_text={"Notes"})
+    assert rows == [{"TIC ID": 1, "Notes": "a | b | c", "Tag": 17}, {"TIC ID": 2, "Notes": "plain", "Tag": 18}]
+
+
+def test_without_a_key_column_every_line_is_a_row():
+    assert read_pipe_table("a|b\n1|x\ny\n") == [{"a": "1", "b": "x"}, {"a": "y", "b": None}]
