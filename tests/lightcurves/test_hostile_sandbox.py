@@ -319,3 +319,25 @@ def test_a_read_only_sandbox_is_a_named_write_failure_not_a_read_failure(copied:
     # nothing could be recorded either: the job says which file it could not open, and why
     assert report.state == "failed" and ".lock" in report.message, report.message
     assert "Read-only file system" in report.message or "Permission denied" in report.message, report.message
+
+
+async def test_an_edited_manifest_and_a_read_only_sandbox_through_mcp(copied: Settings):
+    directory, source, tag = a_source(copied)
+    victim = copied.data_dir.parent / "victim.txt"
+    victim.write_text("not yours to delete")
+    data = json.loads(directory.manifest_path.read_text())
+    product = dict(data["products"][source])
+    product["source"] = f"time_series/{tag}/gone_data.txt"
+    product["files"] = [{"path": "../../victim.txt", "size": victim.stat().st_size}]
+    data["products"][product["source"]] = product
+    directory.manifest_path.write_text(json.dumps(data))
+    args = {"system": SYSTEM, "tags": [tag], "wait_seconds": 60}
+    result = await call(copied, "extract_light_curves", args)
+    assert not result.is_error, text_of(result)
+    assert victim.read_text() == "not yours to delete"
+    with read_only(copied.data_dir):
+        result = await call(copied, "extract_light_curves", {**args, "overwrite": True})
+    text = text_of(result)
+    reasons = {e.get("reason") for e in result.structured_content["results"]}
+    assert "write_failed" in reasons and "read_error" not in reasons, text
+    assert "Read-only file system" in text or "Permission denied" in text, text
