@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from exofop_mcp.atomic_files import atomic_write_text
 from exofop_mcp.downloads.sandbox import MANIFEST_NAME, DownloadKind, SystemDirectory
-from exofop_mcp.errors import ExofopMcpError, FileTooLargeError, UnsafeFileError
+from exofop_mcp.errors import ExofopMcpError, FileTooLargeError, SandboxEscapeError, UnsafeFileError
 from exofop_mcp.sandbox_files import open_inside
 
 log = logging.getLogger(__name__)
@@ -115,8 +115,10 @@ def load_manifest(system_dir: SystemDirectory, *, for_update: bool = False) -> M
     """The system's manifest; ``None`` if there is none.  A damaged one is set aside, not trusted.
 
     Damaged means anything that is not a readable manifest: not UTF-8, not JSON, not the manifest's
-    shape, a folder, a file that cannot be read.  It is moved aside to ``manifest.json.damaged-<time>``
-    (kept for inspection) and the system counts as having no manifest, so its tags are fetched again.
+    shape, a folder, a FIFO, a hard link, a file that cannot be read.  It is moved aside to
+    ``manifest.json.damaged-<time>`` (kept for inspection) and the system counts as having no
+    manifest, so its tags are fetched again.  A manifest reached through a link leading out of the
+    system's directory is neither read nor moved: that raises :class:`~exofop_mcp.errors.SandboxEscapeError`.
 
     The result is shared with other readers until the file changes: treat it as read-only, or ask
     ``for_update=True`` for a private copy to change and save.
@@ -133,6 +135,9 @@ def load_manifest(system_dir: SystemDirectory, *, for_update: bool = False) -> M
     except FileNotFoundError:
         _parsed.pop(path, None)
         return None
+    except SandboxEscapeError:  # reached through a link leading out: not ours to move aside
+        _parsed.pop(path, None)
+        raise
     except (OSError, ValueError, UnsafeFileError, FileTooLargeError) as exc:  # ValidationError... are ValueErrors
         _parsed.pop(path, None)
         set_aside(path, _reason(exc))

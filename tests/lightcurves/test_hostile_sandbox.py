@@ -341,3 +341,22 @@ async def test_an_edited_manifest_and_a_read_only_sandbox_through_mcp(copied: Se
     reasons = {e.get("reason") for e in result.structured_content["results"]}
     assert "write_failed" in reasons and "read_error" not in reasons, text
     assert "Read-only file system" in text or "Permission denied" in text, text
+
+
+@pytest.mark.parametrize("manifest", ["read before the move", "never read"])
+async def test_a_system_folder_moved_outside_and_linked_back_is_refused_and_left_alone(copied: Settings, manifest: str):
+    directory = SystemDirectory(copied.data_dir, SYSTEM)
+    if manifest == "read before the move":
+        a_source(copied)
+    outside = outside_of(copied) / SYSTEM
+    shutil.move(directory.path, outside)
+    os.symlink(outside, directory.path, target_is_directory=True)
+    before = {p: p.stat().st_mtime_ns for p in outside.rglob("*") if not p.is_symlink()}
+    result = await call(copied, "extract_light_curves", {"system": SYSTEM, "overwrite": True, "wait_seconds": 60})
+    if manifest == "read before the move":  # the manifest is known: each file is refused instead
+        reasons = {e["reason"] for e in result.structured_content["results"]}
+        assert reasons == {"outside_sandbox"}, text_of(result)
+    else:
+        assert "[outside_sandbox]" in text_of(result), text_of(result)
+    after = {p: p.stat().st_mtime_ns for p in outside.rglob("*") if not p.is_symlink()}
+    assert after == before, "files outside the sandbox were written, moved or removed"
