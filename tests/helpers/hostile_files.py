@@ -97,7 +97,8 @@ def read_only(path: Path) -> Iterator[None]:
             pytest.skip(f"cannot remount read-only here: {ro.stderr.decode().strip()}")
         yield
     finally:
-        subprocess.run(["umount", str(path)], capture_output=True)
+        if subprocess.run(["umount", str(path)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(path)], capture_output=True)  # a descriptor still open on it
 
 
 def record_size(directory: SystemDirectory, relative: str, size: int) -> None:
