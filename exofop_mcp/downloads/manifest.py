@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -52,8 +53,12 @@ def describe_file(system_dir: SystemDirectory, path: Path) -> ManifestFile:
 
 
 def file_sha256(path: Path) -> str:
+    """The SHA-256 of a regular file; anything else (a FIFO, a device: never waited on) is an OSError."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
         while block := handle.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
