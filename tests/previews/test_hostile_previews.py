@@ -3,6 +3,7 @@ growing files, and tables too large to hold, through the Python API and through 
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -151,9 +152,6 @@ print(json.dumps(out))
 
 
 def test_a_two_gigabyte_line_or_two_million_columns_are_refused_under_a_memory_cap(system: SystemDirectory) -> None:
-    import json
-    import sys
-
     folder = system.path / "imaging" / "900001"
     sparse_file(folder / "one_line.tbl", b"BJD_TDB\trel_flux_T1\n2459000.5\t", 2 << 30)
     (folder / "wide.csv").write_bytes(b",".join(b"c%d" % i for i in range(2_000_000)) + b"\n1,2\n")
@@ -168,7 +166,6 @@ def test_a_two_gigabyte_line_or_two_million_columns_are_refused_under_a_memory_c
     assert answers["one_line.tbl"].startswith("[file_too_large]") and "longer than" in answers["one_line.tbl"]
     assert answers["wide.csv"].startswith("[file_too_large]")
     assert answers["huge.ecsv"].startswith("[file_too_large]") and "bytes" in answers["huge.ecsv"]
-    assert sys.executable  # the interpreter under the cap is this one
 
 
 def test_a_table_too_wide_is_refused_naming_the_cap(system: SystemDirectory) -> None:
