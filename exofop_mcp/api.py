@@ -26,8 +26,20 @@ from exofop_mcp.downloads.inventory import DownloadsInventory, inventory
 from exofop_mcp.downloads.jobs import DownloadJob, DownloadJobs, DownloadReport
 from exofop_mcp.downloads.leftovers import remove_abandoned_everywhere
 from exofop_mcp.downloads.request_models import DownloadTagsRequest
+from exofop_mcp.downloads.sandbox import CANONICAL_NAME, SystemDirectory
+from exofop_mcp.file_work import FileWorkPool
 from exofop_mcp.lightcurves.jobs import ExtractionJob, LightCurveJobs
 from exofop_mcp.lightcurves.reports import ExtractionReport, ExtractLightCurvesRequest
+from exofop_mcp.planning.models import PlanTransitsRequest, PlanTransitsResult
+from exofop_mcp.previews.preview import (
+    DEFAULT_TEXT_CHARS,
+    PREVIEW_QUEUE_SECONDS,
+    PREVIEW_SECONDS,
+    PREVIEW_WORKERS,
+    FilePreview,
+    PreviewFileRequest,
+    preview_file,
+)
 from exofop_mcp.settings import Settings
 from exofop_mcp.site import http_stack
 from exofop_mcp.site.catalog import TOICatalog
@@ -51,6 +63,11 @@ class Exofop:
         self.downloader.cookie_lease = self.sessions.lease
         self.jobs = DownloadJobs(self.downloader)
         self.light_curves = LightCurveJobs(self.settings.data_dir)
+        #: Previews (and resource reads) read files others may have placed: their own few threads, each call
+        #: with a time limit, so stuck previews never take the threads downloads and the other tools use.
+        self.file_reads = FileWorkPool(
+            "exofop-preview", workers=PREVIEW_WORKERS, time_limit=PREVIEW_SECONDS, queue_seconds=PREVIEW_QUEUE_SECONDS
+        )
 
     async def __aenter__(self) -> Exofop:
         return self
@@ -61,6 +78,7 @@ class Exofop:
     async def aclose(self) -> None:
         await self.jobs.close()
         await self.light_curves.close()
+        self.file_reads.close()
         self.catalog.close()
         await self.client.aclose()
 
@@ -153,6 +171,46 @@ class Exofop:
         job = self.light_curves.get(job_id)
         await self.light_curves.wait(job, wait_seconds)
         return job.report(offset, limit)
+
+    async def plan_transits(self, start_date: str | Any, **options: Any) -> PlanTransitsResult:
+        """The TOI transits observable from a site over nights from ``start_date`` (the first evening's local
+        date), one page of them; ``options``: ``observatory`` or ``latitude_deg``/``longitude_deg``/
+        ``elevation_m``, ``nights``, ``systems``, the ``search_tois`` filters, ``min_altitude_deg``, ...;
+        see :class:`PlanTransitsRequest`."""
+        request = PlanTransitsRequest.model_validate({"start_date": start_date, **options})
+        return await self.plan_transits_for(request)
+
+    async def plan_transits_for(self, request: PlanTransitsRequest) -> PlanTransitsResult:
+        from exofop_mcp.planning.planner import plan_transits
+
+        return await plan_transits(self.catalog, self.resolver, request, self.settings.data_dir)
+
+    async def system_directory(self, system: str) -> SystemDirectory:
+        """The sandbox directory of ``system``: a canonical name (``TOI-1130``) as is, anything else resolved."""
+        name = system.strip()
+        if not CANONICAL_NAME.match(name):
+            name = (await self.resolve_system(system, other_names=False)).canonical_name
+        return SystemDirectory(self.settings.data_dir, name)
+
+    async def preview_file(
+        self, system: str, path: str, *, offset: int = 0, max_chars: int = DEFAULT_TEXT_CHARS
+    ) -> FilePreview:
+        """A look at one downloaded file, ``path`` relative to its system's directory (:class:`PreviewFileRequest`)."""
+        request = PreviewFileRequest.model_validate(
+            {"system": system, "path": path, "offset": offset, "max_chars": max_chars}
+        )
+        return await self.preview(request)
+
+    async def preview(self, request: PreviewFileRequest) -> FilePreview:
+        directory = await self.system_directory(request.system)
+        return await self.file_reads.run(
+            preview_file,
+            directory,
+            request.path,
+            offset=request.offset,
+            max_chars=request.max_chars,
+            what=f"The preview of {request.path[:200]!r}",
+        )
 
     def login_status(self) -> LoginStatus:
         return current_login_status(self.settings)

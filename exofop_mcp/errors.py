@@ -13,6 +13,7 @@ The hierarchy (the code of each class in brackets)::
       UsageError [usage]                         command-line arguments are malformed
       InvalidIdentifierError [invalid_identifier]  (also ValueError)
       InvalidRequestError [invalid_request]      (also ValueError)
+        UnknownSiteError [unknown_site]          an observatory name the planner does not know
       TargetNotFoundError [not_found]
       AmbiguousTargetError [ambiguous]
       ExofopUnavailableError [unavailable]
@@ -26,12 +27,23 @@ The hierarchy (the code of each class in brackets)::
       AtomicWriteError [write_failed]            (also OSError)
       SandboxEscapeError [outside_sandbox]       (also ValueError) a path or link that leads out
       UnsafeFileError [unsafe_file]              not a regular file (FIFO, device...), or a hard link
-      FileTooLargeError [file_too_large]         past a size, line-length or column cap
       ArchiveError [archive_error]
         UnsafeArchive [unsafe_archive]
         CorruptArchive [corrupt_archive]
         UnsupportedArchive [unsupported_archive]
         ExtractionIOError [extraction_failed]    (also OSError)
+      FileLimitError [over_limit]                a downloaded file past a reading cap (a count, size or time)
+        FileTooLargeError [over_limit]           past a size, line-length or column cap, not read whole
+      FileWorkBusyError [busy]                   every thread for file work is taken; try again shortly
+
+Defined beside the code that raises them (each with its own code): ``SandboxLinkError``
+[outside_sandbox], ``SandboxWriteError`` [write_failed] (:mod:`exofop_mcp.downloads.sandbox`),
+``LockWaitTimeout`` [locked] (:mod:`exofop_mcp.downloads.locks`), ``ManifestUnreadableError``
+[manifest_unreadable] (:mod:`exofop_mcp.downloads.manifest`), ``FileOutsideSandboxError``
+[outside_sandbox] and ``SandboxFileNotFoundError`` [file_not_found] (:mod:`exofop_mcp.previews.locate`),
+``PreviewError`` [unreadable_file] (:mod:`exofop_mcp.previews.preview`) and ``Refusal`` [refused]
+(:mod:`exofop_mcp.lightcurves.reports`, a light-curve file's reason, reported per file).  The base
+class's own code, ``error``, is never sent: every error raised on purpose is one of the subclasses.
 
 Outside the tree, on purpose: a few private exceptions that steer control flow and never reach a
 user: :class:`~exofop_mcp.site.client.TransientFailure` (raised by a request attempt to ask the
@@ -64,7 +76,9 @@ __all__ = [
     "ExofopUnavailableError",
     "ExofopUnreachableError",
     "ExtractionIOError",
+    "FileLimitError",
     "FileTooLargeError",
+    "FileWorkBusyError",
     "ForeignRedirectError",
     "InvalidIdentifierError",
     "InvalidRequestError",
@@ -73,6 +87,7 @@ __all__ = [
     "ResponseTooLargeError",
     "SandboxEscapeError",
     "TargetNotFoundError",
+    "UnknownSiteError",
     "UnsafeArchive",
     "UnsafeFileError",
     "UnsupportedArchive",
@@ -131,6 +146,12 @@ class InvalidRequestError(ExofopMcpError, ValueError):
     """A tool or API argument is out of range or inconsistent with another."""
 
     code = "invalid_request"
+
+
+class UnknownSiteError(InvalidRequestError):
+    """An observatory name the transit planner does not know (the message lists the close names)."""
+
+    code = "unknown_site"
 
 
 class ExofopUnavailableError(ExofopMcpError):
@@ -240,12 +261,6 @@ class UnsafeFileError(ExofopMcpError):
     code = "unsafe_file"
 
 
-class FileTooLargeError(ExofopMcpError):
-    """A file past a cap: its size, the length of one of its lines, or its number of columns."""
-
-    code = "file_too_large"
-
-
 class ArchiveError(ExofopMcpError):
     """Base class of every problem with an archive.
 
@@ -326,3 +341,28 @@ class ExtractionIOError(ArchiveError, OSError):
 
     code = "extraction_failed"
     _default_hint = "Check that the destination directory is writable and has free space."
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading downloaded files
+# --------------------------------------------------------------------------------------------------
+
+
+class FileLimitError(ExofopMcpError):
+    """A downloaded file past one of the caps on reading it: a count, size or dimension read from the
+    file (a FITS ``TFIELDS``, ``NAXISn``, an ECSV header, a table's width) beyond its bound, or the
+    work past its time budget.  Nothing more of the file is read; the message names the cap."""
+
+    code = "over_limit"
+
+
+class FileTooLargeError(FileLimitError):
+    """A file past a cap on reading it whole: its size, the length of one of its lines, or its number
+    of columns (:mod:`exofop_mcp.sandbox_files`); refused before it is held in memory."""
+
+
+class FileWorkBusyError(ExofopMcpError):
+    """Every thread that reads downloaded files is taken (one may be stuck on a hostile file); the
+    other tools keep answering.  Try again in a little while."""
+
+    code = "busy"

@@ -157,7 +157,7 @@ def test_removal_never_follows_a_link(tree):
 
 def test_a_read_only_folder_is_a_named_write_failure(tree):
     root, system, _ = tree
-    from tests.helpers.hostile_files import read_only
+    from tests.helpers.hostile_sandbox import read_only
 
     with read_only(root), pytest.raises(AtomicWriteError) as failed:
         open_folder_for_writing(root, "TOI-1/light_curves/9")

@@ -106,6 +106,11 @@ async def _demo(target: str, base_url: str, workdir: Path) -> None:
         if set(again.get("totals", {})) != {"already_present"}:
             raise SystemExit("demo failed: a repeated download fetched data again")
         await call("list_downloads", {})
+        # the downloaded light curves: a table, a plot and a transit fit each, summarised for the system
+        extraction = await call("extract_light_curves", {"system": system["canonical_name"], "limit": 5})
+        while extraction.get("state") == "running":
+            status = {"job_id": extraction["job_id"], "wait_seconds": 30, "limit": 5}
+            extraction = await call("extraction_status", status)
         _print(f"Files on disk under {report['directory']}:")
         for line in _tree(Path(report["directory"])):
             _print(f"    {line}")

@@ -149,6 +149,9 @@ def build_parser(*, replica_arguments: bool = True) -> argparse.ArgumentParser:
     from exofop_mcp.cli.search_command import add_search_command
 
     add_search_command(sub, add_settings_options, add_json_option)
+    from exofop_mcp.cli.plan_command import add_plan_command
+
+    add_plan_command(sub, add_settings_options, add_json_option)
     add_login_commands(sub)
     add_doctor_command(sub)
 
@@ -338,6 +341,10 @@ def _run_command(parser: argparse.ArgumentParser, command: str, args: argparse.N
             from exofop_mcp.cli.search_command import run_search_command
 
             return run_search_command(args, settings_from_args(args))
+        if command == "plan":
+            from exofop_mcp.cli.plan_command import run_plan_command
+
+            return run_plan_command(args, settings_from_args(args))
         if command == "doctor":
             from exofop_mcp.cli.doctor_command import run_doctor_command
 

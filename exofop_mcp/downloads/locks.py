@@ -39,6 +39,8 @@ _FLOCK = "hhqqi"
 class LockWaitTimeout(ExofopMcpError):
     """Another process held the lock for longer than the wait allows."""
 
+    code = "locked"
+
     def __init__(self, message: str, pid: int | None, *, hint: str | None = None) -> None:
         self.pid = pid
         super().__init__(message, hint=hint)

@@ -36,6 +36,8 @@ MANIFEST_VERSION = 1
 class ManifestUnreadableError(ExofopMcpError):
     """A manifest that cannot be read and cannot be moved aside either."""
 
+    code = "manifest_unreadable"
+
 
 class ManifestFile(BaseModel):
     path: str = Field(description="relative to the system directory")

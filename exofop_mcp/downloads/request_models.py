@@ -88,6 +88,7 @@ class DownloadTagsRequest(ObservationFilters):
             strict=True,
             ge=0,
             le=MAX_WAIT_SECONDS,
+            allow_inf_nan=False,
         ),
     ] = DEFAULT_WAIT_SECONDS
 

@@ -46,9 +46,13 @@ MANIFEST_NAME = "manifest.json"
 class SandboxLinkError(SandboxEscapeError):
     """A symbolic link in the sandbox leads outside it: the server refuses to write through it."""
 
+    code = "outside_sandbox"
+
 
 class SandboxWriteError(ExofopMcpError):
     """Something the download needs could not be written in the sandbox."""
+
+    code = "write_failed"
 
 
 def write_failure(exc: BaseException, path: Path | None = None) -> str:

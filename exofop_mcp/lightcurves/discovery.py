@@ -134,7 +134,7 @@ def zip_candidates(key: str, data: bytes, depth: int = 1) -> tuple[list[Candidat
                     member_key,
                     name,
                     lambda: b"",
-                    Refusal("too_large", f"{info.file_size:,} bytes, more than a table may have: not read."),
+                    Refusal("over_limit", f"{info.file_size:,} bytes, more than a table may have: not read."),
                 )
             )
             continue

@@ -1,9 +1,10 @@
 """Extraction of one system's downloaded time-series tags into standardised light curves.
 
 For each tag the manifest lists as downloaded, every file that may hold a table (zips opened) is
-read, its times turned into BJD_TDB, its flux chosen, and an ECSV plus a PNG written under
-``light_curves/<tag>/`` (one pair per band when a table holds several, see :mod:`bands`).  The
-manifest's ``products`` record each source file's hash, size and modification time with what it
+read, its times turned into BJD_TDB, its flux chosen, a transit fitted against the TOI's ephemeris
+(:mod:`exofop_mcp.lightcurves.transit_fit`; a fit that fails only says so), and an ECSV plus a PNG
+written under ``light_curves/<tag>/`` (one pair per band when a table holds several, see :mod:`bands`).
+The manifest's ``products`` record each source file's hash, size and modification time with what it
 gave, so a repeat run reads nothing that did not change and rewrites nothing.  One bad file never
 stops the others: it becomes an entry with a reason.
 """
@@ -25,7 +26,8 @@ import numpy as np
 from exofop_mcp import __version__
 from exofop_mcp.downloads.manifest import Manifest, ManifestFile, ManifestProduct, now
 from exofop_mcp.downloads.sandbox import SystemDirectory
-from exofop_mcp.errors import AtomicWriteError, ExofopMcpError, FileTooLargeError, SandboxEscapeError, UnsafeFileError
+from exofop_mcp.errors import AtomicWriteError, ExofopMcpError, FileLimitError, SandboxEscapeError, UnsafeFileError
+from exofop_mcp.file_work import Budget, check_budget, current_budget, running_under
 from exofop_mcp.lightcurves.bands import Part, normalise_groups, split_by_band
 from exofop_mcp.lightcurves.discovery import Candidate, zip_candidates
 from exofop_mcp.lightcurves.file_names import FileNameInfo, parse_file_name
@@ -38,9 +40,13 @@ from exofop_mcp.lightcurves.reports import EntryStatus, LightCurveEntry, Refusal
 from exofop_mcp.lightcurves.table_reading import MAX_LINE_CHARS, MAX_TABLE_BYTES, MIN_ROWS, TextTable, read_text_table
 from exofop_mcp.lightcurves.time_columns import choose_times, site_from_table
 from exofop_mcp.lightcurves.time_systems import SECONDS_PER_DAY, Target
+from exofop_mcp.lightcurves.transit_fit import transit_fit_of
 from exofop_mcp.sandbox_files import NotAFileError, open_folder_for_writing, open_inside, remove_inside
 
 log = logging.getLogger(__name__)
+
+#: Seconds one source file (a table, or a zip of tables) may take to read, convert and plot.
+FILE_SECONDS = 120.0
 
 
 @dataclass
@@ -81,7 +87,7 @@ def opened_lines(data: bytes) -> list[bytes]:
     lines = data.splitlines()
     longest = max((len(line) for line in lines), default=0)
     if longest > MAX_LINE_CHARS:
-        raise Refusal("too_large", f"a line of {longest:,} bytes, longer than {MAX_LINE_CHARS:,}: not a table.")
+        raise Refusal("over_limit", f"a line of {longest:,} bytes, longer than {MAX_LINE_CHARS:,}: not a table.")
     return lines
 
 
@@ -109,6 +115,11 @@ def _metadata(ctx: SystemContext, tag: int, name: FileNameInfo) -> Metadata:
     if row is None and len(rows) == 1 and not name.filter:
         row = rows[0]
     first = row or (rows[0] if rows else None)
+    if row is None and rows and name.filter and name.observatory:
+        # no row of the table is this file's band: its name gives both, so a title's telescope and
+        # filter come from one source (a MuSCAT2 band is not titled with another row's telescope)
+        first = {"obs_date": rows[0].get("obs_date") or "", "toi": rows[0].get("toi") or ""}
+        first["telescope"], first["filter"] = name.observatory, name.filter
     filter_name = (row or {}).get("filter") or name.filter or (first or {}).get("filter") or None
     telescope = (first or {}).get("telescope") or None
     obs_date = None
@@ -166,7 +177,9 @@ def extract_table(
     A table holding several bands gives one light curve each; a band that yields none becomes an
     entry with its reason, and the others are kept.
     """
+    check_budget()
     table = read_text_table(data, candidate.name)
+    check_budget()
     name_info = parse_file_name(candidate.name)
     meta = _metadata(ctx, tag, name_info)
     if meta.filter is None and table.metadata.get("FILTER"):  # an AAVSO report's "#FILTER=CV"
@@ -213,6 +226,7 @@ def _extract_part(
     table = part.table
     times = choose_times(table, ctx.target, site, meta.obs_date)
     time_column = times.source.split(" ")[0]
+    check_budget()
     flux = choose_flux(table, time_column=time_column)
     flux.flux, flux.flux_err, group_notes = normalise_groups(flux.flux, flux.flux_err, part.groups)
     extra = detrending_columns(table)
@@ -294,12 +308,16 @@ def _extract_part(
             "period_days": ephemeris.period_days,
             "duration_hours": ephemeris.duration_hours,
         }
+    fit, curves = transit_fit_of(bjd, flux_values, flux_err, ephemeris, meta.filter, columns.get("airmass"))
+    entry.fit = fit
+    header["transit_fit"] = fit.model_dump(mode="json", exclude_none=True)
     text = ecsv_text(bjd, flux_values, flux_err, columns, {k: v for k, v in header.items() if v is not None})
     ecsv_bytes = text.encode("utf-8")
     png_bytes = None
     if ctx.plots:
-        title = f"TIC {ctx.tic_id}  tag {tag}  {meta.observatory or ''} {meta.filter or ''} {entry.obs_date or ''}"
-        png_bytes = plot_png(bjd, flux_values, flux_err, title.strip(), ephemeris)
+        name = f"TOI {ephemeris.planet} (TIC {ctx.tic_id})" if ephemeris else f"TIC {ctx.tic_id}"
+        title = f"{name}  tag {tag}  {meta.observatory or ''} {meta.filter or ''} {entry.obs_date or ''}"
+        png_bytes = plot_png(bjd, flux_values, flux_err, " ".join(title.split()), ephemeris, fit, curves)
     with open_folder_for_writing(directory.root, f"{directory.name}/light_curves/{tag}") as folder:
         written = [(folder.write(ecsv_path.name, ecsv_bytes), len(ecsv_bytes))]
         if png_bytes is not None:
@@ -346,7 +364,8 @@ def extract_tag(ctx: SystemContext, manifest: Manifest, tag: int, overwrite: boo
             entries += replay(previous)
             products[rel] = previous.model_copy(update={"source_size": st.st_size, "source_mtime_ns": st.st_mtime_ns})
             continue
-        file_entries, written = _extract_file(ctx, tag, rel, data, sha, prefix)
+        with running_under(Budget(FILE_SECONDS, f"reading {rel}", parent=current_budget())):
+            file_entries, written = _extract_file(ctx, tag, rel, data, sha, prefix)
         if downloaded_sha.get(rel) not in (None, sha):
             for e in file_entries:
                 e.warnings.append(
@@ -387,8 +406,8 @@ def read_refusal(exc: BaseException) -> Refusal:
         return exc
     if isinstance(exc, SandboxEscapeError):
         return Refusal("outside_sandbox", f"{exc} (a link leading outside the system directory).")
-    if isinstance(exc, FileTooLargeError):
-        return Refusal("too_large", str(exc))
+    if isinstance(exc, FileLimitError):
+        return Refusal("over_limit", str(exc))
     if isinstance(exc, NotAFileError):
         return Refusal("not_a_regular_file", str(exc))
     if isinstance(exc, UnsafeFileError):
@@ -452,6 +471,9 @@ def _extract_file(
             continue
         except SandboxEscapeError as exc:
             entries.append(_refused(tag, candidate.key, Refusal("write_refused", str(exc))))
+            continue
+        except FileLimitError as exc:  # past its time budget, or a table past a cap
+            entries.append(_refused(tag, candidate.key, Refusal("over_limit", exc.message)))
             continue
         except Exception as exc:  # a bug or a table stranger than any seen: this file fails, the others go on
             log.exception("light curve extraction failed for %s", candidate.key)

@@ -19,7 +19,9 @@ from exofop_mcp.downloads.job_registry import PAGE_BUDGET_BYTES, BackgroundJob, 
 from exofop_mcp.downloads.locks import range_lock
 from exofop_mcp.downloads.manifest import Manifest, load_manifest, save_manifest
 from exofop_mcp.downloads.sandbox import SystemDirectory
-from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.errors import ExofopMcpError, FileLimitError, FileWorkBusyError
+from exofop_mcp.file_work import FileWorkPool
+from exofop_mcp.lightcurves.fit_summary import summarise_fits
 from exofop_mcp.lightcurves.products import TagOutcome, replay_tags, time_series_tags
 from exofop_mcp.lightcurves.reports import ExtractionReport, LightCurveEntry
 from exofop_mcp.result_pages import fit_page
@@ -31,6 +33,13 @@ if TYPE_CHECKING:  # the extraction (numpy, ERFA) is imported when a tag needs i
 log = logging.getLogger(__name__)
 
 MAX_JOBS_KEPT = 50
+#: Threads that extract light curves (jobs beyond this wait their turn, up to QUEUE_SECONDS), the seconds
+#: one tag may take (each of its files has its own, shorter budget), and the seconds reading the system's
+#: records and tables may take.
+EXTRACTION_WORKERS = 2
+TAG_SECONDS = 1800.0
+RECORDS_SECONDS = 600.0
+QUEUE_SECONDS = 3600.0
 SAVE_EVERY_SECONDS = 2.0
 STATUSES = ("extracted", "already_extracted", "failed", "skipped")
 
@@ -42,7 +51,9 @@ def context_for(directory: SystemDirectory, system: ResolvedSystem, *, plots: bo
 
     target = None if system.ra_deg is None or system.dec_deg is None else Target(system.ra_deg, system.dec_deg)
     ephemerides = {
-        p.toi: Ephemeris(p.toi, p.epoch_bjd, p.period_days, p.duration_hours or 0.0)
+        p.toi: Ephemeris(
+            p.toi, p.epoch_bjd, p.period_days, p.duration_hours or 0.0, p.epoch_err_days, p.period_err_days, p.depth_ppm
+        )
         for p in system.planets
         if p.epoch_bjd and p.period_days
     }
@@ -105,6 +116,7 @@ class ExtractionJob(BackgroundJob):
             elapsed_seconds=round(self.elapsed(), 3),
             message="",
         )
+        report.fit_summary = summarise_fits((e.filter, e.fit) for e in self.entries if e.fit is not None)
         end = len(self.entries) if limit is None else min(len(self.entries), offset + limit)
         page = self.entries[offset:end]
         cut = False
@@ -117,6 +129,8 @@ class ExtractionJob(BackgroundJob):
         report.returned = len(page)
         report.next_offset = end if end < len(self.entries) else None
         report.message = self._message(totals, light_curves, cut, report.next_offset)
+        if report.fit_summary is not None and self.state != "running":
+            report.message += " " + report.fit_summary.text
         return report
 
     def _message(self, totals: dict[str, int], light_curves: int, cut: bool, next_offset: int | None) -> str:
@@ -159,6 +173,14 @@ class LightCurveJobs(JobRegistry[ExtractionJob]):
             keep=MAX_JOBS_KEPT,
         )
         self.data_dir = data_dir
+        #: Extraction reads files others may have placed: its own threads, so a stuck one starves no other tool.
+        self.pool = FileWorkPool(
+            "exofop-extract", workers=EXTRACTION_WORKERS, time_limit=RECORDS_SECONDS, queue_seconds=QUEUE_SECONDS
+        )
+
+    async def close(self) -> None:
+        await super().close()
+        self.pool.close()
 
     def start(
         self, system: ResolvedSystem, tags: list[int] | None, overwrite: bool, *, plots: bool = True
@@ -184,7 +206,9 @@ class LightCurveJobs(JobRegistry[ExtractionJob]):
                 replayed = (
                     {}
                     if overwrite
-                    else await asyncio.to_thread(replay_tags, job.directory, manifest, job.tags, plots=plots)
+                    else await self.pool.run(
+                        replay_tags, job.directory, manifest, job.tags, plots=plots, what="reading the records"
+                    )
                 )
                 ctx: SystemContext | None = None
                 for tag in job.tags:
@@ -193,8 +217,24 @@ class LightCurveJobs(JobRegistry[ExtractionJob]):
                         from exofop_mcp.lightcurves.extraction import extract_tag
 
                         if ctx is None:
-                            ctx = await asyncio.to_thread(context_for, job.directory, job.system, plots=plots)
-                        outcome = await asyncio.to_thread(extract_tag, ctx, manifest, tag, overwrite)
+                            ctx = await self.pool.run(
+                                context_for, job.directory, job.system, plots=plots, what="reading the tables"
+                            )
+                        try:
+                            outcome = await self.pool.run(
+                                extract_tag,
+                                ctx,
+                                manifest,
+                                tag,
+                                overwrite,
+                                what=f"The extraction of tag {tag}",
+                                time_limit=TAG_SECONDS,
+                            )
+                        except (FileLimitError, FileWorkBusyError) as exc:  # this tag fails, the others go on
+                            entry = LightCurveEntry(
+                                tag=tag, source_file="", status="failed", reason=exc.code, message=str(exc)
+                            )
+                            outcome = TagOutcome(tag, [entry], {}, [], 0)
                     job.add(outcome)
                     if outcome.products or outcome.removed:  # a repeat records (and rewrites) nothing
                         pending.append(outcome)

@@ -88,9 +88,11 @@ def replay(product: ManifestProduct) -> list[LightCurveEntry]:
 
 
 def reusable(directory: SystemDirectory, product: ManifestProduct, *, plots: bool) -> bool:
-    """The recorded products are all on disk (with their plots, when plots are wanted)."""
+    """The recorded products are all on disk (with their plots, when plots are wanted) and have their fits."""
     if plots and any(e.get("status") == "extracted" and not e.get("png") for e in product.entries):
         return False
+    if any(e.get("status") == "extracted" and not e.get("fit") for e in product.entries):
+        return False  # recorded before light curves had transit fits: extracted again, with one
     return all_at_their_sizes(directory, product.files, products=True)
 
 

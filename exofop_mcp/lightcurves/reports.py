@@ -9,6 +9,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 from exofop_mcp.downloads.job_registry import JobState
 from exofop_mcp.downloads.request_models import MAX_WAIT_SECONDS, not_a_bool
 from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.lightcurves.fit_results import FitSummary, TransitFit
 from exofop_mcp.site.observations import DEFAULT_LIMIT, MAX_LIMIT
 
 EntryStatus = Literal["extracted", "already_extracted", "failed", "skipped"]
@@ -56,12 +57,15 @@ class ExtractLightCurvesRequest(BaseModel):
             description="answer after at most this long; a longer run goes on: poll extraction_status",
             ge=0,
             le=MAX_WAIT_SECONDS,
+            allow_inf_nan=False,
         ),
     ] = 40.0
     limit: Annotated[
         int, Field(description="entries per page of the report (totals always cover everything)", ge=1, le=MAX_LIMIT)
     ] = DEFAULT_LIMIT
-    offset: Annotated[int, Field(description="entries to skip: pass the previous report's next_offset", ge=0)] = 0
+    offset: Annotated[
+        int, Field(description="entries to skip: pass the previous report's next_offset", ge=0, le=10**6)
+    ] = 0
 
 
 class ExtractionStatusRequest(BaseModel):
@@ -73,10 +77,17 @@ class ExtractionStatusRequest(BaseModel):
     ]
     wait_seconds: Annotated[
         float,
-        Field(description="wait up to this long for the job to finish before reporting", ge=0, le=MAX_WAIT_SECONDS),
+        Field(
+            description="wait up to this long for the job to finish before reporting",
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+            allow_inf_nan=False,
+        ),
     ] = 30.0
     limit: Annotated[int, Field(description="entries per page of the report", ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
-    offset: Annotated[int, Field(description="entries to skip: pass the previous report's next_offset", ge=0)] = 0
+    offset: Annotated[
+        int, Field(description="entries to skip: pass the previous report's next_offset", ge=0, le=10**6)
+    ] = 0
 
 
 class LightCurveEntry(BaseModel):
@@ -101,6 +112,9 @@ class LightCurveEntry(BaseModel):
     time_source: str | None = Field(None, description="the column the times came from and how they were converted")
     flux_source: str | None = Field(None, description="the column the flux came from; 'raw' when not normalised")
     warnings: list[str] = Field(default_factory=list)
+    fit: TransitFit | None = Field(
+        None, description="the transit fitted to the light curve against the TOI's ephemeris and TESS depth"
+    )
 
 
 class ExtractionReport(BaseModel):
@@ -122,4 +136,7 @@ class ExtractionReport(BaseModel):
     next_offset: int | None = Field(None, description="pass as offset for the next page of entries")
     elapsed_seconds: float = 0.0
     results: list[LightCurveEntry] = Field(default_factory=list)
+    fit_summary: FitSummary | None = Field(
+        None, description="the transit fits of every light curve of the run: on time, early, late, depths by filter"
+    )
     message: str

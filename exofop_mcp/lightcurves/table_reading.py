@@ -39,10 +39,14 @@ MISSING = {
     "-infinity",
 }
 MIN_ROWS = 3
-#: Caps that bound the memory one table can take (a real AstroImageJ table is a few MB, a few hundred columns).
-MAX_LINE_CHARS = 1 << 20
+#: Tables wider than this are refused (real light curves have tens to a few hundred columns).
 MAX_COLUMNS = 10_000
+#: Caps that bound the memory one table takes: the longest line, and the cells of all rows together.
+MAX_LINE_CHARS = 1 << 20
 MAX_CELLS = 5_000_000
+#: ``# AIJ_`` metadata lines kept (the first ones), and the characters kept of each key and value.
+MAX_METADATA = 200
+MAX_METADATA_CHARS = 500
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$")
@@ -144,7 +148,7 @@ def refuse_binary(data: bytes, name: str) -> None:
 def read_text_table(data: bytes, name: str = "") -> TextTable:
     """Parse ``data`` as a text table; raises :class:`Refusal` when it is not one."""
     if len(data) > MAX_TABLE_BYTES:
-        raise Refusal("too_large", f"{len(data):,} bytes, more than the {MAX_TABLE_BYTES >> 20} MiB a table may have.")
+        raise Refusal("over_limit", f"{len(data):,} bytes, more than the {MAX_TABLE_BYTES >> 20} MiB a table may have.")
     if not data.strip():
         raise Refusal("empty_file", "the file is empty.")
     refuse_binary(data, name)
@@ -155,7 +159,7 @@ def read_text_table(data: bytes, name: str = "") -> TextTable:
     longest = max(map(len, all_lines), default=0)
     if longest > MAX_LINE_CHARS:
         raise Refusal(
-            "too_large", f"a line of {longest:,} characters, more than {MAX_LINE_CHARS:,}: not a light-curve table."
+            "over_limit", f"a line of {longest:,} characters, more than {MAX_LINE_CHARS:,}: not a light-curve table."
         )
     start = 0
     while start < len(all_lines):  # leading blank and comment lines: metadata, a "#" header
@@ -165,9 +169,12 @@ def read_text_table(data: bytes, name: str = "") -> TextTable:
         comment = stripped.lstrip("#").strip()
         if comment.startswith("AIJ_"):
             key, _, value = comment.partition(" ")
-            metadata[key] = value.strip()
+            if len(metadata) < MAX_METADATA or key[:MAX_METADATA_CHARS] in metadata:  # copied into the ECSV header
+                metadata[key[:MAX_METADATA_CHARS]] = value.strip()[:MAX_METADATA_CHARS]
         elif keyed := _KEY_VALUE.match(comment):  # "#DATE_TYPE=BJD_TDB": an AAVSO exoplanet report's metadata
-            metadata[keyed.group(1).upper()] = keyed.group(2).strip()
+            key = keyed.group(1).upper()[:MAX_METADATA_CHARS]
+            if len(metadata) < MAX_METADATA or key in metadata:
+                metadata[key] = keyed.group(2).strip()[:MAX_METADATA_CHARS]
         elif comment:
             comments.append(comment)
         start += 1
@@ -191,19 +198,25 @@ def read_text_table(data: bytes, name: str = "") -> TextTable:
     else:
         header, body = _header_fields(lines[0], separator, len(data_fields)), lines[1:]
     if len(first) > MAX_COLUMNS:
-        raise Refusal("too_large", f"{len(first):,} columns, more than {MAX_COLUMNS:,}: not a light-curve table.")
+        raise Refusal(
+            "over_limit", f"{len(first):,} columns, more than the {MAX_COLUMNS:,} a light curve is read with."
+        )
     rows = []
     cells = 0
-    for line in body:
+    for line in body:  # row by row, so that a table past the caps is refused before it is held whole
         row = _split(line, separator)
         cells += len(row)
         if len(row) > MAX_COLUMNS or cells > MAX_CELLS:
             raise Refusal(
-                "too_large",
-                f"more than {MAX_COLUMNS:,} columns in a row or {MAX_CELLS:,} cells in all: not a light-curve table.",
+                "over_limit",
+                f"more than {MAX_COLUMNS:,} cells in a row or {MAX_CELLS:,} in all: not a light-curve table.",
             )
         rows.append(row)
     width = max((len(r) for r in rows), default=0)
+    if width > MAX_COLUMNS:
+        raise Refusal(
+            "over_limit", f"a row of {width:,} cells, more than the {MAX_COLUMNS:,} a light curve is read with."
+        )
     if header is None:
         if width < 2:
             raise Refusal("not_a_table", "a single column of numbers: no time and flux pair.")

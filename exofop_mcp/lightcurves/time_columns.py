@@ -21,6 +21,7 @@ from exofop_mcp.lightcurves.reports import Refusal
 from exofop_mcp.lightcurves.table_reading import TextTable
 from exofop_mcp.lightcurves.time_systems import (
     CONSISTENCY_SECONDS,
+    PLAUSIBLE_JD,
     SECONDS_PER_DAY,
     Target,
     bjd_utc_to_bjd_tdb,
@@ -122,6 +123,15 @@ def _full(
     if note:
         warnings.append(f"{name}: {note}")
     full = values + offset
+    outside = np.isfinite(full) & ~((full > PLAUSIBLE_JD[0]) & (full < PLAUSIBLE_JD[1]))
+    dropped = int(outside.sum())
+    if dropped and dropped * 2 < int(np.isfinite(full).sum()):  # a few odd cells (1e308), not the column
+        example = float(values[outside][0])
+        warnings.append(
+            f"{name}: {dropped} row{'s' if dropped > 1 else ''} with a time no Julian date can be "
+            f"(e.g. {example:.6g}) left out"
+        )
+        full = np.where(outside, np.nan, full)
     if not plausible(full):
         raise Refusal(
             "unknown_time_offset",

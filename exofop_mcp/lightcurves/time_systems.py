@@ -298,6 +298,11 @@ def _on_night(jd: float, obs_date: dt.date) -> bool:
     return start - 1.0 <= jd <= start + 2.0
 
 
+#: Full Julian dates a light curve's times can be (1968 to 2132).
+PLAUSIBLE_JD = (2_440_000.0, 2_500_000.0)
+
+
 def plausible(jd: np.ndarray) -> bool:
     finite = jd[np.isfinite(jd)]
-    return bool(finite.size) and bool(((finite > 2_440_000) & (finite < 2_500_000)).all())
+    low, high = PLAUSIBLE_JD
+    return bool(finite.size) and bool(((finite > low) & (finite < high)).all())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from typing import Any
 
@@ -10,9 +9,9 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import ImageContent
 
 from exofop_mcp.api import Exofop
-from exofop_mcp.downloads.sandbox import CANONICAL_NAME, SystemDirectory
+from exofop_mcp.downloads.sandbox import SystemDirectory
 from exofop_mcp.mcp_server.tool_registration import LOCAL_READ_ONLY, add_model_tool
-from exofop_mcp.previews import FilePreview, PreviewFileRequest, preview_file
+from exofop_mcp.previews import FilePreview, PreviewFileRequest
 
 PREVIEW_DESCRIPTION = """\
 Look at one downloaded file, given by `path` relative to the system's directory exactly as \
@@ -25,17 +24,11 @@ beside it) as its plot plus the table summary. Read-only; only files inside the 
 
 async def system_directory(exofop: Exofop, system: str) -> SystemDirectory:
     """The sandbox directory of ``system``: a canonical name as is, anything else resolved first."""
-    name = system.strip()
-    if not CANONICAL_NAME.match(name):
-        name = (await exofop.resolve_system(system, other_names=False)).canonical_name
-    return SystemDirectory(exofop.settings.data_dir, name)
+    return await exofop.system_directory(system)
 
 
 async def _preview(exofop: Exofop, request: PreviewFileRequest, ctx: Context) -> FilePreview:
-    directory = await system_directory(exofop, request.system)
-    return await asyncio.to_thread(
-        preview_file, directory, request.path, offset=request.offset, max_chars=request.max_chars
-    )
+    return await exofop.preview(request)
 
 
 def _number(value: float | None) -> str:

@@ -55,6 +55,19 @@ time_series_max={time_series_max}, sort_by="tess_mag") and page with offset whil
 4. Suggest which are easiest to observe (deep transits, short periods, bright hosts)."""
 
 
+def plan_my_night(observatory: str, date: str = "tonight", nights: str = "1") -> str:
+    return f"""Plan my night at {observatory}: which TOI transits can I observe, and which still need follow-up?
+
+1. Call plan_transits(observatory="{observatory}", start_date=<{date} as YYYY-MM-DD, the evening's local date>, \
+nights={nights}); if the name is unknown, use one of the close names it lists, or ask me for my latitude, \
+longitude and elevation.
+2. Show the events as a table: night, TOI, ingress-egress (UTC and local), the mid-time's uncertainty, altitudes, \
+observable fraction and coverage, Moon, Tmag, depth, SG1A/SG1B priority, TFOPWG disposition, time-series count.
+3. Point out the best ones for TFOP: high priority (SG1A/SG1B 1-2), few or no time-series observations, full \
+coverage with baseline, and every transit flagged ephemeris_stale (those timings are the most valuable).
+4. Offer charts (chart=true) for the ones I pick, and preview them with preview_file."""
+
+
 PROMPTS: list[tuple[Callable[..., str], str, str, str]] = [
     (
         follow_up_status,
@@ -80,6 +93,12 @@ PROMPTS: list[tuple[Callable[..., str], str, str, str]] = [
         "targets_needing_follow_up",
         "TOIs that need follow-up",
         "Search the TOI catalog for candidates (by disposition, brightness) with few or no time-series observations.",
+    ),
+    (
+        plan_my_night,
+        "plan_my_night",
+        "Plan my night at an observatory",
+        "The TOI transits a site can observe tonight (or over several nights), and which of them TFOP still needs.",
     ),
 ]
 

@@ -8,7 +8,6 @@ whatever the path, link or encoding).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, cast
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -17,7 +16,7 @@ from mcp.server.mcpserver.resources.templates import ResourceTemplate
 from mcp.server.mcpserver.resources.types import FunctionResource, Resource
 
 from exofop_mcp.api import Exofop
-from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.errors import ExofopMcpError, FileLimitError
 from exofop_mcp.mcp_server.preview_tools import system_directory
 from exofop_mcp.previews.locate import (
     SandboxFileNotFoundError,
@@ -41,14 +40,16 @@ FILE_DESCRIPTION = (
 async def read_downloaded_file(exofop: Exofop, system: str, path: str) -> tuple[str | bytes, str]:
     """The content of a downloaded file (text when it is text) and its MIME type."""
     directory = await system_directory(exofop, system)
-    with await asyncio.to_thread(locate_file, directory, path) as opened:  # opened inside, then checked
+    what = f"Reading {path[:200]!r}"
+    opened = await exofop.file_reads.run(locate_file, directory, path, what=what)  # opened inside, then checked
+    with opened:
         size = opened.size
         if size > MAX_RESOURCE_BYTES:
-            raise ExofopMcpError(
+            raise FileLimitError(
                 f"{path} is {format_bytes(size)}, more than the {format_bytes(MAX_RESOURCE_BYTES)} a resource sends.",
                 hint=f"Use preview_file(system='{directory.name}', path='{path}') for a summary.",
             )
-        data = await asyncio.to_thread(opened.head, MAX_RESOURCE_BYTES)
+        data = await exofop.file_reads.run(opened.head, MAX_RESOURCE_BYTES, what=what)
     mime = mime_type_of(opened.relative)
     if mime.startswith("text/") or mime in _TEXT_TYPES:
         try:

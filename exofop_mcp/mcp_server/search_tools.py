@@ -12,11 +12,13 @@ from exofop_mcp.site.toi_search import SearchToisRequest, ToiSearchResult, searc
 
 SEARCH_DESCRIPTION = """\
 Search the whole TOI catalog, e.g. "which TOIs still need follow-up?": filter by tfopwg_disposition \
-and tess_disposition (lists, e.g. ["PC", "APC"]), TESS magnitude, period, depth, planet radius, and \
-at most N time_series/spectroscopy/imaging observations (the counts the TOI table gives; \
-list_observations has the rows themselves). Sort with sort_by (a leading '-' for descending), page \
+and tess_disposition (lists, e.g. ["PC", "APC"]), TESS magnitude, period, depth, planet radius, an RA/Dec \
+box (dec_min_deg/dec_max_deg for what a site's latitude sees; ra_min_deg above ra_max_deg wraps through 0h), \
+SG1A/SG1B priority at most N (1 most urgent), and at most N time_series/spectroscopy/imaging \
+observations (the counts the TOI table gives; list_observations has the rows themselves). \
+Sort with sort_by (a leading '-' for descending), page \
 with limit/offset. Rows carry toi, tic_id, the canonical system name to pass to list_observations, \
-dispositions, period, duration, depth, radius, Tmag, RA/Dec and the counts. Answers from the cached \
+dispositions, period, duration, depth, radius, Tmag, RA/Dec, priorities and the counts. Answers from the cached \
 catalog, without asking ExoFOP while the cache is fresh."""
 
 

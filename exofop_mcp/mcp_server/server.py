@@ -29,6 +29,7 @@ from exofop_mcp.downloads.inventory import DownloadsInventory, ListDownloadsRequ
 from exofop_mcp.downloads.jobs import RESULTS_PAGE, DownloadReport
 from exofop_mcp.downloads.request_models import FINAL_OK, MAX_WAIT_SECONDS, DownloadTagsRequest
 from exofop_mcp.lightcurves.reports import ExtractionReport, ExtractionStatusRequest, ExtractLightCurvesRequest
+from exofop_mcp.mcp_server.plan_tools import register_plan_tools
 from exofop_mcp.mcp_server.preview_tools import register_preview_tools
 from exofop_mcp.mcp_server.prompts import register_prompts
 from exofop_mcp.mcp_server.resources import register_resources
@@ -70,7 +71,9 @@ imaging, ...), with filters and paging; its `tags` field lists every matching up
 3) download_tags fetches those tags into the local sandbox (poll download_status while state is \
 'running'); list_downloads shows what is on disk; login_status tells whether proprietary data is reachable; \
 extract_light_curves turns downloaded time-series tags into standardised light curves (ECSV in BJD_TDB plus a \
-plot with the predicted transit window; poll extraction_status while state is 'running')."""
+plot with the predicted transit window; poll extraction_status while state is 'running'); plan_transits \
+answers "which TOI transits can my telescope catch tonight (or this month)?" for a named \
+observatory or raw coordinates, with times, altitudes, Moon, priorities and observable fractions."""
 
 # -- tool handlers: translate, nothing more ---------------------------------------
 
@@ -181,6 +184,7 @@ class DownloadStatusRequest(JobRequest):
             strict=True,
             ge=0,
             le=MAX_WAIT_SECONDS,
+            allow_inf_nan=False,
         ),
     ] = 30.0
     results_offset: Annotated[
@@ -392,6 +396,7 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
     )
     register_preview_tools(server)
     register_search_tools(server)
+    register_plan_tools(server)
     register_resources(server)
     register_prompts(server)
     return server

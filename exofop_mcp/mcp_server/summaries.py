@@ -289,6 +289,8 @@ def extraction_summary(r: ExtractionReport) -> str:
                 f"{_num(e.cadence_seconds, '.1f')} s; time {e.time_source}; flux {e.flux_source} -> {e.ecsv}"
                 + (f" [{'; '.join(e.warnings)}]" if e.warnings else "")
             )
+            if e.fit is not None:
+                lines.append(f"    transit: {e.fit.verdict}")
         else:
             lines.append(f"  {e.tag} {name or '-'}: {e.status} ({e.reason}): {e.message}")
     return "\n".join(lines)

@@ -43,9 +43,13 @@ _MIME = {
 class SandboxFileNotFoundError(ExofopMcpError):
     """No such file in the system's directory."""
 
+    code = "file_not_found"
+
 
 class FileOutsideSandboxError(SandboxEscapeError):
     """A path that would lead outside the system's directory."""
+
+    code = "outside_sandbox"
 
 
 def mime_type_of(path: PurePath | str) -> str:

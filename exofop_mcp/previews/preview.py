@@ -28,7 +28,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from exofop_mcp.downloads.sandbox import SystemDirectory
-from exofop_mcp.errors import ExofopMcpError, FileTooLargeError
+from exofop_mcp.errors import ExofopMcpError, FileLimitError
+from exofop_mcp.file_work import check_budget
+from exofop_mcp.previews.ecsv_header import MAX_ECSV_BYTES, EcsvHeaderError, check_ecsv_header
+from exofop_mcp.previews.fits_headers import FitsHeaderError, read_fits_headers
 from exofop_mcp.previews.locate import locate_file, mime_type_of
 from exofop_mcp.sandbox_files import OpenedFile, open_inside
 
@@ -45,26 +48,37 @@ MAX_IMAGE_BYTES = 750_000
 #: Images with more pixels than this are not decoded at all.
 MAX_IMAGE_PIXELS = 80_000_000
 MAX_TEXT_CHARS = 15_000
-#: Image files larger than this are not opened; an ECSV table is read whole up to its cap.
+#: Image files larger than this are not opened; lines of a delimited table longer than this are refused.
 MAX_IMAGE_FILE_BYTES = 256 << 20
-MAX_ECSV_BYTES = 32 << 20
-#: Lines of a delimited table longer than this, or headers wider than this, are refused with the reason.
 MAX_LINE_BYTES = 1 << 20
-MAX_TABLE_COLUMNS = 10_000
 DEFAULT_TEXT_CHARS = 8_000
+#: The largest text offset a preview takes (a billion characters: more than any note or log ExoFOP holds).
+MAX_TEXT_OFFSET = 10**9
 EDGE_ROWS = 5
 MAX_COLUMNS = 40
 MAX_CELL_CHARS = 32
 MAX_HDUS = 10
+#: Threads that read files for previews and resources, the seconds one preview may take, and how long a
+#: preview waits for a free thread before it is refused as busy.
+PREVIEW_WORKERS = 4
+PREVIEW_SECONDS = 20.0
+PREVIEW_QUEUE_SECONDS = 5.0
+#: Tables with more columns than this (in their header line or ECSV header) are not read.
+MAX_TABLE_COLUMNS = 10_000
 PRIMARY_CARDS = 60
 EXTENSION_CARDS = 25
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 #: FITS structure cards, left out of the summary (the shape and type say the same).
 _STRUCTURAL = {"SIMPLE", "EXTEND", "XTENSION", "PCOUNT", "GCOUNT", "END", "COMMENT", "HISTORY", ""}
+#: The cards of a tile-compressed image that describe the compression (left out of its summary).
+_COMPRESSION = {"ZIMAGE", "ZBITPIX", "ZCMPTYPE", "ZSIMPLE", "ZTENSION", "ZEXTEND", "ZBLOCKED", "ZPCOUNT", "ZGCOUNT"}
+_COMPRESSION_PREFIXES = ("ZNAXIS", "ZTILE", "ZNAME", "ZVAL", "ZQUANTIZ", "ZDITHER")
 
 
 class PreviewError(ExofopMcpError):
     """A file that cannot be previewed as what its name says it is."""
+
+    code = "unreadable_file"
 
 
 class PreviewFileRequest(BaseModel):
@@ -94,7 +108,11 @@ class PreviewFileRequest(BaseModel):
     ]
     offset: Annotated[
         int,
-        Field(description="for text: the character to start at (pass the previous preview's next_offset)", ge=0),
+        Field(
+            description="for text: the character to start at (pass the previous preview's next_offset)",
+            ge=0,
+            le=MAX_TEXT_OFFSET,
+        ),
     ] = 0
     max_chars: Annotated[
         int,
@@ -239,7 +257,8 @@ def _preview(system: SystemDirectory, opened: OpenedFile, offset: int, max_chars
             result.notes.append(f"An extracted light curve: its plot is {plot_relative}.")
     elif suffix in FITS_SUFFIXES:
         result.kind = "fits"
-        result.fits = _fits(opened)
+        result.fits, notes = _fits(opened)
+        result.notes.extend(notes)
     elif suffix in TEXT_SUFFIXES or _looks_like_text(opened):
         result.kind = "text"
         result.text = _text(opened, offset, max_chars)
@@ -276,21 +295,25 @@ def light_curve_plot(system: SystemDirectory, table: PurePosixPath) -> OpenedFil
 # -- images ----------------------------------------------------------------------------------------
 
 
-def _image(opened: OpenedFile, relative: str) -> tuple[ImageData, ImageInfo]:
+def _image(source: OpenedFile, relative: str) -> tuple[ImageData, ImageInfo]:
     try:
         from PIL import Image
     except ImportError:  # Pillow is a dependency; this keeps a broken install honest
-        return _image_without_pillow(opened, relative)
-    source = opened.binary(MAX_IMAGE_FILE_BYTES, what="an image preview")
+        return _image_without_pillow(source, relative)
+    stream = source.binary(MAX_IMAGE_FILE_BYTES, what="an image preview")
     try:
-        with Image.open(source) as img:
+        with warnings.catch_warnings(action="ignore", category=Image.DecompressionBombWarning):
+            opened = Image.open(stream)  # our own cap follows at once
+        with opened as img:
             width, height = img.size
-            fmt = img.format or opened.relative.suffix.lstrip(".").upper()
+            fmt = img.format or source.relative.suffix.lstrip(".").upper()
             if width * height > MAX_IMAGE_PIXELS:
-                raise PreviewError(f"{relative} is {width}x{height} pixels, too large to preview.")
-            size = opened.size
+                raise FileLimitError(
+                    f"{relative} is {width}x{height} pixels, more than the {MAX_IMAGE_PIXELS:,} a preview decodes."
+                )
+            size = source.size
             if fmt in ("PNG", "JPEG") and max(width, height) <= MAX_IMAGE_SIDE and size <= MAX_IMAGE_BYTES:
-                data = opened.head(MAX_IMAGE_BYTES + 1)
+                data = source.head(MAX_IMAGE_BYTES + 1)
                 mime = "image/png" if fmt == "PNG" else "image/jpeg"
                 info = ImageInfo(
                     source_path=relative,
@@ -307,8 +330,12 @@ def _image(opened: OpenedFile, relative: str) -> tuple[ImageData, ImageInfo]:
                 img.draft("RGB", (MAX_IMAGE_SIDE, MAX_IMAGE_SIDE))
             img.load()
             copy = img.copy()
-    except PreviewError:
+    except (PreviewError, FileLimitError):
         raise
+    except Image.DecompressionBombError:  # Pillow's own cap, met before ours when the header claims more
+        raise FileLimitError(
+            f"{relative} claims more pixels than the {MAX_IMAGE_PIXELS:,} a preview decodes; it is not read."
+        ) from None
     except Exception as exc:  # Pillow raises many kinds for damaged files
         raise PreviewError(
             f"{relative} is not a readable image ({exc.__class__.__name__}).",
@@ -337,16 +364,16 @@ def _image(opened: OpenedFile, relative: str) -> tuple[ImageData, ImageInfo]:
     return ImageData(out.getvalue(), mime), info
 
 
-def _image_without_pillow(opened: OpenedFile, relative: str) -> tuple[ImageData, ImageInfo]:
-    size = opened.size
-    path = opened.relative
+def _image_without_pillow(source: OpenedFile, relative: str) -> tuple[ImageData, ImageInfo]:
+    size = source.size
+    path = source.relative
     if size > MAX_IMAGE_BYTES or path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise PreviewError(
             f"{relative} cannot be shown: it needs downscaling, and Pillow is not installed.",
             hint="pip install pillow (a dependency of exofop-mcp) in the server's environment.",
         )
     mime = mime_type_of(path)
-    data = opened.head(MAX_IMAGE_BYTES + 1)
+    data = source.head(MAX_IMAGE_BYTES + 1)
     info = ImageInfo(
         source_path=relative,
         format=path.suffix.lstrip(".").upper(),
@@ -383,7 +410,7 @@ def _table(opened: OpenedFile, suffix: str) -> TableSummary:
         else:
             header, rows, fmt = _delimited_rows(opened, suffix)
         return _summarize(header, rows, fmt)
-    except (PreviewError, FileTooLargeError):
+    except (PreviewError, FileLimitError):
         raise
     except Exception as exc:
         raise PreviewError(f"{opened.name} could not be read as a table ({exc.__class__.__name__}: {exc}).") from None
@@ -392,6 +419,12 @@ def _table(opened: OpenedFile, suffix: str) -> TableSummary:
 def _ecsv_rows(opened: OpenedFile) -> tuple[list[str], Iterator[list[str]], str]:
     from astropy.table import Table
 
+    if opened.size > MAX_ECSV_BYTES:  # astropy reads a file whole: a large one is read line by line
+        return _delimited_rows(opened, ".ecsv")
+    try:
+        check_ecsv_header(Path(opened.name), MAX_TABLE_COLUMNS, opened.binary())
+    except EcsvHeaderError as exc:
+        raise PreviewError(f"{opened.name} is not a readable ECSV table: {exc}.") from None
     text = opened.read(MAX_ECSV_BYTES, what="an ECSV preview").decode("utf-8", "replace")
     table = Table.read(text.splitlines(), format="ascii.ecsv")  # lines, never a file name
     header = list(table.colnames)
@@ -423,9 +456,8 @@ def _delimited_rows(opened: OpenedFile, suffix: str) -> tuple[list[str], Iterato
 
     raw_header = split(first.rstrip("\r\n"))
     if len(raw_header) > MAX_TABLE_COLUMNS:
-        raise FileTooLargeError(
-            f"{opened.name} has {len(raw_header):,} columns, more than the {MAX_TABLE_COLUMNS:,} a preview reads.",
-            hint="A table this wide is not a measurement table; open it with another program.",
+        raise FileLimitError(
+            f"{opened.name} has {len(raw_header):,} columns, more than the {MAX_TABLE_COLUMNS:,} a preview reads."
         )
     header = [name.strip() or ("row" if index == 0 else f"col{index}") for index, name in enumerate(raw_header)]
 
@@ -453,6 +485,8 @@ def _summarize(header: list[str], rows: Iterable[list[str]], fmt: str) -> TableS
     count = 0
     for row in rows:
         count += 1
+        if count % 1024 == 0:
+            check_budget()
         cells = [_short(c) for c in row[:shown]]
         if len(first) < EDGE_ROWS:
             first.append(cells)
@@ -517,61 +551,53 @@ def _card_value(value: Any) -> str | int | float | bool | None:
     return None
 
 
-def _fits(opened: OpenedFile) -> FitsSummary:
-    from astropy.io import fits
-
-    hdus: list[HduSummary] = []
+def _fits(opened: OpenedFile) -> tuple[FitsSummary, list[str]]:
+    path = opened.relative
     try:
-        with (
-            warnings.catch_warnings(action="ignore"),
-            fits.open(opened.binary(), lazy_load_hdus=True, memmap=False, ignore_missing_simple=True) as hdul,
-        ):
-            index = 0
-            for hdu in hdul:
-                if index >= MAX_HDUS:
-                    break
-                header = hdu.header
-                naxis = int(header.get("ZNAXIS", header.get("NAXIS", 0)) or 0)
-                prefix = "ZNAXIS" if "ZNAXIS" in header else "NAXIS"
-                shape = [int(header.get(f"{prefix}{axis}", 0) or 0) for axis in range(naxis, 0, -1)]
-                limit = PRIMARY_CARDS if index == 0 else EXTENSION_CARDS
-                cards: dict[str, str | int | float | bool] = {}
-                for card in header.cards:
-                    key = card.keyword
-                    if key in _STRUCTURAL or key.startswith(("NAXIS", "ZNAXIS", "TFORM", "TTYPE")) or key == "BITPIX":
-                        continue
-                    value = _card_value(card.value)
-                    if value is None or key in cards:
-                        continue
-                    cards[key] = value
-                    if len(cards) >= limit:
-                        break
-                columns = [
-                    str(header[f"TTYPE{i}"])
-                    for i in range(1, int(header.get("TFIELDS", 0) or 0) + 1)
-                    if f"TTYPE{i}" in header
-                ][:MAX_COLUMNS]
-                bitpix = header.get("BITPIX")
-                hdus.append(
-                    HduSummary(
-                        index=index,
-                        name=str(hdu.name or ""),
-                        type=type(hdu).__name__,
-                        shape=shape,
-                        bitpix=int(bitpix) if isinstance(bitpix, int) else None,
-                        card_count=len(header.cards),
-                        cards=cards,
-                        columns=columns,
-                    )
-                )
-                index += 1
-            count = len(hdul) if index < MAX_HDUS else index
-    except Exception as exc:
+        found = read_fits_headers(opened.binary(), MAX_HDUS)
+    except FitsHeaderError as exc:
         raise PreviewError(
-            f"{opened.name} is not a readable FITS file ({exc.__class__.__name__}).",
+            f"{path.name} is not a readable FITS file: {exc}.",
             hint="It may be damaged or not what its name says; download the tag again with overwrite=true.",
         ) from None
-    return FitsSummary(hdu_count=count, hdus=hdus)
+    except FileLimitError as exc:
+        raise FileLimitError(f"{path.name}: {exc}") from None
+    except OSError as exc:
+        raise PreviewError(f"{path.name} could not be read ({exc.strerror or exc.__class__.__name__}).") from None
+    hdus: list[HduSummary] = []
+    for raw in found.hdus:
+        limit = PRIMARY_CARDS if raw.index == 0 else EXTENSION_CARDS
+        compressed = raw.kind == "CompImageHDU"
+        cards: dict[str, str | int | float | bool] = {}
+        for card in raw.header.cards:
+            check_budget()
+            key = card.keyword
+            if key in _STRUCTURAL or key.startswith(("NAXIS", "TFORM", "TTYPE")) or key == "BITPIX":
+                continue
+            if compressed and (key in _COMPRESSION or key.startswith(_COMPRESSION_PREFIXES)):
+                continue
+            try:
+                value = _card_value(card.value)
+            except Exception:  # a card astropy cannot make sense of
+                continue
+            if value is None or key in cards:
+                continue
+            cards[key] = value
+            if len(cards) >= limit:
+                break
+        hdus.append(
+            HduSummary(
+                index=raw.index,
+                name=raw.name,
+                type=raw.kind,
+                shape=raw.shape,
+                bitpix=raw.bitpix,
+                card_count=len(raw.header),
+                cards=cards,
+                columns=raw.columns[:MAX_COLUMNS],
+            )
+        )
+    return FitsSummary(hdu_count=len(hdus), hdus=hdus), found.notes
 
 
 # -- text ------------------------------------------------------------------------------------------
@@ -592,6 +618,7 @@ def _text(opened: OpenedFile, offset: int, max_chars: int) -> TextPage:
     with io.TextIOWrapper(opened.binary(), encoding="utf-8", errors="replace", newline="") as f:
         skipped = 0
         while skipped < offset:
+            check_budget()
             chunk = f.read(min(1 << 16, offset - skipped))
             if not chunk:
                 break

@@ -181,35 +181,23 @@ class LightCurve:
     error: list[float]
     airmass: list[float]
     comparison: list[float]
+    jd_utc: list[float]
 
 
-def transit_light_curve(
-    seed: str, start_bjd: float, points: int, cadence_s: float, depth_ppm: float, duration_h: float
+def observed_light_curve(
+    seed: str, jd_utc: Sequence[float], bjd: Sequence[float], model: Sequence[float], noise: float
 ) -> LightCurve:
-    """A trapezoid transit in the middle of the window, with noise and an airmass trend."""
+    """The transit model as a telescope records it: white noise, an airmass trend, comparison-star counts."""
     rng = random.Random(seed)
-    depth = max(300.0, min(depth_ppm, 40000.0)) / 1e6
-    mid = start_bjd + points * cadence_s / 86400 / 2 + rng.uniform(-0.01, 0.01)
-    half = max(0.5, min(duration_h, 8.0)) / 48
-    ingress = half / 6
-    noise = rng.uniform(0.0008, 0.003)
-    bjd, flux, error, airmass, comparison = [], [], [], [], []
+    points = len(bjd)
+    flux, error, airmass, comparison = [], [], [], []
     for index in range(points):
-        time = start_bjd + index * cadence_s / 86400
-        distance = abs(time - mid)
-        if distance <= half - ingress:
-            dip = depth
-        elif distance <= half:
-            dip = depth * (half - distance) / ingress
-        else:
-            dip = 0.0
         mass = 1.0 + 0.8 * ((index - points * 0.35) / points) ** 2
-        bjd.append(time)
-        flux.append(1.0 - dip + rng.gauss(0, noise) - 0.002 * (mass - 1))
+        flux.append(model[index] + rng.gauss(0, noise) - 0.002 * (mass - 1))
         error.append(noise * rng.uniform(0.9, 1.1))
         airmass.append(mass)
         comparison.append(rng.uniform(30000, 90000))
-    return LightCurve(bjd, flux, error, airmass, comparison)
+    return LightCurve(list(bjd), flux, error, airmass, comparison, list(jd_utc))
 
 
 def aij_measurements(curve: LightCurve, exposure: float) -> bytes:
@@ -232,13 +220,13 @@ def aij_measurements(curve: LightCurve, exposure: float) -> bytes:
         "Y(IJ)_T1",
     ]
     lines = [" \t" + "\t".join(columns)]
-    for index, (time, flux, error, mass, comp) in enumerate(
-        zip(curve.bjd, curve.flux, curve.error, curve.airmass, curve.comparison, strict=True), start=1
+    for index, (utc, time, flux, error, mass, comp) in enumerate(
+        zip(curve.jd_utc, curve.bjd, curve.flux, curve.error, curve.airmass, curve.comparison, strict=True), start=1
     ):
         values = [
             f"frame{index:04d}.fits",
             str(index),
-            f"{time - 0.000766:.7f}",
+            f"{utc:.7f}",
             f"{time:.7f}",
             f"{mass:.6f}",
             f"{exposure:.1f}",

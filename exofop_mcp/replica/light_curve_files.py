@@ -2,8 +2,9 @@
 
 Times start from a JD_UTC grid at the observatory of the tag (a real site where the telescope is
 known, the geocentre otherwise); BJD_TDB is computed from it by astropy when the files are built;
-the transit sits at the TOI's catalog ephemeris (the observation dates of these systems are moved
-to transit nights).  Each tag gets one kind of file (the kinds cycle through the tags), with
+the transit sits at the TOI's catalog ephemeris plus a recorded offset, with the catalog's depth
+(:mod:`exofop_mcp.replica.transits`; the observation dates of these systems are moved to transit
+nights).  Each tag gets one kind of file (the kinds cycle through the tags), with
 sidecars (plots, notes, FITS, plot configs, aperture files) and, here and there, a broken file
 beside the good ones.  :func:`expected_light_curves` tells the tests what each file should give.
 """
@@ -21,15 +22,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from exofop_mcp.replica import transits
 from exofop_mcp.replica.archive_writers import Entry, bytes_producer
 from exofop_mcp.replica.file_formats import fits_image, png_plot, star_field_image
 from exofop_mcp.replica.follow_up_rows import TSERIES_COLUMNS, StarObservations
 from exofop_mcp.replica.toi_table import StarRecord
+from exofop_mcp.replica.transits import TransitTruth
 
 LIGHT_CURVE_TEST_TIC = 403224672  # TOI-141: 11 time-series tags, one of each kind of file
 LIGHT_CURVE_BENCH_TIC = 259377017  # TOI-270: 48 time-series tags, the kinds repeated
 LIGHT_CURVE_TICS = (LIGHT_CURVE_TEST_TIC, LIGHT_CURVE_BENCH_TIC)
-MIN_DEPTH_PPM = 2500.0  # shallow candidates get a visible transit in the replica's data
 
 KINDS = (
     "aij_dn",  # AstroImageJ .tbl with _n and _dn columns, a compact subset.csv (BJD - 2450000), a binary .xls beside
@@ -79,6 +81,7 @@ class Expected:
     bjd_tdb: tuple[float, ...] = ()
     filter: str | None = None
     warning: str | None = None  # a word that one of the warnings must contain
+    transit: TransitTruth | None = None  # the generated transit a fit should find
 
 
 @dataclass
@@ -96,6 +99,7 @@ class Curve:
     exptime: float
     cadence: float
     site: tuple[float, float, float] | None
+    transit: TransitTruth | None = None  # where the transit really is, and how deep
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -183,7 +187,7 @@ def _bjd(
     return np.asarray(bjd), np.asarray(hjd)
 
 
-def _degrees(text: str, hours: bool) -> float:
+def degrees(text: str, hours: bool) -> float:
     sign = -1.0 if text.strip().startswith("-") else 1.0
     parts = [abs(float(p)) for p in text.strip().lstrip("+-").split(":")]
     value = parts[0] + parts[1] / 60 + parts[2] / 3600
@@ -199,21 +203,16 @@ def _curve_cached(tag: int, row: tuple[str, ...], star_key: int, star_rows: tupl
     telescope = row[TSERIES_COLUMNS.index("Telescope")]
     site = _site(telescope)
     jd = start + np.arange(points) * cadence / 86400
-    ra, dec = _degrees(star.value("RA"), True), _degrees(star.value("Dec"), False)
+    ra, dec = degrees(star.value("RA"), True), degrees(star.value("Dec"), False)
     bjd, hjd = _bjd(jd, ra, dec, site)
     toi = row[TSERIES_COLUMNS.index("TOI")].removeprefix("TOI ").strip()
-    epoch, period, duration, depth = _planet(star, toi)
-    depth = max(depth, MIN_DEPTH_PPM) / 1e6
-    mid = epoch + round((float(bjd[points // 2]) - epoch) / period) * period
-    half, ingress = duration / 48, duration / 48 / 6
-    distance = np.abs(bjd - mid)
-    dip = np.where(
-        distance <= half - ingress, depth, np.where(distance <= half, depth * (half - distance) / ingress, 0.0)
-    )
-    noise = rng.uniform(0.0008, 0.002)
+    p = transits.planet(star, toi)
+    filter_name = row[TSERIES_COLUMNS.index("Filter")] or None
+    transit = None if p is None else transits.truth(p, tag, float(bjd[points // 2]), filter_name)
+    noise = transits.noise_for(transit.depth_ppm if transit else 0.0, rng)
     phase = np.linspace(-1, 1, points)
     airmass = 1.05 + 0.5 * (phase - rng.uniform(-0.5, 0.5)) ** 2
-    flux = 1.0 - dip + np_rng.normal(0, noise, points)
+    flux = transits.transit_flux(transit, bjd) + np_rng.normal(0, noise, points)
     return Curve(
         jd_utc=jd,
         bjd_tdb=bjd,
@@ -228,6 +227,7 @@ def _curve_cached(tag: int, row: tuple[str, ...], star_key: int, star_rows: tupl
         exptime=round(cadence * 0.75, 1),
         cadence=cadence,
         site=site,
+        transit=transit,
     )
 
 
@@ -387,6 +387,7 @@ def _files(
                 bjd_tdb=tuple(float(v) for v in cur.bjd_tdb),
                 filter=filter_name,
                 warning=warning,
+                transit=cur.transit,
             )
         )
 
@@ -474,6 +475,7 @@ def _files(
                     cadence_seconds=cur.cadence,
                     bjd_tdb=tuple(float(v) for v in cur.bjd_tdb),
                     filter=band,
+                    transit=cur.transit,
                 )
             )
     elif kind == "semicolon_comma":
@@ -542,6 +544,7 @@ def _files(
                 cadence_seconds=cur.cadence,
                 bjd_tdb=tuple(float(v) for v in cur.bjd_tdb),
                 filter=filter_name,
+                transit=cur.transit,
             )
         )
         made.append(

@@ -37,8 +37,9 @@ from exofop_mcp.site.records import TOIRecord, read_record_table
 log = logging.getLogger(__name__)
 
 #: The cache's schema version: a cache of another version is not used, and is replaced at the next refresh.
-#: 2 added the toi_search table that search_tois filters and sorts.
-CACHE_FORMAT = 2
+#: 2 added the toi_search table that search_tois filters and sorts; 3 the ephemeris, its errors and the
+#: SG1A/SG1B priorities to it (for plan_transits).
+CACHE_FORMAT = 3
 #: After a failed refresh, the stale cache answers at once for this many seconds before ExoFOP is tried again.
 RETRY_FAILED_REFRESH_AFTER = 300.0
 CACHE_FILE = "toi_catalog.sqlite3"
@@ -476,7 +477,8 @@ def _write_schema(conn: sqlite3.Connection) -> None:
                            ra_deg REAL, dec_deg REAL, tfopwg_disposition TEXT, tess_disposition TEXT,
                            tess_mag REAL, period_days REAL, duration_hours REAL, depth_ppm REAL,
                            planet_radius_earth REAL, time_series_count INTEGER, spectroscopy_count INTEGER,
-                           imaging_count INTEGER);
+                           imaging_count INTEGER, sg1a_priority INTEGER, sg1b_priority INTEGER,
+                           epoch_bjd REAL, epoch_err_days REAL, period_err_days REAL, depth_mmag REAL);
         CREATE INDEX tois_tic ON tois (tic);
         CREATE INDEX tois_host ON tois (host);
         CREATE TABLE names (norm TEXT NOT NULL, tic INTEGER NOT NULL, name TEXT NOT NULL,
@@ -511,12 +513,18 @@ def _write_entries(conn: sqlite3.Connection, entries: Iterable[CatalogEntry]) ->
                 r.time_series_count,
                 r.spectroscopy_count,
                 r.imaging_count,
+                r.sg1a_priority,
+                r.sg1b_priority,
+                r.epoch_bjd,
+                r.epoch_err_days,
+                r.period_err_days,
+                r.depth_mmag,
             )
         )
         for name in names_in(r):
             names.setdefault((normalize_name(name), r.tic_id), name)
     conn.executemany("INSERT OR REPLACE INTO tois VALUES (?, ?, ?, ?, ?, ?)", tois)
-    conn.executemany(f"INSERT OR REPLACE INTO toi_search VALUES ({', '.join('?' * 16)})", search)
+    conn.executemany(f"INSERT OR REPLACE INTO toi_search VALUES ({', '.join('?' * 22)})", search)
     conn.executemany("INSERT OR IGNORE INTO names VALUES (?, ?, ?)", [(n, t, name) for (n, t), name in names.items()])
 
 

@@ -73,6 +73,8 @@ class PlanetCandidate(BaseModel):
     depth_ppm: float | None = None
     planet_radius_earth: float | None = None
     epoch_bjd: float | None = None
+    epoch_err_days: float | None = Field(None, description="uncertainty of the epoch (days)")
+    period_err_days: float | None = Field(None, description="uncertainty of the period (days)")
     name: str | None = Field(None, description="the planet's name in the TOI table ('Planet Name'), e.g. 'WASP-46 b'")
     comments: str | None = Field(
         None, description="the TOI table's free-text comment on the candidate (at most 200 characters), not a name"
@@ -476,6 +478,8 @@ def _planet(entry: CatalogEntry) -> PlanetCandidate:
         depth_ppm=r.depth_ppm,
         planet_radius_earth=r.planet_radius_earth,
         epoch_bjd=r.epoch_bjd,
+        epoch_err_days=r.epoch_err_days,
+        period_err_days=r.period_err_days,
         name=r.planet_name or None,
         comments=_shortened(r.comments, 200),
     )

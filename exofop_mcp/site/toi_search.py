@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -37,6 +37,8 @@ _FIELDS = {
     "imaging_count": "COALESCE(imaging_count, 0)",
     "ra_deg": "ra_deg",
     "dec_deg": "dec_deg",
+    "sg1a_priority": "sg1a_priority",
+    "sg1b_priority": "sg1b_priority",
 }
 SortKey = Literal[
     "toi",
@@ -50,6 +52,8 @@ SortKey = Literal[
     "imaging_count",
     "ra_deg",
     "dec_deg",
+    "sg1a_priority",
+    "sg1b_priority",
     "-toi",
     "-tess_mag",
     "-period_days",
@@ -61,13 +65,19 @@ SortKey = Literal[
     "-imaging_count",
     "-ra_deg",
     "-dec_deg",
+    "-sg1a_priority",
+    "-sg1b_priority",
 ]
+
+#: The largest offset of a page, and the largest count a filter takes (more than the catalog has rows).
+MAX_OFFSET = 10**6
+MAX_COUNT = 10**6
 
 Disposition = Annotated[str, Field(min_length=1, max_length=10, pattern=r"^[A-Za-z?]+$")]
 
 
-class SearchToisRequest(BaseModel):
-    """Arguments of ``search_tois``: every filter is optional and they combine with AND."""
+class ToiFilters(BaseModel):
+    """The catalog filters ``search_tois`` and ``plan_transits`` share: each optional, combined with AND."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -83,50 +93,92 @@ class SearchToisRequest(BaseModel):
         list[Disposition] | None,
         Field(description="TESS project dispositions to keep (e.g. ['PC'])", examples=[["PC"]], max_length=20),
     ] = None
-    tess_mag_min: Annotated[float | None, Field(description="TESS magnitude at least this (fainter)")] = None
-    tess_mag_max: Annotated[
-        float | None, Field(description="TESS magnitude at most this (brighter)", examples=[11.0])
+    tess_mag_min: Annotated[
+        float | None, Field(description="TESS magnitude at least this (fainter)", allow_inf_nan=False)
     ] = None
-    period_min_days: Annotated[float | None, Field(description="orbital period at least this (days)", ge=0)] = None
+    tess_mag_max: Annotated[
+        float | None, Field(description="TESS magnitude at most this (brighter)", examples=[11.0], allow_inf_nan=False)
+    ] = None
+    period_min_days: Annotated[
+        float | None, Field(description="orbital period at least this (days)", ge=0, allow_inf_nan=False)
+    ] = None
     period_max_days: Annotated[
-        float | None, Field(description="orbital period at most this (days)", ge=0, examples=[10.0])
+        float | None,
+        Field(description="orbital period at most this (days)", ge=0, examples=[10.0], allow_inf_nan=False),
     ] = None
     depth_min_ppm: Annotated[
-        float | None, Field(description="transit depth at least this (ppm)", ge=0, examples=[1000.0])
+        float | None,
+        Field(description="transit depth at least this (ppm)", ge=0, examples=[1000.0], allow_inf_nan=False),
     ] = None
-    depth_max_ppm: Annotated[float | None, Field(description="transit depth at most this (ppm)", ge=0)] = None
+    depth_max_ppm: Annotated[
+        float | None, Field(description="transit depth at most this (ppm)", ge=0, allow_inf_nan=False)
+    ] = None
     planet_radius_min_earth: Annotated[
-        float | None, Field(description="planet radius at least this (Earth radii)", ge=0)
+        float | None, Field(description="planet radius at least this (Earth radii)", ge=0, allow_inf_nan=False)
     ] = None
     planet_radius_max_earth: Annotated[
-        float | None, Field(description="planet radius at most this (Earth radii)", ge=0, examples=[4.0])
+        float | None,
+        Field(description="planet radius at most this (Earth radii)", ge=0, examples=[4.0], allow_inf_nan=False),
     ] = None
     time_series_max: Annotated[
         int | None,
-        Field(description="at most this many time-series observations, as the TOI table counts them", ge=0),
+        Field(
+            description="at most this many time-series observations, as the TOI table counts them", ge=0, le=MAX_COUNT
+        ),
     ] = None
     spectroscopy_max: Annotated[
-        int | None, Field(description="at most this many spectroscopy observations (TOI table counts)", ge=0)
+        int | None,
+        Field(description="at most this many spectroscopy observations (TOI table counts)", ge=0, le=MAX_COUNT),
     ] = None
     imaging_max: Annotated[
-        int | None, Field(description="at most this many imaging observations (TOI table counts)", ge=0)
+        int | None, Field(description="at most this many imaging observations (TOI table counts)", ge=0, le=MAX_COUNT)
     ] = None
-    sort_by: Annotated[
-        SortKey,
-        Field(description="order of the rows; a leading '-' sorts descending; missing values come last"),
-    ] = "toi"
-    limit: Annotated[int, Field(description="rows per page (a page also stays under ~20 kB)", ge=1, le=MAX_LIMIT)] = (
-        DEFAULT_LIMIT
-    )
-    offset: Annotated[int, Field(description="rows to skip: pass the previous answer's next_offset", ge=0)] = 0
+    ra_min_deg: Annotated[
+        float | None,
+        Field(
+            description="right ascension at least this (degrees, 0-360); a minimum above the maximum wraps "
+            "the box through 0h",
+            ge=0,
+            le=360,
+        ),
+    ] = None
+    ra_max_deg: Annotated[
+        float | None, Field(description="right ascension at most this (degrees, 0-360)", ge=0, le=360)
+    ] = None
+    dec_min_deg: Annotated[
+        float | None, Field(description="declination at least this (degrees)", ge=-90, le=90, examples=[-60.0])
+    ] = None
+    dec_max_deg: Annotated[
+        float | None,
+        Field(description="declination at most this (degrees; e.g. what a site's latitude can see)", ge=-90, le=90),
+    ] = None
+    sg1a_priority_max: Annotated[
+        int | None,
+        Field(
+            description="TFOP SG1A (seeing-limited photometry) priority at most this: 1 is the most urgent, 5 the "
+            "least",
+            ge=1,
+            le=5,
+            examples=[2],
+        ),
+    ] = None
+    sg1b_priority_max: Annotated[
+        int | None,
+        Field(
+            description="TFOP SG1B (high-precision photometry) priority at most this (1 most urgent, 5 least)",
+            ge=1,
+            le=5,
+        ),
+    ] = None
 
     @model_validator(mode="after")
-    def _check(self) -> SearchToisRequest:
+    def _check(self) -> Self:
         for low, high in (
             ("tess_mag_min", "tess_mag_max"),
             ("period_min_days", "period_max_days"),
             ("depth_min_ppm", "depth_max_ppm"),
             ("planet_radius_min_earth", "planet_radius_max_earth"),
+            ("dec_min_deg", "dec_max_deg"),
         ):
             a, b = getattr(self, low), getattr(self, high)
             if a is not None and b is not None and a > b:
@@ -134,12 +186,28 @@ class SearchToisRequest(BaseModel):
         return self
 
     def active(self) -> dict[str, str]:
-        skip = {"sort_by", "limit", "offset"}
+        """The filters that were given, as text (for the answer's ``filters``)."""
         out: dict[str, str] = {}
-        for name, value in self.model_dump(exclude_none=True).items():
-            if name not in skip:
+        for name in ToiFilters.model_fields:
+            value = getattr(self, name)
+            if value is not None:
                 out[name] = ",".join(value) if isinstance(value, list) else str(value)
         return out
+
+
+class SearchToisRequest(ToiFilters):
+    """Arguments of ``search_tois``: every filter is optional and they combine with AND."""
+
+    sort_by: Annotated[
+        SortKey,
+        Field(description="order of the rows; a leading '-' sorts descending; missing values come last"),
+    ] = "toi"
+    limit: Annotated[int, Field(description="rows per page (a page also stays under ~20 kB)", ge=1, le=MAX_LIMIT)] = (
+        DEFAULT_LIMIT
+    )
+    offset: Annotated[
+        int, Field(description="rows to skip: pass the previous answer's next_offset", ge=0, le=MAX_OFFSET)
+    ] = 0
 
 
 class ToiRow(BaseModel):
@@ -160,6 +228,8 @@ class ToiRow(BaseModel):
     time_series_count: int | None = Field(None, description="time-series observations (TOI table count)")
     spectroscopy_count: int | None = Field(None, description="spectroscopy observations (TOI table count)")
     imaging_count: int | None = Field(None, description="imaging observations (TOI table count)")
+    sg1a_priority: int | None = Field(None, description="TFOP SG1A priority (1 most urgent, 5 least)")
+    sg1b_priority: int | None = Field(None, description="TFOP SG1B priority (1 most urgent, 5 least)")
 
 
 class ToiSearchResult(BaseModel):
@@ -176,7 +246,8 @@ class ToiSearchResult(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-def _where(request: SearchToisRequest) -> tuple[str, list[object]]:
+def toi_filter_sql(request: ToiFilters) -> tuple[str, list[object]]:
+    """The ``WHERE`` clause (with its arguments) of the filters, over the catalog's ``toi_search`` table."""
     clauses: list[str] = []
     args: list[object] = []
     for name in ("tfopwg_disposition", "tess_disposition"):
@@ -190,6 +261,7 @@ def _where(request: SearchToisRequest) -> tuple[str, list[object]]:
         ("period_min_days", "period_max_days", "period_days"),
         ("depth_min_ppm", "depth_max_ppm", "depth_ppm"),
         ("planet_radius_min_earth", "planet_radius_max_earth", "planet_radius_earth"),
+        ("dec_min_deg", "dec_max_deg", "dec_deg"),
     ):
         expression = column
         if getattr(request, low) is not None:
@@ -206,6 +278,21 @@ def _where(request: SearchToisRequest) -> tuple[str, list[object]]:
         if getattr(request, name) is not None:
             clauses.append(f"COALESCE({column}, 0) <= ?")
             args.append(getattr(request, name))
+    for name, column in (("sg1a_priority_max", "sg1a_priority"), ("sg1b_priority_max", "sg1b_priority")):
+        if getattr(request, name) is not None:
+            clauses.append(f"{column} <= ?")
+            args.append(getattr(request, name))
+    ra_low, ra_high = request.ra_min_deg, request.ra_max_deg
+    if ra_low is not None and ra_high is not None and ra_low > ra_high:  # the box wraps through 0h
+        clauses.append("(ra_deg >= ? OR ra_deg <= ?)")
+        args.extend((ra_low, ra_high))
+    else:
+        if ra_low is not None:
+            clauses.append("ra_deg >= ?")
+            args.append(ra_low)
+        if ra_high is not None:
+            clauses.append("ra_deg <= ?")
+            args.append(ra_high)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
@@ -220,12 +307,14 @@ _ROW_KEYS = (
     "time_series_count",
     "spectroscopy_count",
     "imaging_count",
+    "sg1a_priority",
+    "sg1b_priority",
 )
 
 
 def query_catalog(conn: sqlite3.Connection, request: SearchToisRequest) -> tuple[int, Iterator[ToiRow]]:
     """The total of matching TOIs and the rows of the requested page, read as they are consumed."""
-    where, args = _where(request)
+    where, args = toi_filter_sql(request)
     key = request.sort_by.lstrip("-")
     direction = "DESC" if request.sort_by.startswith("-") else "ASC"
     if key == "toi":

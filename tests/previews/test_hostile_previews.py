@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from exofop_mcp.downloads.sandbox import SystemDirectory
-from exofop_mcp.errors import ExofopMcpError, FileTooLargeError, UnsafeFileError
+from exofop_mcp.errors import ExofopMcpError, FileLimitError, UnsafeFileError
 from exofop_mcp.previews import preview_file
-from tests.helpers.hostile_files import run_with_memory_cap, sparse_file, swapping
+from tests.helpers.hostile_sandbox import run_with_memory_cap, sparse_file, swapping
 from tests.helpers.preview_files import write_sample_files
 from tests.helpers.tool_client import call, text_of
 
@@ -163,15 +163,15 @@ def test_a_two_gigabyte_line_or_two_million_columns_are_refused_under_a_memory_c
     )
     assert run.returncode == 0, run.stderr[-2000:]
     answers = json.loads(run.stdout.strip().splitlines()[-1])
-    assert answers["one_line.tbl"].startswith("[file_too_large]") and "longer than" in answers["one_line.tbl"]
-    assert answers["wide.csv"].startswith("[file_too_large]")
-    assert answers["huge.ecsv"].startswith("[file_too_large]") and "bytes" in answers["huge.ecsv"]
+    assert answers["one_line.tbl"].startswith("[over_limit]") and "longer than" in answers["one_line.tbl"]
+    assert answers["wide.csv"].startswith("[over_limit]")
+    assert answers["huge.ecsv"].startswith("[over_limit]")
 
 
 def test_a_table_too_wide_is_refused_naming_the_cap(system: SystemDirectory) -> None:
     folder = system.path / "imaging" / "900001"
     (folder / "wide.tsv").write_bytes(b"\t".join(b"c%d" % i for i in range(20_000)) + b"\n")
-    with pytest.raises(FileTooLargeError, match="columns"):
+    with pytest.raises(FileLimitError, match="columns"):
         preview_file(system, "imaging/900001/wide.tsv")
 
 
