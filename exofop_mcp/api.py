@@ -28,6 +28,9 @@ from exofop_mcp.downloads.leftovers import remove_abandoned_everywhere
 from exofop_mcp.downloads.request_models import DownloadTagsRequest
 from exofop_mcp.downloads.sandbox import CANONICAL_NAME, SystemDirectory
 from exofop_mcp.file_work import FileWorkPool
+from exofop_mcp.followup.desk import FollowUpDesk
+from exofop_mcp.followup.status import FollowUpStatus, FollowUpStatusRequest
+from exofop_mcp.followup.whats_new import WhatsNew, WhatsNewRequest
 from exofop_mcp.lightcurves.jobs import ExtractionJob, LightCurveJobs
 from exofop_mcp.lightcurves.reports import ExtractionReport, ExtractLightCurvesRequest
 from exofop_mcp.planning.models import PlanTransitsRequest, PlanTransitsResult
@@ -63,6 +66,14 @@ class Exofop:
         self.downloader.cookie_lease = self.sessions.lease
         self.jobs = DownloadJobs(self.downloader)
         self.light_curves = LightCurveJobs(self.settings.data_dir)
+        self.desk = FollowUpDesk(
+            self.client,
+            self.catalog,
+            self.resolver,
+            self.observations,
+            self.settings.data_dir,
+            self.settings.config_dir,
+        )
         #: Previews (and resource reads) read files others may have placed: their own few threads, each call
         #: with a time limit, so stuck previews never take the threads downloads and the other tools use.
         self.file_reads = FileWorkPool(
@@ -184,6 +195,22 @@ class Exofop:
         from exofop_mcp.planning.planner import plan_transits
 
         return await plan_transits(self.catalog, self.resolver, request, self.settings.data_dir)
+
+    async def follow_up_status(self, system: str, **options: Any) -> FollowUpStatus:
+        """Where ``system``'s follow-up stands: dispositions, priorities, observations per kind, observing notes,
+        nearby stars that could cause the event, local fit verdicts, next transits and what is missing;
+        ``options``: ``observatory``, ``notes_limit`` (see :class:`FollowUpStatusRequest`)."""
+        return await self.follow_up_status_for(FollowUpStatusRequest.model_validate({"system": system, **options}))
+
+    async def follow_up_status_for(self, request: FollowUpStatusRequest) -> FollowUpStatus:
+        return await self.desk.status(request)
+
+    async def whats_new(self, since: str | Any, systems: list[str] | None = None, **options: Any) -> WhatsNew:
+        """What changed since ``since`` (YYYY-MM-DD) on ``systems``, or on the watch list when none are given."""
+        return await self.whats_new_for(WhatsNewRequest.model_validate({"since": since, "systems": systems, **options}))
+
+    async def whats_new_for(self, request: WhatsNewRequest) -> WhatsNew:
+        return await self.desk.whats_new(request)
 
     async def system_directory(self, system: str) -> SystemDirectory:
         """The sandbox directory of ``system``: a canonical name (``TOI-1130``) as is, anything else resolved."""

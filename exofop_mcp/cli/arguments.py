@@ -25,7 +25,9 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--data-dir", type=Path, help="download sandbox root (EXOFOP_MCP_DATA_DIR)")
     group.add_argument("--cache-dir", type=Path, help="catalog cache directory (EXOFOP_MCP_CACHE_DIR)")
     group.add_argument(
-        "--config-dir", type=Path, help="login sessions directory, where sessions.json lives (EXOFOP_MCP_CONFIG_DIR)"
+        "--config-dir",
+        type=Path,
+        help="configuration directory: login sessions, the watch list (EXOFOP_MCP_CONFIG_DIR)",
     )
     group.add_argument("--concurrency", type=int, help="simultaneous downloads (EXOFOP_MCP_CONCURRENCY)")
     parser.add_argument("--log-level", default="WARNING", choices=LOG_LEVELS, help="stderr log level")

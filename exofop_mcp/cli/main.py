@@ -152,6 +152,9 @@ def build_parser(*, replica_arguments: bool = True) -> argparse.ArgumentParser:
     from exofop_mcp.cli.plan_command import add_plan_command
 
     add_plan_command(sub, add_settings_options, add_json_option)
+    from exofop_mcp.cli.followup_commands import add_followup_commands
+
+    add_followup_commands(sub, add_settings_options, add_json_option)
     add_login_commands(sub)
     add_doctor_command(sub)
 
@@ -345,6 +348,10 @@ def _run_command(parser: argparse.ArgumentParser, command: str, args: argparse.N
             from exofop_mcp.cli.plan_command import run_plan_command
 
             return run_plan_command(args, settings_from_args(args))
+        if command in ("follow-up", "status-of", "whats-new", "watch"):
+            from exofop_mcp.cli.followup_commands import run_followup_command
+
+            return run_followup_command(args, settings_from_args(args))
         if command == "doctor":
             from exofop_mcp.cli.doctor_command import run_doctor_command
 

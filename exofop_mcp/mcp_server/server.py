@@ -29,6 +29,7 @@ from exofop_mcp.downloads.inventory import DownloadsInventory, ListDownloadsRequ
 from exofop_mcp.downloads.jobs import RESULTS_PAGE, DownloadReport
 from exofop_mcp.downloads.request_models import FINAL_OK, MAX_WAIT_SECONDS, DownloadTagsRequest
 from exofop_mcp.lightcurves.reports import ExtractionReport, ExtractionStatusRequest, ExtractLightCurvesRequest
+from exofop_mcp.mcp_server.followup_tools import register_followup_tools
 from exofop_mcp.mcp_server.plan_tools import register_plan_tools
 from exofop_mcp.mcp_server.preview_tools import register_preview_tools
 from exofop_mcp.mcp_server.prompts import register_prompts
@@ -73,7 +74,9 @@ imaging, ...), with filters and paging; its `tags` field lists every matching up
 extract_light_curves turns downloaded time-series tags into standardised light curves (ECSV in BJD_TDB plus a \
 plot with the predicted transit window; poll extraction_status while state is 'running'); plan_transits \
 answers "which TOI transits can my telescope catch tonight (or this month)?" for a named \
-observatory or raw coordinates, with times, altitudes, Moon, priorities and observable fractions."""
+observatory or raw coordinates, with times, altitudes, Moon, priorities and observable fractions; \
+follow_up_status says where a TOI's follow-up stands and what is missing, whats_new what changed since a date \
+on given systems or the user's watch list."""
 
 # -- tool handlers: translate, nothing more ---------------------------------------
 
@@ -397,6 +400,7 @@ def build_server(settings: Settings | None = None) -> MCPServer[Exofop]:
     register_preview_tools(server)
     register_search_tools(server)
     register_plan_tools(server)
+    register_followup_tools(server)
     register_resources(server)
     register_prompts(server)
     return server

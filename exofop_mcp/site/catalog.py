@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 
 #: The cache's schema version: a cache of another version is not used, and is replaced at the next refresh.
 #: 2 added the toi_search table that search_tois filters and sorts; 3 the ephemeris, its errors and the
-#: SG1A/SG1B priorities to it (for plan_transits).
-CACHE_FORMAT = 3
+#: SG1A/SG1B priorities to it (for plan_transits); 4 every priority, ESM/TSM, the predicted RV
+#: semi-amplitude and 'Date Modified' to the stored records (for follow_up_status and whats_new).
+CACHE_FORMAT = 4
 #: After a failed refresh, the stale cache answers at once for this many seconds before ExoFOP is tried again.
 RETRY_FAILED_REFRESH_AFTER = 300.0
 CACHE_FILE = "toi_catalog.sqlite3"

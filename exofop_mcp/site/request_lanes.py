@@ -23,6 +23,8 @@ class RequestLanes:
         self._archive_lanes = asyncio.Semaphore(archives)
         self._all_lanes = asyncio.Semaphore(archives + 1)
         self._small_lane = asyncio.Semaphore(1)
+        #: Told whenever a request gives its lanes back (small requests waiting for a lane listen).
+        self._lane_freed = asyncio.Condition()
         self._downloads = 0
         #: Archive requests given a lane and not yet written to their connection (:meth:`requests_out`).
         self._unsent = 0
@@ -73,18 +75,31 @@ class RequestLanes:
         async with self._archive_lanes, self._all_lanes:
             with self._counted():
                 yield
+        await self._freed()
 
     @contextlib.asynccontextmanager
     async def small(self) -> AsyncIterator[None]:
-        if self._downloads == 0 and not self._archive_lanes.locked():
-            # An archive lane is free and no download waits for it: borrow it.
-            async with self._archive_lanes, self._all_lanes:
-                with self._counted():
-                    yield
-            return
-        async with self._small_lane, self._all_lanes:
+        """A lane for a small request: the first of its own lane or (no download running) a free archive lane.
+
+        Waiting small requests take whichever frees first, so a burst of tables (a listing, the follow-up
+        desk over many systems) keeps every lane busy, not only the small one."""
+        while True:
+            if self._downloads == 0 and not self._archive_lanes.locked() and not self._all_lanes.locked():
+                lanes = self._archive_lanes  # an archive lane is free and no download waits for it: borrow it
+                break
+            if not self._small_lane.locked() and not self._all_lanes.locked():
+                lanes = self._small_lane
+                break
+            async with self._lane_freed:
+                await self._lane_freed.wait()
+        async with lanes, self._all_lanes:
             with self._counted():
                 yield
+        await self._freed()
+
+    async def _freed(self) -> None:
+        async with self._lane_freed:
+            self._lane_freed.notify_all()
 
     @contextlib.contextmanager
     def _counted(self) -> Iterator[None]:

@@ -31,6 +31,8 @@ TOOLS = {
     "preview_file",
     "search_tois",
     "plan_transits",
+    "follow_up_status",
+    "whats_new",
 }
 READ_ONLY = {
     "resolve_system",
@@ -41,6 +43,8 @@ READ_ONLY = {
     "extraction_status",
     "preview_file",
     "search_tois",
+    "follow_up_status",
+    "whats_new",
 }
 
 

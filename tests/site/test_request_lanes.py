@@ -85,3 +85,31 @@ async def test_an_archive_request_counts_as_sent_once_written_before_its_answer_
             await asyncio.sleep(0.01)
         assert client.lanes._unsent == 0 and not task.done()  # sent, and still waiting for the answer
         assert await task == 200
+
+
+async def test_a_burst_of_small_requests_keeps_every_lane_busy():
+    # Twenty small requests at once, no download running: they go out (archives + 1) at a time, in
+    # rounds, not one at a time once the archive lanes are taken.
+    lanes = RequestLanes(4)
+
+    async def request() -> None:
+        async with lanes.small():
+            await asyncio.sleep(0.05)
+
+    started = asyncio.get_running_loop().time()
+    await asyncio.gather(*(request() for _ in range(20)))
+    elapsed = asyncio.get_running_loop().time() - started
+    assert lanes.peak_in_flight == 5
+    assert elapsed < 0.05 * 20 / 2  # one at a time would take a full second
+
+
+async def test_small_requests_keep_to_their_own_lane_while_a_download_runs():
+    lanes = RequestLanes(2)
+
+    async def request() -> None:
+        async with lanes.small():
+            await asyncio.sleep(0.02)
+
+    async with lanes.downloading():
+        await asyncio.gather(*(request() for _ in range(5)))
+    assert lanes.peak_in_flight == 1

@@ -1,0 +1,138 @@
+"""The watch list: the systems (and saved TOI searches) whose news ``whats_new`` reports by default.
+
+It lives in the configuration directory as ``watch_list.json``, written atomically, and is edited
+with ``exofop-mcp watch add|remove|list``; the MCP server only reads it.  The file is the user's,
+but it is read like any file from disk: opened without following a link, checked to be a regular
+file, read up to a fixed size, and validated; a damaged file is an error that says how to mend it,
+never a silent empty list.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import stat
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from exofop_mcp.atomic_files import atomic_write_text
+from exofop_mcp.errors import ConfigurationError, InvalidRequestError
+
+FILE_NAME = "watch_list.json"
+#: A watch list of this many systems is far beyond a person's; the file is refused past MAX_BYTES.
+MAX_SYSTEMS = 500
+MAX_SEARCHES = 20
+MAX_BYTES = 1 << 20
+
+
+class WatchedSystem(BaseModel):
+    system: Annotated[str, Field(min_length=1, max_length=40, description="canonical name, e.g. 'TOI-1130'")]
+    query: Annotated[str, Field(max_length=200, description="the name it was added as")] = ""
+    added: date
+
+
+class SavedSearch(BaseModel):
+    """TOI search filters (as ``search_tois`` takes them) whose newly alerted TOIs count as news."""
+
+    name: Annotated[str, Field(min_length=1, max_length=60)]
+    filters: dict[str, Any] = Field(default_factory=dict)
+
+
+class WatchList(BaseModel):
+    version: int = 1
+    systems: Annotated[list[WatchedSystem], Field(max_length=MAX_SYSTEMS)] = Field(default_factory=list)
+    searches: Annotated[list[SavedSearch], Field(max_length=MAX_SEARCHES)] = Field(default_factory=list)
+
+    def names(self) -> list[str]:
+        return [entry.system for entry in self.systems]
+
+
+def watch_list_path(config_dir: Path) -> Path:
+    return config_dir / FILE_NAME
+
+
+def _read_bounded(path: Path) -> bytes | None:
+    """The file's bytes (None when there is none), opened without following a link, at most MAX_BYTES."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ConfigurationError(
+                f"{path} is a symbolic link; the watch list is read only from a regular file.",
+                hint="Replace the link with the file itself (or remove it and add the systems again).",
+            ) from None
+        raise ConfigurationError(f"Cannot read the watch list {path}: {exc.strerror or exc}.") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigurationError(
+                f"{path} is not a regular file.", hint="Remove it; `exofop-mcp watch add` makes a new one."
+            )
+        if info.st_size > MAX_BYTES:
+            raise ConfigurationError(
+                f"{path} is {info.st_size} bytes, more than a watch list can be ({MAX_BYTES} bytes).",
+                hint="Remove it, or edit it down to the systems you watch.",
+            )
+        chunks = []
+        remaining = min(info.st_size, MAX_BYTES) + 1
+        while remaining > 0:
+            chunk = os.read(fd, remaining)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        data = b"".join(chunks)
+        if len(data) > MAX_BYTES:
+            raise ConfigurationError(f"{path} grew past {MAX_BYTES} bytes while it was read.")
+        return data
+    finally:
+        os.close(fd)
+
+
+def load_watch_list(config_dir: Path) -> WatchList:
+    """The watch list (empty when there is no file yet); a damaged file raises ``ConfigurationError``."""
+    path = watch_list_path(config_dir)
+    data = _read_bounded(path)
+    if data is None:
+        return WatchList()
+    try:
+        return WatchList.model_validate(json.loads(data.decode("utf-8")))
+    except (UnicodeDecodeError, json.JSONDecodeError, ValidationError) as exc:
+        reason = str(exc).splitlines()[0][:200]
+        raise ConfigurationError(
+            f"The watch list {path} is damaged ({reason}).",
+            hint="Fix it by hand, or remove it and add the systems again with `exofop-mcp watch add`.",
+        ) from None
+
+
+def save_watch_list(config_dir: Path, watch: WatchList) -> Path:
+    path = watch_list_path(config_dir)
+    config_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, watch.model_dump_json(indent=2) + "\n")
+    return path
+
+
+def add_system(watch: WatchList, system: str, query: str, today: date) -> bool:
+    """Add ``system`` (a canonical name); False when it was already there."""
+    if system in watch.names():
+        return False
+    if len(watch.systems) >= MAX_SYSTEMS:
+        raise InvalidRequestError(
+            f"The watch list already holds {MAX_SYSTEMS} systems, its limit.", hint="Remove some first."
+        )
+    watch.systems.append(WatchedSystem(system=system, query=query, added=today))
+    return True
+
+
+def remove_system(watch: WatchList, system: str) -> bool:
+    """Remove ``system``; False when it was not there."""
+    before = len(watch.systems)
+    watch.systems = [entry for entry in watch.systems if entry.system != system]
+    return len(watch.systems) < before
