@@ -73,6 +73,7 @@ class Exofop:
             self.observations,
             self.settings.data_dir,
             self.settings.config_dir,
+            self.settings.cache_dir,
         )
         #: Previews (and resource reads) read files others may have placed: their own few threads, each call
         #: with a time limit, so stuck previews never take the threads downloads and the other tools use.

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.settings import Settings
+from exofop_mcp.site.toi_search import ToiFilters
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -87,9 +88,48 @@ def add_followup_commands(
         one.add_argument("names", nargs="+", metavar="SYSTEM")
         add_settings_options(one)
         one.set_defaults(command_parser=one)
-    listing = action.add_parser("list", help="show the watched systems")
+    search = action.add_parser(
+        "add-search",
+        help="save TOI search filters: TOIs alerted since --since that match them are news",
+        description="Save a search under NAME; whats-new on the watch list then reports the TOIs alerted since "
+        "its --since date that pass these filters (the flags of `exofop-mcp search`).",
+    )
+    search.add_argument("search_name", metavar="NAME")
+    group = search.add_argument_group("filters (as `exofop-mcp search` takes them)")
+    for name, field in ToiFilters.model_fields.items():
+        help_text = (field.description or name).replace("%", "%%")
+        if name in SEARCH_LIST_FIELDS:
+            group.add_argument(_flag(name), nargs="+", metavar="DISP", help=help_text)
+        else:
+            group.add_argument(_flag(name), metavar="N", help=help_text)
+    add_settings_options(search)
+    search.set_defaults(command_parser=search)
+    forget = action.add_parser("remove-search", help="forget a saved search")
+    forget.add_argument("search_name", metavar="NAME")
+    add_settings_options(forget)
+    forget.set_defaults(command_parser=forget)
+    listing = action.add_parser("list", help="show the watched systems and saved searches")
     add_settings_options(listing)
     listing.set_defaults(command_parser=listing)
+
+
+SEARCH_LIST_FIELDS = ("tfopwg_disposition", "tess_disposition")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _search_filters(args: argparse.Namespace) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in ToiFilters.model_fields:
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        if name in SEARCH_LIST_FIELDS:
+            value = [part.strip() for item in value for part in item.split(",") if part.strip()]
+        values[name] = value
+    return values
 
 
 def _usage(exc: ValidationError) -> str:
@@ -159,22 +199,41 @@ def _watch(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextI
     from exofop_mcp.followup.watch_list import (
         add_system,
         load_watch_list,
+        remove_search,
         remove_system,
+        save_search,
         save_watch_list,
         watch_list_path,
     )
+
+    if args.watch_action == "add-search":
+        try:
+            filters = ToiFilters.model_validate(_search_filters(args)).model_dump(exclude_none=True)
+        except ValidationError as exc:
+            args.command_parser.error(_usage(exc))
 
     async def main() -> str:
         watch = load_watch_list(settings.config_dir)
         path = watch_list_path(settings.config_dir)
         if args.watch_action == "list":
-            if not watch.systems:
+            if not watch.systems and not watch.searches:
                 return f"The watch list is empty ({path}); add systems with `exofop-mcp watch add SYSTEM`."
             lines = [f"{len(watch.systems)} watched system(s) ({path}):"]
-            lines += [
-                f"  {e.system}  (added {e.added}" + (f" as {e.query!r})" if e.query else ")") for e in watch.systems
-            ]
+            for e in watch.systems:
+                lines.append(f"  {e.system}  (added {e.added}" + (f" as {e.query!r})" if e.query else ")"))
+            for saved in watch.searches:
+                lines.append(
+                    f"  saved search {saved.name!r}: " + ", ".join(f"{k}={v}" for k, v in saved.filters.items())
+                )
             return "\n".join(lines)
+        if args.watch_action in ("add-search", "remove-search"):
+            if args.watch_action == "add-search":
+                new = save_search(watch, args.search_name, filters)
+                done = f"{'saved' if new else 'replaced'} search {args.search_name!r}"
+            else:
+                done = f"{'removed' if remove_search(watch, args.search_name) else 'no'} search {args.search_name!r}"
+            save_watch_list(settings.config_dir, watch)
+            return f"{done}; {len(watch.searches)} saved search(es) ({path})."
         lines = []
         async with Exofop(settings) as exofop:
             for name in args.names:

@@ -21,13 +21,14 @@ from exofop_mcp.followup.status import (
     NoteLine,
     assemble,
 )
-from exofop_mcp.followup.watch_list import load_watch_list
+from exofop_mcp.followup.watch_list import load_seen_dispositions, load_watch_list, save_seen_dispositions
 from exofop_mcp.followup.whats_new import (
     Change,
     ChangeKind,
     SystemProblem,
     WhatsNew,
     WhatsNewRequest,
+    new_tois_matching,
     observation_changes,
     toi_changes,
 )
@@ -65,6 +66,7 @@ class FollowUpDesk:
         observations: ObservationLister,
         data_dir: Path,
         config_dir: Path,
+        cache_dir: Path,
     ) -> None:
         self.client = client
         self.catalog = catalog
@@ -72,6 +74,7 @@ class FollowUpDesk:
         self.observations = observations
         self.data_dir = data_dir
         self.config_dir = config_dir
+        self.cache_dir = cache_dir
 
     async def toi_records(self, system: ResolvedSystem) -> list[TOIRecord]:
         entries = self.catalog.entries_for_tic(system.tic_id)
@@ -87,7 +90,7 @@ class FollowUpDesk:
     # ---------------------------------------------------------------- follow_up_status
 
     async def status(self, request: FollowUpStatusRequest) -> FollowUpStatus:
-        before = self.client.requests_sent
+        before = self.client.requests_so_far
         system = await self.resolver.resolve(request.system)
         kinds = STATUS_KINDS
         answers = await asyncio.gather(
@@ -136,7 +139,7 @@ class FollowUpDesk:
         status.missing.extend(stale_ephemeris_facts(status.next_transits))
         for problem in problems:
             status.notes.append(f"Could not read {problem}; the rest of the answer stands without it.")
-        status.requests = self.client.requests_sent - before
+        status.requests = self.client.requests_so_far - before
         return fit_status(status)
 
     async def _next_transits(
@@ -182,27 +185,42 @@ class FollowUpDesk:
 
     async def whats_new(self, request: WhatsNewRequest) -> WhatsNew:
         started = time.monotonic()
-        before = self.client.requests_sent
+        before = self.client.requests_so_far
         source: Any = "arguments"
         names = request.systems
+        searches = []
         if names is None:
             source = "watch_list"
-            names = load_watch_list(self.config_dir).names()
+            watch = load_watch_list(self.config_dir)
+            names, searches = watch.names(), watch.searches
+        seen = load_seen_dispositions(self.cache_dir)
         answer = WhatsNew(since=request.since, source=source, total=0)
         if not names:
             answer.notes.append(
                 "The watch list is empty: add systems with `exofop-mcp watch add NAME`, or pass systems."
             )
         since = request.since.isoformat()
-        results = await asyncio.gather(*(self._news_of(name, since) for name in names), return_exceptions=True)
+        results = await asyncio.gather(*(self._news_of(name, since, seen) for name in names), return_exceptions=True)
         changes: list[Change] = []
         for name, result in zip(names, results, strict=True):
             if isinstance(result, BaseException):
                 answer.problems.append(SystemProblem(system=name, error=_error_text(result)))
                 continue
-            system, found = result
+            system, found, now_seen = result
             answer.systems.append(system)
             changes.extend(found)
+            seen[system] = now_seen
+        if answer.systems:
+            try:
+                save_seen_dispositions(self.cache_dir, seen)
+            except (ExofopMcpError, OSError):
+                answer.notes.append("The dispositions seen could not be remembered; changes are found from dates.")
+        if searches:
+            await self.catalog.ensure()
+            conn = self.catalog.connection()
+            for search in searches:
+                if conn is not None:
+                    changes.extend(new_tois_matching(conn, search.name, search.filters, since))
         changes.sort(key=lambda c: (c.date, c.system, c.tag or 0), reverse=True)
         answer.total = len(changes)
         for change in changes:
@@ -219,11 +237,13 @@ class FollowUpDesk:
         answer.notes.append(
             "Uploads are dated by their observation date (ExoFOP's observation tables carry no upload date)."
         )
-        answer.requests = self.client.requests_sent - before
+        answer.requests = self.client.requests_so_far - before
         answer.seconds = round(time.monotonic() - started, 2)
         return answer
 
-    async def _news_of(self, name: str, since: str) -> tuple[str, list[Change]]:
+    async def _news_of(
+        self, name: str, since: str, seen: dict[str, dict[str, str]]
+    ) -> tuple[str, list[Change], dict[str, str]]:
         system = await self.resolver.resolve(name)
         tic = system.tic_id
         *tables, notes, records = await asyncio.gather(
@@ -245,9 +265,10 @@ class FollowUpDesk:
                         summary=f"note by {note.user or '?'}: {_cut(note.text or '', 160)}",
                     )
                 )
-        toi_found, _ = toi_changes(system.canonical_name, cast(list[TOIRecord], records), since, None)
+        name = system.canonical_name
+        toi_found, now_seen = toi_changes(name, cast(list[TOIRecord], records), since, seen.get(name))
         found.extend(toi_found)
-        return system.canonical_name, found
+        return name, found, now_seen
 
 
 def _cut(text: str, limit: int) -> str:

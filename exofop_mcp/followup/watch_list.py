@@ -55,7 +55,7 @@ def watch_list_path(config_dir: Path) -> Path:
     return config_dir / FILE_NAME
 
 
-def _read_bounded(path: Path) -> bytes | None:
+def read_small_file(path: Path) -> bytes | None:
     """The file's bytes (None when there is none), opened without following a link, at most MAX_BYTES."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
@@ -99,7 +99,7 @@ def _read_bounded(path: Path) -> bytes | None:
 def load_watch_list(config_dir: Path) -> WatchList:
     """The watch list (empty when there is no file yet); a damaged file raises ``ConfigurationError``."""
     path = watch_list_path(config_dir)
-    data = _read_bounded(path)
+    data = read_small_file(path)
     if data is None:
         return WatchList()
     try:
@@ -131,8 +131,55 @@ def add_system(watch: WatchList, system: str, query: str, today: date) -> bool:
     return True
 
 
+def save_search(watch: WatchList, name: str, filters: dict[str, Any]) -> bool:
+    """Keep (or replace) the saved search ``name``; False when one of that name was replaced."""
+    from exofop_mcp.site.toi_search import ToiFilters
+
+    checked = ToiFilters.model_validate(filters).model_dump(exclude_none=True)
+    if not checked:
+        raise InvalidRequestError(
+            "A saved search needs at least one filter.", hint="Give filters such as --tfopwg-disposition PC."
+        )
+    new = [s for s in watch.searches if s.name != name]
+    replaced = len(new) < len(watch.searches)
+    if not replaced and len(new) >= MAX_SEARCHES:
+        raise InvalidRequestError(f"The watch list already holds {MAX_SEARCHES} saved searches, its limit.")
+    watch.searches = [*new, SavedSearch(name=name, filters=checked)]
+    return not replaced
+
+
+def remove_search(watch: WatchList, name: str) -> bool:
+    before = len(watch.searches)
+    watch.searches = [s for s in watch.searches if s.name != name]
+    return len(watch.searches) < before
+
+
 def remove_system(watch: WatchList, system: str) -> bool:
     """Remove ``system``; False when it was not there."""
     before = len(watch.systems)
     watch.systems = [entry for entry in watch.systems if entry.system != system]
     return len(watch.systems) < before
+
+
+SEEN_FILE = "watch_seen.json"
+
+
+def load_seen_dispositions(cache_dir: Path) -> dict[str, dict[str, str]]:
+    """The dispositions ``whats_new`` saw last time, per system and TOI (empty when none or unreadable)."""
+    try:
+        data = read_small_file(cache_dir / SEEN_FILE)
+        loaded = json.loads(data.decode("utf-8")) if data else {}
+    except (ConfigurationError, UnicodeDecodeError, ValueError):
+        return {}  # a cache: lost, it only costs one round of disposition changes
+    if not isinstance(loaded, dict):
+        return {}
+    return {
+        str(system): {str(toi): str(d) for toi, d in tois.items()}
+        for system, tois in loaded.items()
+        if isinstance(tois, dict)
+    }
+
+
+def save_seen_dispositions(cache_dir: Path, seen: dict[str, dict[str, str]]) -> None:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(cache_dir / SEEN_FILE, json.dumps(seen, sort_keys=True) + "\n", durable=False)

@@ -10,12 +10,17 @@ Over the whole catalog: TOIs alerted since the date that match a saved search.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import sqlite3
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 from exofop_mcp.site.records import TableRecord, TOIRecord
+
+#: New TOIs listed at most per saved search (the newest first).
+MAX_NEW_TOIS = 100
 
 ChangeKind = Literal["time_series", "spectroscopy", "imaging", "observing_note", "toi_update", "new_toi"]
 MAX_SYSTEMS = 100
@@ -162,3 +167,32 @@ def toi_changes(
                 )
             )
     return changes, now_seen
+
+
+def new_tois_matching(conn: sqlite3.Connection, name: str, filters: dict[str, object], since: str) -> list[Change]:
+    """TOIs of the cached catalog alerted on or after ``since`` that pass a saved search's filters."""
+    from exofop_mcp.site.toi_search import ToiFilters, toi_filter_sql
+
+    where, args = toi_filter_sql(ToiFilters.model_validate(filters))
+    rows = conn.execute(
+        f"SELECT toi, host, tic, record FROM tois WHERE toi IN (SELECT toi FROM toi_search{where})", args
+    )
+    found: list[Change] = []
+    for toi, host, tic, record_json in rows:
+        try:
+            alerted = _day(json.loads(record_json).get("date_alerted"))
+        except (ValueError, AttributeError):
+            continue
+        if alerted and alerted >= since:
+            system = f"TOI-{host}" if host else f"TIC-{tic}"
+            found.append(
+                Change(
+                    system=system,
+                    kind="new_toi",
+                    date=alerted,
+                    toi=toi,
+                    summary=f"TOI {toi} alerted {alerted}, matching the saved search {name!r}",
+                )
+            )
+    found.sort(key=lambda c: c.date, reverse=True)
+    return found[:MAX_NEW_TOIS]

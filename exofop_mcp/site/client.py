@@ -233,6 +233,11 @@ class ExofopClient:
         """The ``User-Agent`` every request carries."""
         return self._pool.headers["User-Agent"]
 
+    @property
+    def requests_so_far(self) -> int:
+        """Requests this client has sent (the client alone counts them; others only read the figure)."""
+        return self.requests_sent
+
     async def __aenter__(self) -> ExofopClient:
         return self
 

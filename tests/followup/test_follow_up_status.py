@@ -188,3 +188,37 @@ def test_the_verdicts_of_light_curves_extracted_here_are_listed(replica_session,
     assert fitted and report.next_offset is None, "the extraction gave fitted light curves, all on one page"
     shown = {(v.tag, v.file, v.verdict) for v in status.light_curves}
     assert shown <= fitted and len(shown) == min(len(fitted), MAX_VERDICTS)
+
+
+async def test_saved_searches_report_new_tois_and_a_disposition_change_is_news(warm_settings, replica):
+    from exofop_mcp.cli.main import main
+    from exofop_mcp.followup.watch_list import SEEN_FILE
+
+    flags = ["--config-dir", str(warm_settings.config_dir), "--base-url", warm_settings.base_url,
+             "--cache-dir", str(warm_settings.cache_dir)]  # fmt: skip
+    assert await asyncio.to_thread(main, ["watch", "add", "TOI-1130", *flags]) == 0
+    code = await asyncio.to_thread(
+        main, ["watch", "add-search", "bright PCs", "--tfopwg-disposition", "PC", "--tess-mag-max", "10", *flags]
+    )
+    assert code == 0
+    since = "2025-06-01"
+    toi_rows = raw_table(replica.base_url, "download_toi.php")
+    expected = {
+        r["TOI"]
+        for r in toi_rows
+        if r["TFOPWG Disposition"] == "PC" and r["TESS Mag"] and float(r["TESS Mag"]) <= 10
+        and r["Date TOI Alerted (UTC)"][:10] >= since
+    }  # fmt: skip
+    assert expected, "the snapshot has such TOIs"
+    first = await ok(warm_settings, "whats_new", {"since": since, "limit": 200})
+    assert {c["toi"] for c in first["changes"] if c["kind"] == "new_toi"} == expected
+    assert not any("disposition" in c["summary"] for c in first["changes"])
+    # The copy seen last time said otherwise: the change is news on the next call.
+    seen_file = warm_settings.cache_dir / SEEN_FILE
+    seen = json.loads(seen_file.read_text())
+    assert seen["TOI-1130"]["1130.01"] == "CP/CP"
+    seen["TOI-1130"]["1130.01"] = "PC/PC"
+    seen_file.write_text(json.dumps(seen))
+    second = await ok(warm_settings, "whats_new", {"since": "2026-01-01", "limit": 200})
+    changed = [c for c in second["changes"] if c["kind"] == "toi_update" and c["toi"] == "1130.01"]
+    assert changed and "from PC/PC to CP/CP" in changed[0]["summary"]
