@@ -42,6 +42,7 @@ __all__ = [
     "TEMP_SUFFIX",
     "TOKEN_LENGTH",
     "AtomicStreamWriter",
+    "atomic_write_bytes_at",
     "atomic_write_text",
     "fsync_directory",
     "hint_for_os_error",
@@ -451,6 +452,49 @@ def atomic_write_bytes(path: Path, data: bytes, *, permissions: int | None = Non
     """Atomically replace ``path`` with ``data``, as :func:`atomic_write_text` does (e.g. a plot's PNG)."""
     with AtomicStreamWriter(path, permissions=permissions, durable=durable, head_size=0) as out:
         out.write(data)
+
+
+def atomic_write_bytes_at(dir_fd: int, name: str, data: bytes, *, shown_as: Path, durable: bool = False) -> None:
+    """Atomically replace the entry ``name`` of the open directory ``dir_fd`` with ``data``.
+
+    The same temporary-name-then-rename as :func:`atomic_write_bytes`, but every name is taken
+    relative to a directory descriptor (``openat``/``renameat``), so no folder on the way can be
+    swapped for a link meanwhile: :func:`exofop_mcp.sandbox_files.open_folder_for_writing` opened that
+    directory without following any link.  The temporary file is created with ``O_NOFOLLOW``, and a
+    rename replaces a link at ``name`` itself, never what it points to.  ``shown_as`` (the final path)
+    names the file in errors, raised as :class:`~exofop_mcp.errors.AtomicWriteError`.
+    """
+    if "/" in name or name in ("", ".", ".."):
+        raise ValueError(f"{name!r} is not a plain file name")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY | _O_NOFOLLOW | _O_CLOEXEC
+    for _ in range(_CREATE_ATTEMPTS):
+        temp = temp_path_for(Path(name)).name
+        try:
+            fd = os.open(temp, flags, 0o666, dir_fd=dir_fd)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise _wrap_os_error(exc, "create a temporary file next to", shown_as) from exc
+        break
+    else:
+        raise _wrap_os_error(FileExistsError(errno.EEXIST, "File exists"), "create a temporary file next to", shown_as)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp, dir_fd=dir_fd)
+        raise _wrap_os_error(exc, "write", shown_as) from exc
+    if durable:
+        with contextlib.suppress(OSError):
+            os.fsync(dir_fd)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -25,12 +25,15 @@ The hierarchy (the code of each class in brackets)::
       LoginFailedError [login_failed]
       LoginUnconfirmedError [login_unconfirmed]
       AtomicWriteError [write_failed]            (also OSError)
+      SandboxEscapeError [outside_sandbox]       (also ValueError) a path or link that leads out
+      UnsafeFileError [unsafe_file]              not a regular file (FIFO, device...), or a hard link
       ArchiveError [archive_error]
         UnsafeArchive [unsafe_archive]
         CorruptArchive [corrupt_archive]
         UnsupportedArchive [unsupported_archive]
         ExtractionIOError [extraction_failed]    (also OSError)
       FileLimitError [over_limit]                a downloaded file past a reading cap (a count, size or time)
+        FileTooLargeError [over_limit]           past a size, line-length or column cap, not read whole
       FileWorkBusyError [busy]                   every thread for file work is taken; try again shortly
 
 Defined beside the code that raises them (each with its own code): ``SandboxLinkError``
@@ -74,6 +77,7 @@ __all__ = [
     "ExofopUnreachableError",
     "ExtractionIOError",
     "FileLimitError",
+    "FileTooLargeError",
     "FileWorkBusyError",
     "ForeignRedirectError",
     "InvalidIdentifierError",
@@ -81,9 +85,11 @@ __all__ = [
     "LoginFailedError",
     "LoginUnconfirmedError",
     "ResponseTooLargeError",
+    "SandboxEscapeError",
     "TargetNotFoundError",
     "UnknownSiteError",
     "UnsafeArchive",
+    "UnsafeFileError",
     "UnsupportedArchive",
     "UsageError",
 ]
@@ -240,6 +246,21 @@ class AtomicWriteError(ExofopMcpError, OSError):
     code = "write_failed"
 
 
+class SandboxEscapeError(ExofopMcpError, ValueError):
+    """A path (given, or read from disk state) or a link on its way would lead outside the sandbox.
+
+    Nothing is read or written through it (see :mod:`exofop_mcp.sandbox_files`).
+    """
+
+    code = "outside_sandbox"
+
+
+class UnsafeFileError(ExofopMcpError):
+    """A file in the sandbox that is not read: a FIFO, device, socket or folder, or a hard link."""
+
+    code = "unsafe_file"
+
+
 class ArchiveError(ExofopMcpError):
     """Base class of every problem with an archive.
 
@@ -333,6 +354,11 @@ class FileLimitError(ExofopMcpError):
     work past its time budget.  Nothing more of the file is read; the message names the cap."""
 
     code = "over_limit"
+
+
+class FileTooLargeError(FileLimitError):
+    """A file past a cap on reading it whole: its size, the length of one of its lines, or its number
+    of columns (:mod:`exofop_mcp.sandbox_files`); refused before it is held in memory."""
 
 
 class FileWorkBusyError(ExofopMcpError):

@@ -15,8 +15,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from exofop_mcp.downloads.file_roles import FileRole, file_role, first_wanted
-from exofop_mcp.downloads.manifest import Manifest, ManifestFile, is_complete, list_manifests
+from exofop_mcp.downloads.manifest import Manifest, ManifestFile, is_complete, list_manifests, read_manifest_bytes
 from exofop_mcp.downloads.sandbox import CANONICAL_NAME, SystemDirectory
+from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.result_pages import fit_page, json_size
 from exofop_mcp.text_format import counted
 
@@ -124,10 +125,11 @@ class DownloadsInventory(BaseModel):
     message: str
 
 
-def _read(path: Path) -> Manifest | None:
+def _read(directory: SystemDirectory) -> Manifest | None:
+    """The system's manifest, opened inside the sandbox and read to a bound; None when it is not one."""
     try:
-        return Manifest.model_validate_json(path.read_bytes().decode("utf-8"))
-    except (OSError, ValueError):  # not UTF-8, not JSON, not a manifest, a folder
+        return Manifest.model_validate_json(read_manifest_bytes(directory).decode("utf-8"))
+    except (OSError, ValueError, ExofopMcpError):  # not UTF-8, not JSON, not a manifest, a folder, a FIFO, a link out
         return None
 
 
@@ -190,7 +192,7 @@ def inventory(root: Path, only: str | None = None, tag: int | None = None, offse
         name = path.parent.name
         if not CANONICAL_NAME.match(name) or (only is not None and name != only):
             continue
-        manifest = _read(path)
+        manifest = _read(SystemDirectory(root, name))
         if manifest is None:
             unreadable.append(name)
         else:

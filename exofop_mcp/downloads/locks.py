@@ -21,7 +21,8 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
-from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.atomic_files import hint_for_os_error
+from exofop_mcp.errors import AtomicWriteError, ExofopMcpError
 
 try:
     import fcntl
@@ -49,8 +50,14 @@ def _descriptor(path: Path) -> int:
     key = str(path)
     fd = _open_files.get(key)
     if fd is None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        except OSError as exc:  # a read-only or unwritable sandbox: say which file and why
+            raise AtomicWriteError(
+                f"The lock file {path} could not be opened for writing: {exc.strerror or type(exc).__name__}.",
+                hint=hint_for_os_error(exc),
+            ) from exc
         _open_files[key] = fd
     return fd
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -23,8 +24,9 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from exofop_mcp.atomic_files import atomic_write_text
-from exofop_mcp.downloads.sandbox import DownloadKind, SystemDirectory
-from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.downloads.sandbox import MANIFEST_NAME, DownloadKind, SystemDirectory
+from exofop_mcp.errors import ExofopMcpError, FileTooLargeError, SandboxEscapeError, UnsafeFileError
+from exofop_mcp.sandbox_files import open_inside
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +55,12 @@ def describe_file(system_dir: SystemDirectory, path: Path) -> ManifestFile:
 
 
 def file_sha256(path: Path) -> str:
+    """The SHA-256 of a regular file; anything else (a FIFO, a device: never waited on) is an OSError."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
         while block := handle.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
@@ -116,8 +122,10 @@ def load_manifest(system_dir: SystemDirectory, *, for_update: bool = False) -> M
     """The system's manifest; ``None`` if there is none.  A damaged one is set aside, not trusted.
 
     Damaged means anything that is not a readable manifest: not UTF-8, not JSON, not the manifest's
-    shape, a folder, a file that cannot be read.  It is moved aside to ``manifest.json.damaged-<time>``
-    (kept for inspection) and the system counts as having no manifest, so its tags are fetched again.
+    shape, a folder, a FIFO, a hard link, a file that cannot be read.  It is moved aside to
+    ``manifest.json.damaged-<time>`` (kept for inspection) and the system counts as having no
+    manifest, so its tags are fetched again.  A manifest reached through a link leading out of the
+    system's directory is neither read nor moved: that raises :class:`~exofop_mcp.errors.SandboxEscapeError`.
 
     The result is shared with other readers until the file changes: treat it as read-only, or ask
     ``for_update=True`` for a private copy to change and save.
@@ -129,12 +137,15 @@ def load_manifest(system_dir: SystemDirectory, *, for_update: bool = False) -> M
         cached = _parsed.get(path)
         if cached is not None and cached[0] == signature:
             return cached[1].model_copy(deep=True) if for_update else cached[1]
-        data = path.read_bytes()
+        data = read_manifest_bytes(system_dir)
         manifest = Manifest.model_validate_json(data.decode("utf-8"))
     except FileNotFoundError:
         _parsed.pop(path, None)
         return None
-    except (OSError, ValueError) as exc:  # ValidationError and UnicodeDecodeError are ValueErrors
+    except SandboxEscapeError:  # reached through a link leading out: not ours to move aside
+        _parsed.pop(path, None)
+        raise
+    except (OSError, ValueError, UnsafeFileError, FileTooLargeError) as exc:  # ValidationError... are ValueErrors
         _parsed.pop(path, None)
         set_aside(path, _reason(exc))
         return None
@@ -142,7 +153,21 @@ def load_manifest(system_dir: SystemDirectory, *, for_update: bool = False) -> M
     return manifest.model_copy(deep=True) if for_update else manifest
 
 
+#: A manifest larger than this is not read (one of thousands of tags is a few MB).
+MAX_MANIFEST_BYTES = 256 << 20
+
+
+def read_manifest_bytes(system_dir: SystemDirectory) -> bytes:
+    """The manifest's bytes, opened inside the system directory and checked before it is read
+    (:mod:`exofop_mcp.sandbox_files`): a FIFO, a device, a hard link or a link leading out is refused,
+    never waited on or followed."""
+    with open_inside(system_dir.path, MANIFEST_NAME, root=system_dir.root) as opened:
+        return opened.read(MAX_MANIFEST_BYTES, what="the manifest reader")
+
+
 def _reason(exc: Exception) -> str:
+    if isinstance(exc, ExofopMcpError):
+        return exc.message
     if isinstance(exc, ValidationError):
         return f"{exc.error_count()} error(s) in its content"
     if isinstance(exc, UnicodeDecodeError):

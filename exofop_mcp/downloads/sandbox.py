@@ -19,6 +19,12 @@ write outside the system directory.  Local state cannot either: before
 writing, every folder and file the server writes into is checked with
 :meth:`SystemDirectory.check_links`, and a symbolic link that leads outside
 the sandbox is refused (one that stays inside it is followed).
+
+That path check guards the download's own writer, which checks its folders once per call.  Every
+other reader and writer (previews, resources, light-curve extraction, manifests, and any later
+writer) goes through :mod:`exofop_mcp.sandbox_files` instead, which opens folder descriptors one by
+one and checks what it opened; both refuse with a :class:`~exofop_mcp.errors.SandboxEscapeError`
+(``outside_sandbox``).
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import stat
 from pathlib import Path
 from typing import Literal
 
-from exofop_mcp.errors import ExofopMcpError, InvalidRequestError
+from exofop_mcp.errors import ExofopMcpError, InvalidRequestError, SandboxEscapeError
 
 DownloadKind = Literal["time_series", "spectroscopy", "imaging", "other"]
 DOWNLOAD_KINDS: tuple[DownloadKind, ...] = ("time_series", "spectroscopy", "imaging", "other")
@@ -37,7 +43,7 @@ CANONICAL_NAME = re.compile(r"^(?:TOI|TIC)-[1-9][0-9]{0,9}$")
 MANIFEST_NAME = "manifest.json"
 
 
-class SandboxLinkError(ExofopMcpError):
+class SandboxLinkError(SandboxEscapeError):
     """A symbolic link in the sandbox leads outside it: the server refuses to write through it."""
 
     code = "outside_sandbox"

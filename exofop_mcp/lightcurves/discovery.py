@@ -58,6 +58,8 @@ SIDECAR_SUFFIXES = {
 }
 SIDECAR_WORDS = ("notes", "readme", "neb-table", "nebcheck", "neb_table", "dmagrms", "plotcfg", "apertures")
 MAX_MEMBER_BYTES = 256 << 20
+#: The largest text table read (a real AstroImageJ table is a few MB); larger ones are refused unread.
+MAX_TABLE_BYTES = 64 << 20
 MAX_RATIO = 200
 MAX_MEMBERS = 5000
 MAX_DEPTH = 2
@@ -125,6 +127,16 @@ def zip_candidates(key: str, data: bytes, depth: int = 1) -> tuple[list[Candidat
             continue
         if is_sidecar(name):
             sidecars += 1
+            continue
+        if not name.lower().endswith(".zip") and info.file_size > MAX_TABLE_BYTES:
+            found.append(
+                Candidate(
+                    member_key,
+                    name,
+                    lambda: b"",
+                    Refusal("over_limit", f"{info.file_size:,} bytes, more than a table may have: not read."),
+                )
+            )
             continue
 
         def read(info: zipfile.ZipInfo = info) -> bytes:

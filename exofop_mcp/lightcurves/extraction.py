@@ -26,21 +26,22 @@ import numpy as np
 from exofop_mcp import __version__
 from exofop_mcp.downloads.manifest import Manifest, ManifestFile, ManifestProduct, now
 from exofop_mcp.downloads.sandbox import SystemDirectory
-from exofop_mcp.errors import FileLimitError
+from exofop_mcp.errors import AtomicWriteError, ExofopMcpError, FileLimitError, SandboxEscapeError, UnsafeFileError
 from exofop_mcp.file_work import Budget, check_budget, current_budget, running_under
 from exofop_mcp.lightcurves.bands import Part, normalise_groups, split_by_band
 from exofop_mcp.lightcurves.discovery import Candidate, zip_candidates
 from exofop_mcp.lightcurves.file_names import FileNameInfo, parse_file_name
 from exofop_mcp.lightcurves.flux_columns import choose_flux, detrending_columns
-from exofop_mcp.lightcurves.light_curve_files import ecsv_text, write_ecsv
+from exofop_mcp.lightcurves.light_curve_files import ecsv_text
 from exofop_mcp.lightcurves.observatories import Site, find_site, lco_site_of_labels
-from exofop_mcp.lightcurves.plotting import Ephemeris, plot_png, write_png
+from exofop_mcp.lightcurves.plotting import Ephemeris, plot_png
 from exofop_mcp.lightcurves.products import TIME_SERIES, TagOutcome, replay, reusable, tag_candidates
 from exofop_mcp.lightcurves.reports import EntryStatus, LightCurveEntry, Refusal
-from exofop_mcp.lightcurves.table_reading import MIN_ROWS, TextTable, read_text_table
+from exofop_mcp.lightcurves.table_reading import MAX_LINE_CHARS, MAX_TABLE_BYTES, MIN_ROWS, TextTable, read_text_table
 from exofop_mcp.lightcurves.time_columns import choose_times, site_from_table
 from exofop_mcp.lightcurves.time_systems import SECONDS_PER_DAY, Target
 from exofop_mcp.lightcurves.transit_fit import transit_fit_of
+from exofop_mcp.sandbox_files import NotAFileError, open_folder_for_writing, open_inside, remove_inside
 
 log = logging.getLogger(__name__)
 
@@ -62,18 +63,32 @@ class SystemContext:
 
 
 def read_table_rows(directory: SystemDirectory) -> dict[int, list[dict[str, str]]]:
-    """The downloaded time-series observation table (``tables/time_series.csv``), rows by tag."""
-    path = directory.table_path(TIME_SERIES)
+    """The downloaded time-series observation table (``tables/time_series.csv``), rows by tag.
+
+    Opened inside the system's directory and read from that descriptor only, with the caps of a
+    light-curve table; a table that cannot be read safely gives no rows (the file names still help)."""
     rows: dict[int, list[dict[str, str]]] = {}
     try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle):
+        with open_inside(directory.path, f"tables/{TIME_SERIES}.csv", root=directory.root) as opened:
+            data = opened.read(MAX_TABLE_BYTES, what="the observation table reader")
+            lines = (line.decode("utf-8", "replace") for line in opened_lines(data))
+            for row in csv.DictReader(lines):
                 tag = row.get("tag") or ""
                 if tag.isdigit():
                     rows.setdefault(int(tag), []).append(row)
-    except OSError:
+    except (OSError, ExofopMcpError, csv.Error) as exc:
+        log.warning("the observation table of %s was not read: %s", directory.name, exc)
         return {}
     return rows
+
+
+def opened_lines(data: bytes) -> list[bytes]:
+    """The lines of a table's bytes, refused past :data:`MAX_LINE_CHARS` (no line is split in two)."""
+    lines = data.splitlines()
+    longest = max((len(line) for line in lines), default=0)
+    if longest > MAX_LINE_CHARS:
+        raise Refusal("over_limit", f"a line of {longest:,} bytes, longer than {MAX_LINE_CHARS:,}: not a table.")
+    return lines
 
 
 def _norm(text: str | None) -> str:
@@ -153,8 +168,11 @@ def _site(table: TextTable, meta: Metadata, name_info: FileNameInfo) -> tuple[Si
 
 def extract_table(
     ctx: SystemContext, tag: int, candidate: Candidate, data: bytes, sha256: str, stem: str
-) -> tuple[list[LightCurveEntry], list[Path]]:
-    """One table → an ECSV and a PNG per light curve (one per band); raises :class:`Refusal` for no light curve.
+) -> tuple[list[LightCurveEntry], list[tuple[Path, int]]]:
+    """One table → an ECSV and a PNG per light curve (one per band), their paths and sizes; raises
+    :class:`Refusal` for no light curve, and :class:`AtomicWriteError` or :class:`SandboxEscapeError`
+    when they cannot be written (every folder from the sandbox root to ``light_curves/<tag>/`` must be
+    a real folder).
 
     A table holding several bands gives one light curve each; a band that yields none becomes an
     entry with its reason, and the others are kept.
@@ -176,7 +194,7 @@ def extract_table(
         entry, files = _extract_part(ctx, tag, candidate, part, part_meta, site, sha256, stem)
         return [entry], files
     entries: list[LightCurveEntry] = []
-    written: list[Path] = []
+    written: list[tuple[Path, int]] = []
     for part in parts:
         band = part.band or "none"
         part_meta = dataclasses.replace(meta, filter=part.band)
@@ -202,7 +220,7 @@ def _extract_part(
     site: Site | None,
     sha256: str,
     stem: str,
-) -> tuple[LightCurveEntry, list[Path]]:
+) -> tuple[LightCurveEntry, list[tuple[Path, int]]]:
     """One light curve of a table → one ECSV and one PNG; raises :class:`Refusal` when it is none."""
     assert ctx.target is not None
     table = part.table
@@ -293,15 +311,17 @@ def _extract_part(
     fit, curves = transit_fit_of(bjd, flux_values, flux_err, ephemeris, meta.filter, columns.get("airmass"))
     entry.fit = fit
     header["transit_fit"] = fit.model_dump(mode="json", exclude_none=True)
-    write_ecsv(
-        ecsv_path, ecsv_text(bjd, flux_values, flux_err, columns, {k: v for k, v in header.items() if v is not None})
-    )
-    written = [ecsv_path]
+    text = ecsv_text(bjd, flux_values, flux_err, columns, {k: v for k, v in header.items() if v is not None})
+    ecsv_bytes = text.encode("utf-8")
+    png_bytes = None
     if ctx.plots:
         name = f"TOI {ephemeris.planet} (TIC {ctx.tic_id})" if ephemeris else f"TIC {ctx.tic_id}"
         title = f"{name}  tag {tag}  {meta.observatory or ''} {meta.filter or ''} {entry.obs_date or ''}"
-        write_png(png_path, plot_png(bjd, flux_values, flux_err, " ".join(title.split()), ephemeris, fit, curves))
-        written.append(png_path)
+        png_bytes = plot_png(bjd, flux_values, flux_err, " ".join(title.split()), ephemeris, fit, curves)
+    with open_folder_for_writing(directory.root, f"{directory.name}/light_curves/{tag}") as folder:
+        written = [(folder.write(ecsv_path.name, ecsv_bytes), len(ecsv_bytes))]
+        if png_bytes is not None:
+            written.append((folder.write(png_path.name, png_bytes), len(png_bytes)))
     return entry, written
 
 
@@ -316,27 +336,23 @@ def extract_tag(ctx: SystemContext, manifest: Manifest, tag: int, overwrite: boo
     products: dict[str, ManifestProduct] = {}
     prefix = f"{TIME_SERIES}/{tag}/"
     for rel in candidates:
-        path = directory.path / rel
         previous = known.get(rel)
         try:
-            if not directory.contains(path) or path.is_symlink():
-                raise Refusal("outside_sandbox", "the file links outside the system directory: not read.")
-            st = path.stat()
-            if (
-                not overwrite
-                and previous is not None
-                and previous.source_size == st.st_size
-                and previous.source_mtime_ns == st.st_mtime_ns
-                and reusable(directory, previous, plots=ctx.plots)
-            ):
-                entries += replay(previous)
-                continue
-            data = path.read_bytes()
-        except Refusal as refusal:
-            entries.append(_refused(tag, rel, refusal))
-            continue
-        except OSError as exc:
-            entries.append(_refused(tag, rel, Refusal("read_error", f"the file could not be read ({exc.strerror}).")))
+            with open_inside(directory.path, rel, root=directory.root) as opened:
+                st = opened.st
+                if (
+                    not overwrite
+                    and previous is not None
+                    and previous.source_size == st.st_size
+                    and previous.source_mtime_ns == st.st_mtime_ns
+                    and reusable(directory, previous, plots=ctx.plots)
+                ):
+                    entries += replay(previous)
+                    continue
+                cap = MAX_ZIP_BYTES if rel.lower().endswith(".zip") else MAX_TABLE_BYTES
+                data = opened.read(cap, what="light-curve extraction")
+        except Exception as exc:
+            entries.append(_refused(tag, rel, read_refusal(exc)))
             continue
         sha = hashlib.sha256(data).hexdigest()
         if (
@@ -363,7 +379,7 @@ def extract_tag(ctx: SystemContext, manifest: Manifest, tag: int, overwrite: boo
             source_sha256=sha,
             source_size=st.st_size,
             source_mtime_ns=st.st_mtime_ns,
-            files=[ManifestFile(path=directory.relative(p), size=p.stat().st_size) for p in written],
+            files=[ManifestFile(path=directory.relative(p), size=size) for p, size in written],
             entries=[e.model_dump(mode="json", exclude_none=True) for e in file_entries],
             time=now(),
         )
@@ -371,11 +387,11 @@ def extract_tag(ctx: SystemContext, manifest: Manifest, tag: int, overwrite: boo
             kept = {f.path for f in products[rel].files}
             for old in previous.files:
                 if old.path not in kept:
-                    (directory.path / old.path).unlink(missing_ok=True)
+                    remove_product(directory, old.path)
     removed = [key for key, product in known.items() if product.tag == tag and key not in candidates]
     for key in removed:  # a file no longer in the tag (downloaded again): its light curves go too
         for old in known[key].files:
-            (directory.path / old.path).unlink(missing_ok=True)
+            remove_product(directory, old.path)
     return TagOutcome(tag, _with_excel_twins_read(entries), products, removed, sidecars)
 
 
@@ -398,9 +414,53 @@ def _with_excel_twins_read(entries: list[LightCurveEntry]) -> list[LightCurveEnt
     return out
 
 
+MAX_ZIP_BYTES = 256 << 20
+"""A zip inside a tag is read whole, up to this size; a plain table up to :data:`MAX_TABLE_BYTES`."""
+PRODUCT_SUFFIXES = (".ecsv", ".png")
+
+
+def read_refusal(exc: BaseException) -> Refusal:
+    """Why a source file was not read, as the file's reason code and sentence."""
+    if isinstance(exc, Refusal):
+        return exc
+    if isinstance(exc, SandboxEscapeError):
+        return Refusal("outside_sandbox", f"{exc} (a link leading outside the system directory).")
+    if isinstance(exc, FileLimitError):
+        return Refusal("over_limit", str(exc))
+    if isinstance(exc, NotAFileError):
+        return Refusal("not_a_regular_file", str(exc))
+    if isinstance(exc, UnsafeFileError):
+        return Refusal("hard_link", str(exc))
+    if isinstance(exc, OSError):
+        return Refusal("read_error", f"the file could not be read ({exc.strerror or type(exc).__name__}).")
+    return Refusal("read_error", f"the file could not be read ({type(exc).__name__}).")
+
+
+def remove_product(directory: SystemDirectory, relative: str) -> None:
+    """Remove a light curve or plot a former extraction recorded, if the record names one.
+
+    Paths read back from the manifest are untrusted: only a ``.ecsv`` or ``.png`` below
+    ``light_curves/``, reached with no link on the way, is removed; anything else is left alone."""
+    parts = PurePosixPath(relative).parts
+    if (
+        len(parts) < 2
+        or parts[0] != "light_curves"
+        or relative.startswith("/")
+        or ".." in parts
+        or "\\" in relative
+        or not relative.lower().endswith(PRODUCT_SUFFIXES)
+    ):
+        log.warning("the manifest of %s names %r as a light curve; it is not removed", directory.name, relative)
+        return
+    try:
+        remove_inside(directory.root, f"{directory.name}/{relative}")
+    except (ExofopMcpError, OSError) as exc:
+        log.warning("a former light curve of %s was not removed: %s", directory.name, exc)
+
+
 def _extract_file(
     ctx: SystemContext, tag: int, rel: str, data: bytes, sha: str, prefix: str
-) -> tuple[list[LightCurveEntry], list[Path]]:
+) -> tuple[list[LightCurveEntry], list[tuple[Path, int]]]:
     if rel.lower().endswith(".zip"):
         candidates, inner_sidecars = zip_candidates(rel, data)
         if not candidates:  # listed, not vanished: a zip of plots and notes only
@@ -411,7 +471,7 @@ def _extract_file(
     else:
         candidates = [Candidate(rel, PurePosixPath(rel).name, lambda: data)]
     entries: list[LightCurveEntry] = []
-    written: list[Path] = []
+    written: list[tuple[Path, int]] = []
     for candidate in candidates:
         if candidate.refusal is not None:
             entries.append(_refused(tag, candidate.key, candidate.refusal))
@@ -425,7 +485,13 @@ def _extract_file(
         except Refusal as refusal:
             entries.append(_refused(tag, candidate.key, refusal))
             continue
-        except FileLimitError as exc:  # past its time budget
+        except AtomicWriteError as exc:  # the table was read; its light curve could not be written
+            entries.append(_refused(tag, candidate.key, Refusal("write_failed", f"{exc.message} {exc.hint or ''}")))
+            continue
+        except SandboxEscapeError as exc:
+            entries.append(_refused(tag, candidate.key, Refusal("write_refused", str(exc))))
+            continue
+        except FileLimitError as exc:  # past its time budget, or a table past a cap
             entries.append(_refused(tag, candidate.key, Refusal("over_limit", exc.message)))
             continue
         except Exception as exc:  # a bug or a table stranger than any seen: this file fails, the others go on

@@ -262,6 +262,8 @@ class LightCurveJobs(JobRegistry[ExtractionJob]):
 
     async def _record(self, directory: SystemDirectory, outcomes: list[TagOutcome]) -> None:
         """Write the products of finished tags into the manifest (atomically, under the system's lock)."""
+        # the system folder, its lock file and manifest: none may have become a link leading out meanwhile
+        directory.check_links(directory.path, directory.lock_file, directory.manifest_path)
         async with range_lock(directory.lock_file, directory.lock_index()):
             manifest = load_manifest(directory, for_update=True)
             if manifest is None:

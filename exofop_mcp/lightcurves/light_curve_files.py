@@ -2,8 +2,8 @@
 
 Columns: ``bjd_tdb`` (an astropy ``Time`` in the TDB scale, JD format, so the scale survives the
 round trip), ``flux`` and ``flux_err`` (relative, dimensionless), then the detrending columns the
-table had (``airmass``, ``fwhm``, ``sky``, ``x``, ``y``, ``exptime``, ``jd_utc``).  Written
-atomically (a temporary name, then a rename).
+table had (``airmass``, ``fwhm``, ``sky``, ``x``, ``y``, ``exptime``, ``jd_utc``).  The extraction
+writes it atomically into a real folder of the sandbox (:mod:`exofop_mcp.sandbox_files`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from exofop_mcp.atomic_files import atomic_write_text
 
 UNITS = {"fwhm": "pix", "x": "pix", "y": "pix", "exptime": "s", "jd_utc": "d"}
 DESCRIPTIONS = {
@@ -101,13 +99,8 @@ def ecsv_text(
     return "\n".join(lines) + "\n"
 
 
-def write_ecsv(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, text, durable=False)
-
-
 def read_light_curve(path: Path) -> Any:
-    """The ECSV back as an astropy ``Table`` (``bjd_tdb`` a ``Time`` in TDB)."""
+    """The ECSV back as an astropy ``Table`` (``bjd_tdb`` a ``Time`` in TDB); for a path the caller chose."""
     from astropy.table import Table
 
     return Table.read(path, format="ascii.ecsv")

@@ -24,12 +24,9 @@ import io
 import math
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from exofop_mcp.atomic_files import atomic_write_bytes
 
 if TYPE_CHECKING:
     from exofop_mcp.lightcurves.fit_results import TransitFit
@@ -334,8 +331,3 @@ def _model_label(fit: TransitFit | None) -> str:
         label = f"fit: {words}"
         return label if len(label) <= 95 else label[:94] + "…"
     return "baseline (no transit fitted)"
-
-
-def write_png(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, data, durable=False)

@@ -51,10 +51,25 @@ def _files_there(directory: SystemDirectory, entry: ManifestTag) -> bool:
     return bool(entry.files) and all_at_their_sizes(directory, entry.files)
 
 
-def all_at_their_sizes(directory: SystemDirectory, files: list[ManifestFile]) -> bool:
+def plain_relative(path: str) -> bool:
+    """A path read from the manifest that names something below the system directory as written:
+    relative, no ``..``, no NUL or backslash (the manifest is untrusted disk state)."""
+    if not path or path.startswith("/") or "\0" in path or "\\" in path:
+        return False
+    return ".." not in path.split("/")
+
+
+def all_at_their_sizes(directory: SystemDirectory, files: list[ManifestFile], *, products: bool = False) -> bool:
+    """Every recorded file is there at its size.  Products (light curves, plots) must be plain files,
+    not links (``lstat``); a downloaded file may sit below a folder linked inside the sandbox.  A path
+    that is not plainly below the system directory never counts."""
     for f in files:
+        if not plain_relative(f.path):
+            return False
         try:
-            if (directory.path / f.path).stat().st_size != f.size:
+            path = directory.path / f.path
+            st = os.lstat(path) if products else path.stat()
+            if st.st_size != f.size or (products and not stat.S_ISREG(st.st_mode)):
                 return False
         except OSError:
             return False
@@ -78,7 +93,7 @@ def reusable(directory: SystemDirectory, product: ManifestProduct, *, plots: boo
         return False
     if any(e.get("status") == "extracted" and not e.get("fit") for e in product.entries):
         return False  # recorded before light curves had transit fits: extracted again, with one
-    return all_at_their_sizes(directory, product.files)
+    return all_at_their_sizes(directory, product.files, products=True)
 
 
 def tag_candidates(manifest: Manifest, tag: int) -> tuple[list[str], int]:
@@ -100,7 +115,7 @@ def replay_tag(
     entries: list[LightCurveEntry] = []
     for rel in candidates:
         previous = known.get(rel)
-        if previous is None:
+        if previous is None or not plain_relative(rel):
             return None
         try:
             if stat.S_ISLNK(os.lstat(directory.path / rel).st_mode):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from exofop_mcp.lightcurves.discovery import MAX_TABLE_BYTES
 from exofop_mcp.lightcurves.reports import Refusal
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -40,6 +41,9 @@ MISSING = {
 MIN_ROWS = 3
 #: Tables wider than this are refused (real light curves have tens to a few hundred columns).
 MAX_COLUMNS = 10_000
+#: Caps that bound the memory one table takes: the longest line, and the cells of all rows together.
+MAX_LINE_CHARS = 1 << 20
+MAX_CELLS = 5_000_000
 #: ``# AIJ_`` metadata lines kept (the first ones), and the characters kept of each key and value.
 MAX_METADATA = 200
 MAX_METADATA_CHARS = 500
@@ -143,6 +147,8 @@ def refuse_binary(data: bytes, name: str) -> None:
 
 def read_text_table(data: bytes, name: str = "") -> TextTable:
     """Parse ``data`` as a text table; raises :class:`Refusal` when it is not one."""
+    if len(data) > MAX_TABLE_BYTES:
+        raise Refusal("over_limit", f"{len(data):,} bytes, more than the {MAX_TABLE_BYTES >> 20} MiB a table may have.")
     if not data.strip():
         raise Refusal("empty_file", "the file is empty.")
     refuse_binary(data, name)
@@ -150,6 +156,11 @@ def read_text_table(data: bytes, name: str = "") -> TextTable:
     metadata: dict[str, str] = {}
     comments: list[str] = []
     all_lines = text.splitlines()
+    longest = max(map(len, all_lines), default=0)
+    if longest > MAX_LINE_CHARS:
+        raise Refusal(
+            "over_limit", f"a line of {longest:,} characters, more than {MAX_LINE_CHARS:,}: not a light-curve table."
+        )
     start = 0
     while start < len(all_lines):  # leading blank and comment lines: metadata, a "#" header
         stripped = all_lines[start].strip()
@@ -190,7 +201,17 @@ def read_text_table(data: bytes, name: str = "") -> TextTable:
         raise Refusal(
             "over_limit", f"{len(first):,} columns, more than the {MAX_COLUMNS:,} a light curve is read with."
         )
-    rows = [_split(line, separator) for line in body]
+    rows = []
+    cells = 0
+    for line in body:  # row by row, so that a table past the caps is refused before it is held whole
+        row = _split(line, separator)
+        cells += len(row)
+        if len(row) > MAX_COLUMNS or cells > MAX_CELLS:
+            raise Refusal(
+                "over_limit",
+                f"more than {MAX_COLUMNS:,} cells in a row or {MAX_CELLS:,} in all: not a light-curve table.",
+            )
+        rows.append(row)
     width = max((len(r) for r in rows), default=0)
     if width > MAX_COLUMNS:
         raise Refusal(

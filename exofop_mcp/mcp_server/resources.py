@@ -22,7 +22,6 @@ from exofop_mcp.previews.locate import (
     SandboxFileNotFoundError,
     locate_file,
     mime_type_of,
-    read_bytes_limited,
 )
 from exofop_mcp.text_format import format_bytes
 
@@ -42,15 +41,16 @@ async def read_downloaded_file(exofop: Exofop, system: str, path: str) -> tuple[
     """The content of a downloaded file (text when it is text) and its MIME type."""
     directory = await system_directory(exofop, system)
     what = f"Reading {path[:200]!r}"
-    real = await exofop.file_reads.run(locate_file, directory, path, what=what)
-    size = real.stat().st_size
-    if size > MAX_RESOURCE_BYTES:
-        raise FileLimitError(
-            f"{path} is {format_bytes(size)}, more than the {format_bytes(MAX_RESOURCE_BYTES)} a resource sends.",
-            hint=f"Use preview_file(system='{directory.name}', path='{path}') for a summary.",
-        )
-    data = await exofop.file_reads.run(read_bytes_limited, real, MAX_RESOURCE_BYTES + 1, what=what)
-    mime = mime_type_of(real)
+    opened = await exofop.file_reads.run(locate_file, directory, path, what=what)  # opened inside, then checked
+    with opened:
+        size = opened.size
+        if size > MAX_RESOURCE_BYTES:
+            raise FileLimitError(
+                f"{path} is {format_bytes(size)}, more than the {format_bytes(MAX_RESOURCE_BYTES)} a resource sends.",
+                hint=f"Use preview_file(system='{directory.name}', path='{path}') for a summary.",
+            )
+        data = await exofop.file_reads.run(opened.head, MAX_RESOURCE_BYTES, what=what)
+    mime = mime_type_of(opened.relative)
     if mime.startswith("text/") or mime in _TEXT_TYPES:
         try:
             return data.decode("utf-8"), mime

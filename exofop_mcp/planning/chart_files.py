@@ -1,23 +1,24 @@
 """The charts of a page of events, written into the sandbox: ``<system>/plans/<night>_<toi>_<site>.png``.
 
 Each file goes inside its system's folder of the download sandbox (where ``preview_file`` finds it),
-through no symbolic link that leads out (the sandbox's own check), written atomically.
+written atomically into a real folder opened one by one from the sandbox root with no link followed
+(:mod:`exofop_mcp.sandbox_files`): a link on the way is refused, naming it.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from exofop_mcp.atomic_files import atomic_write_bytes
 from exofop_mcp.downloads.sandbox import SystemDirectory
 from exofop_mcp.planning.chart import NightChart, draw
 from exofop_mcp.planning.events import SpanPlan
 from exofop_mcp.planning.models import PlanTransitsResult, TransitEvent
 from exofop_mcp.planning.nights import jd_of_date
+from exofop_mcp.sandbox_files import open_folder_for_writing
 
 PLANS_FOLDER = "plans"
 SAMPLES = 289  # every five minutes from noon to noon
@@ -36,12 +37,12 @@ def write_charts(plan: SpanPlan, result: PlanTransitsResult, data_dir: Path) -> 
         if event.chart is None:
             continue
         system = SystemDirectory(data_dir, event.system)
-        folder = system.path / PLANS_FOLDER
-        path = system.path / event.chart
-        system.check_links(system.path, folder, path)
-        folder.mkdir(parents=True, exist_ok=True)
-        system.check_links(system.path, folder, path)
-        atomic_write_bytes(path, draw(_night_chart(plan, event, index[event.toi])), durable=False)
+        chart = PurePosixPath(event.chart)
+        if chart.parent.as_posix() != PLANS_FOLDER:
+            raise ValueError(f"{event.chart!r} is not a chart's path")
+        data = draw(_night_chart(plan, event, index[event.toi]))
+        with open_folder_for_writing(system.root, f"{system.name}/{PLANS_FOLDER}") as folder:
+            folder.write(chart.name, data)
 
 
 def _night_chart(plan: SpanPlan, event: TransitEvent, target: int) -> NightChart:

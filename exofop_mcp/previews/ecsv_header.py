@@ -10,9 +10,11 @@ shape (``float64[3,2]``) at most :data:`MAX_CELL_ELEMENTS` elements.  Files larg
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from pathlib import Path
+from typing import IO
 
 from exofop_mcp.errors import FileLimitError
 from exofop_mcp.file_work import check_budget
@@ -31,10 +33,15 @@ class EcsvHeaderError(ValueError):
     """The header is not ECSV's YAML (the preview says the file cannot be read as a table)."""
 
 
-def _header_text(path: Path) -> str:
+def _header_text(path: Path, source: IO[bytes] | None = None) -> str:
     lines: list[str] = []
     size = 0
-    with path.open("r", encoding="utf-8", errors="replace", newline="") as f:
+    opened = (
+        path.open("r", encoding="utf-8", errors="replace", newline="")
+        if source is None
+        else io.TextIOWrapper(source, encoding="utf-8", errors="replace", newline="")
+    )
+    with opened as f:
         while True:
             line = f.readline(MAX_HEADER_BYTES + 1)
             if not line.startswith("#"):
@@ -53,11 +60,13 @@ def _header_text(path: Path) -> str:
     return "\n".join(lines[1:])
 
 
-def check_ecsv_header(path: Path, max_columns: int) -> None:
-    """Raise :class:`~exofop_mcp.errors.FileLimitError` (past a cap) or :class:`EcsvHeaderError` (not ECSV)."""
+def check_ecsv_header(path: Path, max_columns: int, source: IO[bytes] | None = None) -> None:
+    """Raise :class:`~exofop_mcp.errors.FileLimitError` (past a cap) or :class:`EcsvHeaderError` (not ECSV).
+
+    ``source``: the file already opened (read instead of ``path``, which then only names it)."""
     import yaml
 
-    text = _header_text(path)
+    text = _header_text(path, source)
     declared = len(_COLUMN_LINE.findall(text))  # counted before any YAML is parsed
     if declared > max_columns:
         raise FileLimitError(f"{path.name} declares {declared:,} columns, more than the {max_columns:,} read.")

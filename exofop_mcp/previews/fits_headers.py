@@ -13,6 +13,7 @@ data is read: an HDU's data is skipped by seeking (or, in a gzipped file, by rea
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import math
 import warnings
@@ -208,11 +209,14 @@ def _skip(stream: IO[bytes], size: int, seekable: bool, scanned: list[int]) -> b
     return True
 
 
-def read_fits_headers(path: Path, max_hdus: int) -> FitsHeaders:
-    """The first ``max_hdus`` HDUs of the FITS file at ``path`` (plain or gzipped), headers only."""
+def read_fits_headers(source: Path | IO[bytes], max_hdus: int) -> FitsHeaders:
+    """The first ``max_hdus`` HDUs of a FITS file (plain or gzipped), headers only.
+
+    ``source``: a path, or a seekable binary file already opened (a preview reads the descriptor it
+    opened inside the sandbox, :meth:`exofop_mcp.sandbox_files.OpenedFile.binary`)."""
     from astropy.io import fits
 
-    with path.open("rb") as raw:
+    with source.open("rb") if isinstance(source, Path) else contextlib.nullcontext(source) as raw:
         gzipped = raw.read(2) == b"\x1f\x8b"
         raw.seek(0)
         stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw  # type: ignore[assignment]

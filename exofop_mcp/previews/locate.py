@@ -1,18 +1,20 @@
 """Finding a downloaded file from a path relative to its system's directory, and nothing else.
 
-A path is accepted only when it names an existing regular file that, after every link is
-followed, still lies inside the system's directory of the sandbox. Absolute paths, ``..``,
-backslashes, NUL bytes and links that lead out are refused, whatever their spelling.
+A path is accepted only when it names an existing regular file (with one name: no hard link) that
+is reached inside the system's directory of the sandbox, links that stay inside followed.  Absolute
+paths, ``..``, backslashes, NUL bytes and links that lead out are refused, whatever their spelling,
+and the file is opened before it is checked (:mod:`exofop_mcp.sandbox_files`), so nothing swapped in
+meanwhile is read.
 """
 
 from __future__ import annotations
 
 import mimetypes
-import os
-from pathlib import Path, PurePosixPath
+from pathlib import PurePath, PurePosixPath
 
 from exofop_mcp.downloads.sandbox import SystemDirectory
-from exofop_mcp.errors import ExofopMcpError, InvalidRequestError
+from exofop_mcp.errors import ExofopMcpError, InvalidRequestError, SandboxEscapeError, UnsafeFileError
+from exofop_mcp.sandbox_files import NotAFileError, OpenedFile, open_inside
 
 MAX_PATH_CHARS = 1000
 
@@ -44,13 +46,13 @@ class SandboxFileNotFoundError(ExofopMcpError):
     code = "file_not_found"
 
 
-class FileOutsideSandboxError(ExofopMcpError, ValueError):
+class FileOutsideSandboxError(SandboxEscapeError):
     """A path that would lead outside the system's directory."""
 
     code = "outside_sandbox"
 
 
-def mime_type_of(path: Path | str) -> str:
+def mime_type_of(path: PurePath | str) -> str:
     suffix = PurePosixPath(str(path)).suffix.lower()
     return _MIME.get(suffix) or mimetypes.guess_type(str(path))[0] or "application/octet-stream"
 
@@ -81,42 +83,35 @@ def check_relative_path(path: str) -> PurePosixPath:
     return PurePosixPath(*parts)
 
 
-def locate_file(system: SystemDirectory, path: str) -> Path:
-    """The real path of an existing regular file inside ``system``'s directory."""
+def locate_file(system: SystemDirectory, path: str) -> OpenedFile:
+    """The regular file ``path`` of ``system``'s directory, opened for reading (see :mod:`exofop_mcp.sandbox_files`).
+
+    The file is opened first, walking folder descriptors with no link followed out of the system's
+    directory, and then checked (a regular file with one name); read it only through the returned
+    object, which the caller closes."""
     relative = check_relative_path(path)
-    base = system.path.resolve()
-    if not base.is_relative_to(system.root):
-        raise FileOutsideSandboxError(f"The directory of {system.name} leads outside the sandbox; it is not read.")
-    candidate = base / relative
+    shown = relative.as_posix()
     try:
-        real = candidate.resolve(strict=True)
+        return open_inside(system.path, relative, root=system.root, folders=True)
     except FileNotFoundError:
         raise SandboxFileNotFoundError(
-            f"No file {relative.as_posix()!r} in {system.name}'s directory.",
+            f"No file {shown!r} in {system.name}'s directory.",
             hint=f"list_downloads(system='{system.name}') or the download results list the files on disk.",
         ) from None
-    except (OSError, RuntimeError) as exc:  # a link loop, a name too long
+    except SandboxEscapeError:
         raise FileOutsideSandboxError(
-            f"{relative.as_posix()!r} cannot be followed: {exc.__class__.__name__}."
+            f"{shown!r} is a link that leads outside {system.name}'s directory; it is not read."
         ) from None
-    if not real.is_relative_to(base):
-        raise FileOutsideSandboxError(
-            f"{relative.as_posix()!r} is a link that leads outside {system.name}'s directory; it is not read."
-        )
-    if real.is_dir():
-        entries = sorted(p.name + ("/" if p.is_dir() else "") for p in real.iterdir())[:20]
+    except NotAFileError as exc:
+        if exc.entries is None:
+            raise UnsafeFileError(
+                f"{shown!r} is not a regular file (a FIFO, device or socket); it is not read."
+            ) from None
         raise InvalidRequestError(
-            f"{relative.as_posix()!r} is a folder, not a file. It holds: {', '.join(entries) or 'nothing'}.",
+            f"{shown!r} is a folder, not a file. It holds: {', '.join(exc.entries[:20]) or 'nothing'}.",
             hint="Give the path of one file inside it.",
-        )
-    if not real.is_file():
-        raise FileOutsideSandboxError(f"{relative.as_posix()!r} is not a regular file; it is not read.")
-    return real
-
-
-def read_bytes_limited(path: Path, limit: int) -> bytes:
-    """At most ``limit`` bytes of a located file, opened without following a link swapped in meanwhile."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags)
-    with os.fdopen(fd, "rb") as f:
-        return f.read(limit)
+        ) from None
+    except UnsafeFileError as exc:
+        raise UnsafeFileError(str(exc).replace(str(system.path) + "/", ""), hint=exc.hint) from None
+    except OSError as exc:  # a link loop, a name too long, a file where a folder should be
+        raise FileOutsideSandboxError(f"{shown!r} cannot be followed: {exc.strerror or type(exc).__name__}.") from None

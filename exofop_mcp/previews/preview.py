@@ -22,7 +22,7 @@ import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -32,7 +32,8 @@ from exofop_mcp.errors import ExofopMcpError, FileLimitError
 from exofop_mcp.file_work import check_budget
 from exofop_mcp.previews.ecsv_header import MAX_ECSV_BYTES, EcsvHeaderError, check_ecsv_header
 from exofop_mcp.previews.fits_headers import FitsHeaderError, read_fits_headers
-from exofop_mcp.previews.locate import locate_file, mime_type_of, read_bytes_limited
+from exofop_mcp.previews.locate import locate_file, mime_type_of
+from exofop_mcp.sandbox_files import OpenedFile, open_inside
 
 PreviewKind = Literal["image", "table", "fits", "text", "light_curve", "binary"]
 
@@ -47,6 +48,9 @@ MAX_IMAGE_BYTES = 750_000
 #: Images with more pixels than this are not decoded at all.
 MAX_IMAGE_PIXELS = 80_000_000
 MAX_TEXT_CHARS = 15_000
+#: Image files larger than this are not opened; lines of a delimited table longer than this are refused.
+MAX_IMAGE_FILE_BYTES = 256 << 20
+MAX_LINE_BYTES = 1 << 20
 DEFAULT_TEXT_CHARS = 8_000
 #: The largest text offset a preview takes (a billion characters: more than any note or log ExoFOP holds).
 MAX_TEXT_OFFSET = 10**9
@@ -212,44 +216,52 @@ def resource_uri(system: str, relative: str) -> str:
 def preview_file(
     system: SystemDirectory, path: str, *, offset: int = 0, max_chars: int = DEFAULT_TEXT_CHARS
 ) -> FilePreview:
-    """Preview one file of ``system``'s directory (blocking: run it in a thread from async code)."""
-    real = locate_file(system, path)
-    relative = real.relative_to(system.path.resolve()).as_posix()
+    """Preview one file of ``system``'s directory (blocking: run it in a thread from async code).
+
+    The file is opened once, inside the system's directory (:func:`locate_file`), and every reader
+    below reads that descriptor only, never past the size it had when opened."""
+    with locate_file(system, path) as opened:
+        return _preview(system, opened, offset, max_chars)
+
+
+def _preview(system: SystemDirectory, opened: OpenedFile, offset: int, max_chars: int) -> FilePreview:
+    relative = opened.relative.as_posix()
     result = FilePreview(
         system=system.name,
         path=relative,
         uri=resource_uri(system.name, relative),
         kind="binary",
-        mime_type=mime_type_of(real),
-        size_bytes=real.stat().st_size,
+        mime_type=mime_type_of(relative),
+        size_bytes=opened.size,
     )
-    name = real.name.lower()
-    suffix = real.suffix.lower()
+    name = opened.name.lower()
+    suffix = Path(name).suffix
     if suffix == ".gz" and Path(name[:-3]).suffix in FITS_SUFFIXES:
         suffix = Path(name[:-3]).suffix
     if suffix in IMAGE_SUFFIXES:
         result.kind = "image"
-        image, info = _image(real, relative)
+        image, info = _image(opened, relative)
         result.images.append(image)
         result.image = info
     elif suffix in TABLE_SUFFIXES:
         result.kind = "table"
-        result.table = _table(real, suffix)
-        plot = light_curve_plot(real)
+        result.table = _table(opened, suffix)
+        plot = light_curve_plot(system, opened.relative)
         if plot is not None:
-            result.kind = "light_curve"
-            plot_relative = plot.relative_to(system.path.resolve()).as_posix()
-            image, info = _image(plot, plot_relative)
+            with plot:
+                result.kind = "light_curve"
+                plot_relative = plot.relative.as_posix()
+                image, info = _image(plot, plot_relative)
             result.images.append(image)
             result.image = info
             result.notes.append(f"An extracted light curve: its plot is {plot_relative}.")
     elif suffix in FITS_SUFFIXES:
         result.kind = "fits"
-        result.fits, notes = _fits(real)
+        result.fits, notes = _fits(opened)
         result.notes.extend(notes)
-    elif suffix in TEXT_SUFFIXES or _looks_like_text(real):
+    elif suffix in TEXT_SUFFIXES or _looks_like_text(opened):
         result.kind = "text"
-        result.text = _text(real, offset, max_chars)
+        result.text = _text(opened, offset, max_chars)
     else:
         result.notes.append(
             f"No preview for this kind of file ({result.mime_type}); read it as the resource {result.uri}."
@@ -260,46 +272,48 @@ def preview_file(
 # -- light curves ---------------------------------------------------------------------------------
 
 
-def light_curve_plot(table: Path) -> Path | None:
-    """The plot of an extracted light curve: the ``.png`` of the same name beside its ``.ecsv``.
+def light_curve_plot(system: SystemDirectory, table: PurePosixPath) -> OpenedFile | None:
+    """The plot of an extracted light curve: the ``.png`` of the same name beside its ``.ecsv``, opened.
 
     This is the hook for light-curve previews: a light curve written as ``<name>.ecsv`` with its
-    plot as ``<name>.png`` is shown as the plot plus the table's summary.
+    plot as ``<name>.png`` is shown as the plot plus the table's summary.  The plot is opened as
+    every file is (inside the system's directory, a regular file), and only from the same folder.
     """
     if table.suffix.lower() != ".ecsv":
         return None
-    base = table.parent
     for candidate in (table.with_suffix(".png"), table.with_suffix(".PNG")):
         try:
-            real = candidate.resolve(strict=True)
-        except (OSError, RuntimeError):
+            opened = open_inside(system.path, candidate, root=system.root)
+        except (ExofopMcpError, OSError):
             continue
-        if real.is_file() and real.is_relative_to(base):
-            return real
+        if opened.relative.parent == table.parent:
+            return opened
+        opened.close()
     return None
 
 
 # -- images ----------------------------------------------------------------------------------------
 
 
-def _image(path: Path, relative: str) -> tuple[ImageData, ImageInfo]:
+def _image(source: OpenedFile, relative: str) -> tuple[ImageData, ImageInfo]:
     try:
         from PIL import Image
     except ImportError:  # Pillow is a dependency; this keeps a broken install honest
-        return _image_without_pillow(path, relative)
+        return _image_without_pillow(source, relative)
+    stream = source.binary(MAX_IMAGE_FILE_BYTES, what="an image preview")
     try:
         with warnings.catch_warnings(action="ignore", category=Image.DecompressionBombWarning):
-            opened = Image.open(path)  # our own cap follows at once
+            opened = Image.open(stream)  # our own cap follows at once
         with opened as img:
             width, height = img.size
-            fmt = img.format or path.suffix.lstrip(".").upper()
+            fmt = img.format or source.relative.suffix.lstrip(".").upper()
             if width * height > MAX_IMAGE_PIXELS:
                 raise FileLimitError(
                     f"{relative} is {width}x{height} pixels, more than the {MAX_IMAGE_PIXELS:,} a preview decodes."
                 )
-            size = path.stat().st_size
+            size = source.size
             if fmt in ("PNG", "JPEG") and max(width, height) <= MAX_IMAGE_SIDE and size <= MAX_IMAGE_BYTES:
-                data = read_bytes_limited(path, MAX_IMAGE_BYTES + 1)
+                data = source.head(MAX_IMAGE_BYTES + 1)
                 mime = "image/png" if fmt == "PNG" else "image/jpeg"
                 info = ImageInfo(
                     source_path=relative,
@@ -350,15 +364,16 @@ def _image(path: Path, relative: str) -> tuple[ImageData, ImageInfo]:
     return ImageData(out.getvalue(), mime), info
 
 
-def _image_without_pillow(path: Path, relative: str) -> tuple[ImageData, ImageInfo]:
-    size = path.stat().st_size
+def _image_without_pillow(source: OpenedFile, relative: str) -> tuple[ImageData, ImageInfo]:
+    size = source.size
+    path = source.relative
     if size > MAX_IMAGE_BYTES or path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise PreviewError(
             f"{relative} cannot be shown: it needs downscaling, and Pillow is not installed.",
             hint="pip install pillow (a dependency of exofop-mcp) in the server's environment.",
         )
     mime = mime_type_of(path)
-    data = read_bytes_limited(path, MAX_IMAGE_BYTES + 1)
+    data = source.head(MAX_IMAGE_BYTES + 1)
     info = ImageInfo(
         source_path=relative,
         format=path.suffix.lstrip(".").upper(),
@@ -388,29 +403,30 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _table(path: Path, suffix: str) -> TableSummary:
+def _table(opened: OpenedFile, suffix: str) -> TableSummary:
     try:
         if suffix == ".ecsv":
-            header, rows, fmt = _ecsv_rows(path)
+            header, rows, fmt = _ecsv_rows(opened)
         else:
-            header, rows, fmt = _delimited_rows(path, suffix)
+            header, rows, fmt = _delimited_rows(opened, suffix)
         return _summarize(header, rows, fmt)
     except (PreviewError, FileLimitError):
         raise
     except Exception as exc:
-        raise PreviewError(f"{path.name} could not be read as a table ({exc.__class__.__name__}: {exc}).") from None
+        raise PreviewError(f"{opened.name} could not be read as a table ({exc.__class__.__name__}: {exc}).") from None
 
 
-def _ecsv_rows(path: Path) -> tuple[list[str], Iterator[list[str]], str]:
+def _ecsv_rows(opened: OpenedFile) -> tuple[list[str], Iterator[list[str]], str]:
     from astropy.table import Table
 
-    if path.stat().st_size > MAX_ECSV_BYTES:  # astropy reads a file whole: a large one is read line by line
-        return _delimited_rows(path, ".ecsv")
+    if opened.size > MAX_ECSV_BYTES:  # astropy reads a file whole: a large one is read line by line
+        return _delimited_rows(opened, ".ecsv")
     try:
-        check_ecsv_header(path, MAX_TABLE_COLUMNS)
+        check_ecsv_header(Path(opened.name), MAX_TABLE_COLUMNS, opened.binary())
     except EcsvHeaderError as exc:
-        raise PreviewError(f"{path.name} is not a readable ECSV table: {exc}.") from None
-    table = Table.read(path, format="ascii.ecsv")
+        raise PreviewError(f"{opened.name} is not a readable ECSV table: {exc}.") from None
+    text = opened.read(MAX_ECSV_BYTES, what="an ECSV preview").decode("utf-8", "replace")
+    table = Table.read(text.splitlines(), format="ascii.ecsv")  # lines, never a file name
     header = list(table.colnames)
 
     def rows() -> Iterator[list[str]]:
@@ -420,13 +436,12 @@ def _ecsv_rows(path: Path) -> tuple[list[str], Iterator[list[str]], str]:
     return header, rows(), "ecsv"
 
 
-def _delimited_rows(path: Path, suffix: str) -> tuple[list[str], Iterator[list[str]], str]:
-    f = path.open("r", encoding="utf-8", errors="replace", newline="")
-    lines = (line for line in f if line.strip() and not line.lstrip().startswith("#"))
+def _delimited_rows(opened: OpenedFile, suffix: str) -> tuple[list[str], Iterator[list[str]], str]:
+    decoded = (raw.decode("utf-8", "replace") for raw in opened.lines(max_line_bytes=MAX_LINE_BYTES))
+    lines = (line for line in decoded if line.strip() and not line.lstrip().startswith("#"))
     first = next(lines, None)
     if first is None:
-        f.close()
-        raise PreviewError(f"{path.name} holds no table rows.")
+        raise PreviewError(f"{opened.name} holds no table rows.")
     if "\t" in first:
         delimiter, fmt = "\t", "tab"
     elif "," in first:
@@ -441,16 +456,14 @@ def _delimited_rows(path: Path, suffix: str) -> tuple[list[str], Iterator[list[s
 
     raw_header = split(first.rstrip("\r\n"))
     if len(raw_header) > MAX_TABLE_COLUMNS:
-        f.close()
         raise FileLimitError(
-            f"{path.name} has {len(raw_header):,} columns, more than the {MAX_TABLE_COLUMNS:,} a preview reads."
+            f"{opened.name} has {len(raw_header):,} columns, more than the {MAX_TABLE_COLUMNS:,} a preview reads."
         )
     header = [name.strip() or ("row" if index == 0 else f"col{index}") for index, name in enumerate(raw_header)]
 
     def rows() -> Iterator[list[str]]:
-        with f:
-            for line in lines:
-                yield split(line.rstrip("\r\n"))
+        for line in lines:
+            yield split(line.rstrip("\r\n"))
 
     return header, rows(), fmt
 
@@ -538,9 +551,10 @@ def _card_value(value: Any) -> str | int | float | bool | None:
     return None
 
 
-def _fits(path: Path) -> tuple[FitsSummary, list[str]]:
+def _fits(opened: OpenedFile) -> tuple[FitsSummary, list[str]]:
+    path = opened.relative
     try:
-        found = read_fits_headers(path, MAX_HDUS)
+        found = read_fits_headers(opened.binary(), MAX_HDUS)
     except FitsHeaderError as exc:
         raise PreviewError(
             f"{path.name} is not a readable FITS file: {exc}.",
@@ -589,8 +603,8 @@ def _fits(path: Path) -> tuple[FitsSummary, list[str]]:
 # -- text ------------------------------------------------------------------------------------------
 
 
-def _looks_like_text(path: Path) -> bool:
-    head = read_bytes_limited(path, 4096)
+def _looks_like_text(opened: OpenedFile) -> bool:
+    head = opened.head(4096)
     if not head or b"\0" in head:
         return False
     try:
@@ -600,8 +614,8 @@ def _looks_like_text(path: Path) -> bool:
     return True
 
 
-def _text(path: Path, offset: int, max_chars: int) -> TextPage:
-    with path.open("r", encoding="utf-8", errors="replace", newline="") as f:
+def _text(opened: OpenedFile, offset: int, max_chars: int) -> TextPage:
+    with io.TextIOWrapper(opened.binary(), encoding="utf-8", errors="replace", newline="") as f:
         skipped = 0
         while skipped < offset:
             check_budget()
