@@ -14,7 +14,7 @@ import io
 import math
 import re
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from exofop_mcp.errors import FileLimitError
 from exofop_mcp.file_work import check_budget
@@ -60,6 +60,27 @@ def _header_text(path: Path, source: IO[bytes] | None = None) -> str:
     return "\n".join(lines[1:])
 
 
+#: The YAML tags astropy's own ECSV writer uses (a ``Time`` column, units): read as plain data, nothing built.
+ASTROPY_TAGS = ("!astropy.table.SerializedColumn", "!astropy.units.Unit")
+
+
+def _astropy_loader(yaml: Any) -> Any:
+    """A safe YAML loader that reads astropy's own tags as the plain mappings or strings they hold."""
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[misc, valid-type]
+        pass
+
+    def plain(loader: Any, node: Any) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return loader.construct_mapping(node)
+        return loader.construct_scalar(node)
+
+    for tag in ASTROPY_TAGS:
+        Loader.add_constructor(tag, plain)
+    return Loader
+
+
 def check_ecsv_header(path: Path, max_columns: int, source: IO[bytes] | None = None) -> None:
     """Raise :class:`~exofop_mcp.errors.FileLimitError` (past a cap) or :class:`EcsvHeaderError` (not ECSV).
 
@@ -70,7 +91,7 @@ def check_ecsv_header(path: Path, max_columns: int, source: IO[bytes] | None = N
     declared = len(_COLUMN_LINE.findall(text))  # counted before any YAML is parsed
     if declared > max_columns:
         raise FileLimitError(f"{path.name} declares {declared:,} columns, more than the {max_columns:,} read.")
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = _astropy_loader(yaml)
     events = 0
     try:
         for event in yaml.parse(text, Loader=loader):
@@ -78,7 +99,7 @@ def check_ecsv_header(path: Path, max_columns: int, source: IO[bytes] | None = N
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise FileLimitError(f"{path.name}: its ECSV header uses YAML anchors or aliases; it is not read.")
             tag = getattr(event, "tag", None)
-            if tag and tag.startswith("!") and not tag.startswith("tag:yaml.org,2002:"):
+            if tag and tag.startswith("!") and not tag.startswith("tag:yaml.org,2002:") and tag not in ASTROPY_TAGS:
                 raise FileLimitError(f"{path.name}: its ECSV header uses YAML tags ({tag[:40]}); it is not read.")
             if events > MAX_YAML_EVENTS:
                 raise FileLimitError(f"{path.name}: its ECSV header is too complex ({MAX_YAML_EVENTS:,} YAML events).")

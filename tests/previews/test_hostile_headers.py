@@ -146,3 +146,22 @@ async def test_an_image_claiming_too_many_pixels_is_refused_at_once(settings, di
     error, elapsed = await _refusal(settings, f"{FOLDER}/huge.png")
     assert error.code == "over_limit" and "pixels" in str(error), str(error)
     assert elapsed < QUICK_SECONDS
+
+
+def test_a_light_curve_we_wrote_previews_with_its_astropy_tags(tmp_path: Path) -> None:
+    # Our light curves carry astropy's own YAML tags (a Time column, !astropy.table.SerializedColumn): those
+    # are read as plain data, while any other tag is still refused.
+    from exofop_mcp.lightcurves.light_curve_files import ecsv_text
+
+    system = SystemDirectory(tmp_path, "TOI-1130")
+    folder = system.path / "light_curves" / "1"
+    folder.mkdir(parents=True)
+    times = 2458938.8 + np.arange(5) / 1440
+    text = ecsv_text(times, np.ones(5), np.full(5, 1e-3), {}, {"tag": 1, "toi": "1130.02"})
+    assert "!astropy.table.SerializedColumn" in text
+    (folder / "lc.ecsv").write_text(text)
+    preview = preview_file(system, "light_curves/1/lc.ecsv")
+    assert preview.table is not None and preview.table.rows == 5
+    (folder / "bad.ecsv").write_text(text.replace("!astropy.table.SerializedColumn", "!python/object/apply:os.system"))
+    with pytest.raises(ExofopMcpError):
+        preview_file(system, "light_curves/1/bad.ecsv")
