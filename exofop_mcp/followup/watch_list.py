@@ -9,10 +9,7 @@ never a silent empty list.
 
 from __future__ import annotations
 
-import errno
 import json
-import os
-import stat
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,7 +17,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, ValidationError
 
 from exofop_mcp.atomic_files import atomic_write_text
-from exofop_mcp.errors import ConfigurationError, InvalidRequestError
+from exofop_mcp.errors import ConfigurationError, ExofopMcpError, InvalidRequestError
 
 FILE_NAME = "watch_list.json"
 #: A watch list of this many systems is far beyond a person's; the file is refused past MAX_BYTES.
@@ -56,44 +53,22 @@ def watch_list_path(config_dir: Path) -> Path:
 
 
 def read_small_file(path: Path) -> bytes | None:
-    """The file's bytes (None when there is none), opened without following a link, at most MAX_BYTES."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    """The file's bytes (None when there is none), read as the sandbox reads: opened without following a
+    link out of its folder, checked to be a regular file of one name, at most MAX_BYTES."""
+    from exofop_mcp.sandbox_files import open_inside
+
     try:
-        fd = os.open(path, flags)
+        with open_inside(path.parent, path.name) as opened:
+            return opened.read(MAX_BYTES, what="a watch list")
     except FileNotFoundError:
         return None
+    except ExofopMcpError as exc:  # a link out, a FIFO or folder, a hard link, too large
+        raise ConfigurationError(
+            f"The watch list {path} is not read: {exc.message}",
+            hint="Replace it with a regular file, or remove it; `exofop-mcp watch add` makes a new one.",
+        ) from None
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise ConfigurationError(
-                f"{path} is a symbolic link; the watch list is read only from a regular file.",
-                hint="Replace the link with the file itself (or remove it and add the systems again).",
-            ) from None
         raise ConfigurationError(f"Cannot read the watch list {path}: {exc.strerror or exc}.") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigurationError(
-                f"{path} is not a regular file.", hint="Remove it; `exofop-mcp watch add` makes a new one."
-            )
-        if info.st_size > MAX_BYTES:
-            raise ConfigurationError(
-                f"{path} is {info.st_size} bytes, more than a watch list can be ({MAX_BYTES} bytes).",
-                hint="Remove it, or edit it down to the systems you watch.",
-            )
-        chunks = []
-        remaining = min(info.st_size, MAX_BYTES) + 1
-        while remaining > 0:
-            chunk = os.read(fd, remaining)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        data = b"".join(chunks)
-        if len(data) > MAX_BYTES:
-            raise ConfigurationError(f"{path} grew past {MAX_BYTES} bytes while it was read.")
-        return data
-    finally:
-        os.close(fd)
 
 
 def load_watch_list(config_dir: Path) -> WatchList:

@@ -222,3 +222,19 @@ async def test_saved_searches_report_new_tois_and_a_disposition_change_is_news(w
     second = await ok(warm_settings, "whats_new", {"since": "2026-01-01", "limit": 200})
     changed = [c for c in second["changes"] if c["kind"] == "toi_update" and c["toi"] == "1130.01"]
     assert changed and "from PC/PC to CP/CP" in changed[0]["summary"]
+
+
+@pytest.mark.parametrize("kind", ["link_out", "fifo"])
+async def test_a_watch_list_that_is_a_link_out_or_a_fifo_is_refused_not_followed(warm_settings, tmp_path, kind):
+    import os
+
+    warm_settings.config_dir.mkdir(parents=True, exist_ok=True)
+    target = warm_settings.config_dir / "watch_list.json"
+    if kind == "link_out":
+        outside = tmp_path / "elsewhere.json"
+        outside.write_text('{"version": 1, "systems": [{"system": "TOI-1130", "added": "2025-01-01"}]}')
+        target.symlink_to(outside)
+    else:
+        os.mkfifo(target)
+    result = await asyncio.wait_for(call(warm_settings, "whats_new", {"since": "2024-01-01"}), 30)
+    assert result.is_error and "[configuration]" in text_of(result)
