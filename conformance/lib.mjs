@@ -23,6 +23,9 @@ export function installedVersions() {
  * `idempotentHint` are documented in the README; `openWorldHint` is true exactly for the tools that
  * talk to ExoFOP. `advisory` entries are reported as warnings, not failures.
  */
+/** plan_transits writes the charts asked for (chart=true) into the sandbox: not read-only. */
+const PLAN_HINTS = { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true };
+
 export const EXPECTED_TOOLS = {
     resolve_system: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     list_observations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
@@ -41,6 +44,9 @@ export const EXPECTED_TOOLS = {
     },
     preview_file: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     search_tois: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    plan_transits: PLAN_HINTS,
+    follow_up_status: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    whats_new: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
 };
 
 const TARGET_OPTIONS = {

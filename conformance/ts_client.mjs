@@ -508,6 +508,24 @@ async function main() {
         return `${page.total} TOIs`;
     });
 
+    await rec.check('plan_transits from a named site over a few nights', async () => {
+        const args = { observatory: 'lco-ctio', start_date: '2026-12-07', nights: 3, limit: 10 };
+        const plan = await callOk('plan_transits', args);
+        expect(plan.returned === plan.events.length && plan.total >= plan.returned, 'inconsistent page', plan);
+        for (const event of plan.events) {
+            expect(event.toi && event.mid_utc && event.altitude_deg.length === 3, 'an event without its times', event);
+        }
+        return `${plan.total} events`;
+    });
+
+    await rec.check('follow_up_status and whats_new of a system', async () => {
+        const status = await callOk('follow_up_status', { system: SYSTEM });
+        expect(status.observations && status.missing && status.dispositions, 'no follow-up status', status);
+        const news = await callOk('whats_new', { since: '2024-01-01', systems: [SYSTEM], limit: 5 });
+        expect(news.returned === news.changes.length && news.total >= news.returned, 'inconsistent page', news);
+        return `${news.total} changes`;
+    });
+
     await rec.check('resources: the downloaded-file template, read and refused', async () => {
         const { resourceTemplates } = await client.listResourceTemplates(undefined, { timeout: TIMEOUT_MS });
         const template = resourceTemplates.find(t => t.uriTemplate === 'exofop://{system}/{+path}');
@@ -626,6 +644,10 @@ async function main() {
         ['preview_file', { system: SYSTEM, path: '/etc/passwd' }],
         ['search_tois', { limit: 500 }],
         ['search_tois', { sort_by: 'size' }],
+        ['plan_transits', { observatory: 'atlantis', start_date: '2026-12-07' }],
+        ['plan_transits', { observatory: 'lco-ctio', start_date: '2026-12-07', nights: 0 }],
+        ['follow_up_status', { system: '' }],
+        ['whats_new', { since: 'last week' }],
     ];
     for (const [name, args] of invalid) {
         await rec.check(`invalid ${name} ${truncate(JSON.stringify(args), 60)} -> isError`, () =>
