@@ -35,7 +35,7 @@ def fit_times() -> tuple[float, list[float]]:
     import batman
     import numpy as np
 
-    from exofop_mcp.lightcurves.plotting import Ephemeris
+    from exofop_mcp.lightcurves.ephemeris import Ephemeris
     from exofop_mcp.lightcurves.transit_fit import fit_light_curve
 
     rng = np.random.default_rng(7)

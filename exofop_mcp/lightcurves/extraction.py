@@ -30,11 +30,12 @@ from exofop_mcp.errors import AtomicWriteError, ExofopMcpError, FileLimitError, 
 from exofop_mcp.file_work import Budget, check_budget, current_budget, running_under
 from exofop_mcp.lightcurves.bands import Part, normalise_groups, split_by_band
 from exofop_mcp.lightcurves.discovery import Candidate, zip_candidates
+from exofop_mcp.lightcurves.ephemeris import Ephemeris
 from exofop_mcp.lightcurves.file_names import FileNameInfo, parse_file_name
 from exofop_mcp.lightcurves.flux_columns import choose_flux, detrending_columns
 from exofop_mcp.lightcurves.light_curve_files import ecsv_text
 from exofop_mcp.lightcurves.observatories import Site, find_site, lco_site_of_labels
-from exofop_mcp.lightcurves.plotting import Ephemeris, plot_png
+from exofop_mcp.lightcurves.plotting import plot_png
 from exofop_mcp.lightcurves.products import TIME_SERIES, TagOutcome, replay, reusable, tag_candidates
 from exofop_mcp.lightcurves.reports import EntryStatus, LightCurveEntry, Refusal
 from exofop_mcp.lightcurves.table_reading import MAX_LINE_CHARS, MAX_TABLE_BYTES, MIN_ROWS, TextTable, read_text_table

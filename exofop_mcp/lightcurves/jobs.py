@@ -45,8 +45,8 @@ STATUSES = ("extracted", "already_extracted", "failed", "skipped")
 
 
 def context_for(directory: SystemDirectory, system: ResolvedSystem, *, plots: bool = True) -> SystemContext:
+    from exofop_mcp.lightcurves.ephemeris import Ephemeris
     from exofop_mcp.lightcurves.extraction import SystemContext, read_table_rows
-    from exofop_mcp.lightcurves.plotting import Ephemeris
     from exofop_mcp.lightcurves.time_systems import Target
 
     target = None if system.ra_deg is None or system.dec_deg is None else Target(system.ra_deg, system.dec_deg)

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from exofop_mcp.lightcurves.ephemeris import Ephemeris, predicted_windows
+
 if TYPE_CHECKING:
     from exofop_mcp.lightcurves.fit_results import TransitFit
     from exofop_mcp.lightcurves.transit_fit import FitCurves
@@ -43,32 +45,6 @@ BAND_ALPHA = 0.07  # the predicted window widened by the ephemeris' uncertainty
 KEY_ROWS = 4
 
 _lock = threading.Lock()  # one figure per process, drawn by one thread at a time
-
-
-@dataclass(frozen=True)
-class Ephemeris:
-    planet: str
-    epoch_bjd: float
-    period_days: float
-    duration_hours: float
-    epoch_err_days: float | None = None
-    period_err_days: float | None = None
-    depth_ppm: float | None = None
-
-
-def predicted_windows(ephemeris: Ephemeris | None, start: float, end: float) -> list[tuple[float, float, float]]:
-    """(ingress, mid, egress) in BJD_TDB of each predicted transit overlapping [start, end]."""
-    if ephemeris is None or not ephemeris.period_days or ephemeris.period_days <= 0:
-        return []
-    half = (ephemeris.duration_hours or 0.0) / 48.0
-    first = math.floor((start - half - ephemeris.epoch_bjd) / ephemeris.period_days)
-    last = math.ceil((end + half - ephemeris.epoch_bjd) / ephemeris.period_days)
-    windows = []
-    for n in range(first, last + 1):
-        mid = ephemeris.epoch_bjd + n * ephemeris.period_days
-        if mid + half >= start and mid - half <= end:
-            windows.append((mid - half, mid, mid + half))
-    return windows
 
 
 def nice_ticks(low: float, high: float, count: int) -> list[float]:

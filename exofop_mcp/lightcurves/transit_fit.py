@@ -44,7 +44,7 @@ from exofop_mcp.lightcurves.transit_profile import (
 )
 
 if TYPE_CHECKING:
-    from exofop_mcp.lightcurves.plotting import Ephemeris
+    from exofop_mcp.lightcurves.ephemeris import Ephemeris
 
 log = logging.getLogger(__name__)
 

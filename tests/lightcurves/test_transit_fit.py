@@ -8,8 +8,8 @@ import batman
 import numpy as np
 import pytest
 
+from exofop_mcp.lightcurves.ephemeris import Ephemeris
 from exofop_mcp.lightcurves.fit_summary import summarise_fits
-from exofop_mcp.lightcurves.plotting import Ephemeris
 from exofop_mcp.lightcurves.transit_fit import fit_light_curve, transit_fit_of
 from exofop_mcp.lightcurves.transit_model import TransitShape, limb_darkening, orbit
 
