@@ -172,3 +172,14 @@ def test_the_observing_notes_and_target_json_shapes_are_reported(replica: Replic
     assert "stellar_parameters first entry a provenance header" in seen["target_json"]
     few = shapes(settings, "--toi", "546")  # TOI-546 has no observations: its notes are the header alone
     assert few["observing_notes"].endswith("; the header alone (no notes)")
+
+
+def test_a_page_answering_empty_bodies_is_reported_as_throttling(replica: Replica, settings: Settings) -> None:
+    assert "empty_body" not in shapes(settings)
+    replica.configure(page_faults={"download_tseries.php": "empty"})
+    code, out = doctor(settings, "--json")
+    report = json.loads(out)
+    assert code == report["exit_code"]
+    assert "download_tseries.php" in report["shapes"]["empty_body"]
+    assert "throttling" in report["shapes"]["empty_body"]
+    assert {c["name"]: c["status"] for c in report["checks"]}["time_series"] != "PASS"
