@@ -17,6 +17,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -128,8 +129,16 @@ async def _demo(target: str, base_url: str, workdir: Path) -> None:
             "search_tois",
             {"tfopwg_disposition": ["PC"], "tess_mag_max": 11, "time_series_max": 0, "limit": 5},
         )
-        if any(t.name == "plan_transits" for t in tools.tools):
-            await call("plan_transits", {"system": system["canonical_name"]})
+        # the observer's decisions: when to observe it, where its follow-up stands, what changed lately
+        tonight = datetime.now(UTC).date()
+        await call(
+            "plan_transits",
+            {"observatory": "lco-ctio", "start_date": tonight.isoformat(), "nights": 30,
+             "systems": [system["canonical_name"]], "min_observable_fraction": 0, "limit": 5},
+        )  # fmt: skip
+        await call("follow_up_status", {"system": system["canonical_name"], "notes_limit": 3})
+        since = (tonight - timedelta(days=730)).isoformat()
+        await call("whats_new", {"since": since, "systems": [system["canonical_name"]], "limit": 5})
         await call("login_status", {})
 
 

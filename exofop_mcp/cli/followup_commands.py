@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from exofop_mcp.errors import ExofopMcpError
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.toi_search import ToiFilters
-from exofop_mcp.text_format import visible_text
+from exofop_mcp.text_format import counted, visible_text
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -219,7 +219,7 @@ def _watch(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextI
         if args.watch_action == "list":
             if not watch.systems and not watch.searches:
                 return f"The watch list is empty ({path}); add systems with `exofop-mcp watch add SYSTEM`."
-            lines = [f"{len(watch.systems)} watched system(s) ({path}):"]
+            lines = [f"{counted(len(watch.systems), 'watched system')} ({path}):"]
             for e in watch.systems:
                 lines.append(f"  {e.system}  (added {e.added}" + (f" as {e.query!r})" if e.query else ")"))
             for saved in watch.searches:
@@ -246,7 +246,7 @@ def _watch(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextI
                     removed = remove_system(watch, canonical)
                     lines.append(f"{'removed' if removed else 'not watched'}: {canonical}")
         save_watch_list(settings.config_dir, watch)
-        lines.append(f"{len(watch.systems)} system(s) watched ({path}).")
+        lines.append(f"{counted(len(watch.systems), 'system')} watched ({path}).")
         return "\n".join(lines)
 
     return _run(main(), out, err)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from exofop_mcp.followup.coverage import PlanetCoverage
 from exofop_mcp.followup.filter_bands import RULE as BAND_RULE
 from exofop_mcp.followup.nearby_stars import NearbyScreen
+from exofop_mcp.text_format import counted
 
 #: Image types of ExoFOP's imaging table that count as high-resolution imaging.
 HIGH_RESOLUTION_TYPES = ("ao", "speckle", "lucky", "aperture masking", "interferometry")
@@ -48,7 +49,7 @@ def missing_facts(
     if nearby is not None and nearby.could_cause_event:
         facts.append(
             MissingFact(
-                fact=f"{nearby.could_cause_event} nearby star(s) bright enough to cause the event: an SG1 "
+                fact=f"{counted(nearby.could_cause_event, 'nearby star')} bright enough to cause the event: an SG1 "
                 "light curve must clear them (their own photometry shows no event of the needed depth)",
                 rule=nearby.rule + "; whether a light curve already cleared them is in its observers' notes, not "
                 "in ExoFOP's tables",

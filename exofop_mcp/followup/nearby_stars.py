@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from pydantic import BaseModel, Field
 
 from exofop_mcp.site.records import NearbyTarget
+from exofop_mcp.text_format import counted
 
 #: TFOP checks stars within 2.5 arcmin of the target.
 SEARCH_RADIUS_ARCSEC = 150.0
@@ -97,5 +98,5 @@ def screen_nearby(
     if target_tmag is None:
         screen.notes.append("The target's TESS magnitude is unknown, so no magnitude difference could be computed.")
     elif unknown_mag:
-        screen.notes.append(f"{unknown_mag} star(s) within the radius have no TESS magnitude and were not screened.")
+        screen.notes.append(f"{counted(unknown_mag, 'star')} within the radius without a TESS magnitude, not screened.")
     return screen

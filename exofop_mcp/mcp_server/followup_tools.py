@@ -10,7 +10,7 @@ from exofop_mcp.api import Exofop
 from exofop_mcp.followup.status import FollowUpStatus, FollowUpStatusRequest
 from exofop_mcp.followup.whats_new import WhatsNew, WhatsNewRequest
 from exofop_mcp.mcp_server.tool_registration import READ_ONLY, add_model_tool
-from exofop_mcp.text_format import site_text_block
+from exofop_mcp.text_format import counted, site_text_block
 
 #: Light-curve verdicts named in the text half (the structured half has them all).
 TEXT_VERDICTS = 15
@@ -62,7 +62,7 @@ def status_summary(s: FollowUpStatus, *, terminal: bool = False) -> str:
         lines.extend(site_text_block([f"TOI {toi}: {text}" for toi, text in comments]))
     lines.append("Observations on ExoFOP:")
     for kind, k in s.observations.items():
-        lines.append(f"  {kind}: {k.count} row(s), {k.tags} tag(s), latest {k.latest_date or '-'}")
+        lines.append(f"  {kind}: {counted(k.count, 'row')}, {counted(k.tags, 'tag')}, latest {k.latest_date or '-'}")
         for cov in k.coverage or []:
             lines.append(f"    TOI {cov.toi or '(none named)'}: {cov.summary}")
         if k.high_resolution is not None:
@@ -117,7 +117,7 @@ def _tag(tag: int | None) -> str:
 
 def whats_new_summary(w: WhatsNew, *, terminal: bool = False) -> str:
     where = "the watch list" if w.source == "watch_list" else "the given systems"
-    head = f"{w.total} change(s) since {w.since} on {len(w.systems)} system(s) of {where}"
+    head = f"{counted(w.total, 'change')} since {w.since} on {counted(len(w.systems), 'system')} of {where}"
     counts = ", ".join(f"{k} {v}" for k, v in sorted(w.counts.items()))
     lines = [head + (f" ({counts})" if counts else "") + (":" if w.changes else ".")]
     if w.changes:  # the summaries quote notes and names other people wrote
