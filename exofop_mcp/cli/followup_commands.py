@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import datetime as dt
-import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.cli.answer_printing import print_answer
+from exofop_mcp.cli.search_command import add_toi_filter_flags, toi_filter_values
 from exofop_mcp.settings import Settings
 from exofop_mcp.site.toi_search import ToiFilters
-from exofop_mcp.text_format import counted, visible_text
+from exofop_mcp.text_format import counted
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_INTERRUPTED = 130
 FOLLOWUP_COMMANDS = ("follow-up", "whats-new", "watch")
 
 FOLLOW_UP_EPILOG = """\
@@ -96,13 +91,7 @@ def add_followup_commands(
         "its --since date that pass these filters (the flags of `exofop-mcp search`).",
     )
     search.add_argument("search_name", metavar="NAME")
-    group = search.add_argument_group("filters (as `exofop-mcp search` takes them)")
-    for name, field in ToiFilters.model_fields.items():
-        help_text = (field.description or name).replace("%", "%%")
-        if name in SEARCH_LIST_FIELDS:
-            group.add_argument(_flag(name), nargs="+", metavar="DISP", help=help_text)
-        else:
-            group.add_argument(_flag(name), metavar="N", help=help_text)
+    add_toi_filter_flags(search.add_argument_group("filters (as `exofop-mcp search` takes them)"))
     add_settings_options(search)
     search.set_defaults(command_parser=search)
     forget = action.add_parser("remove-search", help="forget a saved search")
@@ -114,50 +103,12 @@ def add_followup_commands(
     listing.set_defaults(command_parser=listing)
 
 
-SEARCH_LIST_FIELDS = ("tfopwg_disposition", "tess_disposition")
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def _search_filters(args: argparse.Namespace) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name in ToiFilters.model_fields:
-        value = getattr(args, name, None)
-        if value is None:
-            continue
-        if name in SEARCH_LIST_FIELDS:
-            value = [part.strip() for item in value for part in item.split(",") if part.strip()]
-        values[name] = value
-    return values
-
-
 def _usage(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors(include_url=False):
         where = "--" + "-".join(str(p) for p in err.get("loc", ())).replace("_", "-")
         parts.append(f"{where}: {str(err.get('msg', 'invalid value')).removeprefix('Value error, ')}")
     return "; ".join(parts)
-
-
-def _run(main: Coroutine[Any, Any, str], out: TextIO, err: TextIO) -> int:
-    from exofop_mcp.cli.terminal_output import for_terminal
-
-    try:
-        text = asyncio.run(main)
-        out.write(visible_text(text) + "\n")
-        out.flush()
-    except ExofopMcpError as exc:
-        err.write(f"exofop-mcp: {visible_text(for_terminal(str(exc)))}\n")
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        err.write("exofop-mcp: interrupted.\n")
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return EXIT_OK
 
 
 def run_followup_command(
@@ -192,7 +143,7 @@ def run_followup_command(
             news = await exofop.whats_new_for(news_request)
             return news.model_dump_json(exclude_none=True) if args.json else whats_new_summary(news, terminal=True)
 
-    return _run(main(), out, err)
+    return print_answer(main(), out, err)
 
 
 def _watch(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
@@ -209,7 +160,7 @@ def _watch(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextI
 
     if args.watch_action == "add-search":
         try:
-            filters = ToiFilters.model_validate(_search_filters(args)).model_dump(exclude_none=True)
+            filters = ToiFilters.model_validate(toi_filter_values(args)).model_dump(exclude_none=True)
         except ValidationError as exc:
             args.command_parser.error(_usage(exc))
 
@@ -249,4 +200,4 @@ def _watch(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextI
         lines.append(f"{counted(len(watch.systems), 'system')} watched ({path}).")
         return "\n".join(lines)
 
-    return _run(main(), out, err)
+    return print_answer(main(), out, err)

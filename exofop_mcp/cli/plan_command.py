@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import os
 import re
 import sys
 from collections.abc import Callable
@@ -13,14 +10,9 @@ from typing import Any, TextIO, get_args
 
 from pydantic import ValidationError
 
-from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.cli.answer_printing import print_answer
 from exofop_mcp.planning.models import PlanSortKey, PlanTransitsRequest
 from exofop_mcp.settings import Settings
-from exofop_mcp.text_format import visible_text
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_INTERRUPTED = 130
 
 LIST_FIELDS = ("tfopwg_disposition", "tess_disposition", "systems")
 #: Options that get their own flags below (not the generic one per field).
@@ -125,7 +117,6 @@ def run_plan_command(
     args: argparse.Namespace, settings: Settings, *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
     from exofop_mcp.api import Exofop
-    from exofop_mcp.cli.terminal_output import for_terminal
     from exofop_mcp.mcp_server.plan_tools import plan_summary
 
     out, err = stdout or sys.stdout, stderr or sys.stderr
@@ -142,18 +133,4 @@ def run_plan_command(
         result.notes = [terminal_words(n) for n in result.notes]
         return plan_summary(result, terminal=True, data_dir=settings.data_dir)
 
-    try:
-        text = asyncio.run(main())
-        out.write(visible_text(text) + "\n")
-        out.flush()
-    except ExofopMcpError as exc:
-        err.write(f"exofop-mcp: {visible_text(for_terminal(str(exc)))}\n")
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        err.write("exofop-mcp: interrupted.\n")
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:  # `... | head`: stop quietly
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
-    return EXIT_OK
+    return print_answer(main(), out, err)

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import os
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO, get_args
 
 from pydantic import ValidationError
 
-from exofop_mcp.errors import ExofopMcpError
+from exofop_mcp.cli.answer_printing import print_answer
 from exofop_mcp.settings import Settings
-from exofop_mcp.site.toi_search import SearchToisRequest, SortKey
-from exofop_mcp.text_format import visible_text
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+from exofop_mcp.site.toi_search import SearchToisRequest, SortKey, ToiFilters
 
 LIST_FIELDS = ("tfopwg_disposition", "tess_disposition")
 
@@ -51,15 +42,7 @@ def add_search_command(
         epilog=SEARCH_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    group = search.add_argument_group("filters (as the search_tois tool)")
-    for name, field in SearchToisRequest.model_fields.items():
-        if name in ("sort_by", "limit", "offset"):
-            continue
-        help_text = (field.description or name).replace("%", "%%")
-        if name in LIST_FIELDS:
-            group.add_argument(flag(name), nargs="+", metavar="DISP", help=help_text + "; several, or comma-separated")
-        else:
-            group.add_argument(flag(name), metavar="N", help=help_text)
+    add_toi_filter_flags(search.add_argument_group("filters (as the search_tois tool)"))
     search.add_argument(
         "--sort-by",
         choices=get_args(SortKey),
@@ -74,16 +57,31 @@ def add_search_command(
     search.set_defaults(command_parser=search)
 
 
-def search_request(args: argparse.Namespace) -> SearchToisRequest:
+def add_toi_filter_flags(group: Any) -> None:
+    """A flag per catalog filter (``search``, and the saved searches of ``watch add-search``)."""
+    for name, field in ToiFilters.model_fields.items():
+        help_text = (field.description or name).replace("%", "%%")
+        if name in LIST_FIELDS:
+            group.add_argument(flag(name), nargs="+", metavar="DISP", help=help_text + "; several, or comma-separated")
+        else:
+            group.add_argument(flag(name), metavar="N", help=help_text)
+
+
+def toi_filter_values(args: argparse.Namespace, fields: Any = None) -> dict[str, Any]:
+    """The filter flags given, as the request model takes them (lists split at commas too)."""
     values: dict[str, Any] = {}
-    for name in SearchToisRequest.model_fields:
+    for name in fields or ToiFilters.model_fields:
         value = getattr(args, name, None)
         if value is None:
             continue
         if name in LIST_FIELDS:
             value = [part.strip() for item in value for part in item.split(",") if part.strip()]
         values[name] = value
-    return SearchToisRequest.model_validate(values)
+    return values
+
+
+def search_request(args: argparse.Namespace) -> SearchToisRequest:
+    return SearchToisRequest.model_validate(toi_filter_values(args, SearchToisRequest.model_fields))
 
 
 def _usage(exc: ValidationError) -> str:
@@ -118,18 +116,4 @@ def run_search_command(
             result = await search_tois(exofop.catalog, request)
         return result.model_dump_json(exclude_none=True) if args.json else for_terminal(search_summary(result))
 
-    try:
-        text = asyncio.run(main())
-        out.write(visible_text(text) + "\n")
-        out.flush()
-    except ExofopMcpError as exc:
-        err.write(f"exofop-mcp: {visible_text(for_terminal(str(exc)))}\n")
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        err.write("exofop-mcp: interrupted.\n")
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:  # `... | head`: stop quietly
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
-    return EXIT_OK
+    return print_answer(main(), out, err)
