@@ -2,7 +2,8 @@
 
 The rules (README, "Development"):
 
-* the core (``site/``, ``downloads/``, ``auth/``, ``doctor/``) imports neither the MCP SDK (``mcp``) nor
+* the core (``site/``, ``downloads/``, ``auth/``, ``doctor/``, ``lightcurves/``, ``previews/``, ``planning/``,
+  ``followup/``, ``sandbox_files/``, ``file_work/``) imports neither the MCP SDK (``mcp``) nor
   ``exofop_mcp.mcp_server`` nor ``exofop_mcp.cli``;
 * only ``replica/`` and ``cli/`` import ``exofop_mcp.replica``, and ``cli/`` only inside functions
   (for the ``demo`` and ``replica`` commands), so that the replica is never loaded otherwise;
@@ -29,7 +30,18 @@ import pytest
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "exofop_mcp"
 
-CORE = ("site", "downloads", "auth", "doctor")
+CORE = (
+    "site",
+    "downloads",
+    "auth",
+    "doctor",
+    "lightcurves",
+    "previews",
+    "planning",
+    "followup",
+    "sandbox_files",
+    "file_work",
+)
 #: What the core may not import: the MCP SDK, the server and the command line.
 CORE_FORBIDDEN = ("mcp", "exofop_mcp.mcp_server", "exofop_mcp.cli")
 #: What site/, the bottom layer, may not import.
