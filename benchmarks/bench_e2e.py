@@ -58,6 +58,7 @@ TAG_SIZE = 2 * MiB
 EXECUTABLE = Path(PYTHON).parent / "exofop-mcp"
 ARCHIVE_PAGE = "download_tag_files_zip.php"
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+SERVER_LOG = "INFO"
 LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) \w+ ([\w.]+): (.*)$")
 
 
@@ -71,6 +72,21 @@ def cpu_of(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as handle:
         fields = handle.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
+
+
+async def settled(pid: int | None, most: float = 15.0) -> None:
+    """Wait until the server has used under 5 ms of CPU in 0.25 s (its background warm-ups are over)."""
+    if pid is None:
+        await asyncio.sleep(2.0)
+        return
+    deadline = time.monotonic() + most
+    before = cpu_of(pid)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.25)
+        now = cpu_of(pid)
+        if now - before < 0.005:
+            return
+        before = now
 
 
 def server_pid(command: str) -> int | None:
@@ -102,7 +118,9 @@ def server_log(path: Path) -> list[tuple[float, str, str]]:
     return lines
 
 
-async def ours(replica: Replica, root: Path, tags: list[int], concurrency: int) -> dict[str, Any]:
+async def ours(
+    replica: Replica, root: Path, tags: list[int], concurrency: int, log_level: str = "INFO"
+) -> dict[str, Any]:
     """The assistant's sequence through a real MCP client over stdio."""
     from mcp import Client, StdioServerParameters
     from mcp.client.stdio import stdio_client
@@ -110,17 +128,19 @@ async def ours(replica: Replica, root: Path, tags: list[int], concurrency: int) 
     env = settings_env(replica.base_url, root, EXOFOP_MCP_CONCURRENCY=str(concurrency))
     env.update({"PATH": child_env().get("PATH", ""), "HOME": str(root)})
     log_path = root / "server.log"
-    params = StdioServerParameters(command=str(EXECUTABLE), args=["serve", "--log-level", "INFO"], env=env)
+    params = StdioServerParameters(command=str(EXECUTABLE), args=["serve", "--log-level", log_level], env=env)
     with open(log_path, "w") as errlog:
         async with Client(stdio_client(params, errlog=errlog)) as client:
             pid = server_pid(str(EXECUTABLE))
-            await asyncio.sleep(1.0)  # the server's start-up warm-up (an assistant's first call comes later)
+            await client.list_tools()  # what an assistant's client does first
+            await settled(pid)  # the server's start-up warm-ups are done: an assistant's first call comes later
             c0 = time.perf_counter()
             listed = await client.call_tool("list_observations", {"system": SYSTEM, "kind": "time_series"})
             list_s = time.perf_counter() - c0
             if listed.is_error:
                 raise RuntimeError(f"list_observations failed: {listed.content}")
             await asyncio.sleep(0.3)  # the assistant reads the listing before it asks for the tags
+            await settled(pid)
             replica.reset_requests()
             cpu0 = cpu_of(pid) if pid else None
             start = time.time()
@@ -131,6 +151,7 @@ async def ours(replica: Replica, root: Path, tags: list[int], concurrency: int) 
             cpu1 = cpu_of(pid) if pid else None
             if result.is_error:
                 raise RuntimeError(f"download_tags failed: {result.content}")
+            check = CLIENT_CHECKS.pop("download_tags", None)
     report = result.structured_content or {}
     records = list(replica.requests)
     archives = [r for r in records if r.path.endswith(ARCHIVE_PAGE)]
@@ -142,6 +163,7 @@ async def ours(replica: Replica, root: Path, tags: list[int], concurrency: int) 
         "wall": wall,
         "list_s": list_s,
         "cpu_s": None if cpu0 is None or cpu1 is None else cpu1 - cpu0,
+        "client_check_s": check,
         "state": report.get("state"),
         "totals": report.get("totals"),
         "start": start,
@@ -151,8 +173,45 @@ async def ours(replica: Replica, root: Path, tags: list[int], concurrency: int) 
         "first_archive": min((r.received for r in archives), default=None),
         "last_byte": max((r.end for r in archives), default=None),
         "archives": len(archives),
+        "served": [r.end - r.received for r in archives],
+        "idle": lane_idle(archives),
         "small": [(r.path.rsplit("/", 1)[-1], r.query, r.received, r.end) for r in small],
     }
+
+
+#: How long the MCP client's own check of each tool result against the tool's output schema took (the
+#: SDK validates every structured result; the first check of a tool also compiles its schema).
+CLIENT_CHECKS: dict[str, float] = {}
+
+
+def time_client_checks() -> None:
+    from mcp.client.session import ClientSession
+
+    original = ClientSession.validate_tool_result
+
+    async def timed(self: Any, name: str, result: Any) -> None:
+        c0 = time.perf_counter()
+        try:
+            await original(self, name, result)
+        finally:
+            CLIENT_CHECKS[name] = time.perf_counter() - c0
+
+    ClientSession.validate_tool_result = timed  # type: ignore[method-assign]
+
+
+def lane_idle(archives: list[Any]) -> list[float]:
+    """Each archive request's wait after a lane freed: the time from the end of the transfer that freed a lane
+    to the next request's arrival at the replica (lanes matched greedily, earliest end first)."""
+    ends: list[float] = []
+    gaps = []
+    for r in sorted(archives, key=lambda r: r.received):
+        free = [e for e in ends if e <= r.received]
+        if free:
+            last = max(free)
+            ends.remove(last)
+            gaps.append(r.received - last)
+        ends.append(r.end)
+    return gaps
 
 
 def library(python: Path, replica: Replica, root: Path, tags: list[int], concurrency: int) -> dict[str, Any] | str:
@@ -179,7 +238,11 @@ def main() -> int:
     parser.add_argument("--tags", type=int, help="number of tags (default 40)")
     parser.add_argument("--skip-reference", action="store_true", help="do not run (or install) the PyPI library")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    parser.add_argument("--server-log", default="INFO", help="the server's --log-level (DEBUG: every request)")
     args = parser.parse_args()
+    global SERVER_LOG
+    SERVER_LOG = args.server_log
+    time_client_checks()
     count = args.tags or (10 if args.quick else 40)
     conns = args.connections or ([4] if args.quick else [2, 4, 5])
     latencies = args.latency or ([0.2] if args.quick else [0.2, 0.05])
@@ -236,7 +299,7 @@ def measure(
     theirs: list[dict[str, Any]] = []
     for run in range(runs):
         root = bd.sandbox(work, f"ours-{latency}-{c}-{run}", warm_cache)
-        item = asyncio.run(ours(replica, root, tags, c))
+        item = asyncio.run(ours(replica, root, tags, c, SERVER_LOG))
         mine.append(item)
         print_timeline(item, ideal)
         if python_ref is not None:
@@ -282,7 +345,15 @@ def print_timeline(item: dict[str, Any], ideal: float) -> None:
     print(f"    first archive request     {at(item['first_archive'])}")
     print(f"    last archive byte         {at(item['last_byte'])}")
     print(f"    job ended                 {at(item['job_ended'])}   (server log)")
-    print(f"    report returned           {at(item['end'])}")
+    check = item["client_check_s"]
+    print(f"    report returned           {at(item['end'])}   (of which the client's schema check {fmt_ms(check)})")
+    served, idle = item["served"], item["idle"]
+    if served:
+        print(
+            f"    archives at the replica: received -> last byte {fmt_ms(min(served))} .. {fmt_ms(max(served))} "
+            f"(mean {fmt_ms(sum(served) / len(served))}); a freed lane idle before the next request: "
+            f"mean {fmt_ms(sum(idle) / len(idle) if idle else None)}, max {fmt_ms(max(idle) if idle else None)}"
+        )
     for page, query, received, end in item["small"]:
         what = query.get("tag") or query.get("id") or query.get("target") or ""
         name = f"{page}?{what}" if what else page
