@@ -31,6 +31,7 @@ T_TOP = time.perf_counter()
 import argparse  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
+import resource  # noqa: E402
 import socket  # noqa: E402
 import sys  # noqa: E402
 from typing import Any  # noqa: E402
@@ -131,13 +132,16 @@ def cmd_download(args: argparse.Namespace) -> None:
     emit("config", connections=downloader.downloader.max_concurrent_downloads, timeout=downloader.downloader.timeout)
     for phase in ["cold", "repeat"] if args.repeat else ["cold"]:
         start = time.time()
+        r0 = resource.getrusage(resource.RUSAGE_SELF)
         c0 = time.perf_counter()
         counts = downloader.download_tags(tags)
         c1 = time.perf_counter()
         downloader.unzip_downloaded_files()
         c2 = time.perf_counter()
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
         emit(
             phase,
+            cpu_s=(r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime),
             start=start,
             end=time.time(),
             wall_s=c2 - c0,

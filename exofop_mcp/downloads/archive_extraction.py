@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from exofop_mcp.atomic_files import fsync_directory, hint_for_os_error, make_temp_dir, temp_path_for
+from exofop_mcp.downloads import written_hashes
 from exofop_mcp.downloads.archive_limits import TRUSTED_ARCHIVE_HINT, ExtractionLimits
 from exofop_mcp.downloads.archive_plan import PlannedMember, ZipPlan, make_plan
 from exofop_mcp.downloads.streaming_unpack import StreamingUnpacker, matches_plan
@@ -223,6 +224,7 @@ def _adopt_streamed(
         log.info("%s: the streamed files are not used: %s", plan.archive.name, exc)
         return None
     directories = {temp}
+    streamed_at = {m.offset: m for m in result.members}
     for member in plan.members:
         target = temp.joinpath(*member.path.split("/"))
         folder = target if member.is_dir else target.parent
@@ -234,6 +236,9 @@ def _adopt_streamed(
             with contextlib.suppress(ValueError, OverflowError, OSError):
                 mtime = time.mktime((*info.date_time, 0, 0, -1))
                 os.utime(target, (mtime, mtime))
+            written = streamed_at.get(info.header_offset)
+            if written is not None and written.sha256:  # its final state: the record takes the digest
+                written_hashes.remember(target, written.sha256)
     if durable:
         for folder in sorted(directories, key=lambda p: len(p.parts), reverse=True):
             fsync_directory(folder)

@@ -272,21 +272,27 @@ class Downloader:
                 async with asyncio.TaskGroup() as group:
                     for tag, kind in to_fetch.items():
                         group.create_task(self._guarded_tag(plan, tag, kind, report, on_bytes), name=f"tag-{tag}")
-                if plan.tables_deferred:  # every tag found its kind in the first tables: file the rest too
-                    try:
-                        await self._complete_tables(plan)
-                    except TablesFailure as exc:
-                        log.warning("%s: %s", plan.system.canonical_name, exc.note())
-                        plan.notes.append(exc.note())
-                    except Exception:  # a bug here must not undo the tags already filed
-                        log.exception("%s: the observation tables could not be saved", plan.system.canonical_name)
-                        plan.notes.append(
-                            "The tags are filed, but the observation tables could not be saved (an internal "
-                            "error; the details are in the server's log)."
-                        )
+                    if plan.tables_deferred:
+                        # Filed and saved as soon as every table has come, while the archives still
+                        # transfer: nothing of it is left for after the last byte.
+                        group.create_task(self._tables_meanwhile(plan), name="tables")
             finally:
                 if plan.arriving is not None:
                     plan.arriving.cancel()
+
+    async def _tables_meanwhile(self, plan: DownloadPlan) -> None:
+        """:meth:`_complete_tables` beside the transfers; a failure is the report's note, never a tag's end."""
+        try:
+            await self._complete_tables(plan)
+        except TablesFailure as exc:
+            log.warning("%s: %s", plan.system.canonical_name, exc.note())
+            plan.notes.append(exc.note())
+        except Exception:  # a bug here must not undo the tags already filed
+            log.exception("%s: the observation tables could not be saved", plan.system.canonical_name)
+            plan.notes.append(
+                "The tags are filed, but the observation tables could not be saved (an internal "
+                "error; the details are in the server's log)."
+            )
 
     async def _kind_of(self, plan: DownloadPlan, tag: int) -> DownloadKind:
         """The kind a tag is filed under, waiting for the observation tables if they are still on their way:

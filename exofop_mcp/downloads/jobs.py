@@ -250,6 +250,8 @@ class DownloadJobs:
         them becomes the job's error instead of the call's.
         """
         started = time.monotonic()
+        asked = f"{len(request.tags)} tags" if request.tags is not None else f"its {request.kind} tags"
+        log.info("download of %s of %s asked", asked, request.system)
         plan = await self.downloader.start_plan(request)
         if request.tags is not None and request.kind is None:  # no table to read before starting
             await self.downloader.finish_plan(plan)
@@ -297,6 +299,7 @@ class DownloadJobs:
                     job.results[tag] = result.model_copy(update={"status": "failed", "message": job.error})
         finally:
             job.finish()
+            log.info("download job %s %s: %d tags", job.id, job.state, len(job.results))
 
     async def wait(
         self,

@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from exofop_mcp.atomic_files import atomic_write_text
+from exofop_mcp.downloads import written_hashes
 from exofop_mcp.downloads.sandbox import MANIFEST_NAME, DownloadKind, SystemDirectory
 from exofop_mcp.errors import ExofopMcpError, FileTooLargeError, SandboxEscapeError, UnsafeFileError
 from exofop_mcp.sandbox_files import open_inside
@@ -49,9 +50,8 @@ class ManifestFile(BaseModel):
 def describe_file(system_dir: SystemDirectory, path: Path) -> ManifestFile:
     """The record of a file just written: its size, modification time and SHA-256."""
     st = path.stat()
-    return ManifestFile(
-        path=system_dir.relative(path), size=st.st_size, sha256=file_sha256(path), mtime_ns=st.st_mtime_ns
-    )
+    digest = written_hashes.recall(st) or file_sha256(path)  # hashed as it was unpacked, or read now
+    return ManifestFile(path=system_dir.relative(path), size=st.st_size, sha256=digest, mtime_ns=st.st_mtime_ns)
 
 
 def file_sha256(path: Path) -> str:

@@ -25,6 +25,7 @@ than :data:`MAX_QUEUED_BYTES` waiting for the disk.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import queue
@@ -76,6 +77,7 @@ class StreamedMember:
     file_size: int
     crc: int
     path: str  # relative POSIX path under the streamed directory
+    sha256: str = ""  # of the file written (hex; empty for a folder)
 
 
 @dataclass(frozen=True)
@@ -351,11 +353,13 @@ class _Writer:
         fd = os.open(target, _FILE_FLAGS, 0o644)
         with os.fdopen(fd, "wb") as out:
             written, running, unsynced = 0, 0, 0
+            digest = hashlib.sha256()  # here, while the archive downloads: the record needs not read it again
             inflater = zlib.decompressobj(-15) if method == _DEFLATED else None
             for piece in reader.pieces(csize):
                 for data in _inflate(inflater, piece, usize - written):
                     written += len(data)
                     running = zlib.crc32(data, running)
+                    digest.update(data)
                     out.write(data)
                     unsynced += len(data)
                 if self.durable and unsynced >= _SYNC_EVERY:
@@ -370,7 +374,7 @@ class _Writer:
             out.flush()
             if self.durable:
                 os.fsync(out.fileno())
-        return StreamedMember(offset, name, False, method, csize, usize, crc, "/".join(parts))
+        return StreamedMember(offset, name, False, method, csize, usize, crc, "/".join(parts), digest.hexdigest())
 
 
 def _inflate(inflater: Any, piece: bytes, room: int) -> Iterator[bytes]:

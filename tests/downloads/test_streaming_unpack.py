@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import io
 import json
 import logging
@@ -18,6 +19,8 @@ import pytest
 
 from exofop_mcp.api import Exofop
 from exofop_mcp.atomic_files import is_temp_name
+from exofop_mcp.downloads import manifest as manifest_module
+from exofop_mcp.downloads import written_hashes
 from exofop_mcp.downloads.archive_extraction import extract_zip
 from exofop_mcp.downloads.archive_limits import ExtractionLimits
 from exofop_mcp.downloads.sandbox import DOWNLOAD_KINDS
@@ -286,3 +289,37 @@ def test_a_central_size_differing_from_the_streamed_one_is_not_used(tmp_path, ca
     struct.pack_into("<L", data, central + 24, 299)  # the central directory says one byte less
     archive.write_bytes(bytes(data))
     compare(tmp_path, archive, caplog, used=False)
+
+
+async def test_streamed_files_are_recorded_with_the_digests_taken_as_they_were_written(warm_settings, monkeypatch):
+    async with Exofop(warm_settings) as exofop:
+        page = await exofop.list_observations("TOI-1130", kind="time_series", limit=3, telescope="LCO", filter="zs")
+        tags = page.tags[:3]
+        await exofop.download_tags("TOI-1130", tags=tags[:1])  # makes the kind's folder: the others stream
+        read_again: list[Path] = []
+        real = manifest_module.file_sha256
+
+        def counted(path: Path) -> str:
+            read_again.append(path)
+            return real(path)
+
+        monkeypatch.setattr(manifest_module, "file_sha256", counted)
+        report = await exofop.download_tags("TOI-1130", tags=tags[1:])
+    assert report.totals == {"downloaded": 2}
+    assert read_again == []  # the record took each digest from the unpacking, not from the disk
+    system_dir = warm_settings.data_dir / "TOI-1130"
+    entries = json.loads((system_dir / "manifest.json").read_text())["tags"]
+    for tag in tags[1:]:
+        for record in entries[str(tag)]["files"]:
+            assert record["sha256"] == hashlib.sha256((system_dir / record["path"]).read_bytes()).hexdigest()
+
+
+def test_a_remembered_digest_is_given_once_and_never_for_a_changed_file(tmp_path):
+    path = tmp_path / "a.tbl"
+    path.write_bytes(b"flux\n1.0\n")
+    written_hashes.remember(path, "ab" * 32)
+    assert written_hashes.recall(path.stat()) == "ab" * 32
+    assert written_hashes.recall(path.stat()) is None  # taken
+    written_hashes.remember(path, "cd" * 32)
+    os.utime(path, ns=(1, 1))  # any change since (here its times) makes it read again
+    assert written_hashes.recall(path.stat()) is None

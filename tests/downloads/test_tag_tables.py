@@ -1,4 +1,5 @@
-"""TablesOnTheWay: a tag's kind as soon as the tables that decide it have come, in kind order."""
+"""TablesOnTheWay: a tag's kind as soon as the tables that decide it have come, in kind order; and the tables
+of a download saved while its archives transfer."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from exofop_mcp.api import Exofop
+from exofop_mcp.downloads.request_models import DownloadTagsRequest
 from exofop_mcp.downloads.tag_tables import TablesOnTheWay
 
 pytestmark = pytest.mark.anyio
@@ -72,3 +75,19 @@ async def test_a_failed_earlier_table_leaves_the_answer_to_the_full_wait():
     assert await asyncio.wait_for(arriving.listed_kind(3), 5) is None
     with pytest.raises(RuntimeError):
         await arriving.everything
+
+
+async def test_the_tables_of_explicit_tags_are_saved_while_the_archives_still_transfer(warm_settings, replica):
+    # Every archive keeps its headers back for a second: the tables (no delay) come long before.
+    replica.configure(archive_header_delay=1.0)
+    async with Exofop(warm_settings) as exofop:
+        job = await exofop.start_download(DownloadTagsRequest(system="TOI-1130", tags=[18493]))
+        table = warm_settings.data_dir / "TOI-1130" / "tables" / "time_series.csv"
+        while not table.exists() and job.state == "running":
+            await asyncio.sleep(0.02)
+        saved_while = job.state
+        while job.state == "running":
+            await exofop.jobs.wait(job, 10.0)
+    assert saved_while == "running"  # not left for after the last byte
+    assert job.report().totals == {"downloaded": 1}
+    assert "18493" in table.read_text()
