@@ -14,12 +14,25 @@ import logging
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 from exofop_mcp.site.identifiers import normalize_name
 
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "names.sqlite3"
+
+
+#: The cache's tables: what each keeps, by which key.
+_TABLES = {
+    "names": "CREATE TABLE IF NOT EXISTS names (norm TEXT PRIMARY KEY, tics TEXT NOT NULL, fetched_at REAL)",
+    "star_names": "CREATE TABLE IF NOT EXISTS star_names "
+    "(tic INTEGER PRIMARY KEY, names TEXT NOT NULL, fetched_at REAL)",
+}
+_SELECT = {
+    "names": "SELECT fetched_at, tics FROM names WHERE norm = ?",
+    "star_names": "SELECT fetched_at, names FROM star_names WHERE tic = ?",
+}
 
 
 class NameCache:
@@ -29,6 +42,34 @@ class NameCache:
         self._memory: dict[str, tuple[float, list[int]]] = {}
         self._star_names: dict[int, tuple[float, list[str]]] = {}
 
+    def _stored(self, table: str, key: str | int) -> tuple[float, Any] | None:
+        """(fetched_at, decoded JSON) of the row kept for ``key``; ``None`` when there is none.
+
+        Raises ``ValueError`` for a damaged row (the caller says which and asks ExoFOP again)."""
+        if not self.path.exists():
+            return None
+        try:
+            with contextlib.closing(sqlite3.connect(self.path, timeout=5)) as conn:
+                row = conn.execute(_SELECT[table], (key,)).fetchone()
+        except sqlite3.Error as exc:  # no such table yet, or unreadable: asked of ExoFOP
+            log.debug("name cache (%s) unreadable: %s", table, exc)
+            return None
+        if row is None:
+            return None
+        try:
+            return float(row[0]), json.loads(row[1])
+        except (TypeError, RecursionError) as exc:  # deep JSON counts as damage too
+            raise ValueError(str(exc)) from None
+
+    def _store(self, table: str, key: str | int, value: object, now: float) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.closing(sqlite3.connect(self.path, timeout=5)) as conn, conn:
+                conn.execute(_TABLES[table])
+                conn.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)", (key, json.dumps(value), now))
+        except sqlite3.Error as exc:  # a cache that cannot be written only costs a round trip later
+            log.debug("name cache (%s) not written: %s", table, exc)
+
     def get(self, name: str) -> list[int] | None:
         """The TIC ids remembered for ``name``, or ``None`` when unknown or too old."""
         key = normalize_name(name)
@@ -36,22 +77,15 @@ class NameCache:
         hit = self._memory.get(key)
         if hit is not None and now - hit[0] <= self.ttl_seconds:
             return hit[1]
-        if not self.path.exists():
-            return None
         try:
-            with contextlib.closing(sqlite3.connect(self.path, timeout=5)) as conn:
-                row = conn.execute("SELECT fetched_at, tics FROM names WHERE norm = ?", (key,)).fetchone()
-        except sqlite3.Error as exc:
-            log.debug("name cache unreadable: %s", exc)
-            return None
-        if row is None:
-            return None
-        try:
-            fetched = float(row[0])
-            tics = [t for t in json.loads(row[1]) if isinstance(t, int) and not isinstance(t, bool) and t > 0]
-            if not tics or len(tics) != len(json.loads(row[1])):
+            stored = self._stored("names", key)
+            if stored is None:
+                return None
+            fetched, raw = stored
+            tics = [t for t in raw if isinstance(t, int) and not isinstance(t, bool) and t > 0]
+            if not tics or len(tics) != len(raw):
                 raise ValueError("not a list of TIC ids")
-        except (ValueError, TypeError, RecursionError) as exc:  # a damaged row: forgotten, and asked again
+        except (ValueError, TypeError) as exc:  # a damaged row: forgotten, and asked again
             log.warning("name cache %s: damaged entry for %r (%s); asking ExoFOP again", self.path, name, exc)
             self._forget(key)
             return None
@@ -71,15 +105,7 @@ class NameCache:
         key = normalize_name(name)
         now = time.time()
         self._memory[key] = (now, tics)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with contextlib.closing(sqlite3.connect(self.path, timeout=5)) as conn, conn:
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS names (norm TEXT PRIMARY KEY, tics TEXT NOT NULL, fetched_at REAL)"
-                )
-                conn.execute("INSERT OR REPLACE INTO names VALUES (?, ?, ?)", (key, json.dumps(tics), now))
-        except sqlite3.Error as exc:  # a cache that cannot be written only costs a round trip later
-            log.debug("name cache not written: %s", exc)
+        self._store("names", key, tics, now)
 
     # -- a star's other names (target.php's star_names), kept as long as the names above -----------------
 
@@ -89,19 +115,11 @@ class NameCache:
         hit = self._star_names.get(tic)
         if hit is not None and now - hit[0] <= self.ttl_seconds:
             return hit[1]
-        if not self.path.exists():
-            return None
         try:
-            with contextlib.closing(sqlite3.connect(self.path, timeout=5)) as conn:
-                row = conn.execute("SELECT fetched_at, names FROM star_names WHERE tic = ?", (tic,)).fetchone()
-        except sqlite3.Error as exc:  # no such table yet, or unreadable: asked of ExoFOP
-            log.debug("star names not read from the cache: %s", exc)
-            return None
-        if row is None:
-            return None
-        try:
-            fetched = float(row[0])
-            names = json.loads(row[1])
+            stored = self._stored("star_names", tic)
+            if stored is None:
+                return None
+            fetched, names = stored
             if not isinstance(names, list) or not all(isinstance(n, str) and 0 < len(n) <= 80 for n in names):
                 raise ValueError("not a list of names")
         except (ValueError, TypeError) as exc:
@@ -115,13 +133,4 @@ class NameCache:
     def put_star_names(self, tic: int, names: list[str]) -> None:
         now = time.time()
         self._star_names[tic] = (now, names)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with contextlib.closing(sqlite3.connect(self.path, timeout=5)) as conn, conn:
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS star_names "
-                    "(tic INTEGER PRIMARY KEY, names TEXT NOT NULL, fetched_at REAL)"
-                )
-                conn.execute("INSERT OR REPLACE INTO star_names VALUES (?, ?, ?)", (tic, json.dumps(names), now))
-        except sqlite3.Error as exc:
-            log.debug("star names not written to the cache: %s", exc)
+        self._store("star_names", tic, names, now)
