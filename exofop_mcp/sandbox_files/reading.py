@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from types import TracebackType
-from typing import Self
 
 from exofop_mcp.errors import FileTooLargeError, UnsafeFileError
-from exofop_mcp.sandbox_files.walk import NotAFileError, kind_of, names_of, walk
+from exofop_mcp.sandbox_files.walk import NotAFileError, OpenDescriptor, kind_of, names_of, walk
 
 #: Longest line :meth:`OpenedFile.lines` returns unless the reader asks for another cap.
 MAX_LINE_BYTES = 1 << 20
@@ -60,7 +57,7 @@ class _BoundedRaw(io.RawIOBase):
         raise io.UnsupportedOperation("fileno")
 
 
-class OpenedFile:
+class OpenedFile(OpenDescriptor):
     """A regular file opened inside a base folder by :func:`open_inside`; read it only through this object."""
 
     def __init__(self, fd: int, st: os.stat_result, relative: PurePosixPath, path: Path) -> None:
@@ -142,23 +139,6 @@ class OpenedFile:
             f"line {number} of {self.path} is longer than {cap:,} bytes; the file was not read.",
             hint="A table with lines this long (or this many columns) is not a measurement table.",
         )
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(self.fd)
-            self.fd = -1
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        self.close()
 
 
 def open_inside(

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import stat
 from pathlib import Path, PurePosixPath
-from types import TracebackType
-from typing import Self
 
 from exofop_mcp.atomic_files import _wrap_os_error, atomic_write_bytes_at
 from exofop_mcp.errors import SandboxEscapeError
-from exofop_mcp.sandbox_files.walk import DIR_FLAGS, link_target, names_of
+from exofop_mcp.sandbox_files.walk import DIR_FLAGS, OpenDescriptor, link_target, names_of
 
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 
 
-class WritableFolder:
+class WritableFolder(OpenDescriptor):
     """A real folder inside the sandbox, opened by :func:`open_folder_for_writing`; writes go into its descriptor."""
 
     def __init__(self, fd: int, path: Path) -> None:
@@ -33,20 +30,6 @@ class WritableFolder:
 
     def size_of(self, name: str) -> int:
         return os.stat(name, dir_fd=self.fd, follow_symlinks=False).st_size
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(self.fd)
-            self.fd = -1
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def open_folder_for_writing(root: Path, relative: str | PurePosixPath, *, create: bool = True) -> WritableFolder:
