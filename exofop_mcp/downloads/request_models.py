@@ -8,6 +8,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from exofop_mcp.downloads.sandbox import DownloadKind
 from exofop_mcp.site.observations import ObservationFilters, TagKind
+from exofop_mcp.site.resolver import SystemArgument
 
 MAX_TAGS_PER_REQUEST = 500
 MAX_FILES_LISTED = 20
@@ -46,15 +47,7 @@ def not_a_bool(value: Any) -> Any:
 class DownloadTagsRequest(ObservationFilters):
     """Arguments of ``download_tags``."""
 
-    system: Annotated[
-        str,
-        Field(
-            description="the system: anything resolve_system accepts (TIC id, TOI, planet TOI, name)",
-            examples=["TOI-1130"],
-            min_length=1,
-            max_length=200,
-        ),
-    ]
+    system: Annotated[SystemArgument, Field(examples=["TOI-1130"])]
     tags: Annotated[
         list[Annotated[int, Field(strict=True, ge=1, le=10**9), BeforeValidator(not_a_bool)]] | None,
         Field(

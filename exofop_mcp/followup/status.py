@@ -26,6 +26,7 @@ from exofop_mcp.site.records import (
     TimeSeriesObservation,
     TOIRecord,
 )
+from exofop_mcp.site.resolver import SystemArgument
 from exofop_mcp.text_format import SITE_TEXT_LABEL
 
 #: Longest note text kept in an answer (the rest is cut with an ellipsis; ExoFOP has the whole note).
@@ -36,15 +37,7 @@ MAX_COMMENT_CHARS = 300
 class FollowUpStatusRequest(BaseModel):
     """Arguments of ``follow_up_status``."""
 
-    system: Annotated[
-        str,
-        Field(
-            description="the system: anything resolve_system accepts (TIC id, TOI, planet TOI, name)",
-            examples=["TOI-1130"],
-            min_length=1,
-            max_length=200,
-        ),
-    ]
+    system: Annotated[SystemArgument, Field(examples=["TOI-1130"])]
     observatory: Annotated[
         str | None,
         Field(

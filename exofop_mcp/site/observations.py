@@ -31,7 +31,7 @@ from exofop_mcp.site.records import (
     is_usable_tag_cell,
     read_record_table,
 )
-from exofop_mcp.site.resolver import ResolvedSystem
+from exofop_mcp.site.resolver import ResolvedSystem, SystemArgument
 from exofop_mcp.text_format import SITE_TEXT_LABEL, counted
 
 #: Upper bound on a page's JSON size, so that a default page fits comfortably in an assistant's context.
@@ -158,15 +158,7 @@ class ObservationFilters(BaseModel):
 class SystemAndKind(BaseModel):
     """Which system, and which of its tables."""
 
-    system: Annotated[
-        str,
-        Field(
-            description="the system: anything resolve_system accepts (TIC id, TOI, planet TOI, name)",
-            examples=["TOI-1130", "TIC 254113311", "WASP-46"],
-            min_length=1,
-            max_length=200,
-        ),
-    ]
+    system: Annotated[SystemArgument, Field(examples=["TOI-1130", "TIC 254113311", "WASP-46"])]
     kind: Annotated[
         ObservationKind,
         Field(

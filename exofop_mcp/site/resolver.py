@@ -49,6 +49,17 @@ _CANDIDATE_TIC_RE = re.compile(r"target\.php\?id=(\d{1,10})|\bTIC\s*(\d{1,10})\b
 MatchedBy = Literal["tic", "toi", "planet_toi", "name_resolver", "catalog_name"]
 
 
+#: A tool argument naming a system: what every tool that acts on one system takes (each adds its examples).
+SystemArgument = Annotated[
+    str,
+    Field(
+        description="the system: anything resolve_system accepts (TIC id, TOI, planet TOI, name)",
+        min_length=1,
+        max_length=200,
+    ),
+]
+
+
 class ResolveSystemRequest(BaseModel):
     """Arguments of ``resolve_system``."""
 
