@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -277,50 +276,59 @@ def _cut(text: str, limit: int) -> str:
 
 
 def predicted_transits(records: Sequence[TOIRecord], now: dt.datetime) -> list[NextTransit]:
-    """The next mid-transits of each candidate after ``now`` from its linear ephemeris (BJD_TDB, and UTC)."""
+    """The next mid-transits of each candidate after ``now`` from its linear ephemeris (BJD_TDB, and UTC),
+    computed as the planner computes them (:func:`~exofop_mcp.planning.ephemeris.transits_between`)."""
     import numpy as np
 
-    from exofop_mcp.planning.ephemeris import utc_of_bjd
+    from exofop_mcp.planning.ephemeris import Ephemerides, transits_between
+    from exofop_mcp.planning.nights import UNIX_EPOCH_JD, datetime_of_jd
     from exofop_mcp.planning.sites import site_at
     from exofop_mcp.planning.sky import SkyOverSite
-
-    jd_now = 2440587.5 + now.timestamp() / 86400.0
-    wanted: list[tuple[str, float, float | None, bool]] = []
-    ra_dec: list[tuple[float, float]] = []
-    for record in records:
-        epoch, period = record.epoch_bjd, record.period_days
-        if epoch is None or period is None or not (period > 0) or not math.isfinite(epoch + period):
-            continue
-        first = math.ceil((jd_now - epoch) / period)
-        for n in range(first, first + NEXT_PER_CANDIDATE):
-            sigma = None
-            e_err, p_err = getattr(record, "epoch_err_days", None), record.period_err_days
-            if e_err is not None and p_err is not None:
-                sigma = math.sqrt(e_err**2 + (n * p_err) ** 2) * 1440.0
-            stale = sigma is not None and record.duration_hours is not None and sigma > record.duration_hours * 60
-            wanted.append((record.toi or "?", epoch + n * period, sigma, stale))
-    if not wanted:
-        return []
     from exofop_mcp.site.coordinates import to_degrees
 
-    ra, dec = to_degrees([records[0].ra], [records[0].dec])[0]
-    ra_dec = [(ra or 0.0, dec or 0.0)] * len(wanted)
-    mids = np.array([w[1] for w in wanted])
-    sky = SkyOverSite(site_at(0.0, 0.0, 0.0, None), float(mids.min()) - 1, float(mids.max()) + 1)
-    utc = utc_of_bjd(sky, mids, np.array([r for r, _ in ra_dec]), np.array([d for _, d in ra_dec]))
+    degrees = to_degrees([r.ra for r in records], [r.dec for r in records])
+    usable = [
+        (record, ra, dec)
+        for record, (ra, dec) in zip(records, degrees, strict=True)
+        if record.period_days and record.period_days > 0 and record.epoch_bjd is not None
+        and record.duration_hours and ra is not None and dec is not None
+    ]  # fmt: skip
+    if not usable:
+        return []
+
+    def column(values: list[float | None]) -> np.ndarray:
+        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+    ephemerides = Ephemerides(
+        epoch=column([r.epoch_bjd for r, _, _ in usable]),
+        epoch_err=column([r.epoch_err_days for r, _, _ in usable]),
+        period=column([r.period_days for r, _, _ in usable]),
+        period_err=column([r.period_err_days for r, _, _ in usable]),
+        duration=column([r.duration_hours for r, _, _ in usable]) / 24.0,
+        ra_deg=column([ra for _, ra, _ in usable]),
+        dec_deg=column([dec for _, _, dec in usable]),
+    )
+    start = UNIX_EPOCH_JD + now.timestamp() / 86400.0
+    end = start + NEXT_PER_CANDIDATE * float(ephemerides.period.max()) + 1.0
+    # the Earth's position alone matters here (the site moves the times by at most 21 ms)
+    transits = transits_between(SkyOverSite(site_at(0.0, 0.0, 0.0), start, end), ephemerides, start, end)
     out = []
-    for (toi, mid, sigma, stale), jd in zip(wanted, utc, strict=True):
-        when = dt.datetime.fromtimestamp((float(jd) - 2440587.5) * 86400.0, dt.UTC)
+    shown = [0] * len(usable)
+    for i in np.argsort(transits.mid_bjd, kind="stable"):
+        target = int(transits.target[i])
+        if shown[target] == NEXT_PER_CANDIDATE:
+            continue
+        shown[target] += 1
+        sigma = float(transits.sigma_days[i])
         out.append(
             NextTransit(
-                toi=toi,
-                mid_bjd_tdb=round(mid, 6),
-                mid_utc=when.isoformat(timespec="minutes"),
-                mid_uncertainty_minutes=round(sigma, 1) if sigma is not None else None,
-                ephemeris_stale=stale,
+                toi=usable[target][0].toi or "?",
+                mid_bjd_tdb=round(float(transits.mid_bjd[i]), 6),
+                mid_utc=datetime_of_jd(float(transits.mid_utc[i])).isoformat(timespec="minutes"),
+                mid_uncertainty_minutes=round(sigma * 1440.0, 1) if np.isfinite(sigma) else None,
+                ephemeris_stale=bool(sigma > ephemerides.duration[target]),
             )
         )
-    out.sort(key=lambda t: t.mid_bjd_tdb)
     return out
 
 

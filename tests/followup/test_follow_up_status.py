@@ -238,3 +238,39 @@ async def test_a_watch_list_that_is_a_link_out_or_a_fifo_is_refused_not_followed
         os.mkfifo(target)
     result = await asyncio.wait_for(call(warm_settings, "whats_new", {"since": "2024-01-01"}), 30)
     assert result.is_error and "[configuration]" in text_of(result)
+
+
+def test_the_next_transits_agree_with_the_ephemeris_and_astropy(replica):
+    # Checked independently: the cycles and sigma(n) from the TOI table's own numbers, UTC from astropy's
+    # position of the Earth and the speed of light (at the geocentre: the site moves it by milliseconds).
+    import astropy.units as u
+    from astropy.constants import c
+    from astropy.coordinates import SkyCoord, get_body_barycentric
+    from astropy.time import Time
+
+    from exofop_mcp.followup.desk import NEXT_PER_CANDIDATE, predicted_transits
+    from exofop_mcp.site.records import TOIRecord
+
+    rows = raw_table(replica.base_url, "download_toi.php", toi=1130)
+    records = [TOIRecord.model_validate(r) for r in rows]
+    now = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
+    transits = predicted_transits(records, now)
+    assert len(transits) == NEXT_PER_CANDIDATE * len(records)
+    now_jd = Time(now).jd
+    for row in rows:
+        epoch, period = float(row["Epoch (BJD)"]), float(row["Period (days)"])
+        first = math.ceil((now_jd - epoch) / period)
+        mine = [t for t in transits if t.toi == row["TOI"]]
+        for n, t in zip(range(first, first + NEXT_PER_CANDIDATE), mine, strict=True):
+            assert t.mid_bjd_tdb == pytest.approx(epoch + n * period, abs=1e-6)
+            sigma = math.hypot(float(row["Epoch (BJD) err"]), n * float(row["Period (days) err"])) * 1440
+            assert t.mid_uncertainty_minutes == pytest.approx(sigma, abs=0.1)
+            assert t.ephemeris_stale == (sigma > float(row["Duration (hours)"]) * 60)
+            star = SkyCoord(row["RA"], row["Dec"], unit=(u.hourangle, u.deg))
+            bjd = Time(t.mid_bjd_tdb, format="jd", scale="tdb")
+            earth = get_body_barycentric("earth", bjd).xyz  # the light's path from the barycentre to the Earth
+            delay = (earth * star.cartesian.xyz).sum() / c
+            utc = (bjd - delay).utc
+            shown = dt.datetime.fromisoformat(t.mid_utc)
+            late = (utc.to_datetime(timezone=dt.UTC) - shown).total_seconds()
+            assert -1 < late < 61  # shown to the minute (cut, not rounded), within a second of astropy
