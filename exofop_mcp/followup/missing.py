@@ -15,6 +15,12 @@ from exofop_mcp.text_format import counted
 
 #: Image types of ExoFOP's imaging table that count as high-resolution imaging.
 HIGH_RESOLUTION_TYPES = ("ao", "speckle", "lucky", "aperture masking", "interferometry")
+HIGH_RESOLUTION_WORDS = "AO, speckle, lucky imaging, aperture masking or interferometry"
+
+
+def is_high_resolution(image_type: str | None) -> bool:
+    """Whether an imaging row's Image Type is high-resolution imaging (the kind that resolves companions)."""
+    return any(word in (image_type or "").lower() for word in HIGH_RESOLUTION_TYPES)
 
 
 class MissingFact(BaseModel):
@@ -38,12 +44,11 @@ def missing_facts(
         facts.append(MissingFact(fact="no time-series observation yet", rule="the time-series table has no row"))
     if spectroscopy_count == 0:
         facts.append(MissingFact(fact="no spectroscopy yet", rule="the spectroscopy table has no row"))
-    high_res = [t for t in imaging_types if any(word in t.lower() for word in HIGH_RESOLUTION_TYPES)]
-    if not high_res:
+    if not any(is_high_resolution(t) for t in imaging_types):
         facts.append(
             MissingFact(
                 fact="no high-resolution imaging yet",
-                rule="no row of the imaging table has an Image Type of AO, Speckle or lucky imaging",
+                rule=f"no row of the imaging table has an Image Type of {HIGH_RESOLUTION_WORDS}",
             )
         )
     if nearby is not None and nearby.could_cause_event:

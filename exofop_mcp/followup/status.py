@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from exofop_mcp.followup.coverage import PlanetCoverage, summarise_coverage
-from exofop_mcp.followup.missing import MissingFact, missing_facts
+from exofop_mcp.followup.missing import HIGH_RESOLUTION_WORDS, MissingFact, is_high_resolution, missing_facts
 from exofop_mcp.followup.nearby_stars import NearbyScreen, screen_nearby
 from exofop_mcp.site.records import (
     ImagingObservation,
@@ -76,7 +76,7 @@ class KindSummary(BaseModel):
     coverage: list[PlanetCoverage] | None = Field(
         None, description="time series only: transits by coverage and filter, per planet candidate"
     )
-    high_resolution: int | None = Field(None, description="imaging only: rows of AO, speckle or lucky imaging")
+    high_resolution: int | None = Field(None, description=f"imaging only: rows of {HIGH_RESOLUTION_WORDS}")
 
 
 class NoteLine(BaseModel):
@@ -208,9 +208,7 @@ def assemble(
         status.observations["time_series"].coverage = coverage
     imaging_types = [r.image_type or "" for r in tables.get("imaging", ()) if isinstance(r, ImagingObservation)]
     if "imaging" in status.observations:
-        status.observations["imaging"].high_resolution = sum(
-            1 for t in imaging_types if any(w in t.lower() for w in ("ao", "speckle", "lucky"))
-        )
+        status.observations["imaging"].high_resolution = sum(1 for t in imaging_types if is_high_resolution(t))
     depths = [(c.toi, c.depth_ppm) for c in status.candidates]
     if nearby is not None:
         status.nearby_stars = screen_nearby(nearby, tic_id, tess_mag, depths)
