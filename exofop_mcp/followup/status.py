@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from exofop_mcp.followup.coverage import PlanetCoverage, summarise_coverage
 from exofop_mcp.followup.missing import HIGH_RESOLUTION_WORDS, MissingFact, is_high_resolution, missing_facts
 from exofop_mcp.followup.nearby_stars import NearbyScreen, screen_nearby
+from exofop_mcp.site.observations import row_date
 from exofop_mcp.site.records import (
     ImagingObservation,
     NearbyTarget,
@@ -171,9 +172,7 @@ def priorities_of(record: TOIRecord) -> dict[str, int | None]:
 
 
 def _latest(rows: Sequence[TableRecord]) -> str | None:
-    dates = [d[:10] for r in rows if isinstance(d := getattr(r, "obs_date", None) or getattr(r, "date", None), str)]
-    dates = [d for d in dates if len(d) == 10]
-    return max(dates) if dates else None
+    return max((day for r in rows if (day := row_date(r)) is not None), default=None)
 
 
 def kind_summary(rows: Sequence[TableRecord]) -> KindSummary:

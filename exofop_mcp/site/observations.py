@@ -273,7 +273,7 @@ class ObservationLister:
                 key=lambda r: (getattr(r, "separation_arcsec", None) is None, getattr(r, "separation_arcsec", 0) or 0)
             )
         elif kind != "stellar_parameters":
-            rows.sort(key=lambda r: (_row_date(r) or "9999", getattr(r, "tag", None) or 0))
+            rows.sort(key=lambda r: (row_date(r) or "9999", getattr(r, "tag", None) or 0))
         return rows
 
     async def list(self, system: ResolvedSystem, request: ListObservationsRequest) -> ObservationPage:
@@ -282,7 +282,7 @@ class ObservationLister:
         rows = await self.table(request.kind, system.tic_id)
         matching = apply_filters(rows, filters, request.kind)
         if request.latest_first:
-            matching = sorted(matching, key=lambda r: _row_date(r) or "", reverse=True)
+            matching = sorted(matching, key=lambda r: row_date(r) or "", reverse=True)
         tags = sorted({t for r in matching if (t := getattr(r, "tag", None)) is not None})
         notes: list[str] = []
         if request.offset >= len(matching) and matching:
@@ -318,7 +318,7 @@ class ObservationLister:
 def recent_tags(rows: Sequence[TableRecord], today: date) -> list[int]:
     """Tags of ``rows`` observed less than :data:`PROPRIETARY_DAYS` before ``today`` (possibly proprietary)."""
     since = (today - timedelta(days=PROPRIETARY_DAYS)).isoformat()
-    recent = {t for r in rows if (day := _row_date(r)) and day > since and (t := getattr(r, "tag", None))}
+    recent = {t for r in rows if (day := row_date(r)) and day > since and (t := getattr(r, "tag", None))}
     return sorted(recent)
 
 
@@ -348,7 +348,7 @@ def apply_filters(rows: Sequence[TableRecord], f: ObservationFilters, kind: Obse
     for name in f.active():
         attr = needs[name]
         if attr == "date":
-            if _row_date(sample) is None and not hasattr(sample, "obs_date") and not hasattr(sample, "date"):
+            if row_date(sample) is None and not hasattr(sample, "obs_date") and not hasattr(sample, "date"):
                 raise InvalidRequestError(f"The {kind} table has no dates, so '{name}' cannot filter it.")
         elif not hasattr(sample, attr):
             raise InvalidRequestError(
@@ -372,7 +372,7 @@ def apply_filters(rows: Sequence[TableRecord], f: ObservationFilters, kind: Obse
         if planet and not _mentions_planet(getattr(row, "toi", None), planet):
             return False
         if since or until:
-            day = _row_date(row)
+            day = row_date(row)
             if day is None or (since and day < since) or (until and day > until):
                 return False
         return True
@@ -386,7 +386,8 @@ def _mentions_planet(toi_cell: str | None, planet: str) -> bool:
     return planet in re.findall(r"\d+\.\d{2}", toi_cell)
 
 
-def _row_date(row: TableRecord) -> str | None:
+def row_date(row: TableRecord) -> str | None:
+    """A row's date (its observation date, else its date) as YYYY-MM-DD, or None."""
     value = getattr(row, "obs_date", None) or getattr(row, "date", None)
     return value[:10] if isinstance(value, str) and len(value) >= 10 else None
 
