@@ -135,37 +135,19 @@ def toi_changes(
             continue
         before = (seen or {}).get(toi)
         updated = _day(record.date_updated)
-        modified = _day(getattr(record, "date_modified", None))
+        modified = _day(record.date_modified)
         if before is not None and before != disposition:
-            changes.append(
-                Change(
-                    system=system,
-                    kind="toi_update",
-                    date=modified or updated or since,
-                    toi=toi,
-                    summary=f"TOI {toi} disposition (TFOPWG/TESS) changed from {before} to {disposition}",
-                )
+            day, what = (
+                modified or updated or since,
+                f"disposition (TFOPWG/TESS) changed from {before} to {disposition}",
             )
         elif updated and updated >= since:
-            changes.append(
-                Change(
-                    system=system,
-                    kind="toi_update",
-                    date=updated,
-                    toi=toi,
-                    summary=f"TOI {toi} updated {updated} (disposition {disposition})",
-                )
-            )
+            day, what = updated, f"updated {updated} (disposition {disposition})"
         elif modified and modified >= since:
-            changes.append(
-                Change(
-                    system=system,
-                    kind="toi_update",
-                    date=modified,
-                    toi=toi,
-                    summary=f"TOI {toi} row modified {modified}",
-                )
-            )
+            day, what = modified, f"row modified {modified}"
+        else:
+            continue
+        changes.append(Change(system=system, kind="toi_update", date=day, toi=toi, summary=f"TOI {toi} {what}"))
     return changes, now_seen
 
 
